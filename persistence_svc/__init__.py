@@ -1,0 +1,1 @@
+"""persistence_svc package."""

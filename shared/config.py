@@ -1,0 +1,177 @@
+"""Settings from the environment: one table, one typed field per variable, one place to look."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot give a process what it needs to start safely."""
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, how to parse it, its default and what it is for."""
+
+    env: str
+    parse: Callable[[str], Any]
+    default: Any
+    doc: str
+    secret: bool = False
+
+
+# The table. The README's configuration table is tested against it (tests/unit/shared/test_config.py).
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CR_ENV", str, "development", "`development`, `test` or `production`; production refuses "
+            "generated secrets and demo identities."),
+    Setting("DATA_DIR", str, ".data", "Folder for the embedded PostgreSQL, its URL file and generated "
+            "development secrets."),
+    Setting("DATABASE_URL", str, "", "PostgreSQL server URL (an admin login). Unset: the embedded server "
+            "whose URL `make run` writes to `.data/database_url`."),
+    Setting("SERVICE_DATABASE_URL", str, "", "This process's own login (one role per service). Unset: "
+            "`DATABASE_URL` with the user `cr_<service>`."),
+    Setting("DB_POOL_MIN", int, 1, "Smallest connection pool per process."),
+    Setting("DB_POOL_MAX", int, 10, "Largest connection pool per process."),
+    Setting("DB_STATEMENT_TIMEOUT_MS", int, 15000, "statement_timeout of every service connection."),
+    Setting("PSEUDONYM_KEY", str, "", "HMAC-SHA256 key for `engineer_code` and `case_ref`. Required in "
+            "production; generated under DATA_DIR otherwise.", secret=True),
+    Setting("INTERNAL_TOKEN_SECRET", str, "", "Key the gateway signs internal tokens with and every "
+            "service verifies. Required in production; generated under DATA_DIR otherwise.",
+            secret=True),
+    Setting("INTERNAL_TOKEN_TTL", int, 60, "Lifetime of an internal token in seconds."),
+    Setting("GATEWAY_ISSUER", str, "http://127.0.0.1:8000", "Public base URL of the gateway: `iss` of "
+            "its tokens and the discovery document."),
+    Setting("GATEWAY_AUDIENCE", str, "cr-assistant-api", "`aud` of API access tokens."),
+    Setting("GATEWAY_SIGNING_KEYS", str, "", "Path of the gateway's private JWKS file. Unset: "
+            "DATA_DIR/gateway_jwks.json, created on first use outside production."),
+    Setting("ACCESS_TOKEN_TTL", int, 3600, "Lifetime of API access tokens in seconds."),
+    Setting("PERSISTENCE_URL", str, "http://127.0.0.1:8001", "Where the gateway reaches persistence_svc."),
+    Setting("TRENDS_URL", str, "http://127.0.0.1:8002", "Where the gateway reaches trends_svc."),
+    Setting("QA_URL", str, "http://127.0.0.1:8003", "Where the gateway reaches qa_svc."),
+    Setting("DASHBOARD_URL", str, "http://127.0.0.1:8050", "Where the gateway reaches dashboard_svc."),
+    Setting("UPSTREAM_TIMEOUT", float, 30.0, "Seconds the gateway waits for a service."),
+    Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest JSON request body; larger bodies get 413."),
+    Setting("MAX_IMPORT_BYTES", int, 512 * 1_048_576, "Largest import file; larger files get 413."),
+    Setting("METRICS_ALLOW_CIDRS", _csv, ("127.0.0.0/8", "::1/128"), "Who may read the gateway's "
+            "`/metrics` (comma-separated CIDRs)."),
+    Setting("REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."),
+    Setting("LOG_LEVEL", str, "INFO", "Log level of every process (JSON lines on stderr)."),
+    Setting("SEED", _bool, True, "`make run` seeds demo data (`SEED=0` skips it)."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed settings of one process; attribute names are the variable names in lower case."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def production(self) -> bool:
+        return self.cr_env == "production"
+
+    @property
+    def data_dir(self) -> Path:
+        path = Path(self.values["data_dir"])
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return Settings({**self.values, **{k.lower(): v for k, v in overrides.items()}})
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Parse every variable of the table from `environ` (default: the process environment).
+
+    Keyword overrides (by lower-case name) win over the environment; tests use them.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        try:
+            values[setting.env.lower()] = setting.default if raw in (None, "") else setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env} is not a valid {setting.parse.__name__}") from exc
+    values.update({k.lower(): v for k, v in overrides.items()})
+    return Settings(values)
+
+
+def secret_value(settings: Settings, name: str) -> str:
+    """The secret `name` (e.g. "pseudonym_key"): from the environment, else a generated development
+    secret kept under DATA_DIR. In production a missing secret stops the process."""
+    value = settings.values.get(name, "")
+    if value:
+        return value
+    if settings.production:
+        raise ConfigError(f"{name.upper()} must be set when CR_ENV=production")
+    path = settings.data_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    generated = secrets.token_urlsafe(32)
+    # O_EXCL: several processes may start at once; the first writer wins, the others read it.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(generated)
+    return generated
+
+
+def admin_database_url(settings: Settings) -> str:
+    """The server URL: DATABASE_URL, else the embedded server's URL written by `make run`."""
+    if settings.database_url:
+        return settings.database_url
+    url_file = settings.data_dir / "database_url"
+    if url_file.exists():
+        return url_file.read_text().strip()
+    raise ConfigError("DATABASE_URL is unset and no embedded server is running (.data/database_url)")
+
+
+def service_database_url(settings: Settings, service: str) -> str:
+    """The URL a service connects with: SERVICE_DATABASE_URL, else the server URL with its own role."""
+    if settings.service_database_url:
+        return settings.service_database_url
+    from shared.db import url_with_user  # local import: config stays importable without psycopg
+
+    return url_with_user(admin_database_url(settings), role_name(service))
+
+
+def role_name(service: str) -> str:
+    """The login role of a service's schema, e.g. `cr_persistence`."""
+    return f"cr_{service}"
+
+
+def settings_table() -> list[dict[str, str]]:
+    """The table as rows (variable, default, meaning), for the README and `--help` output."""
+    rows = []
+    for setting in SETTINGS:
+        default = setting.default
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        shown = "(required in production)" if setting.secret else str(default) if default != "" else ""
+        rows.append({"variable": setting.env, "default": shown, "meaning": setting.doc})
+    return rows
+

@@ -1,0 +1,83 @@
+"""PostgreSQL access: one pool per process, transactions, and database errors mapped to HTTP errors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+from flask import current_app
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from shared.errors import Conflict, ServiceUnavailable
+
+
+def url_with_user(url: str, user: str, password: str | None = None) -> str:
+    """The same server URL with another login (and optionally a password)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    credentials = quote(user) + (f":{quote(password)}" if password else "")
+    netloc = f"{credentials}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def url_with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def open_pool(url: str, *, schema: str, min_size: int, max_size: int,
+              statement_timeout_ms: int, name: str) -> ConnectionPool:
+    """A pool whose connections use `schema` first and stop statements after the timeout."""
+    options = f"-c search_path={schema} -c statement_timeout={statement_timeout_ms}"
+    pool = ConnectionPool(
+        url, min_size=min_size, max_size=max_size, name=name, open=False, timeout=10,
+        kwargs={"options": options, "row_factory": dict_row, "application_name": name,
+                "connect_timeout": 5},
+        # A pooled connection that went bad (server restart) is replaced, not handed out.
+        check=ConnectionPool.check_connection,
+    )
+    pool.open(wait=False)
+    return pool
+
+
+def pool() -> ConnectionPool:
+    """The current app's pool."""
+    return current_app.extensions["db_pool"]
+
+
+@contextlib.contextmanager
+def connection() -> Iterator[psycopg.Connection]:
+    """A pooled connection for the current request, in one transaction committed on success."""
+    with wrap_db_errors():
+        with pool().connection() as conn:
+            yield conn
+
+
+@contextlib.contextmanager
+def wrap_db_errors() -> Iterator[None]:
+    """Map database failures to the project's HTTP errors: outage -> 503, constraint -> 409."""
+    try:
+        yield
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        raise ServiceUnavailable("The database is not reachable right now; retry later.") from exc
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict("A record with this identity already exists.") from exc
+    except psycopg.errors.QueryCanceled as exc:
+        raise ServiceUnavailable("The database took too long to answer; retry later.") from exc
+
+
+def database_ready() -> bool:
+    """True when a pooled connection answers a trivial query within a second or two."""
+    try:
+        with pool().connection(timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - readiness reports any failure as "not ready"
+        return False
+

@@ -1,0 +1,133 @@
+"""HTTP errors as RFC 9457 problem details: the status, a reason, and the fields at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import g, has_request_context
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ApiError(HTTPException):
+    """An error answered as problem details; `errors` lists `{"field", "reason"}` entries."""
+
+    code = 500
+    title = "Internal Server Error"
+    problem_type = "about:blank"
+
+    def __init__(self, detail: str | None = None, *, errors: Iterable[Mapping[str, Any]] = (),
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(description=detail)
+        self.detail = detail
+        self.errors = [dict(error) for error in errors]
+        self.extra_headers = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    code, title = 400, "Bad Request"
+
+
+class Unauthorized(ApiError):
+    code, title = 401, "Unauthorized"
+
+
+class Forbidden(ApiError):
+    code, title = 403, "Forbidden"
+
+
+class NotFound(ApiError):
+    code, title = 404, "Not Found"
+
+
+class Conflict(ApiError):
+    code, title = 409, "Conflict"
+
+
+class PreconditionFailed(ApiError):
+    code, title = 412, "Precondition Failed"
+
+
+class PayloadTooLarge(ApiError):
+    code, title = 413, "Content Too Large"
+
+
+class UnsupportedMediaType(ApiError):
+    code, title = 415, "Unsupported Media Type"
+
+
+class Unprocessable(ApiError):
+    code, title = 422, "Unprocessable Content"
+
+
+class PreconditionRequired(ApiError):
+    code, title = 428, "Precondition Required"
+
+
+class TooManyRequests(ApiError):
+    code, title = 429, "Too Many Requests"
+
+
+class ServiceUnavailable(ApiError):
+    code, title = 503, "Service Unavailable"
+
+
+def field_error(field: str, reason: str) -> dict[str, str]:
+    """One entry of a problem's `errors` list."""
+    return {"field": field, "reason": reason}
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Turn marshmallow/webargs nested messages into `[{"field": "a.b", "reason": "..."}]`.
+
+    The location level (`json`, `query`) is dropped from the path; marshmallow's own messages never
+    contain the rejected value, so they are safe to return.
+    """
+    if isinstance(messages, Mapping):
+        entries: list[dict[str, str]] = []
+        for key, value in messages.items():
+            name = str(key)
+            if not prefix and name in {"json", "query", "form", "files", "headers", "view_args"}:
+                entries.extend(flatten_messages(value, ""))
+            elif name == "_schema":
+                entries.extend(flatten_messages(value, prefix))
+            else:
+                entries.extend(flatten_messages(value, f"{prefix}.{name}" if prefix else name))
+        return entries
+    if isinstance(messages, list | tuple):
+        if all(isinstance(item, str) for item in messages):
+            return [field_error(prefix or "body", " ".join(messages))]
+        entries = []
+        for item in messages:
+            entries.extend(flatten_messages(item, prefix))
+        return entries
+    return [field_error(prefix or "body", str(messages))]
+
+
+def problem_body(error: HTTPException) -> dict[str, Any]:
+    """The JSON body for any HTTP error, including werkzeug's own (404 route, 405, 413)."""
+    body: dict[str, Any] = {
+        "type": getattr(error, "problem_type", "about:blank"),
+        "title": getattr(error, "title", None) or error.name,
+        "status": error.code,
+    }
+    detail = getattr(error, "detail", None)
+    errors = list(getattr(error, "errors", []) or [])
+    data = getattr(error, "data", None)  # webargs/smorest abort() puts validation messages here
+    if data:
+        detail = detail or data.get("message")
+        if "messages" in data or "errors" in data:
+            errors = flatten_messages(data.get("errors") or data.get("messages"))
+    if detail is None and not isinstance(error, ApiError) and error.code and error.code < 500:
+        detail = error.description
+    if detail is None and errors:
+        detail = f"{len(errors)} field(s) are invalid."
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    if has_request_context() and "request_id" in g:
+        body["request_id"] = g.request_id
+    return body

@@ -1,0 +1,30 @@
+"""Prometheus metrics shared by every service: request counts and latencies by route and status."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+REQUESTS = Counter(
+    "cr_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"])
+LATENCY = Histogram(
+    "cr_http_request_duration_seconds", "Time to answer an HTTP request", ["service", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+DB_POOL = Gauge("cr_db_pool_connections", "Database pool connections by state", ["service", "state"])
+
+
+def observe_request(service: str, method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request and record how long it took."""
+    REQUESTS.labels(service, method, route, str(status)).inc()
+    LATENCY.labels(service, route).observe(seconds)
+
+
+def record_pool(service: str, stats: dict[str, int]) -> None:
+    """Publish the pool's size and free connections (psycopg_pool `get_stats()`)."""
+    DB_POOL.labels(service, "size").set(stats.get("pool_size", 0))
+    DB_POOL.labels(service, "available").set(stats.get("pool_available", 0))
+    DB_POOL.labels(service, "waiting").set(stats.get("requests_waiting", 0))
+
+
+def exposition() -> tuple[bytes, dict[str, str]]:
+    """The text exposition of the process registry and its content type."""
+    return generate_latest(), {"Content-Type": CONTENT_TYPE_LATEST}

@@ -1,0 +1,191 @@
+"""The Flask app every service starts from: settings, request ids, internal-token auth, problem
+errors, JSON access logs, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from shared import db, metrics
+from shared.api import OPENAPI_VERSION, Api, Blueprint
+from shared.config import Settings, load_settings, secret_value, service_database_url
+from shared.errors import (
+    PROBLEM_MEDIA_TYPE,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    problem_body,
+)
+from shared.logging import configure_logging
+from shared.tokens import InvalidToken, verify_internal_token
+
+PROBE_ENDPOINTS = frozenset({"healthz", "readyz", "metrics"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+access_log = logging.getLogger("cr.access")
+
+
+def settings_of(app: Flask) -> Settings:
+    """The parsed settings of an app."""
+    return app.extensions["settings"]
+
+
+def build_app(service: str, import_name: str, config: dict | None = None) -> Flask:
+    """A Flask app for `service` with the project's cross-cutting behaviour registered."""
+    settings = load_settings(**(config or {}))
+    app = Flask(import_name)
+    app.extensions["settings"] = settings
+    app.extensions["service"] = service
+    app.extensions["ready_checks"] = []
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        API_TITLE=f"CR Assistant {service}",
+        API_VERSION="v1",
+        OPENAPI_VERSION=OPENAPI_VERSION,
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.json.sort_keys = False
+    configure_logging(service, settings.log_level)
+    register_request_id(app)
+    register_access_log(app, service)
+    register_errors(app)
+    register_probes(app, service)
+    return app
+
+
+def register_request_id(app: Flask) -> None:
+    """Take the gateway's X-Request-ID (when well-formed) or make one; echo it on the response."""
+
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_access_log(app: Flask, service: str) -> None:
+    """One JSON line and one metric sample per request, keyed by route pattern, never by raw URL."""
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.observe_request(service, request.method, route, response.status_code, seconds)
+        if request.endpoint not in PROBE_ENDPOINTS:
+            access_log.info("request", extra={
+                "method": request.method, "route": route, "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 2)})
+        return response
+
+
+def register_errors(app: Flask) -> None:
+    """Every error is problem+json; unexpected ones are logged and answered 500 without details."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        headers = dict(getattr(error, "extra_headers", {}) or {})
+        headers["Content-Type"] = PROBLEM_MEDIA_TYPE
+        return problem_body(error), error.code, headers
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        logging.getLogger("cr.error").exception("unhandled error: %s", type(error).__name__)
+        return http_error(InternalServerError())
+
+
+def register_probes(app: Flask, service: str) -> None:
+    """`/healthz` (alive), `/readyz` (every ready check passes) and `/metrics`, without a token."""
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service=service)
+
+    @app.get("/readyz")
+    def readyz():
+        failing = [name for name, check in app.extensions["ready_checks"] if not check()]
+        if failing:
+            body = {"status": "unavailable", "service": service, "failing": failing}
+            return jsonify(body), 503
+        return jsonify(status="ready", service=service)
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        if "db_pool" in app.extensions:
+            metrics.record_pool(service, app.extensions["db_pool"].get_stats())
+        payload, headers = metrics.exposition()
+        return Response(payload, headers=headers)
+
+
+def add_ready_check(app: Flask, name: str, check: Callable[[], bool]) -> None:
+    """Make `/readyz` depend on `check()` returning True."""
+    app.extensions["ready_checks"].append((name, check))
+
+
+def register_database(app: Flask, schema: str) -> None:
+    """Open this service's pool (its own login role, its own schema first) and add it to /readyz."""
+    settings = settings_of(app)
+    service = app.extensions["service"]
+    app.extensions["db_pool"] = db.open_pool(
+        service_database_url(settings, service), schema=schema, min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max, statement_timeout_ms=settings.db_statement_timeout_ms,
+        name=f"cr-{service}")
+    add_ready_check(app, "database", db.database_ready)
+
+
+def register_internal_auth(app: Flask, raw_body_endpoints: Iterable[str] = ()) -> None:
+    """Every route but the probes needs the gateway's internal token; JSON bodies must say so."""
+    secret = secret_value(settings_of(app), "internal_token_secret")
+    raw_body = frozenset(raw_body_endpoints)
+
+    @app.before_request
+    def authenticate() -> None:
+        if request.endpoint in PROBE_ENDPOINTS:
+            return
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("This service is reached through the gateway only.",
+                               headers={"WWW-Authenticate": "Bearer"})
+        try:
+            g.principal, request_id = verify_internal_token(token.strip(), secret)
+        except InvalidToken:
+            raise Unauthorized("The internal token is not valid.",
+                               headers={"WWW-Authenticate": "Bearer"}) from None
+        if _REQUEST_ID.match(request_id):
+            g.request_id = request_id
+        if (request.method in {"POST", "PUT", "PATCH"} and request.endpoint not in raw_body
+                and _has_body() and not request.is_json):
+            raise UnsupportedMediaType("Send the body as application/json.")
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", "").lower()
+
+
+def register_api(app: Flask, blueprints: Iterable[Blueprint], url_prefix: str = "/api/v1") -> Api:
+    """Mount the service's blueprints under /api/v1 and serve its OpenAPI document."""
+    api = Api(app, spec_kwargs={"servers": [{"url": "/"}]})
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint, url_prefix=url_prefix + (blueprint.url_prefix or ""))
+    app.extensions["cr_api"] = api
+    return api
+
+
+def unavailable(reason: str) -> ServiceUnavailable:
+    """A 503 with a retry hint, for dependencies that are down."""
+    return ServiceUnavailable(reason, headers={"Retry-After": "5"})
