@@ -12,6 +12,7 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask import g
+from webargs.flaskparser import FlaskParser
 
 from shared.errors import BadRequest, Forbidden
 from shared.tokens import Principal
@@ -54,7 +55,13 @@ class Api(flask_smorest.Api):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """smorest's Blueprint; views declare their access rule with `Blueprint.roles(...)`."""
+    """smorest's Blueprint; views declare their access rule with `Blueprint.roles(...)`.
+
+    Arguments in every location follow the schema's `unknown` (RAISE): an unknown query argument
+    is a 422 naming it, not silently ignored.
+    """
+
+    ARGUMENTS_PARSER = FlaskParser(unknown=None)
 
     @staticmethod
     def roles(*allowed: str, public: bool = False) -> Callable:

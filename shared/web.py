@@ -122,7 +122,7 @@ def register_probes(app: Flask, service: str) -> None:
             return jsonify(body), 503
         return jsonify(status="ready", service=service)
 
-    @app.get("/metrics")
+    @app.get("/metrics", endpoint="metrics")
     def metrics_endpoint():
         if "db_pool" in app.extensions:
             metrics.record_pool(service, app.extensions["db_pool"].get_stats())

@@ -18,7 +18,7 @@ COMMENT ON COLUMN change_log.session_id IS 'The session that changed (no other i
 COMMENT ON COLUMN change_log.changed_at IS 'When the change was written.';
 
 CREATE FUNCTION record_session_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO change_log (operation, session_id)
     VALUES (lower(TG_OP), CASE WHEN TG_OP = 'DELETE' THEN OLD.session_id ELSE NEW.session_id END);

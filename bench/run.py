@@ -1,0 +1,238 @@
+"""`make bench`: start a private PostgreSQL and real processes, measure side by side, write
+docs/benchmarks.md. Figures are medians of repeated rounds; ratios compare within the same run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import requests
+
+from bench.load import LoadResult, run_load
+from shared.config import PROJECT_ROOT
+from shared.db import url_with_database
+from shared.migrations import migrate_all
+from shared.postgres import EmbeddedPostgres, free_port
+from shared.processes import start_platform
+from shared.testing import create_client
+from shared.tokens import Principal, sign_internal_token
+
+ROOT_CAUSES = ("communication_issue", "knowledge_gap", "analytical_error", "process_issue", "other")
+
+
+def session_body(i: int) -> dict:
+    """A valid POST /sessions body, different for every i."""
+    return {
+        "session_id": str(uuid.UUID(int=i + (7 << 100))),
+        "engineer": f"Bench Engineer {chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}",
+        "case_number": f"{10_000_000 + i % 89_999_999}",
+        "team": f"team-{i % 8}", "region": "EMEA", "record_type": "single", "parts": 1,
+        "languages": ["EN", "DE"], "sentiment_score": (i % 100) / 100, "tone_label": "neutral",
+        "root_cause": ROOT_CAUSES[i % 5], "confidence_analysis": 0.8,
+        "confidence_translation": 0.7, "ended_at": "2026-11-20T10:00:00+00:00",
+        "started_at": "2026-11-20T09:40:00+00:00", "agent_version": "3.7.0", "model": "bench",
+        "attributes": {"channel": "phone"},
+    }
+
+
+def post_factory(path: str, headers: dict[str, str]):
+    def factory(i: int):
+        return "POST", path, json.dumps(session_body(i)).encode(), {
+            **headers, "Content-Type": "application/json"}
+    return factory
+
+
+def median_of(results: list[LoadResult], attribute: str) -> float:
+    return statistics.median(getattr(result, attribute) for result in results)
+
+
+def bench_writes(targets: dict[str, tuple[str, dict]], rounds: int, seconds: float) -> dict:
+    """POST /sessions at concurrency 1 (latency) and 16 (throughput) against each target."""
+    figures: dict = {}
+    for concurrency in (1, 16):
+        runs: dict[str, list[LoadResult]] = {name: [] for name in targets}
+        for round_number in range(rounds):
+            for name, (url, headers) in targets.items():
+                path = "/sessions" if name == "baseline" else "/api/v1/sessions"
+                factory = post_factory(path, headers)
+                offset = (round_number * 10 + list(targets).index(name)) * 100_000_000 * concurrency
+                result = run_load(url, lambda i, f=factory, o=offset: f(i + o),
+                                  concurrency=concurrency, duration=seconds)
+                runs[name].append(result)
+        figures[concurrency] = {
+            name: {"throughput": median_of(results, "throughput"),
+                   "p50_ms": median_of(results, "p50"),
+                   "errors": sum(result.errors for result in results)}
+            for name, results in runs.items()}
+    return figures
+
+
+def bench_batch(persistence_url: str, headers: dict, admin_db_url: str, rounds: int) -> dict:
+    """1000 sessions per POST /sessions/batch vs psycopg executemany of 1000 prepared rows."""
+    api_rates, raw_rates = [], []
+    columns = ("session_id, engineer_code, case_ref, team, region, record_type, parts, languages, "
+               "sentiment_score, tone_label, root_cause, confidence_analysis, "
+               "confidence_translation, confidence_overall, confidence_rating, analysed_at, "
+               "attributes, content_hash")
+    for round_number in range(rounds):
+        base = 2_000_000_000 + round_number * 10_000
+        items = [session_body(base + i) for i in range(1000)]
+        started = time.perf_counter()
+        response = requests.post(f"{persistence_url}/api/v1/sessions/batch",
+                                 json={"items": items}, headers=headers, timeout=120)
+        api_rates.append(1000 / (time.perf_counter() - started))
+        assert response.json()["created"] == 1000, response.text[:300]
+        rows = [(str(uuid.uuid4()), "eng_x", "case_x", "team-1", "EMEA", "single", 1, ["EN", "DE"],
+                 0.5, "neutral", "other", 0.8, 0.7, 0.77, "Medium", datetime.now(UTC), "{}",
+                 b"\x00") for _ in range(1000)]
+        with psycopg.connect(admin_db_url) as conn:
+            started = time.perf_counter()
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO persistence.sessions ({columns}) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+            conn.commit()
+            raw_rates.append(1000 / (time.perf_counter() - started))
+    return {"api_rows_per_s": statistics.median(api_rates),
+            "executemany_rows_per_s": statistics.median(raw_rates)}
+
+
+def write_report(figures: dict, batch: dict, meta: dict) -> str:
+    """The benchmark section of docs/benchmarks.md."""
+    c1, c16 = figures[1], figures[16]
+    gateway_ratio = c16["gateway"]["throughput"] / c16["direct"]["throughput"]
+    added_p50 = c1["gateway"]["p50_ms"] - c1["direct"]["p50_ms"]
+    batch_ratio = batch["api_rows_per_s"] / batch["executemany_rows_per_s"]
+    lines = [
+        "## Writes: POST /sessions and /sessions/batch",
+        "",
+        f"Measured {meta['date']} on {meta['machine']} ({meta['rounds']} rounds of {meta['seconds']} s "
+        "per target and concurrency, medians; load generator on the same machine).",
+        "",
+        "| target | c=1 p50 (ms) | c=1 req/s | c=16 p50 (ms) | c=16 req/s | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, label in (("gateway", "through the gateway"), ("direct", "persistence_svc direct"),
+                        ("baseline", "baseline Flask + psycopg_pool insert")):
+        lines.append(
+            f"| {label} | {c1[name]['p50_ms']:.2f} | {c1[name]['throughput']:.0f} | "
+            f"{c16[name]['p50_ms']:.2f} | {c16[name]['throughput']:.0f} | "
+            f"{c1[name]['errors'] + c16[name]['errors']} |")
+    lines += [
+        "",
+        f"- Gateway throughput at 16 clients: **{gateway_ratio:.2f}×** the direct call "
+        f"(target ≥ 0.6×).",
+        f"- Gateway added p50 at concurrency 1: **{added_p50:.2f} ms** (target ≤ 2 ms).",
+        f"- persistence_svc direct vs the bare baseline at 16 clients: "
+        f"{c16['direct']['throughput'] / c16['baseline']['throughput']:.2f}×.",
+        f"- POST /sessions/batch of 1000: **{batch['api_rows_per_s']:.0f} rows/s** vs psycopg "
+        f"`executemany` {batch['executemany_rows_per_s']:.0f} rows/s = **{batch_ratio:.2f}×** "
+        "(target ≥ 0.5×; the API also validates, pseudonymises and PII-checks every row).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="cr-bench-"))
+    server = EmbeddedPostgres(work / "pg")
+    admin = server.start()
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE cr_bench")
+        db_url = url_with_database(admin, "cr_bench")
+        migrate_all(db_url)
+        running = start_platform(db_url, work, names=["gateway", "persistence"])
+        baseline_port = free_port()
+        with open(work / "logs" / "baseline.log", "w") as log:
+            baseline = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{baseline_port}",
+                 "--worker-class", "gthread", "--workers", "1", "--threads", "16",
+                 "bench.baseline_app:create_app()"], cwd=PROJECT_ROOT,
+                env={**running.env, "BASELINE_DATABASE_URL": db_url}, stdout=log, stderr=log)
+        try:
+            baseline_url = f"http://127.0.0.1:{baseline_port}"
+            _wait_http(baseline_url + "/sessions")
+            token = _agent_token(running)
+            secret = (work / "data" / "secrets" / "internal_token_secret").read_text().strip()
+            internal = sign_internal_token(Principal("bench", frozenset({"agent"})), secret,
+                                           ttl=3600)
+            targets = {
+                "gateway": (running.gateway, {"Authorization": f"Bearer {token}"}),
+                "direct": (running.urls["persistence"], {"Authorization": f"Bearer {internal}"}),
+                "baseline": (baseline_url, {}),
+            }
+            figures = bench_writes(targets, args.rounds, args.seconds)
+            batch = bench_batch(running.urls["persistence"], {"Authorization": f"Bearer {internal}"},
+                                db_url, rounds=5)
+        finally:
+            baseline.terminate()
+            baseline.wait(10)
+            running.stop()
+    finally:
+        server.remove()
+    meta = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "rounds": args.rounds,
+            "seconds": args.seconds,
+            "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}"}
+    section = write_report(figures, batch, meta)
+    print(section)
+    _update_doc(section)
+    return 0
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def _wait_http(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def _agent_token(running) -> str:
+    client_id, secret = create_client(running.env, f"bench-{uuid.uuid4().hex[:8]}", "agent")
+    response = requests.post(f"{running.gateway}/oauth/token", auth=(client_id, secret),
+                             data={"grant_type": "client_credentials"}, timeout=10)
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def _update_doc(section: str) -> None:
+    doc = PROJECT_ROOT / "docs" / "benchmarks.md"
+    header = "# Benchmarks\n\nRun `make bench`; it rewrites the sections below from fresh measurements.\n\n"
+    text = doc.read_text() if doc.exists() else header
+    title = section.splitlines()[0]
+    if title in text:
+        start = text.index(title)
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    doc.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

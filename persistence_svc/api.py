@@ -1,0 +1,169 @@
+"""HTTP layer of the persistence service: parse, authorise, call one domain function, answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, url_for
+from flask.views import MethodView
+
+from persistence_svc import changes, sessions
+from persistence_svc.schemas import (
+    BatchInSchema,
+    BatchResultSchema,
+    ChangeArgsSchema,
+    ChangePageSchema,
+    EngineerCodeSchema,
+    EngineerLookupSchema,
+    ErasureResultSchema,
+    SessionInSchema,
+    SessionPageSchema,
+    SessionQueryArgsSchema,
+    SessionSchema,
+    SessionWriteArgsSchema,
+)
+from persistence_svc import store
+from shared import db
+from shared.api import Blueprint, current_principal, decode_cursor, encode_cursor
+from shared.errors import NotFound, Unprocessable
+from shared.pseudonyms import engineer_code, is_engineer_code
+
+blp = Blueprint("sessions", __name__, description="Anonymized analyses of the CR Assistant Agent.")
+internal = Blueprint("internal", __name__, description="Feeds for other services (not public).")
+
+WRITERS = ("agent", "admin")
+READERS = ("manager", "qa_lead", "admin")
+
+
+def pseudonym_key() -> bytes:
+    return current_app.extensions["pseudonym_key"]
+
+
+def team_scope() -> list[str] | None:
+    """The caller's teams when its reads are limited to them, else None (all teams)."""
+    principal = current_principal()
+    return sorted(principal.teams) if principal.team_scoped else None
+
+
+@blp.route("/sessions")
+class Sessions(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="listSessions")
+    @blp.arguments(SessionQueryArgsSchema, location="query")
+    @blp.response(200, SessionPageSchema)
+    def get(self, args):
+        """List sessions, newest first
+
+        Filters by team, region, engineer_code, root cause, language and analysis time; keyset
+        pagination with `limit` and `cursor`. Managers see their own teams only.
+        """
+        after = decode_cursor(args["cursor"], 2) if args.get("cursor") else None
+        with db.connection() as conn:
+            rows = store.list_sessions(conn, args, limit=args["limit"], after=after,
+                                       teams=team_scope())
+        last = rows[-1] if len(rows) == args["limit"] else None
+        next_cursor = encode_cursor([last["analysed_at"].isoformat(), last["session_id"]]) if last else None
+        return {"items": rows, "next_cursor": next_cursor}
+
+    @blp.roles(*WRITERS)
+    @blp.doc(operationId="createSession")
+    @blp.arguments(SessionWriteArgsSchema, location="query")
+    @blp.arguments(SessionInSchema)
+    @blp.response(201, SessionSchema)
+    @blp.alt_response(200, schema=SessionSchema, description="Already stored with the same content.")
+    @blp.alt_response(409, description="The session_id exists with different content.")
+    def post(self, args, data):
+        """Store one analysis
+
+        Names and case numbers are replaced by pseudonyms and never stored. Sending the same
+        `session_id` and content again answers 200 without a duplicate; other content, 409.
+        """
+        record = sessions.prepare_or_reject(data, pseudonym_key(), redact=args["redact"])
+        with db.connection() as conn:
+            row, created = sessions.store_session(conn, record)
+        location = url_for("sessions.SessionById", session_id=row["session_id"])
+        return row, 201 if created else 200, {"Location": location}
+
+
+@blp.route("/sessions/batch")
+class SessionBatch(MethodView):
+    @blp.roles(*WRITERS)
+    @blp.doc(operationId="createSessionBatch")
+    @blp.arguments(SessionWriteArgsSchema, location="query")
+    @blp.arguments(BatchInSchema)
+    @blp.response(200, BatchResultSchema)
+    def post(self, args, data):
+        """Store up to 1000 analyses
+
+        Each item is validated and stored on its own terms; the answer lists per item whether it
+        was created, unchanged, a conflict or invalid (with the fields at fault).
+        """
+        with db.connection() as conn:
+            return sessions.store_batch(conn, data["items"], pseudonym_key(),
+                                        redact=args["redact"])
+
+
+@blp.route("/sessions/<uuid:session_id>")
+class SessionById(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="getSession")
+    @blp.response(200, SessionSchema)
+    def get(self, session_id: uuid.UUID):
+        """Get one session
+
+        Another team's session answers 404 for a manager, exactly like a missing one.
+        """
+        with db.connection() as conn:
+            row = store.get_session(conn, session_id, team_scope())
+        if row is None:
+            raise NotFound("No session with this id.")
+        return row
+
+
+@blp.route("/engineers/lookup")
+class EngineerLookup(MethodView):
+    @blp.roles("agent", *READERS)
+    @blp.doc(operationId="lookupEngineer")
+    @blp.arguments(EngineerLookupSchema)
+    @blp.response(200, EngineerCodeSchema)
+    def post(self, data):
+        """Find an engineer's pseudonym
+
+        The name travels in the body only (never in a URL) and is not stored.
+        """
+        sessions.check_engineer_or_reject(data["engineer"])
+        return {"engineer_code": engineer_code(data["engineer"], pseudonym_key())}
+
+
+@blp.route("/engineers/<string:engineer_code>")
+class Engineer(MethodView):
+    @blp.roles("admin")
+    @blp.doc(operationId="eraseEngineer")
+    @blp.response(200, ErasureResultSchema)
+    def delete(self, engineer_code: str):
+        """Erase everything stored about one engineer
+
+        Deletes the engineer's sessions; the change feed carries the deletions to other services.
+        """
+        if not is_engineer_code(engineer_code):
+            raise Unprocessable(errors=[{"field": "engineer_code",
+                                         "reason": "Not an engineer_code this platform issued."}])
+        with db.connection() as conn:
+            deleted = store.delete_engineer_sessions(conn, engineer_code)
+        return {"engineer_code": engineer_code, "sessions_deleted": deleted}
+
+
+@internal.route("/internal/changes")
+class Changes(MethodView):
+    @internal.roles("service")
+    @internal.doc(operationId="listChanges")
+    @internal.arguments(ChangeArgsSchema, location="query")
+    @internal.response(200, ChangePageSchema)
+    def get(self, args):
+        """Follow session changes
+
+        Inserts, updates and deletes in commit order; a cursor never skips a committed change.
+        """
+        after = changes.parse_cursor(args["after"])
+        with db.connection() as conn:
+            return changes.page(conn, after, args["limit"])

@@ -1,0 +1,24 @@
+"""The persistence service: anonymized sessions, pseudonyms, erasure and the change feed."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from persistence_svc.api import blp, internal
+from shared.config import secret_value
+from shared.web import build_app, register_api, register_database, register_internal_auth, settings_of
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the persistence app; `config` overrides settings (tests)."""
+    app = build_app("persistence", __name__, config)
+    register_pseudonym_key(app)
+    register_database(app, schema="persistence")
+    register_internal_auth(app)
+    register_api(app, [blp, internal])
+    return app
+
+
+def register_pseudonym_key(app: Flask) -> None:
+    """Load the HMAC key once; production refuses to start without it."""
+    app.extensions["pseudonym_key"] = secret_value(settings_of(app), "pseudonym_key").encode()

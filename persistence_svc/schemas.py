@@ -1,0 +1,246 @@
+"""Request and response schemas of the persistence API: the validation layer for sessions."""
+
+from __future__ import annotations
+
+import json
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from shared import domain
+from shared.api import MAX_PAGE_SIZE, PageArgsSchema, Schema
+from shared.pseudonyms import is_case_ref, is_engineer_code
+
+TEAM = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                       error="Use 1-64 letters, digits, dots, hyphens or underscores.")
+LABEL = validate.Length(min=1, max=64)
+MAX_ATTRIBUTES_BYTES = 4096
+MAX_BATCH = 1000
+
+
+class Normalized(fields.String):
+    """A string normalised by a domain function; its ValueError becomes the field's message."""
+
+    def __init__(self, normalize, reason: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.normalize = normalize
+        self.reason = reason
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return self.normalize(text)
+        except ValueError:
+            raise ma.ValidationError(self.reason) from None
+
+
+class Languages(fields.Field):
+    """Output language codes: a list, or one string joined with `;` or `,` (CSV cells)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list | str):
+            raise ma.ValidationError("Give a list of language codes.")
+        try:
+            return domain.parse_languages_strict(value)
+        except ValueError:
+            raise ma.ValidationError(
+                "Supported codes: " + ", ".join(domain.SUPPORTED_LANGUAGES) + ".") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return list(value) if value is not None else None
+
+
+class Attributes(fields.Dict):
+    """A small JSON object (also accepted as JSON text, as CSV cells carry it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ma.ValidationError("Not valid JSON text.") from None
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if len(json.dumps(result, separators=(",", ":"))) > MAX_ATTRIBUTES_BYTES:
+            raise ma.ValidationError(f"Keep attributes under {MAX_ATTRIBUTES_BYTES} bytes.")
+        return result
+
+
+class SessionInSchema(Schema):
+    """One analysis as the agent posts it; names and case numbers are load-only and never stored."""
+
+    session_id = fields.UUID(metadata={"description": "Optional client id; makes the call idempotent."})
+    engineer = fields.String(load_only=True, validate=validate.Length(max=200), metadata={
+        "description": "Engineer name or id; pseudonymised to engineer_code, never stored."})
+    engineer_code = fields.String(metadata={"description": "Pseudonym instead of a name."})
+    case_number = fields.String(load_only=True, metadata={
+        "description": "8-digit case number; pseudonymised to case_ref, never stored."})
+    case_ref = fields.String(metadata={"description": "Pseudonym instead of a case number."})
+    team = fields.String(required=True, validate=TEAM)
+    region = fields.String(allow_none=True, validate=LABEL)
+    record_type = Normalized(domain.normalize_record_type, "Use 'single' or 'series'.",
+                             required=True)
+    parts = fields.Integer(load_default=None, strict=False,
+                           validate=validate.Range(1, 5, error="Use 1 to 5 parts."))
+    languages = Languages(required=True, metadata={"description": "Supported codes only, e.g. [\"EN\", \"DE\"]."})
+    sentiment_score = fields.Float(required=True, validate=validate.Range(0, 1), allow_nan=False)
+    tone_label = Normalized(domain.normalize_tone_label, "Use positive, neutral or negative.",
+                            load_default=None, allow_none=True)
+    root_cause = Normalized(domain.normalize_root_cause, "Use one of: " + ", ".join(
+        domain.ROOT_CAUSES) + ".", required=True)
+    confidence_analysis = fields.Float(required=True, validate=validate.Range(0, 1), allow_nan=False)
+    confidence_translation = fields.Float(load_default=None, allow_none=True,
+                                          validate=validate.Range(0, 1), allow_nan=False)
+    started_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    ended_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    agent_version = fields.String(load_default=None, allow_none=True, validate=LABEL)
+    model = fields.String(load_default=None, allow_none=True, validate=LABEL)
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    attributes = Attributes(keys=fields.String(validate=validate.Length(1, 64)), load_default=dict)
+
+    @ma.validates("engineer_code")
+    def _engineer_code_format(self, value: str, **_kwargs) -> None:
+        if not is_engineer_code(value):
+            raise ma.ValidationError("Not an engineer_code this platform issued.")
+
+    @ma.validates("case_ref")
+    def _case_ref_format(self, value: str, **_kwargs) -> None:
+        if not is_case_ref(value):
+            raise ma.ValidationError("Not a case_ref this platform issued.")
+
+    @ma.validates("engineer")
+    def _engineer_name(self, value: str, **_kwargs) -> None:
+        result = domain.check_engineer_name(value)
+        if not result.valid:
+            raise ma.ValidationError(result.message)
+
+    @ma.validates("case_number")
+    def _case_number(self, value: str, **_kwargs) -> None:
+        result = domain.check_case_number(value)
+        if not result.valid:
+            raise ma.ValidationError(result.message)
+
+    @ma.validates_schema(skip_on_field_errors=False)
+    def _cross_field(self, data: dict, **_kwargs) -> None:
+        errors: dict[str, list[str]] = {}
+        for name, code in (("engineer", "engineer_code"), ("case_number", "case_ref")):
+            if (name in data) == (code in data):
+                errors.setdefault(name, []).append(f"Give exactly one of {name} or {code}.")
+        record_type, parts = data.get("record_type"), data.get("parts")
+        if record_type == "series" and parts is not None and not 2 <= parts <= 5:
+            errors.setdefault("parts", []).append("A series has 2 to 5 parts.")
+        if record_type == "single" and parts not in (None, 1):
+            errors.setdefault("parts", []).append("A single record has 1 part.")
+        if record_type == "series" and parts is None:
+            errors.setdefault("parts", []).append("A series needs its number of parts (2 to 5).")
+        started, ended = data.get("started_at"), data.get("ended_at")
+        if started and ended and ended < started:
+            errors.setdefault("ended_at", []).append("ended_at is before started_at.")
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class SessionSchema(Schema):
+    """A stored session as the API returns it."""
+
+    session_id = fields.UUID()
+    engineer_code = fields.String()
+    case_ref = fields.String()
+    team = fields.String()
+    region = fields.String(allow_none=True)
+    record_type = fields.String()
+    parts = fields.Integer()
+    languages = fields.List(fields.String())
+    sentiment_score = fields.Float()
+    tone_label = fields.String()
+    root_cause = fields.String()
+    confidence_analysis = fields.Float()
+    confidence_translation = fields.Float(allow_none=True)
+    confidence_overall = fields.Float()
+    confidence_rating = fields.String()
+    started_at = fields.AwareDateTime(allow_none=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+    analysed_at = fields.AwareDateTime()
+    duration_seconds = fields.Integer(allow_none=True)
+    agent_version = fields.String(allow_none=True)
+    model = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    attributes = fields.Dict()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class SessionWriteArgsSchema(Schema):
+    redact = fields.Boolean(load_default=False, metadata={
+        "description": "Redact personal data found in notes/attributes instead of rejecting."})
+
+
+class BatchInSchema(Schema):
+    """Up to 1000 sessions; each item is validated on its own."""
+
+    items = fields.List(fields.Dict(), required=True,
+                        validate=validate.Length(1, MAX_BATCH, error=f"Send 1 to {MAX_BATCH} items."))
+
+
+class BatchItemResultSchema(Schema):
+    index = fields.Integer()
+    session_id = fields.UUID(allow_none=True)
+    status = fields.String(metadata={"description": "created, unchanged, conflict or invalid"})
+    errors = fields.List(fields.Dict())
+
+
+class BatchResultSchema(Schema):
+    created = fields.Integer()
+    unchanged = fields.Integer()
+    conflicts = fields.Integer()
+    invalid = fields.Integer()
+    items = fields.List(fields.Nested(BatchItemResultSchema))
+
+
+class SessionQueryArgsSchema(PageArgsSchema):
+    """Filters of the session list and export."""
+
+    team = fields.String(validate=TEAM)
+    region = fields.String(validate=LABEL)
+    engineer_code = fields.String(validate=validate.Length(max=64))
+    root_cause = fields.String(validate=validate.OneOf(domain.ROOT_CAUSES))
+    language = fields.String(validate=validate.OneOf(domain.SUPPORTED_LANGUAGES))
+    from_ = fields.AwareDateTime(data_key="from", metadata={"description": "analysed_at >= from"})
+    to = fields.AwareDateTime(metadata={"description": "analysed_at < to"})
+
+
+class SessionPageSchema(Schema):
+    items = fields.List(fields.Nested(SessionSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class EngineerLookupSchema(Schema):
+    engineer = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
+
+
+class EngineerCodeSchema(Schema):
+    engineer_code = fields.String()
+
+
+class ErasureResultSchema(Schema):
+    engineer_code = fields.String()
+    sessions_deleted = fields.Integer()
+
+
+class ChangeArgsSchema(Schema):
+    after = fields.String(load_default="", validate=validate.Length(max=64), metadata={
+        "description": "`next_cursor` of the previous page; empty for the beginning."})
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, MAX_PAGE_SIZE * 10))
+
+
+class ChangeSchema(Schema):
+    cursor = fields.String()
+    operation = fields.String(metadata={"description": "insert, update or delete"})
+    session_id = fields.UUID()
+    changed_at = fields.AwareDateTime()
+    session = fields.Dict(allow_none=True, metadata={
+        "description": "The session as it is now (null for a delete or when erased since)."})
+
+
+class ChangePageSchema(Schema):
+    items = fields.List(fields.Nested(ChangeSchema))
+    next_cursor = fields.String()

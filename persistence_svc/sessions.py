@@ -1,0 +1,178 @@
+"""From a validated analysis to the stored record: pseudonyms, derived values, PII guard, hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import marshmallow as ma
+import psycopg
+
+from persistence_svc import store
+from persistence_svc.schemas import SessionInSchema
+from shared import domain, pii
+from shared.errors import Conflict, Unprocessable, flatten_messages
+from shared.pseudonyms import case_ref, engineer_code
+
+# The columns a record's content hash covers: everything the client determines.
+CONTENT_FIELDS = (
+    "engineer_code", "case_ref", "team", "region", "record_type", "parts", "languages",
+    "sentiment_score", "tone_label", "root_cause", "confidence_analysis", "confidence_translation",
+    "started_at", "ended_at", "agent_version", "model", "notes", "attributes",
+)
+
+
+class PersonalDataFound(Exception):
+    """Free text holds personal data; `fields` maps each field path to the kinds found."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__("personal data in free text")
+        self.fields = fields
+
+
+def prepare_record(data: dict[str, Any], key: bytes, *, redact: bool = False,
+                   now: datetime | None = None) -> dict[str, Any]:
+    """Turn a validated analysis into the row to store: names become pseudonyms, derived values are
+    computed, and free text is PII-checked (rejected, or redacted when `redact`)."""
+    record = dict(data)
+    name = record.pop("engineer", None)
+    number = record.pop("case_number", None)
+    if name is not None:
+        record["engineer_code"] = engineer_code(name, key)
+    if number is not None:
+        record["case_ref"] = case_ref(str(number).strip(), key)
+    record["session_id"] = record.get("session_id") or uuid.uuid4()
+    record.setdefault("region", None)
+    record["parts"] = record.get("parts") or 1
+    if record.get("tone_label") is None:
+        record["tone_label"] = domain.tone_for_sentiment(record["sentiment_score"])
+    _guard_free_text(record, names=(name,) if name else (), redact=redact)
+    overall = domain.overall_confidence(record["confidence_analysis"],
+                                        record.get("confidence_translation"), record["languages"])
+    record["confidence_overall"] = overall
+    record["confidence_rating"] = domain.confidence_rating(overall)
+    record["duration_seconds"] = domain.duration_seconds(record.get("started_at"),
+                                                         record.get("ended_at"))
+    record["analysed_at"] = record.get("ended_at") or now or datetime.now(UTC)
+    record["content_hash"] = content_hash(record)
+    return record
+
+
+def _guard_free_text(record: dict[str, Any], *, names: tuple[str, ...], redact: bool) -> None:
+    found: dict[str, list[str]] = {}
+    notes = record.get("notes")
+    if notes:
+        findings = pii.find_pii(notes, names=names)
+        if findings and redact:
+            record["notes"] = pii.redact(notes, findings)
+        elif findings:
+            found["notes"] = sorted({finding.kind for finding in findings})
+    attributes = record.get("attributes") or {}
+    hits = pii.scan_value(attributes, names=names)
+    if hits and redact:
+        record["attributes"] = pii.redact_value(attributes, names=names)
+    elif hits:
+        for path, kind in hits:
+            found.setdefault(f"attributes.{path}" if path else "attributes", []).append(kind)
+    if found:
+        raise PersonalDataFound(found)
+
+
+def content_hash(record: dict[str, Any]) -> bytes:
+    """SHA-256 over the client-determined content, stable across key order and float noise."""
+    canonical = {name: _canonical(record.get(name)) for name in CONTENT_FIELDS}
+    raw = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).digest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return value
+
+
+def pii_problem_errors(error: PersonalDataFound, prefix: str = "") -> list[dict[str, str]]:
+    """Problem `errors` entries for personal data found, naming the field and the kinds only."""
+    return [{"field": f"{prefix}{field}",
+             "reason": "Personal data is not stored: remove the " + ", ".join(kinds) + "."}
+            for field, kinds in sorted(error.fields.items())]
+
+
+def prepare_or_reject(data: dict[str, Any], key: bytes, *, redact: bool) -> dict[str, Any]:
+    """prepare_record, with personal data answered as a 422 naming the fields."""
+    try:
+        return prepare_record(data, key, redact=redact)
+    except PersonalDataFound as found:
+        raise Unprocessable("Personal data is not stored.", errors=pii_problem_errors(found)) from None
+
+
+def check_engineer_or_reject(name: str) -> None:
+    """422 with the agent's own message when `name` is not a valid engineer name."""
+    result = domain.check_engineer_name(name)
+    if not result.valid:
+        raise Unprocessable(errors=[{"field": "engineer", "reason": result.message}])
+
+
+def store_session(conn: psycopg.Connection, record: dict[str, Any]) -> tuple[dict, bool]:
+    """Insert the record; a repeat with the same content returns the stored row (created False),
+    other content under the same id is a Conflict."""
+    row = store.insert_session(conn, record)
+    if row is not None:
+        return row, True
+    stored = store.content_hashes(conn, [record["session_id"]]).get(record["session_id"])
+    if stored != record["content_hash"]:
+        raise Conflict("This session_id is stored with different content.",
+                       errors=[{"field": "session_id", "reason": "Stored with different content."}])
+    return store.get_session(conn, record["session_id"]), False
+
+
+def store_batch(conn: psycopg.Connection, items: list[dict[str, Any]], key: bytes, *,
+                redact: bool) -> dict[str, Any]:
+    """Validate and store many items: one insert for all valid ones, one look-up for repeats.
+
+    Returns counts and one result per item (created, unchanged, conflict or invalid).
+    """
+    schema = SessionInSchema()
+    results: list[dict[str, Any]] = []
+    valid: dict[uuid.UUID, tuple[int, dict[str, Any]]] = {}
+    for index, item in enumerate(items):
+        result: dict[str, Any] = {"index": index, "session_id": None, "status": "invalid"}
+        results.append(result)
+        try:
+            record = prepare_record(schema.load(item), key, redact=redact)
+        except ma.ValidationError as error:
+            result["errors"] = flatten_messages(error.messages)
+            continue
+        except PersonalDataFound as found:
+            result["errors"] = pii_problem_errors(found)
+            continue
+        result["session_id"] = record["session_id"]
+        if record["session_id"] in valid:  # the same id twice in one batch
+            first = valid[record["session_id"]][1]
+            same = first["content_hash"] == record["content_hash"]
+            result["status"] = "unchanged" if same else "conflict"
+            continue
+        valid[record["session_id"]] = (index, record)
+    created = store.insert_sessions(conn, [record for _, record in valid.values()]) if valid else set()
+    repeats = [sid for sid in valid if sid not in created]
+    stored = store.content_hashes(conn, repeats) if repeats else {}
+    for session_id, (index, record) in valid.items():
+        if session_id in created:
+            results[index]["status"] = "created"
+        elif stored.get(session_id) == record["content_hash"]:
+            results[index]["status"] = "unchanged"
+        else:
+            results[index]["status"] = "conflict"
+    counts = {status: sum(1 for r in results if r["status"] == status)
+              for status in ("created", "unchanged", "conflict", "invalid")}
+    return {"created": counts["created"], "unchanged": counts["unchanged"],
+            "conflicts": counts["conflict"], "invalid": counts["invalid"], "items": results}

@@ -1,0 +1,163 @@
+"""SQL of the persistence schema: one function per statement, connection first."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+SESSION_COLUMNS = (
+    "session_id", "engineer_code", "case_ref", "team", "region", "record_type", "parts",
+    "languages", "sentiment_score", "tone_label", "root_cause", "confidence_analysis",
+    "confidence_translation", "confidence_overall", "confidence_rating", "started_at", "ended_at",
+    "analysed_at", "duration_seconds", "agent_version", "model", "notes", "attributes",
+    "content_hash",
+)
+_COLUMN_LIST = ", ".join(SESSION_COLUMNS)
+_VALUE_LIST = ", ".join(f"%({name})s" for name in SESSION_COLUMNS)
+_RETURNED = ", ".join(name for name in SESSION_COLUMNS if name != "content_hash") + (
+    ", created_at, updated_at")
+
+
+def _params(record: dict[str, Any]) -> dict[str, Any]:
+    params = {name: record.get(name) for name in SESSION_COLUMNS}
+    params["attributes"] = Jsonb(record.get("attributes") or {})
+    return params
+
+
+def insert_session(conn: psycopg.Connection, record: dict[str, Any]) -> dict | None:
+    """Insert one session; returns the stored row, or None when the id exists already."""
+    return conn.execute(
+        f"""
+        INSERT INTO sessions ({_COLUMN_LIST})
+        VALUES ({_VALUE_LIST})
+        ON CONFLICT (session_id) DO NOTHING
+        RETURNING {_RETURNED}
+        """,
+        _params(record),
+    ).fetchone()
+
+
+def insert_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert many sessions in one statement; returns the ids that were new."""
+    payload = [_json_row(record) for record in records]
+    rows = conn.execute(
+        f"""
+        INSERT INTO sessions ({_COLUMN_LIST})
+        SELECT {", ".join(f"r.{name}" for name in SESSION_COLUMNS if name != "content_hash")},
+               decode(r.content_hash, 'hex')
+        FROM jsonb_to_recordset(%(rows)s) AS r (
+            session_id uuid, engineer_code text, case_ref text, team text, region text,
+            record_type text, parts smallint, languages text[], sentiment_score double precision,
+            tone_label text, root_cause text, confidence_analysis double precision,
+            confidence_translation double precision, confidence_overall double precision,
+            confidence_rating text, started_at timestamptz, ended_at timestamptz,
+            analysed_at timestamptz, duration_seconds integer, agent_version text, model text,
+            notes text, attributes jsonb, content_hash text)
+        ON CONFLICT (session_id) DO NOTHING
+        RETURNING session_id
+        """,
+        {"rows": Jsonb(payload)},
+    ).fetchall()
+    return {row["session_id"] for row in rows}
+
+
+def _json_row(record: dict[str, Any]) -> dict[str, Any]:
+    row = {}
+    for name in SESSION_COLUMNS:
+        value = record.get(name)
+        if name == "content_hash":
+            value = value.hex()
+        elif name == "session_id":
+            value = str(value)
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        row[name] = value
+    return row
+
+
+def content_hashes(conn: psycopg.Connection, session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+    """The stored content hash of each of these sessions that exists."""
+    rows = conn.execute(
+        "SELECT session_id, content_hash FROM sessions WHERE session_id = ANY(%(ids)s)",
+        {"ids": list(session_ids)},
+    ).fetchall()
+    return {row["session_id"]: bytes(row["content_hash"]) for row in rows}
+
+
+def get_session(conn: psycopg.Connection, session_id: uuid.UUID,
+                teams: Sequence[str] | None = None) -> dict | None:
+    """One session; with `teams` (a team-scoped caller) only if it belongs to one of them."""
+    return conn.execute(
+        f"""
+        SELECT {_RETURNED} FROM sessions
+        WHERE session_id = %(session_id)s
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+        """,
+        {"session_id": session_id, "teams": list(teams) if teams is not None else None},
+    ).fetchone()
+
+
+def list_sessions(conn: psycopg.Connection, filters: dict[str, Any], *, limit: int,
+                  after: tuple[str, str] | None, teams: Sequence[str] | None) -> list[dict]:
+    """A page of sessions, newest analysis first, after the keyset `(analysed_at, session_id)`."""
+    params = {
+        "team": filters.get("team"), "region": filters.get("region"),
+        "engineer_code": filters.get("engineer_code"), "root_cause": filters.get("root_cause"),
+        "language": filters.get("language"), "from": filters.get("from_"),
+        "to": filters.get("to"), "teams": list(teams) if teams is not None else None,
+        "after_at": after[0] if after else None, "after_id": after[1] if after else None,
+        "limit": limit,
+    }
+    return conn.execute(
+        f"""
+        SELECT {_RETURNED} FROM sessions
+        WHERE (%(team)s::text IS NULL OR team = %(team)s)
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+          AND (%(region)s::text IS NULL OR region = %(region)s)
+          AND (%(engineer_code)s::text IS NULL OR engineer_code = %(engineer_code)s)
+          AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
+          AND (%(language)s::text IS NULL OR languages @> ARRAY[%(language)s::text])
+          AND (%(from)s::timestamptz IS NULL OR analysed_at >= %(from)s)
+          AND (%(to)s::timestamptz IS NULL OR analysed_at < %(to)s)
+          AND (%(after_at)s::timestamptz IS NULL
+               OR (analysed_at, session_id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+        ORDER BY analysed_at DESC, session_id DESC
+        LIMIT %(limit)s
+        """,
+        params,
+    ).fetchall()
+
+
+def delete_engineer_sessions(conn: psycopg.Connection, engineer_code: str) -> int:
+    """Delete every session of one engineer; returns how many."""
+    return conn.execute(
+        "DELETE FROM sessions WHERE engineer_code = %(code)s", {"code": engineer_code}
+    ).rowcount
+
+
+def list_changes(conn: psycopg.Connection, after: tuple[int, int], limit: int) -> list[dict]:
+    """Committed changes after the cursor `(txid, change_id)`, oldest first, with the current row.
+
+    Only transactions older than every transaction still running are read, so a change that
+    commits later can never sort before a cursor already handed out.
+    """
+    return conn.execute(
+        f"""
+        SELECT c.txid::text AS txid, c.change_id, c.operation, c.session_id, c.changed_at,
+               to_jsonb(s) - 'content_hash' AS session
+        FROM change_log c
+        LEFT JOIN LATERAL (
+            SELECT {_RETURNED} FROM sessions WHERE sessions.session_id = c.session_id
+        ) s ON c.operation <> 'delete'
+        WHERE (c.txid, c.change_id) > (%(txid)s::text::xid8, %(change_id)s::bigint)
+          AND c.txid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY c.txid, c.change_id
+        LIMIT %(limit)s
+        """,
+        {"txid": str(after[0]), "change_id": after[1], "limit": limit},
+    ).fetchall()
+

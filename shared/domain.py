@@ -1,0 +1,220 @@
+"""The CR Assistant Agent's workflow rules (v3.6 spec): validation, normalisation, derived values."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SUPPORTED_LANGUAGES = ("EN", "DE", "FR", "IT", "ES", "TR", "CS", "PL")
+ROOT_CAUSES = ("communication_issue", "knowledge_gap", "analytical_error", "process_issue", "other")
+RECORD_TYPES = ("single", "series")
+TONE_LABELS = ("positive", "neutral", "negative")
+RESTART_AFTER_ATTEMPTS = 3
+DEFAULTS = {"languages": ["EN"], "record_type": "Single"}
+
+# The agent's own texts, exactly as the v3.6 specification writes them.
+MESSAGES = {
+    "invalid_engineer_name": "Invalid Engineer Name format — please enter only letters, spaces, "
+                             "hyphens, or apostrophes.",
+    "invalid_case_number": "Invalid Case Number — please enter exactly 8 digits.",
+    "unsupported_language": "Unsupported language code entered. Supported codes: EN, DE, FR, IT, "
+                            "ES, TR, CS, PL.",
+    "invalid_record_type": "Invalid record type — please enter 'Single' or 'Series' only.",
+    "invalid_part_count": "Invalid entry — please enter a number between 2 and 5.",
+    "incomplete_review": "Incomplete or invalid data detected — please update the highlighted "
+                         "field(s).",
+}
+
+MAX_NAME_LENGTH = 200
+_APOSTROPHES = "'’"
+_CASE_NUMBER = re.compile(r"^[0-9]{8}$")
+_LANGUAGE_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """Outcome of one check: valid or not, the normalised value, and the spec's code and message."""
+
+    valid: bool
+    normalized: Any = None
+    code: str | None = None
+    message: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _invalid(code: str) -> RuleResult:
+    return RuleResult(valid=False, code=code, message=MESSAGES[code])
+
+
+def check_engineer_name(value: Any) -> RuleResult:
+    """Step 1: letters (any script, accented too), spaces, hyphens and apostrophes; at least one
+    letter. The normalised name has its white space collapsed."""
+    if not isinstance(value, str):
+        return _invalid("invalid_engineer_name")
+    name = " ".join(value.split())
+    if not name or len(name) > MAX_NAME_LENGTH:
+        return _invalid("invalid_engineer_name")
+    has_letter = False
+    for char in unicodedata.normalize("NFC", name):
+        category = unicodedata.category(char)
+        if category.startswith("L"):
+            has_letter = True
+        elif category == "Mn":
+            continue  # combining accents of decomposed letters
+        elif char not in " -" + _APOSTROPHES:
+            return _invalid("invalid_engineer_name")
+    if not has_letter:
+        return _invalid("invalid_engineer_name")
+    return RuleResult(valid=True, normalized=unicodedata.normalize("NFC", name))
+
+
+def check_case_number(value: Any) -> RuleResult:
+    """Step 2: exactly 8 ASCII digits (surrounding white space ignored; an int is accepted)."""
+    if isinstance(value, bool):
+        return _invalid("invalid_case_number")
+    text = f"{value:08d}" if isinstance(value, int) and value >= 0 else value
+    if not isinstance(text, str) or not _CASE_NUMBER.match(text.strip()):
+        return _invalid("invalid_case_number")
+    return RuleResult(valid=True, normalized=text.strip())
+
+
+def _language_tokens(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [token for token in _LANGUAGE_SEPARATORS.split(value) if token]
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return [token.strip() for token in value if token.strip()]
+    return None
+
+
+def check_languages(value: Any) -> RuleResult:
+    """Step 3: supported codes are kept (upper case, first occurrence order); unsupported ones are
+    dropped with the spec's warning; nothing left means EN."""
+    tokens = _language_tokens(value)
+    if tokens is None:
+        return RuleResult(valid=True, normalized=list(DEFAULTS["languages"]),
+                          code="unsupported_language", message=MESSAGES["unsupported_language"],
+                          warnings=(MESSAGES["unsupported_language"],))
+    kept: list[str] = []
+    dropped = 0
+    for token in tokens:
+        code = token.upper()
+        if code in SUPPORTED_LANGUAGES:
+            if code not in kept:
+                kept.append(code)
+        else:
+            dropped += 1
+    if not kept:
+        kept = list(DEFAULTS["languages"])
+    if dropped:
+        return RuleResult(valid=True, normalized=kept, code="unsupported_language",
+                          message=MESSAGES["unsupported_language"],
+                          warnings=(MESSAGES["unsupported_language"],))
+    return RuleResult(valid=True, normalized=kept)
+
+
+def parse_languages_strict(value: Any) -> list[str]:
+    """Language codes for the API, which rejects instead of dropping: ValueError on any unsupported
+    code or an empty list (the message never repeats the value)."""
+    tokens = _language_tokens(value)
+    if not tokens:
+        raise ValueError("at least one supported language code is needed")
+    codes: list[str] = []
+    for token in tokens:
+        code = normalize_language_code(token)
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def normalize_language_code(value: str) -> str:
+    """`de` → `DE`; ValueError for an unsupported code."""
+    code = value.strip().upper()
+    if code not in SUPPORTED_LANGUAGES:
+        raise ValueError("unsupported language code")
+    return code
+
+
+def check_record_type(value: Any) -> RuleResult:
+    """Step 4: `Single` or `Series`, any case; normalised the way the agent shows it."""
+    try:
+        record_type = normalize_record_type(value)
+    except ValueError:
+        return _invalid("invalid_record_type")
+    return RuleResult(valid=True, normalized=record_type.capitalize())
+
+
+def normalize_record_type(value: Any) -> str:
+    """`Series`/`SERIES` → `series` (the API's value); ValueError otherwise."""
+    if isinstance(value, str) and value.strip().lower() in RECORD_TYPES:
+        return value.strip().lower()
+    raise ValueError("record type must be single or series")
+
+
+def check_part_count(value: Any, record_type: str = "series") -> RuleResult:
+    """Step 4b: a series has 2 to 5 parts; a single record has 1."""
+    try:
+        parts = int(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        parts = None
+    series = str(record_type).strip().lower() == "series"
+    if parts is None or (series and not 2 <= parts <= 5) or (not series and parts != 1):
+        return _invalid("invalid_part_count")
+    return RuleResult(valid=True, normalized=parts)
+
+
+def _label_key(value: str) -> str:
+    return re.sub(r"[\s_-]+", "_", value.strip().lower())
+
+
+def normalize_root_cause(value: Any) -> str:
+    """The API value of a root cause from its API value or spec label (`Knowledge Gap`,
+    `knowledge-gap`, `KNOWLEDGE_GAP`); ValueError otherwise."""
+    if isinstance(value, str) and _label_key(value) in ROOT_CAUSES:
+        return _label_key(value)
+    raise ValueError("unknown root cause")
+
+
+def normalize_tone_label(value: Any) -> str:
+    """`Positive`/`NEGATIVE` → `positive`/`negative`; ValueError otherwise."""
+    if isinstance(value, str) and value.strip().lower() in TONE_LABELS:
+        return value.strip().lower()
+    raise ValueError("unknown tone label")
+
+
+def tone_for_sentiment(score: float) -> str:
+    """Default tone for a sentiment score: below 0.4 negative, below 0.6 neutral, else positive."""
+    if score < 0.4:
+        return "negative"
+    if score < 0.6:
+        return "neutral"
+    return "positive"
+
+
+def overall_confidence(analysis: float, translation: float | None,
+                       languages: list[str] | tuple[str, ...] = ()) -> float:
+    """0.7 × analysis + 0.3 × translation, rounded to 4 places; the analysis confidence alone when
+    there is no translation (no translation confidence, or output only in EN)."""
+    english_only = bool(languages) and all(code == "EN" for code in languages)
+    if translation is None or english_only:
+        return round(analysis, 4)
+    return round(0.7 * analysis + 0.3 * translation, 4)
+
+
+def confidence_rating(overall: float) -> str:
+    """High at 0.80 and above, Medium from 0.50, Low below (on the value rounded to 4 places)."""
+    value = round(overall, 4)
+    if value >= 0.8:
+        return "High"
+    if value >= 0.5:
+        return "Medium"
+    return "Low"
+
+
+def duration_seconds(started_at: datetime | None, ended_at: datetime | None) -> int | None:
+    """Whole seconds from start to end, or None when either is missing."""
+    if started_at is None or ended_at is None:
+        return None
+    return int((ended_at - started_at).total_seconds())

@@ -1,0 +1,111 @@
+"""Real platform processes on free ports, for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from shared.config import PROJECT_ROOT
+from shared.postgres import free_port
+from shared.stack import PROCESSES, Process
+
+
+@dataclass
+class RunningPlatform:
+    """Started processes, their base URLs, and where their logs go."""
+
+    urls: dict[str, str]
+    log_dir: Path
+    env: dict[str, str]
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return self.urls["gateway"]
+
+    def logs(self) -> str:
+        """Everything every process wrote so far (JSON log lines and gunicorn's own)."""
+        return "".join(path.read_text(errors="replace") for path in sorted(self.log_dir.glob("*.log")))
+
+    def stop(self, name: str | None = None, sig: int = signal.SIGTERM) -> None:
+        """Stop one process (or all) and wait for it."""
+        for process_name in [name] if name else list(self.children):
+            child = self.children.pop(process_name, None)
+            if child is None or child.poll() is not None:
+                continue
+            child.send_signal(sig)
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(5)
+
+    def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        """(Re)start one process on its port and wait until it is ready."""
+        self.spawn(name, extra_env)
+        wait_ready(self.urls[name], self.children[name])
+
+    def spawn(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        """Start one process on its port without waiting for it."""
+        process = next(p for p in PROCESSES if p.name == name)
+        port = int(self.urls[name].rsplit(":", 1)[1])
+        with open(self.log_dir / f"{name}.log", "a") as log:
+            self.children[name] = subprocess.Popen(
+                Process(name, process.app, port).command(), cwd=PROJECT_ROOT,
+                env={**self.env, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(base_url: str, child: subprocess.Popen | None = None, timeout: float = 30) -> None:
+    """Poll `/readyz` until it answers 200; fail early when the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child is not None and child.poll() is not None:
+            raise RuntimeError(f"{base_url} exited with {child.returncode}")
+        try:
+            if requests.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{base_url} not ready after {timeout} s")
+
+
+def start_platform(admin_url: str, work_dir: Path, names: Iterable[str] = (),
+                   extra_env: dict[str, str] | None = None) -> RunningPlatform:
+    """Start the named processes (default: all) against `admin_url` on free ports."""
+    wanted = list(names) or [process.name for process in PROCESSES]
+    urls = {process.name: f"http://127.0.0.1:{free_port()}" for process in PROCESSES}
+    log_dir = work_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PYTEST")},
+        "DATABASE_URL": admin_url,
+        "DATA_DIR": str(work_dir / "data"),
+        "CR_ENV": "test",
+        "PYTHONUNBUFFERED": "1",
+        "PERSISTENCE_URL": urls["persistence"],
+        "TRENDS_URL": urls["trends"],
+        "QA_URL": urls["qa"],
+        "DASHBOARD_URL": urls["dashboard"],
+        "GATEWAY_ISSUER": urls["gateway"],
+        **(extra_env or {}),
+    }
+    env.pop("COV_CORE_SOURCE", None)
+    platform = RunningPlatform(urls=urls, log_dir=log_dir, env=env)
+    try:
+        for name in wanted:
+            platform.spawn(name)
+        for name in wanted:
+            wait_ready(urls[name], platform.children[name])
+    except Exception:
+        platform.stop()
+        raise
+    return platform
+

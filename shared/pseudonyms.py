@@ -1,0 +1,53 @@
+"""Pseudonyms: keyed HMAC-SHA256 of normalised names and case numbers, stable and not reversible
+without the key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import unicodedata
+
+_ENGINEER_PREFIX = "eng_"
+_CASE_PREFIX = "case_"
+_CODE_CHARS = 24
+_ENGINEER_CODE = re.compile(rf"^{_ENGINEER_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}$")
+_CASE_REF = re.compile(rf"^{_CASE_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}$")
+
+
+def normalize_identity(text: str) -> str:
+    """Case-, accent- and white-space-insensitive form of a name or id.
+
+    `Anna  Müller`, `anna müller` and `ANNA MULLER` are the same person: accents are folded
+    (NFKD, combining marks dropped) because exports from older tools often lost them.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.casefold().replace("’", "'").split())
+
+
+def _pseudonym(prefix: str, domain: bytes, text: str, key: bytes) -> str:
+    digest = hmac.new(key, domain + normalize_identity(text).encode(), hashlib.sha256).digest()
+    return prefix + base64.b32encode(digest).decode().lower()[:_CODE_CHARS]
+
+
+def engineer_code(name: str, key: bytes) -> str:
+    """The engineer's pseudonym, e.g. `eng_` + 24 base32 characters (120 bits)."""
+    return _pseudonym(_ENGINEER_PREFIX, b"engineer\x00", name, key)
+
+
+def case_ref(case_number: str, key: bytes) -> str:
+    """The case number's pseudonym, `case_` + 24 base32 characters; never equal to an engineer
+    code of the same text (separate HMAC domains)."""
+    return _pseudonym(_CASE_PREFIX, b"case\x00", case_number, key)
+
+
+def is_engineer_code(text: str) -> bool:
+    """True when `text` has the form of an engineer_code."""
+    return bool(_ENGINEER_CODE.match(text))
+
+
+def is_case_ref(text: str) -> bool:
+    """True when `text` has the form of a case_ref."""
+    return bool(_CASE_REF.match(text))

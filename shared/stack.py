@@ -1,0 +1,170 @@
+"""`make run`: start PostgreSQL (embedded unless DATABASE_URL is set), migrate, seed, then run every
+process under one process manager until Ctrl-C, and stop the embedded server last."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.config import PROJECT_ROOT, Settings, load_settings
+from shared.migrations import migrate_all
+from shared.postgres import EmbeddedPostgres, wait_until_ready
+
+
+@dataclass(frozen=True)
+class Process:
+    """One long-running process of the platform: a gunicorn app on a port (or a worker)."""
+
+    name: str
+    app: str
+    port: int
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                "--worker-class", "gthread", "--workers", "1", "--threads", "16",
+                "--graceful-timeout", "5", "--access-logfile", "", "--error-logfile", "-",
+                self.app]
+
+
+PROCESSES = (
+    Process("gateway", "gateway.app:create_app()", 8000),
+    Process("persistence", "persistence_svc.app:create_app()", 8001),
+    Process("trends", "trends_svc.app:create_app()", 8002),
+    Process("qa", "qa_svc.app:create_app()", 8003),
+    Process("dashboard", "dashboard_svc.app:create_app()", 8050),
+)
+
+
+def port_of(name: str, environ: dict[str, str]) -> int:
+    """A process's port: `<NAME>_PORT` from the environment, else its default."""
+    default = next(process.port for process in PROCESSES if process.name == name)
+    return int(environ.get(f"{name.upper()}_PORT", default))
+
+
+def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The admin URL to use, starting the embedded server under DATA_DIR when DATABASE_URL is unset.
+
+    The embedded server's URL is written to DATA_DIR/database_url so that `flask` commands run in
+    the same checkout reach the same database.
+    """
+    if settings.database_url:
+        wait_until_ready(settings.database_url)
+        return settings.database_url, None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedPostgres(settings.data_dir / "pg")
+    server.stop("fast")  # a server left over by a killed run holds the folder; start afresh
+    url = server.start()
+    (settings.data_dir / "database_url").write_text(url + "\n")
+    return url, server
+
+
+def process_environment(admin_url: str, environ: dict[str, str]) -> dict[str, str]:
+    """Environment shared by every process: the database and where each service listens."""
+    env = dict(environ)
+    env["DATABASE_URL"] = admin_url
+    env["PYTHONUNBUFFERED"] = "1"
+    for name, variable in (("persistence", "PERSISTENCE_URL"), ("trends", "TRENDS_URL"),
+                           ("qa", "QA_URL"), ("dashboard", "DASHBOARD_URL")):
+        env.setdefault(variable, f"http://127.0.0.1:{port_of(name, environ)}")
+    env.setdefault("GATEWAY_ISSUER", f"http://127.0.0.1:{port_of('gateway', environ)}")
+    return env
+
+
+def seed(settings: Settings, admin_url: str) -> None:
+    """Demo identities (never in production) and, unless SEED=0, demo data."""
+    if settings.production:
+        print("CR_ENV=production: no demo identities or data are seeded.")
+        return
+    from gateway.seed import seed_demo_identities
+
+    seed_demo_identities(settings.with_overrides(database_url=admin_url))
+
+
+def banner(environ: dict[str, str]) -> str:
+    """What `make run` prints once everything is starting: URLs and demo credentials."""
+    gateway = f"http://127.0.0.1:{port_of('gateway', environ)}"
+    return "\n".join([
+        "",
+        "CR Assistant platform is starting:",
+        f"  API (through the gateway)  {gateway}/api/v1",
+        f"  API docs (Swagger UI)      {gateway}/api/docs",
+        f"  OpenID discovery           {gateway}/.well-known/openid-configuration",
+        f"  Dashboard                  {gateway}/dashboard/",
+        f"  QA UI                      {gateway}/qa/",
+        "",
+        "Demo identities:",
+        "  agent client   demo-agent / demo-agent-secret   (client_credentials)",
+        "",
+        "Get a token:",
+        f"  curl -s -u demo-agent:demo-agent-secret -d grant_type=client_credentials {gateway}/oauth/token",
+        "",
+        "Ctrl-C stops everything.",
+        "",
+    ])
+
+
+def run(environ: dict[str, str]) -> int:
+    """Start the whole platform in the foreground; returns the process manager's exit code."""
+    from honcho.manager import Manager
+
+    settings = load_settings(environ)
+    admin_url, server = start_database(settings)
+    try:
+        migrated = migrate_all(admin_url)
+        print("migrations applied:", ", ".join(f"{k}={v}" for k, v in migrated.items()))
+        seed(settings, admin_url)
+        env = process_environment(admin_url, environ)
+        manager = Manager()
+        for process in PROCESSES:
+            manager.add_process(process.name, " ".join(_quote(part) for part in _with_port(
+                process, environ)), env=env, cwd=str(PROJECT_ROOT))
+        print(banner(environ), flush=True)
+        manager.loop()
+        return manager.returncode or 0
+    finally:
+        if server is not None:
+            server.stop("fast")
+            print("embedded PostgreSQL stopped.")
+
+
+def _with_port(process: Process, environ: dict[str, str]) -> list[str]:
+    return Process(process.name, process.app, port_of(process.name, environ)).command()
+
+
+def _quote(part: str) -> str:
+    import shlex
+
+    return shlex.quote(part)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.stack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start PostgreSQL, migrate, seed and run every process")
+    sub.add_parser("migrate", help="apply every schema's pending migrations")
+    sub.add_parser("db-url", help="start the database if needed and print its admin URL")
+    args = parser.parse_args(argv)
+    environ = dict(os.environ)
+    if args.command == "run":
+        return run(environ)
+    settings = load_settings(environ)
+    if args.command == "migrate":
+        url = settings.database_url or _running_embedded_url(settings)
+        print(migrate_all(url))
+        return 0
+    print(settings.database_url or _running_embedded_url(settings))
+    return 0
+
+
+def _running_embedded_url(settings: Settings) -> str:
+    url_file = settings.data_dir / "database_url"
+    if not url_file.exists() or not Path(settings.data_dir / "pg" / "postmaster.pid").exists():
+        raise SystemExit("No database: set DATABASE_URL or start the platform with `make run`.")
+    return url_file.read_text().strip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Real processes through the gateway: one platform per test session on its own database."""
+
+import pytest
+import requests
+
+from shared.db import url_with_database
+from shared.processes import start_platform
+from shared.testing import clone_database, create_client, drop_database
+
+
+@pytest.fixture(scope="session")
+def platform_db(pg_server, template_database):
+    name = clone_database(pg_server, template_database)
+    yield url_with_database(pg_server, name)
+    drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def platform(platform_db, tmp_path_factory):
+    running = start_platform(platform_db, tmp_path_factory.mktemp("platform"))
+    yield running
+    running.stop()
+
+
+class Caller:
+    """A client of the public API with a real bearer token from the gateway's token endpoint."""
+
+    def __init__(self, base_url: str, client_id: str, secret: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+        token = requests.post(f"{base_url}/oauth/token", auth=(client_id, secret),
+                              data={"grant_type": "client_credentials"}, timeout=10)
+        assert token.status_code == 200, token.text
+        self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, f"{self.base_url}{path}", timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def make_caller(platform):
+    def make(*roles: str, teams: tuple[str, ...] = ()) -> Caller:
+        client_id, secret = create_client(platform.env, f"e2e-{'-'.join(roles)}-{len(teams)}",
+                                          *roles, teams=teams)
+        return Caller(platform.gateway, client_id, secret)
+    return make
+
+
+@pytest.fixture(scope="session")
+def agent(make_caller):
+    return make_caller("agent")
+
+
+@pytest.fixture(scope="session")
+def admin(make_caller):
+    return make_caller("admin")

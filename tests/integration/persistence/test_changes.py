@@ -1,0 +1,105 @@
+"""GET /internal/changes: ordered, complete, and never skipping a change that commits late."""
+
+import threading
+import time
+
+import psycopg
+
+from tests.common.builders import make_session
+
+
+def follow(api, cursor=""):
+    response = api.call("GET", f"/api/v1/internal/changes?after={cursor}&limit=1000", "service")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_feed_lists_inserts_and_deletes_in_order(api):
+    first, second = make_session(engineer="Eva Lind"), make_session(engineer="Eva Lind")
+    for body in (first, second):
+        api.as_agent("POST", "/api/v1/sessions", json=body)
+    page = follow(api)
+    assert [(c["operation"], c["session_id"]) for c in page["items"]] == [
+        ("insert", first["session_id"]), ("insert", second["session_id"])]
+    assert page["items"][0]["session"]["root_cause"] == "knowledge_gap"
+    assert "content_hash" not in page["items"][0]["session"]
+
+    code = page["items"][0]["session"]["engineer_code"]
+    api.as_admin("DELETE", f"/api/v1/engineers/{code}")
+    later = follow(api, page["next_cursor"])
+    assert sorted(c["operation"] for c in later["items"]) == ["delete", "delete"]
+    assert all(c["session"] is None for c in later["items"])
+    assert follow(api, later["next_cursor"]) == {"items": [], "next_cursor": later["next_cursor"]}
+
+
+def test_bad_cursor_is_a_400(api):
+    response = api.call("GET", "/api/v1/internal/changes?after=abc", "service")
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == "after"
+
+
+def _insert_raw(conn, session_id):
+    conn.execute(
+        """INSERT INTO persistence.sessions (session_id, engineer_code, case_ref, team,
+           record_type, parts, languages, sentiment_score, tone_label, root_cause,
+           confidence_analysis, confidence_overall, confidence_rating, analysed_at, content_hash)
+           VALUES (%s, 'eng_x', 'case_x', 'emea-1', 'single', 1, '{EN}', 0.5, 'neutral', 'other',
+                   0.5, 0.5, 'Medium', now(), '\\x00')""",
+        [session_id],
+    )
+
+
+def test_change_committed_late_is_not_skipped(api, database_url):
+    """A transaction that started first but commits last must still reach a follower."""
+    slow = psycopg.connect(database_url)
+    fast = psycopg.connect(database_url, autocommit=True)
+    try:
+        _insert_raw(slow, "00000000-0000-0000-0000-000000000001")  # open, not committed
+        _insert_raw(fast, "00000000-0000-0000-0000-000000000002")  # committed at once
+
+        page = follow(api)
+        assert page["items"] == []  # held back while the older transaction is in flight
+
+        slow.commit()
+        page = follow(api, page["next_cursor"])
+        assert [c["session_id"] for c in page["items"]] == [
+            "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"]
+    finally:
+        slow.close()
+        fast.close()
+
+
+def test_follower_misses_nothing_under_concurrent_writers(api, database_url):
+    committed: list[str] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 3
+
+    def writer(number: int) -> None:
+        with psycopg.connect(database_url) as conn:
+            count = 0
+            while time.monotonic() < stop:
+                count += 1
+                session_id = f"00000000-0000-0000-{number:04d}-{count:012d}"
+                _insert_raw(conn, session_id)
+                time.sleep(0.001 * (count % 7))  # hold the transaction open a little
+                conn.commit()
+                with lock:
+                    committed.append(session_id)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    seen: list[str] = []
+    cursor = ""
+    while any(thread.is_alive() for thread in threads):
+        page = follow(api, cursor)
+        seen.extend(c["session_id"] for c in page["items"])
+        cursor = page["next_cursor"]
+    for thread in threads:
+        thread.join()
+    page = follow(api, cursor)
+    seen.extend(c["session_id"] for c in page["items"])
+
+    assert len(committed) > 100
+    assert len(seen) == len(set(seen))
+    assert set(seen) == set(committed)
