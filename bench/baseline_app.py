@@ -14,8 +14,12 @@ from psycopg_pool import ConnectionPool
 def create_app() -> Flask:
     """POST /sessions inserts the body's fields into persistence.sessions with no checks at all."""
     app = Flask(__name__)
-    pool = ConnectionPool(os.environ["BASELINE_DATABASE_URL"], min_size=4, max_size=16,
-                          kwargs={"options": "-c search_path=persistence"})
+    pool = ConnectionPool(
+        os.environ["BASELINE_DATABASE_URL"],
+        min_size=4,
+        max_size=16,
+        kwargs={"options": "-c search_path=persistence"},
+    )
 
     @app.post("/sessions")
     def insert():
@@ -27,12 +31,26 @@ def create_app() -> Flask:
                    confidence_analysis, confidence_translation, confidence_overall,
                    confidence_rating, analysed_at, attributes, content_hash)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s, %s)""",
-                [body.get("session_id") or uuid.uuid4(), "eng_" + body["engineer"][:20],
-                 "case_" + body["case_number"], body["team"], body["region"], body["record_type"],
-                 body["parts"], body["languages"], body["sentiment_score"], body["tone_label"],
-                 body["root_cause"], body["confidence_analysis"], body["confidence_translation"],
-                 body["confidence_analysis"], "High", Jsonb(body.get("attributes") or {}),
-                 hashlib.sha256(request.data).digest()])
+                [
+                    body.get("session_id") or uuid.uuid4(),
+                    "eng_" + body["engineer"][:20],
+                    "case_" + body["case_number"],
+                    body["team"],
+                    body["region"],
+                    body["record_type"],
+                    body["parts"],
+                    body["languages"],
+                    body["sentiment_score"],
+                    body["tone_label"],
+                    body["root_cause"],
+                    body["confidence_analysis"],
+                    body["confidence_translation"],
+                    body["confidence_analysis"],
+                    "High",
+                    Jsonb(body.get("attributes") or {}),
+                    hashlib.sha256(request.data).digest(),
+                ],
+            )
         return {"ok": True}, 201
 
     return app

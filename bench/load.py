@@ -32,15 +32,21 @@ class LoadResult:
         if not self.latencies_ms:
             return float("nan")
         ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
     @property
     def p50(self) -> float:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
 
 
-def _worker(base_url: str, factory: RequestFactory, threads: int, duration: float,
-            offset: int, queue: multiprocessing.Queue) -> None:
+def _worker(
+    base_url: str,
+    factory: RequestFactory,
+    threads: int,
+    duration: float,
+    offset: int,
+    queue: multiprocessing.Queue,
+) -> None:
     parts = urlsplit(base_url)
     stop_at = time.perf_counter() + duration
     latencies: list[float] = []
@@ -80,17 +86,23 @@ def _worker(base_url: str, factory: RequestFactory, threads: int, duration: floa
     queue.put((latencies, errors[0]))
 
 
-def run_load(base_url: str, factory: RequestFactory, *, concurrency: int, duration: float,
-             processes: int = 2) -> LoadResult:
+def run_load(
+    base_url: str, factory: RequestFactory, *, concurrency: int, duration: float, processes: int = 2
+) -> LoadResult:
     """Keep `concurrency` requests in flight for `duration` seconds; count answers and latencies."""
     processes = max(1, min(processes, concurrency))
     queue: multiprocessing.Queue = multiprocessing.Queue()
-    spread = [concurrency // processes + (1 if i < concurrency % processes else 0)
-              for i in range(processes)]
+    spread = [
+        concurrency // processes + (1 if i < concurrency % processes else 0)
+        for i in range(processes)
+    ]
     ctx = multiprocessing.get_context("fork")
-    children = [ctx.Process(target=_worker, args=(base_url, factory, threads, duration,
-                                                  i * 1_000_000_000, queue))
-                for i, threads in enumerate(spread)]
+    children = [
+        ctx.Process(
+            target=_worker, args=(base_url, factory, threads, duration, i * 1_000_000_000, queue)
+        )
+        for i, threads in enumerate(spread)
+    ]
     for child in children:
         child.start()
     results = [queue.get() for _ in children]

@@ -36,19 +36,33 @@ def session_body(i: int) -> dict:
         "session_id": str(uuid.UUID(int=i + (7 << 100))),
         "engineer": f"Bench Engineer {chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}",
         "case_number": f"{10_000_000 + i % 89_999_999}",
-        "team": f"team-{i % 8}", "region": "EMEA", "record_type": "single", "parts": 1,
-        "languages": ["EN", "DE"], "sentiment_score": (i % 100) / 100, "tone_label": "neutral",
-        "root_cause": ROOT_CAUSES[i % 5], "confidence_analysis": 0.8,
-        "confidence_translation": 0.7, "ended_at": "2026-11-20T10:00:00+00:00",
-        "started_at": "2026-11-20T09:40:00+00:00", "agent_version": "3.7.0", "model": "bench",
+        "team": f"team-{i % 8}",
+        "region": "EMEA",
+        "record_type": "single",
+        "parts": 1,
+        "languages": ["EN", "DE"],
+        "sentiment_score": (i % 100) / 100,
+        "tone_label": "neutral",
+        "root_cause": ROOT_CAUSES[i % 5],
+        "confidence_analysis": 0.8,
+        "confidence_translation": 0.7,
+        "ended_at": "2026-11-20T10:00:00+00:00",
+        "started_at": "2026-11-20T09:40:00+00:00",
+        "agent_version": "3.7.0",
+        "model": "bench",
         "attributes": {"channel": "phone"},
     }
 
 
 def post_factory(path: str, headers: dict[str, str]):
     def factory(i: int):
-        return "POST", path, json.dumps(session_body(i)).encode(), {
-            **headers, "Content-Type": "application/json"}
+        return (
+            "POST",
+            path,
+            json.dumps(session_body(i)).encode(),
+            {**headers, "Content-Type": "application/json"},
+        )
+
     return factory
 
 
@@ -66,45 +80,82 @@ def bench_writes(targets: dict[str, tuple[str, dict]], rounds: int, seconds: flo
                 path = "/sessions" if name == "baseline" else "/api/v1/sessions"
                 factory = post_factory(path, headers)
                 offset = (round_number * 10 + list(targets).index(name)) * 100_000_000 * concurrency
-                result = run_load(url, lambda i, f=factory, o=offset: f(i + o),
-                                  concurrency=concurrency, duration=seconds)
+                result = run_load(
+                    url,
+                    lambda i, f=factory, o=offset: f(i + o),
+                    concurrency=concurrency,
+                    duration=seconds,
+                )
                 runs[name].append(result)
         figures[concurrency] = {
-            name: {"throughput": median_of(results, "throughput"),
-                   "p50_ms": median_of(results, "p50"),
-                   "errors": sum(result.errors for result in results)}
-            for name, results in runs.items()}
+            name: {
+                "throughput": median_of(results, "throughput"),
+                "p50_ms": median_of(results, "p50"),
+                "errors": sum(result.errors for result in results),
+            }
+            for name, results in runs.items()
+        }
     return figures
 
 
 def bench_batch(persistence_url: str, headers: dict, admin_db_url: str, rounds: int) -> dict:
     """1000 sessions per POST /sessions/batch vs psycopg executemany of 1000 prepared rows."""
     api_rates, raw_rates = [], []
-    columns = ("session_id, engineer_code, case_ref, team, region, record_type, parts, languages, "
-               "sentiment_score, tone_label, root_cause, confidence_analysis, "
-               "confidence_translation, confidence_overall, confidence_rating, analysed_at, "
-               "attributes, content_hash")
+    columns = (
+        "session_id, engineer_code, case_ref, team, region, record_type, parts, languages, "
+        "sentiment_score, tone_label, root_cause, confidence_analysis, "
+        "confidence_translation, confidence_overall, confidence_rating, analysed_at, "
+        "attributes, content_hash"
+    )
     for round_number in range(rounds):
         base = 2_000_000_000 + round_number * 10_000
         items = [session_body(base + i) for i in range(1000)]
         started = time.perf_counter()
-        response = requests.post(f"{persistence_url}/api/v1/sessions/batch",
-                                 json={"items": items}, headers=headers, timeout=120)
+        response = requests.post(
+            f"{persistence_url}/api/v1/sessions/batch",
+            json={"items": items},
+            headers=headers,
+            timeout=120,
+        )
         api_rates.append(1000 / (time.perf_counter() - started))
         assert response.json()["created"] == 1000, response.text[:300]
-        rows = [(str(uuid.uuid4()), "eng_x", "case_x", "team-1", "EMEA", "single", 1, ["EN", "DE"],
-                 0.5, "neutral", "other", 0.8, 0.7, 0.77, "Medium", datetime.now(UTC), "{}",
-                 b"\x00") for _ in range(1000)]
+        rows = [
+            (
+                str(uuid.uuid4()),
+                "eng_x",
+                "case_x",
+                "team-1",
+                "EMEA",
+                "single",
+                1,
+                ["EN", "DE"],
+                0.5,
+                "neutral",
+                "other",
+                0.8,
+                0.7,
+                0.77,
+                "Medium",
+                datetime.now(UTC),
+                "{}",
+                b"\x00",
+            )
+            for _ in range(1000)
+        ]
         with psycopg.connect(admin_db_url) as conn:
             started = time.perf_counter()
             with conn.cursor() as cursor:
                 cursor.executemany(
                     f"INSERT INTO persistence.sessions ({columns}) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
             conn.commit()
             raw_rates.append(1000 / (time.perf_counter() - started))
-    return {"api_rows_per_s": statistics.median(api_rates),
-            "executemany_rows_per_s": statistics.median(raw_rates)}
+    return {
+        "api_rows_per_s": statistics.median(api_rates),
+        "executemany_rows_per_s": statistics.median(raw_rates),
+    }
 
 
 def write_report(figures: dict, batch: dict, meta: dict) -> str:
@@ -122,12 +173,16 @@ def write_report(figures: dict, batch: dict, meta: dict) -> str:
         "| target | c=1 p50 (ms) | c=1 req/s | c=16 p50 (ms) | c=16 req/s | errors |",
         "|---|---|---|---|---|---|",
     ]
-    for name, label in (("gateway", "through the gateway"), ("direct", "persistence_svc direct"),
-                        ("baseline", "baseline Flask + psycopg_pool insert")):
+    for name, label in (
+        ("gateway", "through the gateway"),
+        ("direct", "persistence_svc direct"),
+        ("baseline", "baseline Flask + psycopg_pool insert"),
+    ):
         lines.append(
             f"| {label} | {c1[name]['p50_ms']:.2f} | {c1[name]['throughput']:.0f} | "
             f"{c16[name]['p50_ms']:.2f} | {c16[name]['throughput']:.0f} | "
-            f"{c1[name]['errors'] + c16[name]['errors']} |")
+            f"{c1[name]['errors'] + c16[name]['errors']} |"
+        )
     lines += [
         "",
         f"- Gateway throughput at 16 clients: **{gateway_ratio:.2f}×** the direct call "
@@ -161,34 +216,57 @@ def main(argv: list[str] | None = None) -> int:
         baseline_port = free_port()
         with open(work / "logs" / "baseline.log", "w") as log:
             baseline = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{baseline_port}",
-                 "--worker-class", "gthread", "--workers", "1", "--threads", "16",
-                 "bench.baseline_app:create_app()"], cwd=PROJECT_ROOT,
-                env={**running.env, "BASELINE_DATABASE_URL": db_url}, stdout=log, stderr=log)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    f"127.0.0.1:{baseline_port}",
+                    "--worker-class",
+                    "gthread",
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "16",
+                    "bench.baseline_app:create_app()",
+                ],
+                cwd=PROJECT_ROOT,
+                env={**running.env, "BASELINE_DATABASE_URL": db_url},
+                stdout=log,
+                stderr=log,
+            )
         try:
             baseline_url = f"http://127.0.0.1:{baseline_port}"
             _wait_http(baseline_url + "/sessions")
             token = _agent_token(running)
             secret = (work / "data" / "secrets" / "internal_token_secret").read_text().strip()
-            internal = sign_internal_token(Principal("bench", frozenset({"agent"})), secret,
-                                           ttl=3600)
+            internal = sign_internal_token(
+                Principal("bench", frozenset({"agent"})), secret, ttl=3600
+            )
             targets = {
                 "gateway": (running.gateway, {"Authorization": f"Bearer {token}"}),
                 "direct": (running.urls["persistence"], {"Authorization": f"Bearer {internal}"}),
                 "baseline": (baseline_url, {}),
             }
             figures = bench_writes(targets, args.rounds, args.seconds)
-            batch = bench_batch(running.urls["persistence"], {"Authorization": f"Bearer {internal}"},
-                                db_url, rounds=5)
+            batch = bench_batch(
+                running.urls["persistence"],
+                {"Authorization": f"Bearer {internal}"},
+                db_url,
+                rounds=5,
+            )
         finally:
             baseline.terminate()
             baseline.wait(10)
             running.stop()
     finally:
         server.remove()
-    meta = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "rounds": args.rounds,
-            "seconds": args.seconds,
-            "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}"}
+    meta = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+    }
     section = write_report(figures, batch, meta)
     print(section)
     _update_doc(section)
@@ -214,8 +292,12 @@ def _wait_http(url: str) -> None:
 
 def _agent_token(running) -> str:
     client_id, secret = create_client(running.env, f"bench-{uuid.uuid4().hex[:8]}", "agent")
-    response = requests.post(f"{running.gateway}/oauth/token", auth=(client_id, secret),
-                             data={"grant_type": "client_credentials"}, timeout=10)
+    response = requests.post(
+        f"{running.gateway}/oauth/token",
+        auth=(client_id, secret),
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.json()["access_token"]
 
@@ -228,7 +310,7 @@ def _update_doc(section: str) -> None:
     if title in text:
         start = text.index(title)
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.write_text(text)

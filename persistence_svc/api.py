@@ -7,7 +7,7 @@ import uuid
 from flask import current_app, url_for
 from flask.views import MethodView
 
-from persistence_svc import changes, sessions
+from persistence_svc import changes, sessions, store
 from persistence_svc.schemas import (
     BatchInSchema,
     BatchResultSchema,
@@ -22,7 +22,6 @@ from persistence_svc.schemas import (
     SessionSchema,
     SessionWriteArgsSchema,
 )
-from persistence_svc import store
 from shared import db
 from shared.api import Blueprint, current_principal, decode_cursor, encode_cursor
 from shared.errors import NotFound, Unprocessable
@@ -59,10 +58,13 @@ class Sessions(MethodView):
         """
         after = decode_cursor(args["cursor"], 2) if args.get("cursor") else None
         with db.connection() as conn:
-            rows = store.list_sessions(conn, args, limit=args["limit"], after=after,
-                                       teams=team_scope())
+            rows = store.list_sessions(
+                conn, args, limit=args["limit"], after=after, teams=team_scope()
+            )
         last = rows[-1] if len(rows) == args["limit"] else None
-        next_cursor = encode_cursor([last["analysed_at"].isoformat(), last["session_id"]]) if last else None
+        next_cursor = (
+            encode_cursor([last["analysed_at"].isoformat(), last["session_id"]]) if last else None
+        )
         return {"items": rows, "next_cursor": next_cursor}
 
     @blp.roles(*WRITERS)
@@ -70,7 +72,9 @@ class Sessions(MethodView):
     @blp.arguments(SessionWriteArgsSchema, location="query")
     @blp.arguments(SessionInSchema)
     @blp.response(201, SessionSchema)
-    @blp.alt_response(200, schema=SessionSchema, description="Already stored with the same content.")
+    @blp.alt_response(
+        200, schema=SessionSchema, description="Already stored with the same content."
+    )
     @blp.alt_response(409, description="The session_id exists with different content.")
     def post(self, args, data):
         """Store one analysis
@@ -99,8 +103,7 @@ class SessionBatch(MethodView):
         was created, unchanged, a conflict or invalid (with the fields at fault).
         """
         with db.connection() as conn:
-            return sessions.store_batch(conn, data["items"], pseudonym_key(),
-                                        redact=args["redact"])
+            return sessions.store_batch(conn, data["items"], pseudonym_key(), redact=args["redact"])
 
 
 @blp.route("/sessions/<uuid:session_id>")
@@ -146,8 +149,14 @@ class Engineer(MethodView):
         Deletes the engineer's sessions; the change feed carries the deletions to other services.
         """
         if not is_engineer_code(engineer_code):
-            raise Unprocessable(errors=[{"field": "engineer_code",
-                                         "reason": "Not an engineer_code this platform issued."}])
+            raise Unprocessable(
+                errors=[
+                    {
+                        "field": "engineer_code",
+                        "reason": "Not an engineer_code this platform issued.",
+                    }
+                ]
+            )
         with db.connection() as conn:
             deleted = store.delete_engineer_sessions(conn, engineer_code)
         return {"engineer_code": engineer_code, "sessions_deleted": deleted}

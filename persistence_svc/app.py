@@ -6,7 +6,13 @@ from flask import Flask
 
 from persistence_svc.api import blp, internal
 from shared.config import secret_value
-from shared.web import build_app, register_api, register_database, register_internal_auth, settings_of
+from shared.web import (
+    build_app,
+    register_api,
+    register_database,
+    register_internal_auth,
+    settings_of,
+)
 
 
 def create_app(config: dict | None = None) -> Flask:

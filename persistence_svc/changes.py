@@ -30,12 +30,15 @@ def format_cursor(txid: int | str, change_id: int) -> str:
 def page(conn: psycopg.Connection, after: tuple[int, int], limit: int) -> dict[str, Any]:
     """Up to `limit` changes after the cursor and the cursor to continue from."""
     rows = store.list_changes(conn, after, limit)
-    items = [{
-        "cursor": format_cursor(row["txid"], row["change_id"]),
-        "operation": row["operation"],
-        "session_id": row["session_id"],
-        "changed_at": row["changed_at"],
-        "session": row["session"],
-    } for row in rows]
+    items = [
+        {
+            "cursor": format_cursor(row["txid"], row["change_id"]),
+            "operation": row["operation"],
+            "session_id": row["session_id"],
+            "changed_at": row["changed_at"],
+            "session": row["session"],
+        }
+        for row in rows
+    ]
     next_cursor = items[-1]["cursor"] if items else format_cursor(*after)
     return {"items": items, "next_cursor": next_cursor}

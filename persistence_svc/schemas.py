@@ -11,8 +11,10 @@ from shared import domain
 from shared.api import MAX_PAGE_SIZE, PageArgsSchema, Schema
 from shared.pseudonyms import is_case_ref, is_engineer_code
 
-TEAM = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-                       error="Use 1-64 letters, digits, dots, hyphens or underscores.")
+TEAM = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    error="Use 1-64 letters, digits, dots, hyphens or underscores.",
+)
 LABEL = validate.Length(min=1, max=64)
 MAX_ATTRIBUTES_BYTES = 4096
 MAX_BATCH = 1000
@@ -44,7 +46,8 @@ class Languages(fields.Field):
             return domain.parse_languages_strict(value)
         except ValueError:
             raise ma.ValidationError(
-                "Supported codes: " + ", ".join(domain.SUPPORTED_LANGUAGES) + ".") from None
+                "Supported codes: " + ", ".join(domain.SUPPORTED_LANGUAGES) + "."
+            ) from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         return list(value) if value is not None else None
@@ -68,28 +71,51 @@ class Attributes(fields.Dict):
 class SessionInSchema(Schema):
     """One analysis as the agent posts it; names and case numbers are load-only and never stored."""
 
-    session_id = fields.UUID(metadata={"description": "Optional client id; makes the call idempotent."})
-    engineer = fields.String(load_only=True, validate=validate.Length(max=200), metadata={
-        "description": "Engineer name or id; pseudonymised to engineer_code, never stored."})
+    session_id = fields.UUID(
+        metadata={"description": "Optional client id; makes the call idempotent."}
+    )
+    engineer = fields.String(
+        load_only=True,
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "Engineer name or id; pseudonymised to engineer_code, never stored."
+        },
+    )
     engineer_code = fields.String(metadata={"description": "Pseudonym instead of a name."})
-    case_number = fields.String(load_only=True, metadata={
-        "description": "8-digit case number; pseudonymised to case_ref, never stored."})
+    case_number = fields.String(
+        load_only=True,
+        metadata={"description": "8-digit case number; pseudonymised to case_ref, never stored."},
+    )
     case_ref = fields.String(metadata={"description": "Pseudonym instead of a case number."})
     team = fields.String(required=True, validate=TEAM)
     region = fields.String(allow_none=True, validate=LABEL)
-    record_type = Normalized(domain.normalize_record_type, "Use 'single' or 'series'.",
-                             required=True)
-    parts = fields.Integer(load_default=None, strict=False,
-                           validate=validate.Range(1, 5, error="Use 1 to 5 parts."))
-    languages = Languages(required=True, metadata={"description": "Supported codes only, e.g. [\"EN\", \"DE\"]."})
+    record_type = Normalized(
+        domain.normalize_record_type, "Use 'single' or 'series'.", required=True
+    )
+    parts = fields.Integer(
+        load_default=None, strict=False, validate=validate.Range(1, 5, error="Use 1 to 5 parts.")
+    )
+    languages = Languages(
+        required=True, metadata={"description": 'Supported codes only, e.g. ["EN", "DE"].'}
+    )
     sentiment_score = fields.Float(required=True, validate=validate.Range(0, 1), allow_nan=False)
-    tone_label = Normalized(domain.normalize_tone_label, "Use positive, neutral or negative.",
-                            load_default=None, allow_none=True)
-    root_cause = Normalized(domain.normalize_root_cause, "Use one of: " + ", ".join(
-        domain.ROOT_CAUSES) + ".", required=True)
-    confidence_analysis = fields.Float(required=True, validate=validate.Range(0, 1), allow_nan=False)
-    confidence_translation = fields.Float(load_default=None, allow_none=True,
-                                          validate=validate.Range(0, 1), allow_nan=False)
+    tone_label = Normalized(
+        domain.normalize_tone_label,
+        "Use positive, neutral or negative.",
+        load_default=None,
+        allow_none=True,
+    )
+    root_cause = Normalized(
+        domain.normalize_root_cause,
+        "Use one of: " + ", ".join(domain.ROOT_CAUSES) + ".",
+        required=True,
+    )
+    confidence_analysis = fields.Float(
+        required=True, validate=validate.Range(0, 1), allow_nan=False
+    )
+    confidence_translation = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(0, 1), allow_nan=False
+    )
     started_at = fields.AwareDateTime(load_default=None, allow_none=True)
     ended_at = fields.AwareDateTime(load_default=None, allow_none=True)
     agent_version = fields.String(load_default=None, allow_none=True, validate=LABEL)
@@ -170,15 +196,22 @@ class SessionSchema(Schema):
 
 
 class SessionWriteArgsSchema(Schema):
-    redact = fields.Boolean(load_default=False, metadata={
-        "description": "Redact personal data found in notes/attributes instead of rejecting."})
+    redact = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Redact personal data found in notes/attributes instead of rejecting."
+        },
+    )
 
 
 class BatchInSchema(Schema):
     """Up to 1000 sessions; each item is validated on its own."""
 
-    items = fields.List(fields.Dict(), required=True,
-                        validate=validate.Length(1, MAX_BATCH, error=f"Send 1 to {MAX_BATCH} items."))
+    items = fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(1, MAX_BATCH, error=f"Send 1 to {MAX_BATCH} items."),
+    )
 
 
 class BatchItemResultSchema(Schema):
@@ -227,8 +260,11 @@ class ErasureResultSchema(Schema):
 
 
 class ChangeArgsSchema(Schema):
-    after = fields.String(load_default="", validate=validate.Length(max=64), metadata={
-        "description": "`next_cursor` of the previous page; empty for the beginning."})
+    after = fields.String(
+        load_default="",
+        validate=validate.Length(max=64),
+        metadata={"description": "`next_cursor` of the previous page; empty for the beginning."},
+    )
     limit = fields.Integer(load_default=500, validate=validate.Range(1, MAX_PAGE_SIZE * 10))
 
 
@@ -237,8 +273,12 @@ class ChangeSchema(Schema):
     operation = fields.String(metadata={"description": "insert, update or delete"})
     session_id = fields.UUID()
     changed_at = fields.AwareDateTime()
-    session = fields.Dict(allow_none=True, metadata={
-        "description": "The session as it is now (null for a delete or when erased since)."})
+    session = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "The session as it is now (null for a delete or when erased since)."
+        },
+    )
 
 
 class ChangePageSchema(Schema):

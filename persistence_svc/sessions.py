@@ -19,9 +19,24 @@ from shared.pseudonyms import case_ref, engineer_code
 
 # The columns a record's content hash covers: everything the client determines.
 CONTENT_FIELDS = (
-    "engineer_code", "case_ref", "team", "region", "record_type", "parts", "languages",
-    "sentiment_score", "tone_label", "root_cause", "confidence_analysis", "confidence_translation",
-    "started_at", "ended_at", "agent_version", "model", "notes", "attributes",
+    "engineer_code",
+    "case_ref",
+    "team",
+    "region",
+    "record_type",
+    "parts",
+    "languages",
+    "sentiment_score",
+    "tone_label",
+    "root_cause",
+    "confidence_analysis",
+    "confidence_translation",
+    "started_at",
+    "ended_at",
+    "agent_version",
+    "model",
+    "notes",
+    "attributes",
 )
 
 
@@ -33,8 +48,9 @@ class PersonalDataFound(Exception):
         self.fields = fields
 
 
-def prepare_record(data: dict[str, Any], key: bytes, *, redact: bool = False,
-                   now: datetime | None = None) -> dict[str, Any]:
+def prepare_record(
+    data: dict[str, Any], key: bytes, *, redact: bool = False, now: datetime | None = None
+) -> dict[str, Any]:
     """Turn a validated analysis into the row to store: names become pseudonyms, derived values are
     computed, and free text is PII-checked (rejected, or redacted when `redact`)."""
     record = dict(data)
@@ -50,12 +66,14 @@ def prepare_record(data: dict[str, Any], key: bytes, *, redact: bool = False,
     if record.get("tone_label") is None:
         record["tone_label"] = domain.tone_for_sentiment(record["sentiment_score"])
     _guard_free_text(record, names=(name,) if name else (), redact=redact)
-    overall = domain.overall_confidence(record["confidence_analysis"],
-                                        record.get("confidence_translation"), record["languages"])
+    overall = domain.overall_confidence(
+        record["confidence_analysis"], record.get("confidence_translation"), record["languages"]
+    )
     record["confidence_overall"] = overall
     record["confidence_rating"] = domain.confidence_rating(overall)
-    record["duration_seconds"] = domain.duration_seconds(record.get("started_at"),
-                                                         record.get("ended_at"))
+    record["duration_seconds"] = domain.duration_seconds(
+        record.get("started_at"), record.get("ended_at")
+    )
     record["analysed_at"] = record.get("ended_at") or now or datetime.now(UTC)
     record["content_hash"] = content_hash(record)
     return record
@@ -102,9 +120,13 @@ def _canonical(value: Any) -> Any:
 
 def pii_problem_errors(error: PersonalDataFound, prefix: str = "") -> list[dict[str, str]]:
     """Problem `errors` entries for personal data found, naming the field and the kinds only."""
-    return [{"field": f"{prefix}{field}",
-             "reason": "Personal data is not stored: remove the " + ", ".join(kinds) + "."}
-            for field, kinds in sorted(error.fields.items())]
+    return [
+        {
+            "field": f"{prefix}{field}",
+            "reason": "Personal data is not stored: remove the " + ", ".join(kinds) + ".",
+        }
+        for field, kinds in sorted(error.fields.items())
+    ]
 
 
 def prepare_or_reject(data: dict[str, Any], key: bytes, *, redact: bool) -> dict[str, Any]:
@@ -112,7 +134,9 @@ def prepare_or_reject(data: dict[str, Any], key: bytes, *, redact: bool) -> dict
     try:
         return prepare_record(data, key, redact=redact)
     except PersonalDataFound as found:
-        raise Unprocessable("Personal data is not stored.", errors=pii_problem_errors(found)) from None
+        raise Unprocessable(
+            "Personal data is not stored.", errors=pii_problem_errors(found)
+        ) from None
 
 
 def check_engineer_or_reject(name: str) -> None:
@@ -130,13 +154,16 @@ def store_session(conn: psycopg.Connection, record: dict[str, Any]) -> tuple[dic
         return row, True
     stored = store.content_hashes(conn, [record["session_id"]]).get(record["session_id"])
     if stored != record["content_hash"]:
-        raise Conflict("This session_id is stored with different content.",
-                       errors=[{"field": "session_id", "reason": "Stored with different content."}])
+        raise Conflict(
+            "This session_id is stored with different content.",
+            errors=[{"field": "session_id", "reason": "Stored with different content."}],
+        )
     return store.get_session(conn, record["session_id"]), False
 
 
-def store_batch(conn: psycopg.Connection, items: list[dict[str, Any]], key: bytes, *,
-                redact: bool) -> dict[str, Any]:
+def store_batch(
+    conn: psycopg.Connection, items: list[dict[str, Any]], key: bytes, *, redact: bool
+) -> dict[str, Any]:
     """Validate and store many items: one insert for all valid ones, one look-up for repeats.
 
     Returns counts and one result per item (created, unchanged, conflict or invalid).
@@ -162,7 +189,9 @@ def store_batch(conn: psycopg.Connection, items: list[dict[str, Any]], key: byte
             result["status"] = "unchanged" if same else "conflict"
             continue
         valid[record["session_id"]] = (index, record)
-    created = store.insert_sessions(conn, [record for _, record in valid.values()]) if valid else set()
+    created = (
+        store.insert_sessions(conn, [record for _, record in valid.values()]) if valid else set()
+    )
     repeats = [sid for sid in valid if sid not in created]
     stored = store.content_hashes(conn, repeats) if repeats else {}
     for session_id, (index, record) in valid.items():
@@ -172,7 +201,14 @@ def store_batch(conn: psycopg.Connection, items: list[dict[str, Any]], key: byte
             results[index]["status"] = "unchanged"
         else:
             results[index]["status"] = "conflict"
-    counts = {status: sum(1 for r in results if r["status"] == status)
-              for status in ("created", "unchanged", "conflict", "invalid")}
-    return {"created": counts["created"], "unchanged": counts["unchanged"],
-            "conflicts": counts["conflict"], "invalid": counts["invalid"], "items": results}
+    counts = {
+        status: sum(1 for r in results if r["status"] == status)
+        for status in ("created", "unchanged", "conflict", "invalid")
+    }
+    return {
+        "created": counts["created"],
+        "unchanged": counts["unchanged"],
+        "conflicts": counts["conflict"],
+        "invalid": counts["invalid"],
+        "items": results,
+    }

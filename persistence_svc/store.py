@@ -10,16 +10,36 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 SESSION_COLUMNS = (
-    "session_id", "engineer_code", "case_ref", "team", "region", "record_type", "parts",
-    "languages", "sentiment_score", "tone_label", "root_cause", "confidence_analysis",
-    "confidence_translation", "confidence_overall", "confidence_rating", "started_at", "ended_at",
-    "analysed_at", "duration_seconds", "agent_version", "model", "notes", "attributes",
+    "session_id",
+    "engineer_code",
+    "case_ref",
+    "team",
+    "region",
+    "record_type",
+    "parts",
+    "languages",
+    "sentiment_score",
+    "tone_label",
+    "root_cause",
+    "confidence_analysis",
+    "confidence_translation",
+    "confidence_overall",
+    "confidence_rating",
+    "started_at",
+    "ended_at",
+    "analysed_at",
+    "duration_seconds",
+    "agent_version",
+    "model",
+    "notes",
+    "attributes",
     "content_hash",
 )
 _COLUMN_LIST = ", ".join(SESSION_COLUMNS)
 _VALUE_LIST = ", ".join(f"%({name})s" for name in SESSION_COLUMNS)
 _RETURNED = ", ".join(name for name in SESSION_COLUMNS if name != "content_hash") + (
-    ", created_at, updated_at")
+    ", created_at, updated_at"
+)
 
 
 def _params(record: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +99,9 @@ def _json_row(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def content_hashes(conn: psycopg.Connection, session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+def content_hashes(
+    conn: psycopg.Connection, session_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, bytes]:
     """The stored content hash of each of these sessions that exists."""
     rows = conn.execute(
         "SELECT session_id, content_hash FROM sessions WHERE session_id = ANY(%(ids)s)",
@@ -88,8 +110,9 @@ def content_hashes(conn: psycopg.Connection, session_ids: Sequence[uuid.UUID]) -
     return {row["session_id"]: bytes(row["content_hash"]) for row in rows}
 
 
-def get_session(conn: psycopg.Connection, session_id: uuid.UUID,
-                teams: Sequence[str] | None = None) -> dict | None:
+def get_session(
+    conn: psycopg.Connection, session_id: uuid.UUID, teams: Sequence[str] | None = None
+) -> dict | None:
     """One session; with `teams` (a team-scoped caller) only if it belongs to one of them."""
     return conn.execute(
         f"""
@@ -101,15 +124,26 @@ def get_session(conn: psycopg.Connection, session_id: uuid.UUID,
     ).fetchone()
 
 
-def list_sessions(conn: psycopg.Connection, filters: dict[str, Any], *, limit: int,
-                  after: tuple[str, str] | None, teams: Sequence[str] | None) -> list[dict]:
+def list_sessions(
+    conn: psycopg.Connection,
+    filters: dict[str, Any],
+    *,
+    limit: int,
+    after: tuple[str, str] | None,
+    teams: Sequence[str] | None,
+) -> list[dict]:
     """A page of sessions, newest analysis first, after the keyset `(analysed_at, session_id)`."""
     params = {
-        "team": filters.get("team"), "region": filters.get("region"),
-        "engineer_code": filters.get("engineer_code"), "root_cause": filters.get("root_cause"),
-        "language": filters.get("language"), "from": filters.get("from_"),
-        "to": filters.get("to"), "teams": list(teams) if teams is not None else None,
-        "after_at": after[0] if after else None, "after_id": after[1] if after else None,
+        "team": filters.get("team"),
+        "region": filters.get("region"),
+        "engineer_code": filters.get("engineer_code"),
+        "root_cause": filters.get("root_cause"),
+        "language": filters.get("language"),
+        "from": filters.get("from_"),
+        "to": filters.get("to"),
+        "teams": list(teams) if teams is not None else None,
+        "after_at": after[0] if after else None,
+        "after_id": after[1] if after else None,
         "limit": limit,
     }
     return conn.execute(
@@ -160,4 +194,3 @@ def list_changes(conn: psycopg.Connection, after: tuple[int, int], limit: int) -
         """,
         {"txid": str(after[0]), "change_id": after[1], "limit": limit},
     ).fetchall()
-

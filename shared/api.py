@@ -30,7 +30,9 @@ class Schema(ma.Schema):
 
 
 class ProblemFieldSchema(Schema):
-    field = ma.fields.String(metadata={"description": "The field at fault, dotted for nested ones."})
+    field = ma.fields.String(
+        metadata={"description": "The field at fault, dotted for nested ones."}
+    )
     reason = ma.fields.String(metadata={"description": "Why it was rejected."})
 
 
@@ -91,10 +93,16 @@ def current_principal() -> Principal:
 class PageArgsSchema(Schema):
     """Keyset pagination arguments shared by every list."""
 
-    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, MAX_PAGE_SIZE),
-                              metadata={"description": f"Page size, 1 to {MAX_PAGE_SIZE}."})
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=512),
-                              metadata={"description": "`next_cursor` of the previous page."})
+    limit = ma.fields.Integer(
+        load_default=50,
+        validate=ma.validate.Range(1, MAX_PAGE_SIZE),
+        metadata={"description": f"Page size, 1 to {MAX_PAGE_SIZE}."},
+    )
+    cursor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=512),
+        metadata={"description": "`next_cursor` of the previous page."},
+    )
 
 
 def encode_cursor(values: Iterable[Any]) -> str:

@@ -37,39 +37,93 @@ class Setting:
 
 # The table. The README's configuration table is tested against it (tests/unit/shared/test_config.py).
 SETTINGS: tuple[Setting, ...] = (
-    Setting("CR_ENV", str, "development", "`development`, `test` or `production`; production refuses "
-            "generated secrets and demo identities."),
-    Setting("DATA_DIR", str, ".data", "Folder for the embedded PostgreSQL, its URL file and generated "
-            "development secrets."),
-    Setting("DATABASE_URL", str, "", "PostgreSQL server URL (an admin login). Unset: the embedded server "
-            "whose URL `make run` writes to `.data/database_url`."),
-    Setting("SERVICE_DATABASE_URL", str, "", "This process's own login (one role per service). Unset: "
-            "`DATABASE_URL` with the user `cr_<service>`."),
+    Setting(
+        "CR_ENV",
+        str,
+        "development",
+        "`development`, `test` or `production`; production refuses "
+        "generated secrets and demo identities.",
+    ),
+    Setting(
+        "DATA_DIR",
+        str,
+        ".data",
+        "Folder for the embedded PostgreSQL, its URL file and generated development secrets.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        str,
+        "",
+        "PostgreSQL server URL (an admin login). Unset: the embedded server "
+        "whose URL `make run` writes to `.data/database_url`.",
+    ),
+    Setting(
+        "SERVICE_DATABASE_URL",
+        str,
+        "",
+        "This process's own login (one role per service). Unset: "
+        "`DATABASE_URL` with the user `cr_<service>`.",
+    ),
     Setting("DB_POOL_MIN", int, 1, "Smallest connection pool per process."),
     Setting("DB_POOL_MAX", int, 10, "Largest connection pool per process."),
-    Setting("DB_STATEMENT_TIMEOUT_MS", int, 15000, "statement_timeout of every service connection."),
-    Setting("PSEUDONYM_KEY", str, "", "HMAC-SHA256 key for `engineer_code` and `case_ref`. Required in "
-            "production; generated under DATA_DIR otherwise.", secret=True),
-    Setting("INTERNAL_TOKEN_SECRET", str, "", "Key the gateway signs internal tokens with and every "
-            "service verifies. Required in production; generated under DATA_DIR otherwise.",
-            secret=True),
+    Setting(
+        "DB_STATEMENT_TIMEOUT_MS", int, 15000, "statement_timeout of every service connection."
+    ),
+    Setting(
+        "PSEUDONYM_KEY",
+        str,
+        "",
+        "HMAC-SHA256 key for `engineer_code` and `case_ref`. Required in "
+        "production; generated under DATA_DIR otherwise.",
+        secret=True,
+    ),
+    Setting(
+        "INTERNAL_TOKEN_SECRET",
+        str,
+        "",
+        "Key the gateway signs internal tokens with and every "
+        "service verifies. Required in production; generated under DATA_DIR otherwise.",
+        secret=True,
+    ),
     Setting("INTERNAL_TOKEN_TTL", int, 60, "Lifetime of an internal token in seconds."),
-    Setting("GATEWAY_ISSUER", str, "http://127.0.0.1:8000", "Public base URL of the gateway: `iss` of "
-            "its tokens and the discovery document."),
+    Setting(
+        "GATEWAY_ISSUER",
+        str,
+        "http://127.0.0.1:8000",
+        "Public base URL of the gateway: `iss` of its tokens and the discovery document.",
+    ),
     Setting("GATEWAY_AUDIENCE", str, "cr-assistant-api", "`aud` of API access tokens."),
-    Setting("GATEWAY_SIGNING_KEYS", str, "", "Path of the gateway's private JWKS file. Unset: "
-            "DATA_DIR/gateway_jwks.json, created on first use outside production."),
+    Setting(
+        "GATEWAY_SIGNING_KEYS",
+        str,
+        "",
+        "Path of the gateway's private JWKS file. Unset: "
+        "DATA_DIR/gateway_jwks.json, created on first use outside production.",
+    ),
     Setting("ACCESS_TOKEN_TTL", int, 3600, "Lifetime of API access tokens in seconds."),
-    Setting("PERSISTENCE_URL", str, "http://127.0.0.1:8001", "Where the gateway reaches persistence_svc."),
+    Setting(
+        "PERSISTENCE_URL",
+        str,
+        "http://127.0.0.1:8001",
+        "Where the gateway reaches persistence_svc.",
+    ),
     Setting("TRENDS_URL", str, "http://127.0.0.1:8002", "Where the gateway reaches trends_svc."),
     Setting("QA_URL", str, "http://127.0.0.1:8003", "Where the gateway reaches qa_svc."),
-    Setting("DASHBOARD_URL", str, "http://127.0.0.1:8050", "Where the gateway reaches dashboard_svc."),
+    Setting(
+        "DASHBOARD_URL", str, "http://127.0.0.1:8050", "Where the gateway reaches dashboard_svc."
+    ),
     Setting("UPSTREAM_TIMEOUT", float, 30.0, "Seconds the gateway waits for a service."),
     Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest JSON request body; larger bodies get 413."),
     Setting("MAX_IMPORT_BYTES", int, 512 * 1_048_576, "Largest import file; larger files get 413."),
-    Setting("METRICS_ALLOW_CIDRS", _csv, ("127.0.0.0/8", "::1/128"), "Who may read the gateway's "
-            "`/metrics` (comma-separated CIDRs)."),
-    Setting("REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."),
+    Setting(
+        "METRICS_ALLOW_CIDRS",
+        _csv,
+        ("127.0.0.0/8", "::1/128"),
+        "Who may read the gateway's `/metrics` (comma-separated CIDRs).",
+    ),
+    Setting(
+        "REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."
+    ),
     Setting("LOG_LEVEL", str, "INFO", "Log level of every process (JSON lines on stderr)."),
     Setting("SEED", _bool, True, "`make run` seeds demo data (`SEED=0` skips it)."),
 )
@@ -110,7 +164,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     for setting in SETTINGS:
         raw = environ.get(setting.env)
         try:
-            values[setting.env.lower()] = setting.default if raw in (None, "") else setting.parse(raw)
+            values[setting.env.lower()] = (
+                setting.default if raw in (None, "") else setting.parse(raw)
+            )
         except ValueError as exc:
             raise ConfigError(f"{setting.env} is not a valid {setting.parse.__name__}") from exc
     values.update({k.lower(): v for k, v in overrides.items()})
@@ -147,7 +203,9 @@ def admin_database_url(settings: Settings) -> str:
     url_file = settings.data_dir / "database_url"
     if url_file.exists():
         return url_file.read_text().strip()
-    raise ConfigError("DATABASE_URL is unset and no embedded server is running (.data/database_url)")
+    raise ConfigError(
+        "DATABASE_URL is unset and no embedded server is running (.data/database_url)"
+    )
 
 
 def service_database_url(settings: Settings, service: str) -> str:
@@ -171,7 +229,8 @@ def settings_table() -> list[dict[str, str]]:
         default = setting.default
         if isinstance(default, tuple):
             default = ",".join(default)
-        shown = "(required in production)" if setting.secret else str(default) if default != "" else ""
+        shown = (
+            "(required in production)" if setting.secret else str(default) if default != "" else ""
+        )
         rows.append({"variable": setting.env, "default": shown, "meaning": setting.doc})
     return rows
-

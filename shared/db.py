@@ -31,14 +31,24 @@ def url_with_database(url: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
-def open_pool(url: str, *, schema: str, min_size: int, max_size: int,
-              statement_timeout_ms: int, name: str) -> ConnectionPool:
+def open_pool(
+    url: str, *, schema: str, min_size: int, max_size: int, statement_timeout_ms: int, name: str
+) -> ConnectionPool:
     """A pool whose connections use `schema` first and stop statements after the timeout."""
     options = f"-c search_path={schema} -c statement_timeout={statement_timeout_ms}"
     pool = ConnectionPool(
-        url, min_size=min_size, max_size=max_size, name=name, open=False, timeout=10,
-        kwargs={"options": options, "row_factory": dict_row, "application_name": name,
-                "connect_timeout": 5},
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        name=name,
+        open=False,
+        timeout=10,
+        kwargs={
+            "options": options,
+            "row_factory": dict_row,
+            "application_name": name,
+            "connect_timeout": 5,
+        },
         # A pooled connection that went bad (server restart) is replaced, not handed out.
         check=ConnectionPool.check_connection,
     )
@@ -54,9 +64,8 @@ def pool() -> ConnectionPool:
 @contextlib.contextmanager
 def connection() -> Iterator[psycopg.Connection]:
     """A pooled connection for the current request, in one transaction committed on success."""
-    with wrap_db_errors():
-        with pool().connection() as conn:
-            yield conn
+    with wrap_db_errors(), pool().connection() as conn:
+        yield conn
 
 
 @contextlib.contextmanager
@@ -78,6 +87,5 @@ def database_ready() -> bool:
         with pool().connection(timeout=2) as conn:
             conn.execute("SELECT 1")
         return True
-    except Exception:  # noqa: BLE001 - readiness reports any failure as "not ready"
+    except Exception:
         return False
-

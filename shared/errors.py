@@ -18,8 +18,13 @@ class ApiError(HTTPException):
     title = "Internal Server Error"
     problem_type = "about:blank"
 
-    def __init__(self, detail: str | None = None, *, errors: Iterable[Mapping[str, Any]] = (),
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Iterable[Mapping[str, Any]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(description=detail)
         self.detail = detail
         self.errors = [dict(error) for error in errors]

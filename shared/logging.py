@@ -33,8 +33,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler._cr_json = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter(_FIELDS, rename_fields={"levelname": "level",
-                                                               "asctime": "time"}))
+    handler.setFormatter(
+        JsonFormatter(_FIELDS, rename_fields={"levelname": "level", "asctime": "time"})
+    )
     handler.addFilter(RequestContextFilter(service))
     root.addHandler(handler)
     root.setLevel(level.upper())

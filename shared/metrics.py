@@ -5,11 +5,17 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 REQUESTS = Counter(
-    "cr_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"])
+    "cr_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
+)
 LATENCY = Histogram(
-    "cr_http_request_duration_seconds", "Time to answer an HTTP request", ["service", "route"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-DB_POOL = Gauge("cr_db_pool_connections", "Database pool connections by state", ["service", "state"])
+    "cr_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["service", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DB_POOL = Gauge(
+    "cr_db_pool_connections", "Database pool connections by state", ["service", "state"]
+)
 
 
 def observe_request(service: str, method: str, route: str, status: int, seconds: float) -> None:

@@ -46,8 +46,11 @@ def provision(admin_url: str, schema: str) -> None:
             if not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
             conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
-                sql.Identifier(schema), sql.Identifier(role)))
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
+                    sql.Identifier(schema), sql.Identifier(role)
+                )
+            )
             conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('cr-provision'))")
@@ -62,7 +65,8 @@ def migrate(admin_url: str, schema: str) -> int:
     """Provision, then apply the service's pending migrations under yoyo's lock; returns how many."""
     provision(admin_url, schema)
     uri = admin_url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
-        "postgres://", "postgresql+psycopg://", 1)
+        "postgres://", "postgresql+psycopg://", 1
+    )
     uri += ("&" if "?" in uri else "?") + f"schema={schema}&role={role_name(schema)}"
     backend = _RoleBackend(parse_uri(uri), "_yoyo_migration")
     backend.init_database()

@@ -84,8 +84,9 @@ def _phones(text: str) -> Iterable[PiiFinding]:
     for region in PHONE_REGIONS:
         if region is None and "+" not in text:
             continue
-        matcher = phonenumbers.PhoneNumberMatcher(text, region or "ZZ",
-                                                  leniency=phonenumbers.Leniency.VALID)
+        matcher = phonenumbers.PhoneNumberMatcher(
+            text, region or "ZZ", leniency=phonenumbers.Leniency.VALID
+        )
         for match in matcher:
             span = (match.start, match.end)
             raw = match.raw_string
@@ -114,7 +115,9 @@ def _names(text: str, names: Iterable[str]) -> Iterable[PiiFinding]:
     folded, index = _fold(text.replace("’", "'"))
     for words in patterns:
         # The whole name, and each word of three letters or more on its own (a surname alone).
-        candidates = [words] + [[word] for word in words if len(word) >= 3] if len(words) > 1 else [words]
+        candidates = (
+            [words] + [[word] for word in words if len(word) >= 3] if len(words) > 1 else [words]
+        )
         for candidate in candidates:
             pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, candidate)) + r"(?!\w)"
             for match in re.finditer(pattern, folded):
@@ -132,8 +135,12 @@ def find_pii(text: str | None, *, names: Iterable[str] = ()) -> list[PiiFinding]
         return []
     findings: list[PiiFinding] = [*_emails(text), *_names(text, names)]
     if has_digit:
-        findings += [*_ip_addresses(text), *_bank_numbers(text), *_case_numbers(text),
-                     *_phones(text)]
+        findings += [
+            *_ip_addresses(text),
+            *_bank_numbers(text),
+            *_case_numbers(text),
+            *_phones(text),
+        ]
     elif ":" in text:
         findings += list(_ip_addresses(text))
     return _without_overlaps(findings)
@@ -151,7 +158,7 @@ def redact(text: str, findings: Iterable[PiiFinding]) -> str:
     """`text` with each finding replaced by `[redacted:<kind>]`."""
     result = text
     for finding in sorted(findings, key=lambda f: f.start, reverse=True):
-        result = f"{result[:finding.start]}[redacted:{finding.kind}]{result[finding.end:]}"
+        result = f"{result[: finding.start]}[redacted:{finding.kind}]{result[finding.end :]}"
     return result
 
 
@@ -169,7 +176,9 @@ def scan_value(value: Any, *, names: Iterable[str] = (), path: str = "") -> list
             hits += scan_value(item, names=names, path=child)
     elif isinstance(value, list | tuple):
         for position, item in enumerate(value):
-            hits += scan_value(item, names=names, path=f"{path}.{position}" if path else str(position))
+            hits += scan_value(
+                item, names=names, path=f"{path}.{position}" if path else str(position)
+            )
     return hits
 
 
@@ -179,8 +188,10 @@ def redact_value(value: Any, *, names: Iterable[str] = ()) -> Any:
     if isinstance(value, str):
         return redact(value, find_pii(value, names=names))
     if isinstance(value, dict):
-        return {redact(str(k), find_pii(str(k), names=names)): redact_value(v, names=names)
-                for k, v in value.items()}
+        return {
+            redact(str(k), find_pii(str(k), names=names)): redact_value(v, names=names)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [redact_value(item, names=names) for item in value]
     return value

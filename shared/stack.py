@@ -23,10 +23,26 @@ class Process:
     port: int
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                "--worker-class", "gthread", "--workers", "1", "--threads", "16",
-                "--graceful-timeout", "5", "--access-logfile", "", "--error-logfile", "-",
-                self.app]
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "16",
+            "--graceful-timeout",
+            "5",
+            "--access-logfile",
+            "",
+            "--error-logfile",
+            "-",
+            self.app,
+        ]
 
 
 PROCESSES = (
@@ -66,8 +82,12 @@ def process_environment(admin_url: str, environ: dict[str, str]) -> dict[str, st
     env = dict(environ)
     env["DATABASE_URL"] = admin_url
     env["PYTHONUNBUFFERED"] = "1"
-    for name, variable in (("persistence", "PERSISTENCE_URL"), ("trends", "TRENDS_URL"),
-                           ("qa", "QA_URL"), ("dashboard", "DASHBOARD_URL")):
+    for name, variable in (
+        ("persistence", "PERSISTENCE_URL"),
+        ("trends", "TRENDS_URL"),
+        ("qa", "QA_URL"),
+        ("dashboard", "DASHBOARD_URL"),
+    ):
         env.setdefault(variable, f"http://127.0.0.1:{port_of(name, environ)}")
     env.setdefault("GATEWAY_ISSUER", f"http://127.0.0.1:{port_of('gateway', environ)}")
     return env
@@ -86,24 +106,27 @@ def seed(settings: Settings, admin_url: str) -> None:
 def banner(environ: dict[str, str]) -> str:
     """What `make run` prints once everything is starting: URLs and demo credentials."""
     gateway = f"http://127.0.0.1:{port_of('gateway', environ)}"
-    return "\n".join([
-        "",
-        "CR Assistant platform is starting:",
-        f"  API (through the gateway)  {gateway}/api/v1",
-        f"  API docs (Swagger UI)      {gateway}/api/docs",
-        f"  OpenID discovery           {gateway}/.well-known/openid-configuration",
-        f"  Dashboard                  {gateway}/dashboard/",
-        f"  QA UI                      {gateway}/qa/",
-        "",
-        "Demo identities:",
-        "  agent client   demo-agent / demo-agent-secret   (client_credentials)",
-        "",
-        "Get a token:",
-        f"  curl -s -u demo-agent:demo-agent-secret -d grant_type=client_credentials {gateway}/oauth/token",
-        "",
-        "Ctrl-C stops everything.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "CR Assistant platform is starting:",
+            f"  API (through the gateway)  {gateway}/api/v1",
+            f"  API docs (Swagger UI)      {gateway}/api/docs",
+            f"  OpenID discovery           {gateway}/.well-known/openid-configuration",
+            f"  Dashboard                  {gateway}/dashboard/",
+            f"  QA UI                      {gateway}/qa/",
+            "",
+            "Demo identities:",
+            "  agent client   demo-agent / demo-agent-secret   (client_credentials)",
+            "",
+            "Get a token:",
+            "  curl -s -u demo-agent:demo-agent-secret -d grant_type=client_credentials \\",
+            f"       {gateway}/oauth/token",
+            "",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+    )
 
 
 def run(environ: dict[str, str]) -> int:
@@ -119,8 +142,12 @@ def run(environ: dict[str, str]) -> int:
         env = process_environment(admin_url, environ)
         manager = Manager()
         for process in PROCESSES:
-            manager.add_process(process.name, " ".join(_quote(part) for part in _with_port(
-                process, environ)), env=env, cwd=str(PROJECT_ROOT))
+            manager.add_process(
+                process.name,
+                " ".join(_quote(part) for part in _with_port(process, environ)),
+                env=env,
+                cwd=str(PROJECT_ROOT),
+            )
         print(banner(environ), flush=True)
         manager.loop()
         return manager.returncode or 0

@@ -52,8 +52,9 @@ def template_database(pg_server: str) -> Iterator[str]:
         yield name
     finally:
         with _admin(pg_server) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def clone_database(pg_server: str, template: str) -> str:
@@ -62,15 +63,20 @@ def clone_database(pg_server: str, template: str) -> str:
     with _admin(pg_server) as conn:
         version = conn.info.server_version
         strategy = sql.SQL(" STRATEGY FILE_COPY") if version >= 150000 else sql.SQL("")
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
-            sql.Identifier(name), sql.Identifier(template), strategy))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
+                sql.Identifier(name), sql.Identifier(template), strategy
+            )
+        )
     return name
 
 
 def drop_database(pg_server: str, name: str) -> None:
     """Drop a test database even while connections are still open."""
     with _admin(pg_server) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 @pytest.fixture
@@ -97,15 +103,20 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
     }
 
 
-def internal_headers(*roles: str, teams: tuple[str, ...] = (), subject: str = "test-client",
-                     kind: str = "client") -> dict[str, str]:
+def internal_headers(
+    *roles: str, teams: tuple[str, ...] = (), subject: str = "test-client", kind: str = "client"
+) -> dict[str, str]:
     """Headers a service accepts as coming from the gateway for a caller with these roles."""
-    principal = Principal(subject=subject, roles=frozenset(roles), teams=frozenset(teams), kind=kind)
+    principal = Principal(
+        subject=subject, roles=frozenset(roles), teams=frozenset(teams), kind=kind
+    )
     token = sign_internal_token(principal, TEST_INTERNAL_SECRET, request_id="test-request-0001")
     return {"Authorization": f"Bearer {token}"}
 
 
-def create_client(env: dict[str, str], name: str, *roles: str, teams: tuple[str, ...] = ()) -> tuple[str, str]:
+def create_client(
+    env: dict[str, str], name: str, *roles: str, teams: tuple[str, ...] = ()
+) -> tuple[str, str]:
     """Create an OAuth client with the real CLI (`flask --app gateway create-client`) and return
     its id and secret, parsed from the two lines the command prints."""
     import subprocess
@@ -118,7 +129,8 @@ def create_client(env: dict[str, str], name: str, *roles: str, teams: tuple[str,
         command += ["--role", role]
     for team in teams:
         command += ["--team", team]
-    output = subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True,
-                            text=True, timeout=60).stdout
+    output = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, text=True, timeout=60
+    ).stdout
     values = dict(line.split(": ", 1) for line in output.strip().splitlines() if ": " in line)
     return values["client_id"], values["client_secret"]

@@ -45,14 +45,22 @@ def _key(secret: str) -> OctKey:
     return OctKey.import_key(secret.encode())
 
 
-def sign_internal_token(principal: Principal, secret: str, *, request_id: str = "",
-                        ttl: int = 60) -> str:
+def sign_internal_token(
+    principal: Principal, secret: str, *, request_id: str = "", ttl: int = 60
+) -> str:
     """A compact JWT carrying the principal, valid for `ttl` seconds."""
     now = int(time.time())
     claims = {
-        "iss": INTERNAL_ISSUER, "aud": INTERNAL_AUDIENCE, "iat": now, "nbf": now - 5,
-        "exp": now + ttl, "sub": principal.subject, "kind": principal.kind,
-        "roles": sorted(principal.roles), "teams": sorted(principal.teams), "rid": request_id,
+        "iss": INTERNAL_ISSUER,
+        "aud": INTERNAL_AUDIENCE,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + ttl,
+        "sub": principal.subject,
+        "kind": principal.kind,
+        "roles": sorted(principal.roles),
+        "teams": sorted(principal.teams),
+        "rid": request_id,
     }
     return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, _key(secret), algorithms=_ALGORITHMS)
 
@@ -60,7 +68,8 @@ def sign_internal_token(principal: Principal, secret: str, *, request_id: str = 
 _REQUIRED = jwt.JWTClaimsRegistry(
     iss={"essential": True, "value": INTERNAL_ISSUER},
     aud={"essential": True, "value": INTERNAL_AUDIENCE},
-    exp={"essential": True}, sub={"essential": True},
+    exp={"essential": True},
+    sub={"essential": True},
 )
 
 
@@ -75,6 +84,10 @@ def verify_internal_token(token: str, secret: str) -> tuple[Principal, str]:
     roles, teams = claims.get("roles", []), claims.get("teams", [])
     if not isinstance(roles, list) or not isinstance(teams, list):
         raise InvalidToken("roles and teams must be lists")
-    principal = Principal(subject=str(claims["sub"]), roles=frozenset(map(str, roles)),
-                          teams=frozenset(map(str, teams)), kind=str(claims.get("kind", "client")))
+    principal = Principal(
+        subject=str(claims["sub"]),
+        roles=frozenset(map(str, roles)),
+        teams=frozenset(map(str, teams)),
+        kind=str(claims.get("kind", "client")),
+    )
     return principal, str(claims.get("rid", ""))

@@ -86,9 +86,15 @@ def register_access_log(app: Flask, service: str) -> None:
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         metrics.observe_request(service, request.method, route, response.status_code, seconds)
         if request.endpoint not in PROBE_ENDPOINTS:
-            access_log.info("request", extra={
-                "method": request.method, "route": route, "status": response.status_code,
-                "duration_ms": round(seconds * 1000, 2)})
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
+            )
         return response
 
 
@@ -140,9 +146,13 @@ def register_database(app: Flask, schema: str) -> None:
     settings = settings_of(app)
     service = app.extensions["service"]
     app.extensions["db_pool"] = db.open_pool(
-        service_database_url(settings, service), schema=schema, min_size=settings.db_pool_min,
-        max_size=settings.db_pool_max, statement_timeout_ms=settings.db_statement_timeout_ms,
-        name=f"cr-{service}")
+        service_database_url(settings, service),
+        schema=schema,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        name=f"cr-{service}",
+    )
     add_ready_check(app, "database", db.database_ready)
 
 
@@ -158,23 +168,32 @@ def register_internal_auth(app: Flask, raw_body_endpoints: Iterable[str] = ()) -
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("This service is reached through the gateway only.",
-                               headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthorized(
+                "This service is reached through the gateway only.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         try:
             g.principal, request_id = verify_internal_token(token.strip(), secret)
         except InvalidToken:
-            raise Unauthorized("The internal token is not valid.",
-                               headers={"WWW-Authenticate": "Bearer"}) from None
+            raise Unauthorized(
+                "The internal token is not valid.", headers={"WWW-Authenticate": "Bearer"}
+            ) from None
         if _REQUEST_ID.match(request_id):
             g.request_id = request_id
-        if (request.method in {"POST", "PUT", "PATCH"} and request.endpoint not in raw_body
-                and _has_body() and not request.is_json):
+        if (
+            request.method in {"POST", "PUT", "PATCH"}
+            and request.endpoint not in raw_body
+            and _has_body()
+            and not request.is_json
+        ):
             raise UnsupportedMediaType("Send the body as application/json.")
 
 
 def _has_body() -> bool:
-    return bool(request.content_length) or "chunked" in request.headers.get(
-        "Transfer-Encoding", "").lower()
+    return (
+        bool(request.content_length)
+        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    )
 
 
 def register_api(app: Flask, blueprints: Iterable[Blueprint], url_prefix: str = "/api/v1") -> Api:

@@ -28,8 +28,12 @@ class Caller:
     def __init__(self, base_url: str, client_id: str, secret: str):
         self.base_url = base_url
         self.session = requests.Session()
-        token = requests.post(f"{base_url}/oauth/token", auth=(client_id, secret),
-                              data={"grant_type": "client_credentials"}, timeout=10)
+        token = requests.post(
+            f"{base_url}/oauth/token",
+            auth=(client_id, secret),
+            data={"grant_type": "client_credentials"},
+            timeout=10,
+        )
         assert token.status_code == 200, token.text
         self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
@@ -40,9 +44,11 @@ class Caller:
 @pytest.fixture(scope="session")
 def make_caller(platform):
     def make(*roles: str, teams: tuple[str, ...] = ()) -> Caller:
-        client_id, secret = create_client(platform.env, f"e2e-{'-'.join(roles)}-{len(teams)}",
-                                          *roles, teams=teams)
+        client_id, secret = create_client(
+            platform.env, f"e2e-{'-'.join(roles)}-{len(teams)}", *roles, teams=teams
+        )
         return Caller(platform.gateway, client_id, secret)
+
     return make
 
 

@@ -34,22 +34,31 @@ def test_request_without_a_token_is_refused_by_the_gateway(platform):
 def test_service_port_without_the_gateway_token_gets_401(platform, agent):
     token = agent.session.headers["Authorization"]  # a valid *public* token is not enough either
     for headers in ({}, {"Authorization": token}):
-        response = requests.post(f"{platform.urls['persistence']}/api/v1/sessions",
-                                 json=make_session(), headers=headers, timeout=10)
+        response = requests.post(
+            f"{platform.urls['persistence']}/api/v1/sessions",
+            json=make_session(),
+            headers=headers,
+            timeout=10,
+        )
         assert response.status_code == 401
 
 
 def test_no_name_or_case_number_in_database_dump_or_logs(platform, platform_db, agent):
     body = make_session(engineer=CANARY_NAME, case_number=CANARY_CASE, session_id=str(uuid.uuid4()))
     assert agent.request("POST", "/api/v1/sessions", json=body).status_code == 201
-    rejected = make_session(engineer=CANARY_NAME, case_number=CANARY_CASE,
-                            notes=f"{CANARY_NAME} was rude")
+    rejected = make_session(
+        engineer=CANARY_NAME, case_number=CANARY_CASE, notes=f"{CANARY_NAME} was rude"
+    )
     assert agent.request("POST", "/api/v1/sessions", json=rejected).status_code == 422
     lookup = agent.request("POST", "/api/v1/engineers/lookup", json={"engineer": CANARY_NAME})
     assert lookup.status_code == 200
 
-    dump = subprocess.run([pg_binary("pg_dump"), "--data-only", platform_db], check=True,
-                          capture_output=True, text=True).stdout
+    dump = subprocess.run(
+        [pg_binary("pg_dump"), "--data-only", platform_db],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert body["session_id"] in dump  # the dump really holds the stored session
     logs = platform.logs()
     assert "/api/v1/sessions" in logs  # the access log really ran

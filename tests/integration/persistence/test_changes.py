@@ -20,7 +20,9 @@ def test_feed_lists_inserts_and_deletes_in_order(api):
         api.as_agent("POST", "/api/v1/sessions", json=body)
     page = follow(api)
     assert [(c["operation"], c["session_id"]) for c in page["items"]] == [
-        ("insert", first["session_id"]), ("insert", second["session_id"])]
+        ("insert", first["session_id"]),
+        ("insert", second["session_id"]),
+    ]
     assert page["items"][0]["session"]["root_cause"] == "knowledge_gap"
     assert "content_hash" not in page["items"][0]["session"]
 
@@ -63,7 +65,9 @@ def test_change_committed_late_is_not_skipped(api, database_url):
         slow.commit()
         page = follow(api, page["next_cursor"])
         assert [c["session_id"] for c in page["items"]] == [
-            "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"]
+            "00000000-0000-0000-0000-000000000001",
+            "00000000-0000-0000-0000-000000000002",
+        ]
     finally:
         slow.close()
         fast.close()

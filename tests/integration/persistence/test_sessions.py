@@ -35,7 +35,9 @@ def test_session_story_create_read_repeat_conflict(api):
 
     changed = api.as_agent("POST", "/api/v1/sessions", json={**body, "sentiment_score": 0.9})
     assert changed.status_code == 409
-    assert changed.json["errors"] == [{"field": "session_id", "reason": "Stored with different content."}]
+    assert changed.json["errors"] == [
+        {"field": "session_id", "reason": "Stored with different content."}
+    ]
 
     read = api.as_admin("GET", f"/api/v1/sessions/{body['session_id']}")
     assert read.status_code == 200
@@ -62,8 +64,13 @@ def test_generated_session_id_when_the_agent_sends_none(api):
 
 
 def test_spec_labels_are_normalised(api):
-    body = make_session(root_cause="Knowledge Gap", record_type="Series", parts=3,
-                        languages="de; en", tone_label="Negative")
+    body = make_session(
+        root_cause="Knowledge Gap",
+        record_type="Series",
+        parts=3,
+        languages="de; en",
+        tone_label="Negative",
+    )
     response = api.as_agent("POST", "/api/v1/sessions", json=body)
     assert response.status_code == 201, response.json
     assert response.json["root_cause"] == "knowledge_gap"
@@ -79,32 +86,35 @@ def test_english_only_output_takes_analysis_confidence(api):
     assert response.json["confidence_rating"] == "Low"
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("engineer", "R2-D2"),
-    ("engineer", ""),
-    ("case_number", "1234567"),
-    ("case_number", "12345678a"),
-    ("team", ""),
-    ("team", "emea 1"),
-    ("record_type", "double"),
-    ("parts", 7),
-    ("languages", ["EN", "XX"]),
-    ("languages", 5),
-    ("sentiment_score", 1.5),
-    ("sentiment_score", "high"),
-    ("tone_label", "angry"),
-    ("root_cause", "bad luck"),
-    ("confidence_analysis", -0.1),
-    ("confidence_translation", 2),
-    ("started_at", "2026-01-01T10:00:00"),
-    ("ended_at", "yesterday"),
-    ("agent_version", "x" * 65),
-    ("notes", "x" * 2001),
-    ("attributes", ["not", "an", "object"]),
-    ("session_id", "not-a-uuid"),
-    ("engineer_code", "eng_not-a-real-code"),
-    ("unknown_field", 1),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("engineer", "R2-D2"),
+        ("engineer", ""),
+        ("case_number", "1234567"),
+        ("case_number", "12345678a"),
+        ("team", ""),
+        ("team", "emea 1"),
+        ("record_type", "double"),
+        ("parts", 7),
+        ("languages", ["EN", "XX"]),
+        ("languages", 5),
+        ("sentiment_score", 1.5),
+        ("sentiment_score", "high"),
+        ("tone_label", "angry"),
+        ("root_cause", "bad luck"),
+        ("confidence_analysis", -0.1),
+        ("confidence_translation", 2),
+        ("started_at", "2026-01-01T10:00:00"),
+        ("ended_at", "yesterday"),
+        ("agent_version", "x" * 65),
+        ("notes", "x" * 2001),
+        ("attributes", ["not", "an", "object"]),
+        ("session_id", "not-a-uuid"),
+        ("engineer_code", "eng_not-a-real-code"),
+        ("unknown_field", 1),
+    ],
+)
 def test_bad_value_is_rejected_naming_the_field(api, field, value):
     body = make_session(**{field: value})
     if field == "engineer_code":
@@ -117,15 +127,20 @@ def test_bad_value_is_rejected_naming_the_field(api, field, value):
         assert value not in json.dumps(response.json)
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"record_type": "series", "parts": 1}, "parts"),
-    ({"record_type": "series", "parts": ...}, "parts"),
-    ({"record_type": "single", "parts": 2}, "parts"),
-    ({"engineer": ...}, "engineer"),
-    ({"case_number": ...}, "case_number"),
-    ({"started_at": "2026-01-01T10:00:00+00:00", "ended_at": "2026-01-01T09:00:00+00:00"},
-     "ended_at"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"record_type": "series", "parts": 1}, "parts"),
+        ({"record_type": "series", "parts": ...}, "parts"),
+        ({"record_type": "single", "parts": 2}, "parts"),
+        ({"engineer": ...}, "engineer"),
+        ({"case_number": ...}, "case_number"),
+        (
+            {"started_at": "2026-01-01T10:00:00+00:00", "ended_at": "2026-01-01T09:00:00+00:00"},
+            "ended_at",
+        ),
+    ],
+)
 def test_inconsistent_fields_are_rejected(api, overrides, field):
     response = api.as_agent("POST", "/api/v1/sessions", json=make_session(**overrides))
     assert response.status_code == 422
@@ -170,8 +185,9 @@ def test_body_that_is_not_json_gets_415(api):
 
 
 def test_malformed_json_gets_400(api):
-    response = api.as_agent("POST", "/api/v1/sessions", data="{nope",
-                            content_type="application/json")
+    response = api.as_agent(
+        "POST", "/api/v1/sessions", data="{nope", content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/problem+json"
 
@@ -183,19 +199,23 @@ def test_body_over_the_limit_gets_413(app_config):
     app = create_app({**app_config, "max_body_bytes": 2048})
     try:
         body = make_session(notes="x" * 1900, attributes={"a": "y" * 1000})
-        response = app.test_client().post("/api/v1/sessions", json=body,
-                                          headers=internal_headers("agent"))
+        response = app.test_client().post(
+            "/api/v1/sessions", json=body, headers=internal_headers("agent")
+        )
         assert response.status_code == 413
         assert response.json["status"] == 413
     finally:
         app.extensions["db_pool"].close()
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer garbage"},
-    {"Authorization": "Basic ZGVtbzpkZW1v"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer garbage"},
+        {"Authorization": "Basic ZGVtbzpkZW1v"},
+    ],
+)
 def test_call_without_the_gateway_token_gets_401(app, headers):
     client = app.test_client()
     response = client.post("/api/v1/sessions", json=make_session(), headers=headers)
@@ -210,14 +230,17 @@ def test_probes_need_no_token(app):
     assert b"cr_http_requests_total" in client.get("/metrics").data
 
 
-@pytest.mark.parametrize(("method", "path", "role"), [
-    ("POST", "/api/v1/sessions", "manager"),
-    ("POST", "/api/v1/sessions", "qa_lead"),
-    ("POST", "/api/v1/sessions/batch", "manager"),
-    ("GET", "/api/v1/sessions", "agent"),
-    ("DELETE", "/api/v1/engineers/eng_aaaaaaaaaaaaaaaaaaaaaaaa", "manager"),
-    ("GET", "/api/v1/internal/changes", "admin"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [
+        ("POST", "/api/v1/sessions", "manager"),
+        ("POST", "/api/v1/sessions", "qa_lead"),
+        ("POST", "/api/v1/sessions/batch", "manager"),
+        ("GET", "/api/v1/sessions", "agent"),
+        ("DELETE", "/api/v1/engineers/eng_aaaaaaaaaaaaaaaaaaaaaaaa", "manager"),
+        ("GET", "/api/v1/internal/changes", "admin"),
+    ],
+)
 def test_role_without_the_right_gets_403(api, method, path, role):
     kwargs = {"json": make_session()} if method == "POST" else {}
     response = api.call(method, path, role, teams=("emea-1",), **kwargs)
@@ -240,9 +263,11 @@ def test_manager_sees_only_own_team(api):
 def test_list_filters_and_keyset_pagination(api):
     ids = []
     for hours in range(5):
-        body = make_session(ended_at=f"2026-03-0{hours + 1}T10:00:00+00:00",
-                            started_at=f"2026-03-0{hours + 1}T09:40:00+00:00",
-                            root_cause="process_issue" if hours % 2 else "other")
+        body = make_session(
+            ended_at=f"2026-03-0{hours + 1}T10:00:00+00:00",
+            started_at=f"2026-03-0{hours + 1}T09:40:00+00:00",
+            root_cause="process_issue" if hours % 2 else "other",
+        )
         ids.append(api.as_agent("POST", "/api/v1/sessions", json=body).json["session_id"])
     newest_first = list(reversed(ids))
 
@@ -256,7 +281,8 @@ def test_list_filters_and_keyset_pagination(api):
     filtered = api.as_admin("GET", "/api/v1/sessions?root_cause=process_issue").json
     assert {item["session_id"] for item in filtered["items"]} == {ids[1], ids[3]}
     window = api.as_admin(
-        "GET", "/api/v1/sessions?from=2026-03-02T00:00:00%2B00:00&to=2026-03-04T00:00:00%2B00:00")
+        "GET", "/api/v1/sessions?from=2026-03-02T00:00:00%2B00:00&to=2026-03-04T00:00:00%2B00:00"
+    )
     assert {item["session_id"] for item in window.json["items"]} == {ids[1], ids[2]}
     assert api.as_admin("GET", "/api/v1/sessions?cursor=bogus").status_code == 400
 

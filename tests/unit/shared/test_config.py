@@ -15,7 +15,9 @@ from shared.config import (
 
 
 def test_defaults_and_parsing():
-    settings = load_settings({"DB_POOL_MAX": "7", "SEED": "0", "METRICS_ALLOW_CIDRS": "10.0.0.0/8, ::1/128"})
+    settings = load_settings(
+        {"DB_POOL_MAX": "7", "SEED": "0", "METRICS_ALLOW_CIDRS": "10.0.0.0/8, ::1/128"}
+    )
     assert settings.db_pool_max == 7
     assert settings.seed is False
     assert settings.metrics_allow_cidrs == ("10.0.0.0/8", "::1/128")

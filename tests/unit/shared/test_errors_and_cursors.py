@@ -7,9 +7,13 @@ from shared.errors import ApiError, flatten_messages
 
 
 def test_nested_messages_become_dotted_fields():
-    messages = {"json": {"sentiment_score": ["Not a valid number."],
-                         "attributes": {"comment": ["Too long.", "Bad."]},
-                         "_schema": ["Give one."]}}
+    messages = {
+        "json": {
+            "sentiment_score": ["Not a valid number."],
+            "attributes": {"comment": ["Too long.", "Bad."]},
+            "_schema": ["Give one."],
+        }
+    }
     assert flatten_messages(messages) == [
         {"field": "sentiment_score", "reason": "Not a valid number."},
         {"field": "attributes.comment", "reason": "Too long. Bad."},

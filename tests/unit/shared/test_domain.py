@@ -1,0 +1,171 @@
+"""The agent's workflow rules: every message and normalisation of the spec's table."""
+
+import pytest
+
+from shared import domain
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Anna Berg",
+        "José Álvarez-Núñez",
+        "O'Brien",
+        "Zoë d’Arc",
+        "  Anna   Berg  ",
+        "Łukasz Żółć",
+        "Ömer Çelik",
+    ],
+)
+def test_valid_engineer_names(name):
+    result = domain.check_engineer_name(name)
+    assert result.valid
+    assert result.normalized == " ".join(name.split())
+
+
+@pytest.mark.parametrize(
+    "name", ["R2-D2", "", "   ", "anna@berg", "Anna_Berg", "-'-", 42, "x" * 201]
+)
+def test_invalid_engineer_names_get_the_spec_message(name):
+    result = domain.check_engineer_name(name)
+    assert not result.valid
+    assert result.code == "invalid_engineer_name"
+    assert result.message == (
+        "Invalid Engineer Name format — please enter only letters, spaces, hyphens, or apostrophes."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "normalized"),
+    [("12345678", "12345678"), (" 00000001 ", "00000001"), (12345678, "12345678")],
+)
+def test_valid_case_numbers(value, normalized):
+    assert domain.check_case_number(value).normalized == normalized
+
+
+@pytest.mark.parametrize(
+    "value", ["1234567", "123456789", "1234567a", "1234 5678", "", True, None, "１２３４５６７８"]
+)
+def test_invalid_case_numbers_get_the_spec_message(value):
+    result = domain.check_case_number(value)
+    assert not result.valid
+    assert result.message == "Invalid Case Number — please enter exactly 8 digits."
+
+
+UNSUPPORTED = "Unsupported language code entered. Supported codes: EN, DE, FR, IT, ES, TR, CS, PL."
+
+
+@pytest.mark.parametrize(
+    ("value", "normalized", "warned"),
+    [
+        ("EN, XX, de", ["EN", "DE"], True),
+        (["fr", "FR", "pl"], ["FR", "PL"], False),
+        ("xx yy", ["EN"], True),
+        ("", ["EN"], False),
+        ("tr;cs", ["TR", "CS"], False),
+    ],
+)
+def test_languages_are_normalised_and_unsupported_codes_dropped(value, normalized, warned):
+    result = domain.check_languages(value)
+    assert result.valid
+    assert result.normalized == normalized
+    assert (result.message == UNSUPPORTED) is warned
+    assert (result.code == "unsupported_language") is warned
+
+
+def test_strict_languages_reject_instead_of_dropping():
+    assert domain.parse_languages_strict("de, EN") == ["DE", "EN"]
+    for bad in (["EN", "XX"], [], "", 5):
+        with pytest.raises(ValueError):
+            domain.parse_languages_strict(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "normalized"), [("series", "Series"), ("SINGLE", "Single"), (" Series ", "Series")]
+)
+def test_record_type_is_case_insensitive(value, normalized):
+    assert domain.check_record_type(value).normalized == normalized
+
+
+def test_invalid_record_type_gets_the_spec_message():
+    result = domain.check_record_type("double")
+    assert result.message == "Invalid record type — please enter 'Single' or 'Series' only."
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [(2, True), ("5", True), (1, False), (6, False), ("three", False), (True, False)],
+)
+def test_series_part_count(value, valid):
+    result = domain.check_part_count(value, "series")
+    assert result.valid is valid
+    if not valid:
+        assert result.message == "Invalid entry — please enter a number between 2 and 5."
+
+
+def test_single_record_has_one_part():
+    assert domain.check_part_count(1, "single").valid
+    assert not domain.check_part_count(2, "single").valid
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [
+        ("Knowledge Gap", "knowledge_gap"),
+        ("knowledge-gap", "knowledge_gap"),
+        ("COMMUNICATION_ISSUE", "communication_issue"),
+        ("Analytical Error", "analytical_error"),
+        ("Process Issue", "process_issue"),
+        ("Other", "other"),
+    ],
+)
+def test_root_cause_labels(label, value):
+    assert domain.normalize_root_cause(label) == value
+
+
+def test_unknown_labels_raise():
+    for function, value in (
+        (domain.normalize_root_cause, "bad luck"),
+        (domain.normalize_tone_label, "angry"),
+        (domain.normalize_record_type, "double"),
+        (domain.normalize_language_code, "xx"),
+    ):
+        with pytest.raises(ValueError):
+            function(value)
+
+
+@pytest.mark.parametrize(
+    ("analysis", "translation", "languages", "overall"),
+    [
+        (0.9, 0.8, ["EN", "DE"], 0.87),
+        (0.5, 1.0, ["DE"], 0.65),
+        (0.45, None, ["EN", "DE"], 0.45),
+        (0.6, 0.2, ["EN"], 0.6),
+    ],
+)
+def test_overall_confidence(analysis, translation, languages, overall):
+    assert domain.overall_confidence(analysis, translation, languages) == overall
+
+
+@pytest.mark.parametrize(
+    ("overall", "rating"),
+    [
+        (0.8, "High"),
+        (0.79999, "Medium"),
+        (0.5, "Medium"),
+        (0.49999, "Low"),
+        (1.0, "High"),
+        (0.0, "Low"),
+        (0.7 * 0.8 + 0.3 * 0.8, "High"),
+    ],
+)
+def test_confidence_rating_boundaries(overall, rating):
+    assert domain.confidence_rating(overall) == rating
+
+
+@pytest.mark.parametrize(
+    ("score", "tone"),
+    [(0.0, "negative"), (0.39, "negative"), (0.4, "neutral"), (0.59, "neutral"), (0.6, "positive")],
+)
+def test_default_tone(score, tone):
+    assert domain.tone_for_sentiment(score) == tone
