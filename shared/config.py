@@ -125,6 +125,11 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."
     ),
     Setting("LOG_LEVEL", str, "INFO", "Log level of every process (JSON lines on stderr)."),
+    Setting("GATEWAY_PORT", int, 8000, "`make run`: port of the gateway."),
+    Setting("PERSISTENCE_PORT", int, 8001, "`make run`: port of persistence_svc."),
+    Setting("TRENDS_PORT", int, 8002, "`make run`: port of trends_svc."),
+    Setting("QA_PORT", int, 8003, "`make run`: port of qa_svc."),
+    Setting("DASHBOARD_PORT", int, 8050, "`make run`: port of dashboard_svc."),
     Setting("SEED", _bool, True, "`make run` seeds demo data (`SEED=0` skips it)."),
 )
 

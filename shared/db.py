@@ -32,7 +32,14 @@ def url_with_database(url: str, database: str) -> str:
 
 
 def open_pool(
-    url: str, *, schema: str, min_size: int, max_size: int, statement_timeout_ms: int, name: str
+    url: str,
+    *,
+    schema: str,
+    min_size: int,
+    max_size: int,
+    statement_timeout_ms: int,
+    name: str,
+    timeout: float = 5.0,
 ) -> ConnectionPool:
     """A pool whose connections use `schema` first and stop statements after the timeout."""
     options = f"-c search_path={schema} -c statement_timeout={statement_timeout_ms}"
@@ -42,7 +49,7 @@ def open_pool(
         max_size=max_size,
         name=name,
         open=False,
-        timeout=10,
+        timeout=timeout,
         kwargs={
             "options": options,
             "row_factory": dict_row,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +56,9 @@ PROCESSES = (
 )
 
 
-def port_of(name: str, environ: dict[str, str]) -> int:
-    """A process's port: `<NAME>_PORT` from the environment, else its default."""
-    default = next(process.port for process in PROCESSES if process.name == name)
-    return int(environ.get(f"{name.upper()}_PORT", default))
+def port_of(name: str, settings: Settings) -> int:
+    """A process's port under `make run` (`<NAME>_PORT`)."""
+    return getattr(settings, f"{name}_port")
 
 
 def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
@@ -77,7 +78,9 @@ def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     return url, server
 
 
-def process_environment(admin_url: str, environ: dict[str, str]) -> dict[str, str]:
+def process_environment(
+    admin_url: str, environ: dict[str, str], settings: Settings
+) -> dict[str, str]:
     """Environment shared by every process: the database and where each service listens."""
     env = dict(environ)
     env["DATABASE_URL"] = admin_url
@@ -88,24 +91,37 @@ def process_environment(admin_url: str, environ: dict[str, str]) -> dict[str, st
         ("qa", "QA_URL"),
         ("dashboard", "DASHBOARD_URL"),
     ):
-        env.setdefault(variable, f"http://127.0.0.1:{port_of(name, environ)}")
-    env.setdefault("GATEWAY_ISSUER", f"http://127.0.0.1:{port_of('gateway', environ)}")
+        env.setdefault(variable, f"http://127.0.0.1:{port_of(name, settings)}")
+    env.setdefault("GATEWAY_ISSUER", f"http://127.0.0.1:{port_of('gateway', settings)}")
     return env
 
 
-def seed(settings: Settings, admin_url: str) -> None:
-    """Demo identities (never in production) and, unless SEED=0, demo data."""
-    if settings.production:
-        print("CR_ENV=production: no demo identities or data are seeded.")
-        return
+def seed_identities(settings: Settings, admin_url: str) -> None:
+    """Demo identities, never in production."""
     from gateway.seed import seed_demo_identities
 
     seed_demo_identities(settings.with_overrides(database_url=admin_url))
 
 
-def banner(environ: dict[str, str]) -> str:
+def seed_data_when_ready(settings: Settings) -> None:
+    """Wait for the gateway and persistence, then post the demo analyses as the demo agent."""
+    from shared.demo import seed_demo_data
+    from shared.processes import wait_ready
+
+    gateway = f"http://127.0.0.1:{port_of('gateway', settings)}"
+    try:
+        wait_ready(gateway, timeout=60)
+        wait_ready(f"http://127.0.0.1:{port_of('persistence', settings)}", timeout=60)
+        totals = seed_demo_data(gateway, "demo-agent", "demo-agent-secret")
+    except Exception as exc:
+        print(f"demo data not seeded: {type(exc).__name__}: {exc}", flush=True)
+        return
+    print("demo data: " + ", ".join(f"{key} {value}" for key, value in totals.items()), flush=True)
+
+
+def banner(settings: Settings) -> str:
     """What `make run` prints once everything is starting: URLs and demo credentials."""
-    gateway = f"http://127.0.0.1:{port_of('gateway', environ)}"
+    gateway = f"http://127.0.0.1:{port_of('gateway', settings)}"
     return "\n".join(
         [
             "",
@@ -138,33 +154,23 @@ def run(environ: dict[str, str]) -> int:
     try:
         migrated = migrate_all(admin_url)
         print("migrations applied:", ", ".join(f"{k}={v}" for k, v in migrated.items()))
-        seed(settings, admin_url)
-        env = process_environment(admin_url, environ)
+        demo = not settings.production
+        if demo:
+            seed_identities(settings, admin_url)
+        env = process_environment(admin_url, environ, settings)
         manager = Manager()
         for process in PROCESSES:
-            manager.add_process(
-                process.name,
-                " ".join(_quote(part) for part in _with_port(process, environ)),
-                env=env,
-                cwd=str(PROJECT_ROOT),
-            )
-        print(banner(environ), flush=True)
+            command = Process(process.name, process.app, port_of(process.name, settings)).command()
+            manager.add_process(process.name, shlex.join(command), env=env, cwd=str(PROJECT_ROOT))
+        print(banner(settings), flush=True)
+        if demo and settings.seed:
+            threading.Thread(target=seed_data_when_ready, args=(settings,), daemon=True).start()
         manager.loop()
         return manager.returncode or 0
     finally:
         if server is not None:
             server.stop("fast")
             print("embedded PostgreSQL stopped.")
-
-
-def _with_port(process: Process, environ: dict[str, str]) -> list[str]:
-    return Process(process.name, process.app, port_of(process.name, environ)).command()
-
-
-def _quote(part: str) -> str:
-    import shlex
-
-    return shlex.quote(part)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,6 +152,7 @@ def register_database(app: Flask, schema: str) -> None:
         max_size=settings.db_pool_max,
         statement_timeout_ms=settings.db_statement_timeout_ms,
         name=f"cr-{service}",
+        timeout=settings.db_pool_timeout,
     )
     add_ready_check(app, "database", db.database_ready)
 
