@@ -66,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DB_POOL_MIN", int, 1, "Smallest connection pool per process."),
     Setting("DB_POOL_MAX", int, 10, "Largest connection pool per process."),
+    Setting("DB_POOL_TIMEOUT", float, 5.0, "Seconds a request waits for a connection before 503."),
     Setting(
         "DB_STATEMENT_TIMEOUT_MS", int, 15000, "statement_timeout of every service connection."
     ),
