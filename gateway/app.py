@@ -1,0 +1,59 @@
+"""The gateway: the platform's only public entry point (identity, policy, routing, API docs)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import Flask, g, request
+
+from gateway.bearer import BearerVerifier, bearer_token
+from gateway.cli import register_cli
+from gateway.keys import KeyRing, load_keys
+from gateway.oidc import register_oidc
+from gateway.openapi import register_docs
+from gateway.proxy import register_proxy
+from shared.errors import NotFound
+from shared.web import build_app, register_database, settings_of
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the gateway app; `config` overrides settings (tests)."""
+    app = build_app("gateway", __name__, config)
+    register_database(app, schema="gateway")
+    key_ring = KeyRing(load_keys(settings_of(app)))
+    register_oidc(app, key_ring)
+    register_bearer_auth(app, key_ring)
+    register_proxy(app)
+    register_docs(app)
+    register_metrics_guard(app)
+    register_cli(app)
+    return app
+
+
+def register_bearer_auth(app: Flask, key_ring: KeyRing) -> None:
+    """Every /api/v1 call needs a valid access token; the caller becomes `g.principal`."""
+    settings = settings_of(app)
+    verifier = BearerVerifier(
+        key_ring.verifying, issuer=settings.gateway_issuer, audience=settings.gateway_audience
+    )
+    app.extensions["bearer_verifier"] = verifier
+
+    @app.before_request
+    def authenticate() -> None:
+        if request.path.startswith("/api/v1/"):
+            g.principal = verifier.verify(bearer_token(request.headers.get("Authorization", "")))
+
+
+def register_metrics_guard(app: Flask) -> None:
+    """The gateway's own /metrics only for callers from METRICS_ALLOW_CIDRS (it faces the world)."""
+    networks = [ipaddress.ip_network(cidr) for cidr in settings_of(app).metrics_allow_cidrs]
+
+    @app.before_request
+    def guard_metrics() -> None:
+        if request.endpoint == "metrics":
+            try:
+                address = ipaddress.ip_address(request.remote_addr or "")
+            except ValueError:
+                raise NotFound() from None
+            if not any(address in network for network in networks):
+                raise NotFound()

@@ -1,0 +1,66 @@
+"""Flask commands of the gateway: clients, demo identities, key rotation."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+
+from gateway import clients, keys, seed
+from shared import db
+from shared.config import ConfigError
+from shared.web import settings_of
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(create_client_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(rotate_keys_command)
+
+
+@click.command("create-client")
+@click.argument("name")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(clients.ROLES),
+    help="Role of the client (repeatable).",
+)
+@click.option("--team", "teams", multiple=True, help="Team scope (repeatable).")
+@click.option("--client-id", default=None, help="Choose the id instead of generating one.")
+@click.option("--secret-stdin", is_flag=True, help="Read the secret from standard input.")
+def create_client_command(name, roles, teams, client_id, secret_stdin):
+    """Create an OAuth client; prints its id and secret (the secret is shown only this once)."""
+    secret = sys.stdin.readline().strip() if secret_stdin else None
+    try:
+        with db.connection() as conn:
+            client_id, secret = clients.create_client(
+                conn, name, roles, teams, client_id=client_id, secret=secret
+            )
+    except clients.ClientError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"client_id: {client_id}")
+    click.echo(f"client_secret: {secret}")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Create the demo identities (refused when CR_ENV=production)."""
+    from flask import current_app
+
+    try:
+        created = seed.seed_demo_identities(settings_of(current_app))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("created: " + (", ".join(created) or "nothing (already present)"))
+
+
+@click.command("rotate-keys")
+def rotate_keys_command():
+    """Add a new signing key; it is published at once and signs after the next restart."""
+    from flask import current_app
+
+    click.echo(f"new key: {keys.rotate_keys(settings_of(current_app))}")

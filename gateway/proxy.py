@@ -1,0 +1,139 @@
+"""Routing of /api/v1/* to the owning service: the caller's token is swapped for an internal one,
+bodies stream both ways over pooled keep-alive connections."""
+
+from __future__ import annotations
+
+import urllib3
+from flask import Blueprint, Flask, Response, current_app, g, request
+from urllib3.exceptions import HTTPError as UpstreamError
+
+from shared.config import secret_value
+from shared.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
+from shared.tokens import sign_internal_token
+from shared.web import settings_of
+
+proxy = Blueprint("proxy", __name__)
+
+# First path segment after /api/v1/ -> the setting holding the owning service's base URL.
+ROUTES = {
+    "sessions": "persistence_url",
+    "engineers": "persistence_url",
+    "imports": "persistence_url",
+    "history": "trends_url",
+    "trends": "trends_url",
+    "alerts": "trends_url",
+    "thresholds": "trends_url",
+    "validation": "qa_url",
+    "qa": "qa_url",
+}
+LARGE_BODY_ROUTES = frozenset({"imports"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "authorization",
+        "content-length",
+        "x-request-id",
+        "cookie",
+    }
+)
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CHUNK = 64 * 1024
+
+
+def register_proxy(app: Flask) -> None:
+    """One pooled HTTP client per process, reused for every forwarded request."""
+    settings = settings_of(app)
+    app.extensions["upstream_pool"] = urllib3.PoolManager(
+        num_pools=8,
+        maxsize=64,
+        block=False,
+        retries=False,
+        timeout=urllib3.Timeout(connect=2.0, read=settings.upstream_timeout),
+    )
+    app.extensions["internal_secret"] = secret_value(settings, "internal_token_secret")
+    app.register_blueprint(proxy)
+
+
+@proxy.route("/api/v1/<path:path>", methods=METHODS)
+def forward(path: str) -> Response:
+    """Forward an authenticated API call to its service and stream the answer back."""
+    segment = path.split("/", 1)[0]
+    if segment not in ROUTES:
+        raise NotFound("No such API route.")
+    principal = g.principal
+    if not principal.roles:
+        raise Forbidden("Your token carries no role of this platform.")
+    settings = settings_of(current_app)
+    limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
+    request.max_content_length = limit
+    headers = _request_headers()
+    headers["Authorization"] = "Bearer " + sign_internal_token(
+        principal,
+        current_app.extensions["internal_secret"],
+        request_id=g.request_id,
+        ttl=settings.internal_token_ttl,
+    )
+    url = getattr(settings, ROUTES[segment]) + request.full_path.rstrip("?")
+    try:
+        upstream = current_app.extensions["upstream_pool"].urlopen(
+            request.method,
+            url,
+            body=_request_body(limit, headers),
+            headers=headers,
+            preload_content=False,
+            redirect=False,
+            decode_content=False,
+        )
+    except UpstreamError:
+        raise ServiceUnavailable(
+            "The service behind this route is not reachable; retry later.",
+            headers={"Retry-After": "5"},
+        ) from None
+    response = Response(
+        upstream.stream(CHUNK, decode_content=False),
+        status=upstream.status,
+        headers=[(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP],
+        direct_passthrough=True,
+    )
+    response.call_on_close(upstream.release_conn)
+    return response
+
+
+def _request_headers() -> dict[str, str]:
+    headers = {
+        key: value for key, value in request.headers.items() if key.lower() not in HOP_BY_HOP
+    }
+    headers["X-Request-ID"] = g.request_id
+    headers["X-Forwarded-For"] = request.remote_addr or ""
+    return headers
+
+
+def _request_body(limit: int, headers: dict[str, str]):
+    """The body as a stream: with its length when known, else counted chunk by chunk."""
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        headers["Content-Length"] = str(length)
+        return request.stream if length else None
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return None
+    return _limited_chunks(request.stream, limit)
+
+
+def _limited_chunks(stream, limit: int):
+    seen = 0
+    while chunk := stream.read(CHUNK):
+        seen += len(chunk)
+        if seen > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        yield chunk

@@ -1,0 +1,60 @@
+"""A gateway app on the test's own database, with a helper that gets real tokens from it."""
+
+import pytest
+
+from gateway import clients
+from gateway.app import create_app
+from shared import db
+
+
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory):
+    """One key file for the run: RSA key generation is slow and the keys are not under test here."""
+    return str(tmp_path_factory.mktemp("keys") / "gateway_jwks.json")
+
+
+@pytest.fixture
+def gateway_config(app_config, signing_keys):
+    return {
+        **app_config,
+        "gateway_issuer": "http://gateway.test",
+        "gateway_signing_keys": signing_keys,
+    }
+
+
+@pytest.fixture
+def gateway_app(gateway_config):
+    app = create_app(gateway_config)
+    yield app
+    app.extensions["db_pool"].close()
+
+
+@pytest.fixture
+def client(gateway_app):
+    return gateway_app.test_client()
+
+
+@pytest.fixture
+def make_client(gateway_app):
+    """Create an OAuth client in the gateway's table; returns (client_id, secret)."""
+
+    def make(*roles, teams=()):
+        with gateway_app.app_context(), db.connection() as conn:
+            return clients.create_client(conn, "test client", roles or ("agent",), teams)
+
+    return make
+
+
+@pytest.fixture
+def token_for(client, make_client):
+    """A real access token from /oauth/token for a new client with these roles."""
+
+    def issue(*roles, teams=()):
+        client_id, secret = make_client(*roles, teams=teams)
+        response = client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        )
+        assert response.status_code == 200, response.json
+        return response.json["access_token"]
+
+    return issue

@@ -1,0 +1,150 @@
+"""Routing: the internal token replaces the caller's, request ids travel, bodies stream both ways."""
+
+import threading
+
+import pytest
+from flask import Flask, Response, request
+from werkzeug.serving import make_server
+
+from gateway.app import create_app
+from shared.postgres import free_port
+from shared.testing import TEST_INTERNAL_SECRET
+from shared.tokens import verify_internal_token
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """A real HTTP server on 127.0.0.1 that echoes what reached it."""
+    echo = Flask("echo")
+
+    @echo.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
+    def answer(path):
+        if path == "sessions/export":
+            return Response((b"x" * 1000 for _ in range(1000)), mimetype="text/csv")
+        return {
+            "path": request.full_path,
+            "method": request.method,
+            "headers": dict(request.headers),
+            "body_length": len(request.get_data()),
+        }, 201
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, echo, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def routed(gateway_config, upstream):
+    app = create_app(
+        {
+            **gateway_config,
+            "persistence_url": upstream,
+            "trends_url": upstream,
+            "qa_url": upstream,
+            "max_body_bytes": 4096,
+        }
+    )
+    yield app.test_client()
+    app.extensions["db_pool"].close()
+
+
+def test_internal_token_replaces_the_callers_token(routed, token_for):
+    token = token_for("manager", teams=("emea-1",))
+    response = routed.post(
+        "/api/v1/sessions?team=emea-1",
+        data=b'{"a": 1}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}", "X-Request-ID": "abcdef123456"},
+    )
+    assert response.status_code == 201
+    seen = response.json
+    assert seen["path"] == "/api/v1/sessions?team=emea-1"
+    assert seen["body_length"] == 8
+    forwarded = seen["headers"]["Authorization"].removeprefix("Bearer ")
+    assert forwarded != token
+    principal, request_id = verify_internal_token(forwarded, TEST_INTERNAL_SECRET)
+    assert principal.roles == frozenset({"manager"})
+    assert principal.teams == frozenset({"emea-1"})
+    assert request_id == "abcdef123456" == seen["headers"]["X-Request-Id"]
+    assert response.headers["X-Request-ID"] == "abcdef123456"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/history/eng_x",
+        "/api/v1/alerts",
+        "/api/v1/validation/check",
+        "/api/v1/qa/reviews",
+        "/api/v1/engineers/lookup",
+    ],
+)
+def test_each_prefix_reaches_its_service(routed, token_for, path):
+    response = routed.get(path, headers={"Authorization": f"Bearer {token_for('admin')}"})
+    assert response.status_code == 201
+    assert response.json["path"].rstrip("?") == path
+
+
+@pytest.mark.parametrize("path", ["/api/v1/internal/changes", "/api/v1/unknown", "/api/v1/"])
+def test_internal_and_unknown_routes_are_404(routed, token_for, path):
+    response = routed.get(path, headers={"Authorization": f"Bearer {token_for('admin')}"})
+    assert response.status_code == 404
+
+
+def test_large_response_streams_through(routed, token_for):
+    response = routed.get(
+        "/api/v1/sessions/export", headers={"Authorization": f"Bearer {token_for('admin')}"}
+    )
+    assert response.status_code == 200
+    assert len(response.get_data()) == 1_000_000
+    assert response.headers["Content-Type"].startswith("text/csv")
+
+
+def test_body_over_the_limit_gets_413_before_forwarding(routed, token_for):
+    response = routed.post(
+        "/api/v1/sessions",
+        data=b"{" + b" " * 5000 + b"}",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token_for('agent')}"},
+    )
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_imports_accept_larger_bodies(routed, token_for):
+    response = routed.post(
+        "/api/v1/imports",
+        data=b"a,b\n" * 2000,
+        content_type="text/csv",
+        headers={"Authorization": f"Bearer {token_for('admin')}"},
+    )
+    assert response.status_code == 201
+    assert response.json["body_length"] == 8000
+
+
+def test_service_down_gives_503(gateway_config, token_for):
+    app = create_app({**gateway_config, "persistence_url": f"http://127.0.0.1:{free_port()}"})
+    try:
+        client = app.test_client()
+        response = client.get(
+            "/api/v1/sessions", headers={"Authorization": f"Bearer {token_for('admin')}"}
+        )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+    finally:
+        app.extensions["db_pool"].close()
+
+
+def test_metrics_only_from_allowed_networks(gateway_config):
+    app = create_app({**gateway_config, "metrics_allow_cidrs": ("10.0.0.0/8",)})
+    try:
+        client = app.test_client()
+        assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 404
+        allowed = client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+        assert allowed.status_code == 200
+        assert b"cr_http_requests_total" in allowed.data
+    finally:
+        app.extensions["db_pool"].close()

@@ -1,0 +1,86 @@
+"""POST /oauth/token with client_credentials, discovery and JWKS."""
+
+import psycopg
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+
+def test_client_credentials_gives_a_jwt_with_roles_and_teams(client, make_client):
+    client_id, secret = make_client("manager", teams=("emea-1",))
+    response = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    assert response.status_code == 200
+    assert response.json["token_type"] == "Bearer"
+    assert response.json["expires_in"] == 3600
+
+    keys = KeySet.import_key_set(client.get("/oauth/jwks").json)
+    decoded = jwt.decode(response.json["access_token"], keys, algorithms=["RS256"])
+    assert decoded.header["typ"] == "at+jwt"
+    assert decoded.header["kid"] == keys.keys[0].kid
+    claims = decoded.claims
+    assert claims["iss"] == "http://gateway.test"
+    assert claims["aud"] == "cr-assistant-api"
+    assert claims["sub"] == client_id
+    assert claims["roles"] == ["manager"]
+    assert claims["teams"] == ["emea-1"]
+    assert claims["exp"] - claims["iat"] == 3600
+
+
+def test_secret_in_the_form_body_works_too(client, make_client):
+    client_id, secret = make_client("agent")
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert response.status_code == 200
+
+
+def test_wrong_secret_and_unknown_client_are_invalid_client(client, make_client):
+    client_id, _ = make_client("agent")
+    wrong = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, "not-the-secret"),
+    )
+    assert wrong.status_code == 401
+    assert wrong.json["error"] == "invalid_client"
+    unknown = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "x")
+    )
+    assert unknown.status_code == 401
+
+
+def test_unsupported_grant_is_refused(client, make_client):
+    client_id, secret = make_client("agent")
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": "u", "password": "p"},
+        auth=(client_id, secret),
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "unsupported_grant_type"
+
+
+def test_secret_is_stored_only_as_a_hash(make_client, database_url):
+    client_id, secret = make_client("agent")
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute(
+            "SELECT secret_hash FROM gateway.oauth_clients WHERE client_id = %s", [client_id]
+        ).fetchone()[0]
+    assert secret not in stored
+    assert stored.startswith("$argon2")
+
+
+def test_discovery_names_the_endpoints(client):
+    document = client.get("/.well-known/openid-configuration").json
+    assert document["issuer"] == "http://gateway.test"
+    assert document["token_endpoint"] == "http://gateway.test/oauth/token"
+    assert document["jwks_uri"] == "http://gateway.test/oauth/jwks"
+    assert "client_credentials" in document["grant_types_supported"]
+
+
+def test_jwks_publishes_no_private_parts(client):
+    for key in client.get("/oauth/jwks").json["keys"]:
+        assert key["kty"] == "RSA"
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
