@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from gateway import clients, keys, seed
 from shared import db
@@ -20,6 +21,7 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("create-client")
+@with_appcontext
 @click.argument("name")
 @click.option(
     "--role",
@@ -47,10 +49,9 @@ def create_client_command(name, roles, teams, client_id, secret_stdin):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Create the demo identities (refused when CR_ENV=production)."""
-    from flask import current_app
-
     try:
         created = seed.seed_demo_identities(settings_of(current_app))
     except ConfigError as error:
@@ -59,8 +60,7 @@ def seed_demo_command():
 
 
 @click.command("rotate-keys")
+@with_appcontext
 def rotate_keys_command():
     """Add a new signing key; it is published at once and signs after the next restart."""
-    from flask import current_app
-
     click.echo(f"new key: {keys.rotate_keys(settings_of(current_app))}")

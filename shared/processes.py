@@ -114,6 +114,10 @@ def start_platform(
             platform.spawn(name)
         for name in wanted:
             wait_ready(urls[name], platform.children[name])
+    except RuntimeError as error:
+        platform.stop()
+        tail = "".join(platform.logs().splitlines(keepends=True)[-30:])
+        raise RuntimeError(f"{error}; last log lines:\n{tail}") from None
     except Exception:
         platform.stop()
         raise

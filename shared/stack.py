@@ -39,8 +39,6 @@ class Process:
             "16",
             "--graceful-timeout",
             "5",
-            "--access-logfile",
-            "",
             "--error-logfile",
             "-",
             self.app,

@@ -1,0 +1,91 @@
+"""flask --app gateway create-client / seed-demo / rotate-keys."""
+
+import json
+from pathlib import Path
+
+from gateway.app import create_app
+
+
+def test_create_client_prints_id_and_secret_once(gateway_app, client):
+    result = gateway_app.test_cli_runner().invoke(
+        args=["create-client", "support-bot", "--role", "agent", "--team", "emea-1"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line.split(": ")[0] for line in lines] == ["client_id", "client_secret"]
+    client_id, secret = (line.split(": ", 1)[1] for line in lines)
+    token = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    assert token.status_code == 200
+
+
+def test_unknown_role_is_refused(gateway_app):
+    result = gateway_app.test_cli_runner().invoke(args=["create-client", "x", "--role", "root"])
+    assert result.exit_code != 0
+    assert "root" in result.output
+
+
+def test_chosen_id_and_secret_from_stdin(gateway_app, client):
+    runner = gateway_app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "create-client",
+            "fixed",
+            "--role",
+            "admin",
+            "--client-id",
+            "fixed-id",
+            "--secret-stdin",
+        ],
+        input="s3cret-value\n",
+    )
+    assert result.output.splitlines() == ["client_id: fixed-id", "client_secret: s3cret-value"]
+    again = runner.invoke(
+        args=["create-client", "fixed2", "--role", "admin", "--client-id", "fixed-id"]
+    )
+    assert again.exit_code != 0
+    assert "exists already" in again.output
+
+
+def test_seed_demo_creates_the_demo_agent_once(gateway_app, client):
+    runner = gateway_app.test_cli_runner()
+    assert "demo-agent" in runner.invoke(args=["seed-demo"]).output
+    assert "already present" in runner.invoke(args=["seed-demo"]).output
+    token = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("demo-agent", "demo-agent-secret"),
+    )
+    assert token.status_code == 200
+
+
+def test_seed_demo_is_refused_in_production(gateway_config, tmp_path):
+    keys = tmp_path / "keys.json"
+    keys.write_text(Path(gateway_config["gateway_signing_keys"]).read_text())
+    app = create_app({**gateway_config, "cr_env": "production", "gateway_signing_keys": str(keys)})
+    try:
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code != 0
+        assert "never created when CR_ENV=production" in result.output
+    finally:
+        app.extensions["db_pool"].close()
+
+
+def test_rotate_keys_publishes_the_new_key_and_keeps_the_old(gateway_config, tmp_path):
+    config = {**gateway_config, "gateway_signing_keys": str(tmp_path / "jwks.json")}
+    first = create_app(config)
+    old_kid = first.extensions["key_ring"].keys[-1].kid
+    result = first.test_cli_runner().invoke(args=["rotate-keys"])
+    first.extensions["db_pool"].close()
+    new_kid = result.output.strip().split(": ")[1]
+
+    restarted = create_app(config)
+    try:
+        published = [key["kid"] for key in restarted.test_client().get("/oauth/jwks").json["keys"]]
+        assert published == [old_kid, new_kid]
+        assert restarted.extensions["key_ring"].keys[-1].kid == new_kid
+        stored = json.loads((tmp_path / "jwks.json").read_text())
+        assert all("d" in key for key in stored["keys"])
+    finally:
+        restarted.extensions["db_pool"].close()
