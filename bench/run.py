@@ -24,6 +24,7 @@ from shared.db import url_with_database
 from shared.migrations import migrate_all
 from shared.postgres import EmbeddedPostgres, free_port
 from shared.processes import start_platform
+from shared.stack import Process
 from shared.testing import create_client
 from shared.tokens import Principal, sign_internal_token
 
@@ -33,7 +34,7 @@ ROOT_CAUSES = ("communication_issue", "knowledge_gap", "analytical_error", "proc
 def session_body(i: int) -> dict:
     """A valid POST /sessions body, different for every i."""
     return {
-        "session_id": str(uuid.UUID(int=i + (7 << 100))),
+        "session_id": str(uuid.uuid4()),
         "engineer": f"Bench Engineer {chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}",
         "case_number": f"{10_000_000 + i % 89_999_999}",
         "team": f"team-{i % 8}",
@@ -75,14 +76,12 @@ def bench_writes(targets: dict[str, tuple[str, dict]], rounds: int, seconds: flo
     figures: dict = {}
     for concurrency in (1, 16):
         runs: dict[str, list[LoadResult]] = {name: [] for name in targets}
-        for round_number in range(rounds):
+        for _ in range(rounds):
             for name, (url, headers) in targets.items():
                 path = "/sessions" if name == "baseline" else "/api/v1/sessions"
-                factory = post_factory(path, headers)
-                offset = (round_number * 10 + list(targets).index(name)) * 100_000_000 * concurrency
                 result = run_load(
                     url,
-                    lambda i, f=factory, o=offset: f(i + o),
+                    post_factory(path, headers),
                     concurrency=concurrency,
                     duration=seconds,
                 )
@@ -216,20 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline_port = free_port()
         with open(work / "logs" / "baseline.log", "w") as log:
             baseline = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--bind",
-                    f"127.0.0.1:{baseline_port}",
-                    "--worker-class",
-                    "gthread",
-                    "--workers",
-                    "1",
-                    "--threads",
-                    "16",
-                    "bench.baseline_app:create_app()",
-                ],
+                Process("baseline", "bench.baseline_app:create_app()", baseline_port).command(),
                 cwd=PROJECT_ROOT,
                 env={**running.env, "BASELINE_DATABASE_URL": db_url},
                 stdout=log,

@@ -100,22 +100,15 @@ def _guard_free_text(record: dict[str, Any], *, names: tuple[str, ...], redact: 
 
 
 def content_hash(record: dict[str, Any]) -> bytes:
-    """SHA-256 over the client-determined content, stable across key order and float noise."""
-    canonical = {name: _canonical(record.get(name)) for name in CONTENT_FIELDS}
-    raw = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """SHA-256 over the client-determined content: JSON of the content fields in a fixed order,
+    times in UTC (the same instant written with another offset is the same content)."""
+    values = [_in_utc(record.get(name)) for name in CONTENT_FIELDS]
+    raw = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(raw.encode()).digest()
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 6)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, list | tuple):
-        return [_canonical(item) for item in value]
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    return value
+def _in_utc(value: Any) -> Any:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
 def pii_problem_errors(error: PersonalDataFound, prefix: str = "") -> list[dict[str, str]]:

@@ -3,6 +3,7 @@ numbers, case numbers and given names; reports positions and kinds only, never t
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -96,8 +97,11 @@ def _phones(text: str) -> Iterable[PiiFinding]:
             yield PiiFinding("phone", match.start, match.end)
 
 
-def _fold(text: str) -> tuple[str, list[int]]:
-    """Accent- and case-folded text with, for each folded character, its index in `text`."""
+def _fold(text: str) -> tuple[str, list[int] | None]:
+    """Accent- and case-folded text with, for each folded character, its index in `text`
+    (None when they coincide, as for ASCII text)."""
+    if text.isascii():
+        return text.lower(), None
     folded: list[str] = []
     index: list[int] = []
     for position, char in enumerate(text):
@@ -108,20 +112,33 @@ def _fold(text: str) -> tuple[str, list[int]]:
     return "".join(folded), index
 
 
+@functools.lru_cache(maxsize=4096)
+def _name_patterns(name: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """For a name: the whole name and each word of three letters or more (a surname alone), each
+    with a cheap substring to test first and the whole-word pattern to confirm."""
+    words = normalize_identity(name).split()
+    candidates = [words] + ([[word] for word in words if len(word) >= 3] if len(words) > 1 else [])
+    return tuple(
+        (candidate[0], re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, candidate)) + r"(?!\w)"))
+        for candidate in candidates
+    )
+
+
 def _names(text: str, names: Iterable[str]) -> Iterable[PiiFinding]:
-    patterns = [normalize_identity(name).split() for name in names if name and name.strip()]
+    patterns = [
+        pattern for name in names if name and name.strip() for pattern in _name_patterns(name)
+    ]
     if not patterns:
         return
     folded, index = _fold(text.replace("’", "'"))
-    for words in patterns:
-        # The whole name, and each word of three letters or more on its own (a surname alone).
-        candidates = (
-            [words] + [[word] for word in words if len(word) >= 3] if len(words) > 1 else [words]
-        )
-        for candidate in candidates:
-            pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, candidate)) + r"(?!\w)"
-            for match in re.finditer(pattern, folded):
-                yield PiiFinding("person_name", index[match.start()], index[match.end() - 1] + 1)
+    for probe, pattern in patterns:
+        if probe not in folded:
+            continue
+        for match in pattern.finditer(folded):
+            start, end = match.start(), match.end()
+            if index is not None:
+                start, end = index[start], index[end - 1] + 1
+            yield PiiFinding("person_name", start, end)
 
 
 def find_pii(text: str | None, *, names: Iterable[str] = ()) -> list[PiiFinding]:

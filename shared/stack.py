@@ -37,6 +37,7 @@ class Process:
             "1",
             "--threads",
             "16",
+            "--no-control-socket",  # several gunicorns share a host: one socket path would clash
             "--graceful-timeout",
             "5",
             "--error-logfile",

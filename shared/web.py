@@ -17,7 +17,6 @@ from shared.api import OPENAPI_VERSION, Api, Blueprint
 from shared.config import Settings, load_settings, secret_value, service_database_url
 from shared.errors import (
     PROBLEM_MEDIA_TYPE,
-    ServiceUnavailable,
     Unauthorized,
     UnsupportedMediaType,
     problem_body,
@@ -204,8 +203,3 @@ def register_api(app: Flask, blueprints: Iterable[Blueprint], url_prefix: str = 
         api.register_blueprint(blueprint, url_prefix=url_prefix + (blueprint.url_prefix or ""))
     app.extensions["cr_api"] = api
     return api
-
-
-def unavailable(reason: str) -> ServiceUnavailable:
-    """A 503 with a retry hint, for dependencies that are down."""
-    return ServiceUnavailable(reason, headers={"Retry-After": "5"})

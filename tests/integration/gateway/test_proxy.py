@@ -1,39 +1,19 @@
 """Routing: the internal token replaces the caller's, request ids travel, bodies stream both ways."""
 
-import threading
-
 import pytest
-from flask import Flask, Response, request
-from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from shared.postgres import free_port
 from shared.testing import TEST_INTERNAL_SECRET
 from shared.tokens import verify_internal_token
+from tests.common.servers import echo_app, serve
 
 
 @pytest.fixture(scope="module")
 def upstream():
     """A real HTTP server on 127.0.0.1 that echoes what reached it."""
-    echo = Flask("echo")
-
-    @echo.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
-    def answer(path):
-        if path == "sessions/export":
-            return Response((b"x" * 1000 for _ in range(1000)), mimetype="text/csv")
-        return {
-            "path": request.full_path,
-            "method": request.method,
-            "headers": dict(request.headers),
-            "body_length": len(request.get_data()),
-        }, 201
-
-    port = free_port()
-    server = make_server("127.0.0.1", port, echo, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
+    with serve(echo_app()) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from persistence_svc.app import create_app
 from shared.testing import internal_headers
 
 
-class ServiceClient:
+class SignedClient:
     """Flask test client that signs each call with an internal token for the given roles."""
 
     def __init__(self, client):
@@ -35,4 +35,4 @@ def app(app_config):
 
 @pytest.fixture
 def api(app):
-    return ServiceClient(app.test_client())
+    return SignedClient(app.test_client())
