@@ -7,11 +7,15 @@ import ipaddress
 from flask import Flask, g, request
 
 from gateway.bearer import BearerVerifier, bearer_token
+from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
 from gateway.keys import KeyRing, load_keys
-from gateway.oidc import register_oidc
+from gateway.login import register_login
+from gateway.oauth import oauth
+from gateway.oidc import create_authorization_server
 from gateway.openapi import register_docs
 from gateway.proxy import register_proxy
+from gateway.security import register_security_headers
 from shared.errors import NotFound
 from shared.web import build_app, register_database, settings_of
 
@@ -20,14 +24,24 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the gateway app; `config` overrides settings (tests)."""
     app = build_app("gateway", __name__, config)
     register_database(app, schema="gateway")
+    register_browser_sessions(app)
     key_ring = KeyRing(load_keys(settings_of(app)))
-    register_oidc(app, key_ring)
+    register_provider(app, key_ring)
     register_bearer_auth(app, key_ring)
+    register_login(app)
     register_proxy(app)
     register_docs(app)
+    register_security_headers(app)
     register_metrics_guard(app)
     register_cli(app)
     return app
+
+
+def register_provider(app: Flask, key_ring: KeyRing) -> None:
+    """The built-in OAuth 2.0 / OpenID Connect provider and its protocol routes."""
+    app.extensions["key_ring"] = key_ring
+    app.extensions["authorization_server"] = create_authorization_server(app, key_ring)
+    app.register_blueprint(oauth)
 
 
 def register_bearer_auth(app: Flask, key_ring: KeyRing) -> None:

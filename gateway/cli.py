@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from gateway import clients, keys, seed
+from gateway import clients, keys, seed, users
 from shared import db
 from shared.config import ConfigError
 from shared.web import settings_of
@@ -16,6 +16,7 @@ from shared.web import settings_of
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_client_command)
+    app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(rotate_keys_command)
 
@@ -46,6 +47,33 @@ def create_client_command(name, roles, teams, client_id, secret_stdin):
         raise click.ClickException(str(error)) from None
     click.echo(f"client_id: {client_id}")
     click.echo(f"client_secret: {secret}")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(users.USER_ROLES),
+    help="Role of the user (repeatable).",
+)
+@click.option("--team", "teams", multiple=True, help="Team a manager may see (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email, roles, teams, password_stdin):
+    """Create a user of the built-in provider (the password is asked for, or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.connection() as conn:
+            user_id = users.create_user(conn, email, password, roles, teams)
+    except users.UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"user_id: {user_id}")
 
 
 @click.command("seed-demo")

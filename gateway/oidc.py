@@ -1,20 +1,32 @@
-"""The built-in OAuth 2.0 / OpenID Connect provider: all protocol configuration in one place."""
+"""The built-in OAuth 2.0 / OpenID Connect provider: all protocol configuration in one place
+(client credentials for machines; authorization code with PKCE, ID tokens, refresh-token rotation,
+revocation and userinfo for people)."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, grants
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
-from flask import Blueprint, Flask, current_app, jsonify
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
+from flask import Flask
 
 from gateway import clients, store
 from gateway.keys import ALGORITHM, KeyRing
 from shared import db
 from shared.web import settings_of
 
-oauth = Blueprint("oauth", __name__)
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+REFRESH_TOKEN_TTL = 8 * 3600
+ID_TOKEN_TTL = 3600
+SCOPES = ["openid", "profile", "email"]
 
 
 class Client(ClientMixin):
@@ -30,6 +42,10 @@ class Client(ClientMixin):
     @property
     def teams(self) -> list[str]:
         return list(self.row["teams"])
+
+    @property
+    def first_party(self) -> bool:
+        return bool(self.row.get("first_party"))
 
     def get_client_id(self) -> str:
         return self.row["client_id"]
@@ -49,24 +65,222 @@ class Client(ClientMixin):
         return clients.secret_matches(self.row["secret_hash"], client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method in ClientCredentialsGrant.TOKEN_ENDPOINT_AUTH_METHODS
+        return method in AUTH_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type == "code" and "authorization_code" in self.row["grant_types"]
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.row["grant_types"]
 
 
+class User:
+    """A row of gateway.users as Authlib sees it."""
+
+    def __init__(self, row: dict) -> None:
+        self.row = row
+
+    def get_user_id(self) -> str:
+        return str(self.row["user_id"])
+
+
+class AuthorizationCode(AuthorizationCodeMixin):
+    def __init__(self, row: dict) -> None:
+        self.row = row
+        self.code_challenge = row["code_challenge"]
+        self.code_challenge_method = row["code_challenge_method"]
+
+    def get_redirect_uri(self) -> str:
+        return self.row["redirect_uri"]
+
+    def get_scope(self) -> str:
+        return self.row["scope"]
+
+    def get_nonce(self) -> str | None:
+        return self.row["nonce"]
+
+    def get_auth_time(self) -> int:
+        return self.row["auth_time"]
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> None:
+        return None
+
+
+class RefreshToken(TokenMixin):
+    def __init__(self, row: dict) -> None:
+        self.row = row
+
+    def check_client(self, client: Client) -> bool:
+        return self.row["client_id"] == client.get_client_id()
+
+    def get_scope(self) -> str:
+        return self.row["scope"]
+
+    def get_expires_in(self) -> int:
+        return REFRESH_TOKEN_TTL
+
+    def is_expired(self) -> bool:
+        return False  # only unexpired rows are loaded
+
+    def is_revoked(self) -> bool:
+        return self.row["revoked_at"] is not None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    def save_authorization_code(self, code: str, request) -> None:
+        data = request.payload.data
+        with db.connection() as conn:
+            store.insert_authorization_code(
+                conn,
+                {
+                    "code": code,
+                    "client_id": request.client.get_client_id(),
+                    "user_id": request.user.row["user_id"],
+                    "redirect_uri": request.payload.redirect_uri,
+                    "scope": request.payload.scope,
+                    "nonce": data.get("nonce"),
+                    "code_challenge": data.get("code_challenge"),
+                    "code_challenge_method": data.get("code_challenge_method") or "S256",
+                    "auth_time": request.user.row.get("auth_time") or int(time.time()),
+                },
+            )
+
+    def query_authorization_code(self, code: str, client: Client):
+        with db.connection() as conn:
+            row = store.peek_authorization_code(conn, code, client.get_client_id())
+        return AuthorizationCode(row) if row else None
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        with db.connection() as conn:
+            store.take_authorization_code(
+                conn, authorization_code.row["code"], authorization_code.row["client_id"]
+            )
+
+    def authenticate_user(self, authorization_code: AuthorizationCode):
+        with db.connection() as conn:
+            row = store.get_user(conn, authorization_code.row["user_id"])
+        return User(row) if row else None
+
+
+class PkceS256(CodeChallenge):
+    """PKCE is mandatory and only S256 is accepted."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with method S256.")
+        if data.get("code_challenge_method", "S256") != "S256":
+            raise InvalidRequestError("Only the S256 code_challenge_method is accepted.")
+        return super().validate_code_challenge(grant, redirect_uri)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """Refresh tokens rotate: each use revokes the old one and issues a new one."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str):
+        with db.connection() as conn:
+            row = store.get_refresh_token(conn, token_hash(refresh_token))
+        return RefreshToken(row) if row else None
+
+    def authenticate_user(self, refresh_token: RefreshToken):
+        with db.connection() as conn:
+            row = store.get_user(conn, refresh_token.row["user_id"])
+        return User(row) if row else None
+
+    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+        with db.connection() as conn:
+            store.revoke_refresh_token(conn, refresh_token.row["token_hash"])
+
+
+class TokenRevocation(RevocationEndpoint):
+    """RFC 7009 revocation of refresh tokens (access tokens are short-lived JWTs)."""
+
+    CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def query_token(self, token: str, token_type_hint: str | None):
+        with db.connection() as conn:
+            row = store.get_refresh_token(conn, token_hash(token))
+        return RefreshToken(row) if row else None
+
+    def revoke_token(self, token: RefreshToken, request) -> None:
+        with db.connection() as conn:
+            store.revoke_refresh_token(conn, token.row["token_hash"])
+
+
+def user_info(user: User, scope: str) -> UserInfo:
+    """Claims about a user: subject, e-mail, roles and teams."""
+    row = user.row
+    info = UserInfo(sub=str(row["user_id"]), roles=list(row["roles"]), teams=list(row["teams"]))
+    if "email" in (scope or "") or "profile" in (scope or ""):
+        info["email"] = row["email"]
+        info["name"] = row["email"].split("@")[0]
+    return info
+
+
+class IdTokens(OpenIDCode):
+    """ID tokens signed with the gateway's current key."""
+
+    def __init__(self, key_ring: KeyRing, issuer: str) -> None:
+        super().__init__(require_nonce=False)
+        self.key_ring = key_ring
+        self.issuer = issuer
+
+    def resolve_client_private_key(self, client):
+        return self.key_ring.signing
+
+    def get_client_algorithm(self, client) -> str:
+        return ALGORITHM
+
+    def get_encode_header(self, client) -> dict:
+        return {"alg": ALGORITHM, "kid": self.key_ring.keys[-1].kid, "typ": "JWT"}
+
+    def get_client_claims(self, client) -> dict:
+        now = int(time.time())
+        return {
+            "iss": self.issuer,
+            "aud": [client.get_client_id()],
+            "iat": now,
+            "exp": now + ID_TOKEN_TTL,
+        }
+
+    def exists_nonce(self, nonce: str, request) -> bool:
+        with db.connection() as conn:
+            return store.nonce_used(conn, nonce)
+
+    def generate_user_info(self, user: User, scope: str) -> UserInfo:
+        return user_info(user, scope)
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
-    """RFC 9068 JWT access tokens for the API audience, carrying the client's roles and teams."""
+    """RFC 9068 JWT access tokens for the API audience, carrying roles and teams (the user's when a
+    person logged in, else the client's)."""
 
     def __init__(self, key_ring: KeyRing, issuer: str, audience: str, ttl: int) -> None:
-        super().__init__(issuer, alg=ALGORITHM, expires_generator=lambda client, grant: ttl)
+        super().__init__(
+            issuer,
+            alg=ALGORITHM,
+            expires_generator=lambda client, grant: ttl,
+            refresh_token_generator=lambda **_: secrets.token_urlsafe(48),
+        )
         self.key_ring = key_ring
         self.audience = audience
 
@@ -77,7 +291,12 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return self.audience
 
     def get_extra_claims(self, client, grant_type, user, scope) -> dict:
-        return {"roles": client.roles, "teams": client.teams, "nbf": int(time.time())}
+        source = user.row if user else {"roles": client.roles, "teams": client.teams}
+        return {
+            "roles": list(source["roles"]),
+            "teams": list(source["teams"]),
+            "nbf": int(time.time()),
+        }
 
 
 def query_client(client_id: str) -> Client | None:
@@ -87,48 +306,55 @@ def query_client(client_id: str) -> Client | None:
 
 
 def save_token(token: dict, request) -> None:
-    """Access tokens are self-contained JWTs: nothing to store."""
+    """Access tokens are self-contained JWTs; only refresh tokens are stored (as hashes)."""
+    if "refresh_token" in token and request.user is not None:
+        with db.connection() as conn:
+            store.insert_refresh_token(
+                conn,
+                token_hash=token_hash(token["refresh_token"]),
+                client_id=request.client.get_client_id(),
+                user_id=request.user.row["user_id"],
+                scope=token.get("scope", ""),
+                ttl_seconds=REFRESH_TOKEN_TTL,
+            )
 
 
-def register_oidc(app: Flask, key_ring: KeyRing) -> None:
-    """Configure the authorization server and mount discovery, JWKS and the token endpoint."""
+def create_authorization_server(app: Flask, key_ring: KeyRing) -> AuthorizationServer:
+    """The configured provider of this app: grants, PKCE, ID tokens, revocation, token format."""
     settings = settings_of(app)
-    authorization = AuthorizationServer(app, query_client=query_client, save_token=save_token)
-    authorization.register_grant(ClientCredentialsGrant)
-    authorization.register_token_generator(
+    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_grant(
+        AuthorizationCodeGrant,
+        [PkceS256(required=True), IdTokens(key_ring, settings.gateway_issuer)],
+    )
+    server.register_grant(RefreshTokenGrant)
+    server.register_endpoint(TokenRevocation)
+    server.register_token_generator(
         "default",
         AccessTokenGenerator(
             key_ring, settings.gateway_issuer, settings.gateway_audience, settings.access_token_ttl
         ),
     )
-    app.extensions["authorization_server"] = authorization
-    app.extensions["key_ring"] = key_ring
-    app.register_blueprint(oauth)
+    return server
 
 
-@oauth.get("/.well-known/openid-configuration")
-def discovery():
-    issuer = settings_of(current_app).gateway_issuer
-    return jsonify(
-        {
-            "issuer": issuer,
-            "token_endpoint": f"{issuer}/oauth/token",
-            "jwks_uri": f"{issuer}/oauth/jwks",
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ClientCredentialsGrant.TOKEN_ENDPOINT_AUTH_METHODS,
-            "id_token_signing_alg_values_supported": [ALGORITHM],
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "scopes_supported": ["openid"],
-        }
-    )
-
-
-@oauth.get("/oauth/jwks")
-def jwks():
-    return jsonify(current_app.extensions["key_ring"].public_jwks())
-
-
-@oauth.post("/oauth/token")
-def issue_token():
-    return current_app.extensions["authorization_server"].create_token_response()
+def discovery_document(issuer: str) -> dict:
+    """The OpenID Provider metadata served at /.well-known/openid-configuration."""
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "jwks_uri": f"{issuer}/oauth/jwks",
+        "end_session_endpoint": f"{issuer}/logout",
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "id_token_signing_alg_values_supported": [ALGORITHM],
+        "subject_types_supported": ["public"],
+        "scopes_supported": SCOPES,
+        "claims_supported": ["sub", "email", "name", "roles", "teams"],
+    }

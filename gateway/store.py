@@ -46,3 +46,191 @@ def client_exists(conn: psycopg.Connection, client_id: str) -> bool:
         "SELECT 1 FROM oauth_clients WHERE client_id = %(client_id)s", {"client_id": client_id}
     ).fetchone()
     return row is not None
+
+
+def insert_user(
+    conn: psycopg.Connection,
+    *,
+    user_id,
+    email: str,
+    password_hash: str,
+    roles: Sequence[str],
+    teams: Sequence[str],
+) -> None:
+    """Store a user; the password only as a hash."""
+    conn.execute(
+        """
+        INSERT INTO users (user_id, email, password_hash, roles, teams)
+        VALUES (%(user_id)s, lower(%(email)s), %(password_hash)s, %(roles)s, %(teams)s)
+        """,
+        {
+            "user_id": user_id,
+            "email": email,
+            "password_hash": password_hash,
+            "roles": list(roles),
+            "teams": list(teams),
+        },
+    )
+
+
+def get_user_by_email(conn: psycopg.Connection, email: str) -> dict | None:
+    """An enabled user by login name (case-insensitive)."""
+    return conn.execute(
+        "SELECT * FROM users WHERE lower(email) = lower(%(email)s) AND NOT disabled",
+        {"email": email},
+    ).fetchone()
+
+
+def get_user(conn: psycopg.Connection, user_id) -> dict | None:
+    """An enabled user by id."""
+    return conn.execute(
+        "SELECT * FROM users WHERE user_id = %(user_id)s AND NOT disabled", {"user_id": user_id}
+    ).fetchone()
+
+
+def upsert_first_party_client(
+    conn: psycopg.Connection,
+    *,
+    client_id: str,
+    name: str,
+    secret_hash: str,
+    redirect_uris: Sequence[str],
+) -> None:
+    """Create or refresh the platform's own browser client."""
+    conn.execute(
+        """
+        INSERT INTO oauth_clients (client_id, name, secret_hash, roles, teams, grant_types,
+                                   redirect_uris, scope, first_party)
+        VALUES (%(client_id)s, %(name)s, %(secret_hash)s, '{}', '{}',
+                '{authorization_code,refresh_token}', %(redirect_uris)s,
+                'openid profile email', true)
+        ON CONFLICT (client_id) DO UPDATE
+        SET secret_hash = EXCLUDED.secret_hash, redirect_uris = EXCLUDED.redirect_uris,
+            grant_types = EXCLUDED.grant_types, scope = EXCLUDED.scope, first_party = true
+        """,
+        {
+            "client_id": client_id,
+            "name": name,
+            "secret_hash": secret_hash,
+            "redirect_uris": list(redirect_uris),
+        },
+    )
+
+
+def insert_authorization_code(conn: psycopg.Connection, values: dict) -> None:
+    """Store a one-time authorization code."""
+    conn.execute(
+        """
+        INSERT INTO authorization_codes (code, client_id, user_id, redirect_uri, scope, nonce,
+            code_challenge, code_challenge_method, auth_time, expires_at)
+        VALUES (%(code)s, %(client_id)s, %(user_id)s, %(redirect_uri)s, %(scope)s, %(nonce)s,
+            %(code_challenge)s, %(code_challenge_method)s, %(auth_time)s,
+            now() + interval '5 minutes')
+        """,
+        values,
+    )
+
+
+def take_authorization_code(conn: psycopg.Connection, code: str, client_id: str) -> dict | None:
+    """A valid code of this client, deleted in the same statement so it can be used only once."""
+    return conn.execute(
+        """
+        DELETE FROM authorization_codes
+        WHERE code = %(code)s AND client_id = %(client_id)s AND expires_at > now()
+        RETURNING *
+        """,
+        {"code": code, "client_id": client_id},
+    ).fetchone()
+
+
+def peek_authorization_code(conn: psycopg.Connection, code: str, client_id: str) -> dict | None:
+    """A valid code of this client, left in place."""
+    return conn.execute(
+        """
+        SELECT * FROM authorization_codes
+        WHERE code = %(code)s AND client_id = %(client_id)s AND expires_at > now()
+        """,
+        {"code": code, "client_id": client_id},
+    ).fetchone()
+
+
+def nonce_used(conn: psycopg.Connection, nonce: str) -> bool:
+    """True when a pending code already carries this nonce (replay)."""
+    row = conn.execute(
+        "SELECT 1 FROM authorization_codes WHERE nonce = %(nonce)s", {"nonce": nonce}
+    ).fetchone()
+    return row is not None
+
+
+def insert_refresh_token(
+    conn: psycopg.Connection,
+    *,
+    token_hash: str,
+    client_id: str,
+    user_id,
+    scope: str,
+    ttl_seconds: int,
+) -> None:
+    """Store a refresh token by its hash."""
+    conn.execute(
+        """
+        INSERT INTO refresh_tokens (token_hash, client_id, user_id, scope, expires_at)
+        VALUES (%(token_hash)s, %(client_id)s, %(user_id)s, %(scope)s,
+                now() + make_interval(secs => %(ttl)s))
+        """,
+        {
+            "token_hash": token_hash,
+            "client_id": client_id,
+            "user_id": user_id,
+            "scope": scope,
+            "ttl": ttl_seconds,
+        },
+    )
+
+
+def get_refresh_token(conn: psycopg.Connection, token_hash: str) -> dict | None:
+    """A refresh token that is neither expired nor revoked."""
+    return conn.execute(
+        """
+        SELECT * FROM refresh_tokens
+        WHERE token_hash = %(token_hash)s AND revoked_at IS NULL AND expires_at > now()
+        """,
+        {"token_hash": token_hash},
+    ).fetchone()
+
+
+def revoke_refresh_token(conn: psycopg.Connection, token_hash: str) -> None:
+    """Mark a refresh token as used up (rotation) or revoked."""
+    conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = %(token_hash)s "
+        "AND revoked_at IS NULL",
+        {"token_hash": token_hash},
+    )
+
+
+def load_browser_session(conn: psycopg.Connection, session_hash: str) -> dict | None:
+    """The data of a live browser session."""
+    row = conn.execute(
+        "SELECT data FROM browser_sessions WHERE session_hash = %(h)s AND expires_at > now()",
+        {"h": session_hash},
+    ).fetchone()
+    return row["data"] if row else None
+
+
+def save_browser_session(
+    conn: psycopg.Connection, session_hash: str, data, ttl_seconds: int
+) -> None:
+    """Create or replace a browser session."""
+    conn.execute(
+        """
+        INSERT INTO browser_sessions (session_hash, data, expires_at)
+        VALUES (%(h)s, %(data)s, now() + make_interval(secs => %(ttl)s))
+        ON CONFLICT (session_hash) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at
+        """,
+        {"h": session_hash, "data": data, "ttl": ttl_seconds},
+    )
+
+
+def delete_browser_session(conn: psycopg.Connection, session_hash: str) -> None:
+    """End a browser session."""
+    conn.execute("DELETE FROM browser_sessions WHERE session_hash = %(h)s", {"h": session_hash})

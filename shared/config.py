@@ -101,6 +101,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Path of the gateway's private JWKS file. Unset: "
         "DATA_DIR/gateway_jwks.json, created on first use outside production.",
     ),
+    Setting(
+        "SESSION_SECRET",
+        str,
+        "",
+        "Key that signs the browser session cookie and CSRF tokens. Required in production; "
+        "generated under DATA_DIR otherwise.",
+        secret=True,
+    ),
+    Setting(
+        "COOKIE_SECURE",
+        _bool,
+        False,
+        "Browser cookies only over HTTPS (on in production: "
+        "the cookie is then `__Host-` prefixed).",
+    ),
+    Setting("BROWSER_SESSION_TTL", int, 8 * 3600, "Seconds a browser login lasts."),
     Setting("ACCESS_TOKEN_TTL", int, 3600, "Lifetime of API access tokens in seconds."),
     Setting(
         "PERSISTENCE_URL",

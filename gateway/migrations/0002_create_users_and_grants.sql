@@ -63,3 +63,18 @@ COMMENT ON COLUMN refresh_tokens.scope IS 'Granted scope.';
 COMMENT ON COLUMN refresh_tokens.issued_at IS 'When it was issued.';
 COMMENT ON COLUMN refresh_tokens.expires_at IS 'When it expires.';
 COMMENT ON COLUMN refresh_tokens.revoked_at IS 'Set when rotated or revoked.';
+
+ALTER TABLE oauth_clients ADD COLUMN first_party boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN oauth_clients.first_party IS 'First-party browser clients (dashboard, QA UI) skip the consent screen.';
+
+CREATE TABLE browser_sessions (
+    session_hash text PRIMARY KEY,
+    data jsonb NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+
+COMMENT ON TABLE browser_sessions IS 'Server-side browser sessions; the cookie holds only a random id, stored here as SHA-256.';
+COMMENT ON COLUMN browser_sessions.session_hash IS 'SHA-256 of the session cookie value.';
+COMMENT ON COLUMN browser_sessions.data IS 'Session content (login state, tokens of the web client).';
+COMMENT ON COLUMN browser_sessions.expires_at IS 'The session ends at this time.';
+CREATE INDEX browser_sessions_expires_at_idx ON browser_sessions (expires_at);

@@ -63,7 +63,14 @@ def test_seed_demo_creates_the_demo_agent_once(gateway_app, client):
 def test_seed_demo_is_refused_in_production(gateway_config, tmp_path):
     keys = tmp_path / "keys.json"
     keys.write_text(Path(gateway_config["gateway_signing_keys"]).read_text())
-    app = create_app({**gateway_config, "cr_env": "production", "gateway_signing_keys": str(keys)})
+    app = create_app(
+        {
+            **gateway_config,
+            "cr_env": "production",
+            "gateway_signing_keys": str(keys),
+            "session_secret": "s" * 32,
+        }
+    )
     try:
         result = app.test_cli_runner().invoke(args=["seed-demo"])
         assert result.exit_code != 0

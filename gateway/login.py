@@ -1,0 +1,98 @@
+"""Browser login of the built-in provider: the sign-in form (CSRF-protected, throttled, one
+generic error text) and logout."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+
+from gateway import store, users
+from gateway.browser import DatabaseSessionInterface
+from shared import db
+
+login_blueprint = Blueprint("login", __name__, template_folder="templates")
+GENERIC_ERROR = "The e-mail or password is not right."
+LANDING = {"manager": "/dashboard/", "admin": "/dashboard/", "qa_lead": "/qa/"}
+
+
+def register_login(app: Flask) -> None:
+    app.jinja_env.globals["csrf_token"] = generate_csrf
+    app.register_blueprint(login_blueprint)
+
+
+def current_user() -> dict | None:
+    """The logged-in user of this browser session (None when nobody is logged in)."""
+    user_id = session.get("user_id")
+    if not user_id:
+        return None
+    with db.connection() as conn:
+        row = store.get_user(conn, user_id)
+    if row is None:
+        return None
+    return {**row, "auth_time": session.get("auth_time")}
+
+
+def csrf_ok() -> bool:
+    """True when the form carries this session's CSRF token."""
+    try:
+        validate_csrf(request.form.get("csrf_token", ""))
+    except CSRFError:
+        return False
+    except Exception:
+        return False
+    return True
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths are followed after login (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def landing_for(user: dict) -> str:
+    for role in ("manager", "qa_lead", "admin"):
+        if role in user["roles"]:
+            return LANDING[role]
+    return "/login"
+
+
+@login_blueprint.route("/login", methods=["GET", "POST"])
+def login_page():
+    """Show the form; on a valid post, start a fresh session and go on."""
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", title="Sign in", next=next_url or "", error=None)
+    if not csrf_ok():
+        return render_template(
+            "login.html",
+            title="Sign in",
+            next=next_url or "",
+            error="The form expired; please sign in again.",
+        ), 400
+    with db.connection() as conn:
+        user = users.authenticate(
+            conn, request.form.get("email", "").strip(), request.form.get("password", "")
+        )
+    if user is None:
+        return render_template(
+            "login.html", title="Sign in", next=next_url or "", error=GENERIC_ERROR
+        ), 401
+    DatabaseSessionInterface.regenerate(session)
+    session.clear()
+    session["user_id"] = str(user["user_id"])
+    session["auth_time"] = int(time.time())
+    return redirect(next_url or landing_for(user))
+
+
+@login_blueprint.route("/logout", methods=["GET", "POST"])
+def logout():
+    """End the browser session, then show the sign-in page."""
+    session.clear()
+    return redirect(url_for("login.login_page"))

@@ -1,0 +1,76 @@
+"""Protocol routes of the built-in provider: one-liners over gateway/oidc.py."""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+
+from gateway import login, oidc, store
+from gateway.bearer import bearer_token
+from shared import db
+from shared.errors import Unauthorized
+from shared.web import settings_of
+
+oauth = Blueprint("oauth", __name__)
+
+
+def server():
+    return current_app.extensions["authorization_server"]
+
+
+@oauth.get("/.well-known/openid-configuration")
+def discovery():
+    return jsonify(oidc.discovery_document(settings_of(current_app).gateway_issuer))
+
+
+@oauth.get("/oauth/jwks")
+def jwks():
+    return jsonify(current_app.extensions["key_ring"].public_jwks())
+
+
+@oauth.post("/oauth/token")
+def issue_token():
+    return server().create_token_response()
+
+
+@oauth.post("/oauth/revoke")
+def revoke_token():
+    return server().create_endpoint_response("revocation")
+
+
+@oauth.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize():
+    """Log in first if needed; first-party clients skip the consent screen."""
+    user = login.current_user()
+    if user is None:
+        return redirect(url_for("login.login_page", next=request.full_path))
+    end_user = oidc.User(user)
+    try:
+        grant = server().get_consent_grant(end_user=end_user)
+    except OAuth2Error as error:
+        return render_template(
+            "error.html", title="Sign-in request refused", message=error.description or error.error
+        ), 400
+    if grant.client.first_party:
+        return server().create_authorization_response(grant=grant, grant_user=end_user)
+    if request.method == "POST" and login.csrf_ok():
+        approved = request.form.get("decision") == "allow"
+        return server().create_authorization_response(
+            grant=grant, grant_user=end_user if approved else None
+        )
+    return render_template(
+        "consent.html", client_name=grant.client.row["name"], scope=grant.request.payload.scope
+    )
+
+
+@oauth.get("/oauth/userinfo")
+def userinfo():
+    principal = current_app.extensions["bearer_verifier"].verify(
+        bearer_token(request.headers.get("Authorization", ""))
+    )
+    with db.connection() as conn:
+        row = store.get_user(conn, principal.subject) if principal.kind == "user" else None
+    if row is None:
+        raise Unauthorized("This token does not belong to a user.")
+    g.principal = principal
+    return jsonify(dict(oidc.user_info(oidc.User(row), "openid email profile")))
