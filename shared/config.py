@@ -256,3 +256,17 @@ def settings_table() -> list[dict[str, str]]:
         )
         rows.append({"variable": setting.env, "default": shown, "meaning": setting.doc})
     return rows
+
+
+def markdown_table() -> str:
+    """The README's configuration table (`python -m shared.config` prints it)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for row in settings_table():
+        default = row["default"]
+        shown = f"`{default}`" if default and not default.startswith("(") else default
+        lines.append(f"| `{row['variable']}` | {shown} | {row['meaning']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
