@@ -211,7 +211,14 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute("CREATE DATABASE cr_bench")
         db_url = url_with_database(admin, "cr_bench")
         migrate_all(db_url)
-        running = start_platform(db_url, work, names=["gateway", "persistence"])
+        running = start_platform(
+            db_url,
+            work,
+            names=["gateway", "persistence"],
+            extra_env={
+                "RATE_LIMIT_API": "10000000 per minute"
+            },  # measure the path, not the limiter
+        )
         baseline_port = free_port()
         with open(work / "logs" / "baseline.log", "w") as log:
             baseline = subprocess.Popen(

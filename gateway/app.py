@@ -10,6 +10,7 @@ from gateway.bearer import BearerVerifier, bearer_token
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
 from gateway.keys import KeyRing, load_keys
+from gateway.limits import register_rate_limits
 from gateway.login import register_login
 from gateway.oauth import oauth
 from gateway.oidc import create_authorization_server
@@ -31,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_login(app)
     register_proxy(app)
     register_docs(app)
+    register_rate_limits(app)
     register_security_headers(app)
     register_metrics_guard(app)
     register_cli(app)

@@ -138,6 +138,14 @@ SETTINGS: tuple[Setting, ...] = (
         ("127.0.0.0/8", "::1/128"),
         "Who may read the gateway's `/metrics` (comma-separated CIDRs).",
     ),
+    Setting("RATE_LIMIT_LOGIN", str, "10 per minute", "Sign-in attempts per client IP."),
+    Setting(
+        "RATE_LIMIT_TOKEN",
+        str,
+        "120 per minute",
+        "Token requests per client IP and, separately, per client id.",
+    ),
+    Setting("RATE_LIMIT_API", str, "3000 per minute", "API calls per authenticated caller."),
     Setting(
         "REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."
     ),

@@ -23,5 +23,3 @@ COMMENT ON COLUMN oauth_clients.redirect_uris IS 'Allowed redirect URIs (browser
 COMMENT ON COLUMN oauth_clients.scope IS 'Space-separated scopes the client may ask for.';
 COMMENT ON COLUMN oauth_clients.disabled IS 'A disabled client gets no tokens.';
 COMMENT ON COLUMN oauth_clients.created_at IS 'When the client was created.';
-
-CREATE UNIQUE INDEX oauth_clients_name_idx ON oauth_clients (name);
