@@ -7,6 +7,7 @@ import urllib3
 from flask import Blueprint, Flask, Response, current_app, g, request
 from urllib3.exceptions import HTTPError as UpstreamError
 
+from gateway import policy
 from shared.config import secret_value
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from shared.tokens import sign_internal_token
@@ -70,8 +71,11 @@ def forward(path: str) -> Response:
     if segment not in ROUTES:
         raise NotFound("No such API route.")
     principal = g.principal
-    if not principal.roles:
-        raise Forbidden("Your token carries no role of this platform.")
+    roles = policy.allowed_roles(request.method, path)
+    if roles is None:
+        raise NotFound("No such API route.")
+    if not principal.has_role(*roles):
+        raise Forbidden("Your role does not allow this action.")
     settings = settings_of(current_app)
     limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
     request.max_content_length = limit

@@ -102,6 +102,8 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.response is not None:  # an exception that carries its finished response
+            return error.response
         headers = dict(getattr(error, "extra_headers", {}) or {})
         headers["Content-Type"] = PROBLEM_MEDIA_TYPE
         return problem_body(error), error.code, headers

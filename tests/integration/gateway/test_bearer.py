@@ -76,7 +76,7 @@ ATTACKS = {
 
 
 def test_a_real_token_passes_the_gate(client, token_for):
-    token = token_for("agent")
+    token = token_for("admin")
     # /api/v1/sessions is routed to persistence, which is not running here: 503 means the gate opened.
     response = client.get("/api/v1/sessions", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503

@@ -32,7 +32,7 @@ def routed(gateway_config, upstream):
 
 
 def test_internal_token_replaces_the_callers_token(routed, token_for):
-    token = token_for("manager", teams=("emea-1",))
+    token = token_for("agent", teams=("emea-1",))
     response = routed.post(
         "/api/v1/sessions?team=emea-1",
         data=b'{"a": 1}',
@@ -46,29 +46,56 @@ def test_internal_token_replaces_the_callers_token(routed, token_for):
     forwarded = seen["headers"]["Authorization"].removeprefix("Bearer ")
     assert forwarded != token
     principal, request_id = verify_internal_token(forwarded, TEST_INTERNAL_SECRET)
-    assert principal.roles == frozenset({"manager"})
+    assert principal.roles == frozenset({"agent"})
     assert principal.teams == frozenset({"emea-1"})
     assert request_id == "abcdef123456" == seen["headers"]["X-Request-Id"]
     assert response.headers["X-Request-ID"] == "abcdef123456"
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("method", "path"),
     [
-        "/api/v1/history/eng_x",
-        "/api/v1/alerts",
-        "/api/v1/validation/check",
-        "/api/v1/qa/reviews",
-        "/api/v1/engineers/lookup",
+        ("GET", "/api/v1/history/eng_x"),
+        ("GET", "/api/v1/alerts"),
+        ("POST", "/api/v1/validation/check"),
+        ("GET", "/api/v1/qa/reviews"),
+        ("POST", "/api/v1/engineers/lookup"),
     ],
 )
-def test_each_prefix_reaches_its_service(routed, token_for, path):
-    response = routed.get(path, headers={"Authorization": f"Bearer {token_for('admin')}"})
+def test_each_prefix_reaches_its_service(routed, token_for, method, path):
+    response = routed.open(
+        path,
+        method=method,
+        json={} if method == "POST" else None,
+        headers={"Authorization": f"Bearer {token_for('admin')}"},
+    )
     assert response.status_code == 201
     assert response.json["path"].rstrip("?") == path
 
 
-@pytest.mark.parametrize("path", ["/api/v1/internal/changes", "/api/v1/unknown", "/api/v1/"])
+@pytest.mark.parametrize(
+    ("role", "method", "path"),
+    [
+        ("manager", "POST", "/api/v1/sessions"),
+        ("agent", "GET", "/api/v1/sessions"),
+        ("qa_lead", "DELETE", "/api/v1/engineers/eng_x"),
+        ("manager", "PUT", "/api/v1/thresholds/recurring_issue"),
+        ("agent", "POST", "/api/v1/imports"),
+    ],
+)
+def test_role_outside_the_table_is_refused_at_the_gateway(routed, token_for, role, method, path):
+    response = routed.open(
+        path,
+        method=method,
+        json={} if method != "GET" else None,
+        headers={"Authorization": f"Bearer {token_for(role)}"},
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/internal/changes", "/api/v1/unknown", "/api/v1/", "/api/v1/sessions/a/b"]
+)
 def test_internal_and_unknown_routes_are_404(routed, token_for, path):
     response = routed.get(path, headers={"Authorization": f"Bearer {token_for('admin')}"})
     assert response.status_code == 404

@@ -1,0 +1,49 @@
+"""Every API route of every service declares its access rule, and the gateway's role table says
+the same thing: a new route without a rule fails here."""
+
+import re
+
+import pytest
+
+from gateway import policy
+from persistence_svc.app import create_app as create_persistence
+from qa_svc.app import create_app as create_qa
+from trends_svc.app import create_app as create_trends
+
+SERVICES = {"persistence": create_persistence, "trends": create_trends, "qa": create_qa}
+INTERNAL_ROLES = {"service"}
+
+
+def api_routes(app):
+    """(method, rule, declared roles) of each /api/v1 route of a service app."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            handler = getattr(getattr(view, "view_class", None), method.lower(), view)
+            yield method, rule.rule, getattr(handler, "_cr_access", None)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_service_route_has_a_rule_matching_the_gateway(app_config, service):
+    app = SERVICES[service](app_config)
+    try:
+        routes = list(api_routes(app))
+        for method, rule, declared in routes:
+            assert declared is not None, f"{service}: {method} {rule} declares no access rule"
+            sample = re.sub(r"<[^>]+>", "x", rule).removeprefix("/api/v1/")
+            if set(declared) <= INTERNAL_ROLES:
+                assert sample.startswith("internal/"), f"{method} {rule} is internal-only"
+                assert policy.allowed_roles(method, sample) is None
+                continue
+            assert set(policy.allowed_roles(method, sample) or ()) == set(declared), (
+                f"{service}: {method} {rule}: gateway and service disagree"
+            )
+    finally:
+        app.extensions["db_pool"].close()
+
+
+def test_the_gateway_table_names_only_known_roles():
+    for rule in policy.RULES:
+        assert set(rule.roles) <= {"agent", "manager", "qa_lead", "admin"}
