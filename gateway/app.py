@@ -6,6 +6,7 @@ import ipaddress
 
 from flask import Flask, g, request
 
+from gateway.api import blp as audit_api
 from gateway.bearer import BearerVerifier, bearer_token
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
@@ -18,7 +19,7 @@ from gateway.openapi import register_docs
 from gateway.proxy import register_proxy
 from gateway.security import register_security_headers
 from shared.errors import NotFound
-from shared.web import build_app, register_database, settings_of
+from shared.web import build_app, register_api, register_database, settings_of
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_provider(app, key_ring)
     register_bearer_auth(app, key_ring)
     register_login(app)
+    register_api(app, [audit_api])
     register_proxy(app)
     register_docs(app)
     register_rate_limits(app)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
-from gateway import store, users
+from gateway import audit, store, users
 from gateway.browser import DatabaseSessionInterface
 from shared import db
 
@@ -81,6 +81,7 @@ def login_page():
             conn, request.form.get("email", "").strip(), request.form.get("password", "")
         )
     if user is None:
+        audit.record("login", principal=None, outcome="failure", status=401)
         return render_template(
             "login.html", title="Sign in", next=next_url or "", error=GENERIC_ERROR
         ), 401
@@ -88,6 +89,7 @@ def login_page():
     session.clear()
     session["user_id"] = str(user["user_id"])
     session["auth_time"] = int(time.time())
+    audit.record("login", principal=None, actor=str(user["user_id"]), outcome="success", status=302)
     return redirect(next_url or landing_for(user))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from gateway import login, oidc, store
+from gateway import audit, login, oidc, store
 from gateway.bearer import bearer_token
 from shared import db
 from shared.errors import Unauthorized
@@ -30,7 +30,21 @@ def jwks():
 
 @oauth.post("/oauth/token")
 def issue_token():
-    return server().create_token_response()
+    response = server().create_token_response()
+    client_id = (request.authorization.username if request.authorization else None) or (
+        request.form.get("client_id") or ""
+    )
+    if response.status_code != 200 and oidc.query_client(client_id) is None:
+        client_id = "unknown-client"  # never store what a stranger typed
+    audit.record(
+        "token.issue",
+        principal=None,
+        actor=client_id,
+        outcome="success" if response.status_code == 200 else "failure",
+        status=response.status_code,
+        obj=request.form.get("grant_type"),
+    )
+    return response
 
 
 @oauth.post("/oauth/revoke")

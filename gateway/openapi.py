@@ -164,6 +164,7 @@ def fetch_service_document(app: Flask, service: str) -> dict | None:
 def merged_document(app: Flask) -> dict[str, Any]:
     """The whole API as one document."""
     document = base_document(settings_of(app).gateway_issuer)
+    merge(document, "gateway", app.extensions["cr_api"].spec.to_dict())
     for service in SERVICES:
         part = fetch_service_document(app, service)
         if part is not None:

@@ -7,7 +7,7 @@ import urllib3
 from flask import Blueprint, Flask, Response, current_app, g, request
 from urllib3.exceptions import HTTPError as UpstreamError
 
-from gateway import policy
+from gateway import audit, policy
 from shared.config import secret_value
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from shared.tokens import sign_internal_token
@@ -75,6 +75,13 @@ def forward(path: str) -> Response:
     if roles is None:
         raise NotFound("No such API route.")
     if not principal.has_role(*roles):
+        audit.record(
+            "access.denied",
+            principal=principal,
+            outcome="denied",
+            status=403,
+            obj=f"{request.method} {request.path}",
+        )
         raise Forbidden("Your role does not allow this action.")
     settings = settings_of(current_app)
     limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
@@ -102,6 +109,7 @@ def forward(path: str) -> Response:
             "The service behind this route is not reachable; retry later.",
             headers={"Retry-After": "5"},
         ) from None
+    _audit(principal, path, upstream.status)
     response = Response(
         upstream.stream(CHUNK, decode_content=False),
         status=upstream.status,
@@ -110,6 +118,28 @@ def forward(path: str) -> Response:
     )
     response.call_on_close(upstream.release_conn)
     return response
+
+
+def _audit(principal, path: str, status: int) -> None:
+    """Audit the call when its kind is audited, or when the service denied it (403, or 404 on an
+    object for a team-scoped caller: another team's data)."""
+    action = audit.audited_action(request.method, path)
+    if action:
+        audit.record(
+            action,
+            principal=principal,
+            outcome=audit.outcome_of(status),
+            status=status,
+            obj=f"{request.method} {request.path}",
+        )
+    elif status == 403 or (status == 404 and principal.team_scoped and "/" in path):
+        audit.record(
+            "access.denied",
+            principal=principal,
+            outcome="denied",
+            status=status,
+            obj=f"{request.method} {request.path}",
+        )
 
 
 def _request_headers() -> dict[str, str]:

@@ -234,3 +234,43 @@ def save_browser_session(
 def delete_browser_session(conn: psycopg.Connection, session_hash: str) -> None:
     """End a browser session."""
     conn.execute("DELETE FROM browser_sessions WHERE session_hash = %(h)s", {"h": session_hash})
+
+
+def insert_audit_event(conn: psycopg.Connection, event: dict) -> None:
+    """Append one audit event."""
+    conn.execute(
+        """
+        INSERT INTO audit_events (actor, actor_roles, action, object, outcome, status, request_id)
+        VALUES (%(actor)s, %(actor_roles)s, %(action)s, %(object)s, %(outcome)s, %(status)s,
+                %(request_id)s)
+        """,
+        event,
+    )
+
+
+def list_audit_events(
+    conn: psycopg.Connection, filters: dict, *, limit: int, before: int | None
+) -> list[dict]:
+    """A page of audit events, newest first, before the keyset `event_id`."""
+    return conn.execute(
+        """
+        SELECT * FROM audit_events
+        WHERE (%(action)s::text IS NULL OR action = %(action)s)
+          AND (%(actor)s::text IS NULL OR actor = %(actor)s)
+          AND (%(outcome)s::text IS NULL OR outcome = %(outcome)s)
+          AND (%(from)s::timestamptz IS NULL OR occurred_at >= %(from)s)
+          AND (%(to)s::timestamptz IS NULL OR occurred_at < %(to)s)
+          AND (%(before)s::bigint IS NULL OR event_id < %(before)s)
+        ORDER BY event_id DESC
+        LIMIT %(limit)s
+        """,
+        {
+            "action": filters.get("action"),
+            "actor": filters.get("actor"),
+            "outcome": filters.get("outcome"),
+            "from": filters.get("from_"),
+            "to": filters.get("to"),
+            "before": before,
+            "limit": limit,
+        },
+    ).fetchall()

@@ -32,6 +32,8 @@ def echo_app() -> Flask:
 
     @echo.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
     def answer(path):
+        if path.endswith("/missing"):
+            return {"status": 404}, 404
         if path == "sessions/export":
             return Response((b"x" * 1000 for _ in range(1000)), mimetype="text/csv")
         return {

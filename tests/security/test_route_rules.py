@@ -47,3 +47,17 @@ def test_every_service_route_has_a_rule_matching_the_gateway(app_config, service
 def test_the_gateway_table_names_only_known_roles():
     for rule in policy.RULES:
         assert set(rule.roles) <= {"agent", "manager", "qa_lead", "admin"}
+
+
+def test_gateway_own_api_routes_declare_rules(app_config, tmp_path):
+    from gateway.app import create_app as create_gateway
+
+    app = create_gateway({**app_config, "gateway_signing_keys": str(tmp_path / "k.json")})
+    try:
+        own = [(method, rule, declared) for method, rule, declared in api_routes(app)
+               if "<path:path>" not in rule]
+        assert own, "the gateway serves its own API routes"
+        for method, rule, declared in own:
+            assert declared, f"gateway: {method} {rule} declares no access rule"
+    finally:
+        app.extensions["db_pool"].close()

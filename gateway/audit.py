@@ -1,0 +1,67 @@
+"""The audit trail: which calls are audited, and recording them without ever failing the call."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import g
+
+from gateway import store
+from shared import db
+from shared.tokens import Principal
+
+log = logging.getLogger("cr.audit")
+
+# (method, path below /api/v1 as a pattern) -> action name, for calls audited whatever the outcome.
+AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
+    ("GET", r"sessions/export", "sessions.export"),
+    ("GET", r"alerts/export", "alerts.export"),
+    ("PUT", r"thresholds/[^/]+", "thresholds.change"),
+    ("DELETE", r"engineers/[^/]+", "engineers.erase"),
+    ("POST", r"imports", "imports.create"),
+    ("POST", r"qa/reviews/[^/]+", "qa.review"),
+    ("POST", r"alerts/[^/]+/(ack|resolve)", "alerts.decide"),
+)
+
+
+def audited_action(method: str, path: str) -> str | None:
+    """The action name of an audited API call, or None."""
+    for audited_method, pattern, action in AUDITED_CALLS:
+        if method == audited_method and re.fullmatch(pattern, path):
+            return action
+    return None
+
+
+def outcome_of(status: int) -> str:
+    if status in (401, 403):
+        return "denied"
+    return "success" if status < 400 else "failure"
+
+
+def record(
+    action: str,
+    *,
+    principal: Principal | None,
+    outcome: str,
+    status: int | None = None,
+    obj: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Append an audit event; a failure to write is logged, never raised into the request."""
+    try:
+        with db.connection() as conn:
+            store.insert_audit_event(
+                conn,
+                {
+                    "actor": actor or (principal.subject if principal else "anonymous"),
+                    "actor_roles": sorted(principal.roles) if principal else [],
+                    "action": action,
+                    "object": obj,
+                    "outcome": outcome,
+                    "status": status,
+                    "request_id": g.get("request_id"),
+                },
+            )
+    except Exception:
+        log.exception("audit event not written", extra={"action": action})
