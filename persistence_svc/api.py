@@ -7,7 +7,7 @@ import uuid
 from flask import current_app, url_for
 from flask.views import MethodView
 
-from persistence_svc import changes, sessions, store
+from persistence_svc import changes, exports, imports, sessions, store, uploads
 from persistence_svc.schemas import (
     BatchInSchema,
     BatchResultSchema,
@@ -16,6 +16,9 @@ from persistence_svc.schemas import (
     EngineerCodeSchema,
     EngineerLookupSchema,
     ErasureResultSchema,
+    ExportArgsSchema,
+    ImportArgsSchema,
+    ImportReportSchema,
     SessionInSchema,
     SessionPageSchema,
     SessionQueryArgsSchema,
@@ -176,3 +179,86 @@ class Changes(MethodView):
         after = changes.parse_cursor(args["after"])
         with db.connection() as conn:
             return changes.page(conn, after, args["limit"])
+
+
+IMPORT_BODY = {
+    "required": True,
+    "description": "The file as the raw body, or a multipart field `file`. Columns/keys are the "
+    "POST /sessions field names; CSV lists joined with `;`.",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+}
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @blp.roles("admin")
+    @blp.doc(operationId="importSessions", requestBody=IMPORT_BODY)
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.response(200, ImportReportSchema)
+    @blp.alt_response(202, schema=ImportReportSchema, description="Large file: runs on.")
+    def post(self, args):
+        """Import sessions from CSV, JSON or NDJSON
+
+        Bad rows are reported (row, field, code) and skipped; good rows go in. A file that cannot
+        be parsed writes nothing. `dry_run=true` only reports.
+        """
+        settings = current_app.extensions["settings"]
+        upload, media_type = uploads.file_of_request(settings.max_import_bytes)
+        spooled, size = imports.spool(upload, settings.max_import_bytes)
+        try:
+            total = imports.check_file(spooled, media_type, settings.max_import_rows)
+        except Exception:
+            spooled.close()
+            raise
+        background = size > settings.import_async_bytes
+        report = imports.start_import(
+            current_app._get_current_object(),
+            spooled,
+            media_type,
+            dry_run=args["dry_run"],
+            total=total,
+            created_by=current_principal().subject,
+            background=background,
+        )
+        with db.connection() as conn:
+            body = imports.report_body(store.get_import(conn, report.id))
+        location = url_for("sessions.ImportById", import_id=report.id)
+        return body, 202 if background else 200, {"Location": location}
+
+
+@blp.route("/imports/<uuid:import_id>")
+class ImportById(MethodView):
+    @blp.roles("admin")
+    @blp.doc(operationId="getImport")
+    @blp.response(200, ImportReportSchema)
+    def get(self, import_id: uuid.UUID):
+        """Get an import's progress and report"""
+        with db.connection() as conn:
+            row = store.get_import(conn, import_id)
+        if row is None:
+            raise NotFound("No import with this id.")
+        return imports.report_body(row)
+
+
+@blp.route("/sessions/export")
+class SessionExport(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="exportSessions")
+    @blp.arguments(ExportArgsSchema, location="query")
+    @blp.response(200, description="The file (CSV, JSON array or NDJSON), streamed.")
+    def get(self, args):
+        """Export sessions as CSV, JSON or NDJSON
+
+        The list filters apply; managers get their own teams only. The CSV imports unchanged.
+        """
+        return exports.export_response(args, team_scope())

@@ -20,7 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = build_app("persistence", __name__, config)
     register_pseudonym_key(app)
     register_database(app, schema="persistence")
-    register_internal_auth(app)
+    register_internal_auth(app, raw_body_endpoints=["sessions.Imports"])
     register_api(app, [blp, internal])
     return app
 

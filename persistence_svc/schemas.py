@@ -145,11 +145,11 @@ class SessionInSchema(Schema):
         if not result.valid:
             raise ma.ValidationError(result.message)
 
-    @ma.validates_schema(skip_on_field_errors=False)
-    def _cross_field(self, data: dict, **_kwargs) -> None:
+    @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _cross_field(self, data: dict, original: dict, **_kwargs) -> None:
         errors: dict[str, list[str]] = {}
         for name, code in (("engineer", "engineer_code"), ("case_number", "case_ref")):
-            if (name in data) == (code in data):
+            if (name in original) == (code in original):
                 errors.setdefault(name, []).append(f"Give exactly one of {name} or {code}.")
         record_type, parts = data.get("record_type"), data.get("parts")
         if record_type == "series" and parts is not None and not 2 <= parts <= 5:
@@ -229,7 +229,7 @@ class BatchResultSchema(Schema):
     items = fields.List(fields.Nested(BatchItemResultSchema))
 
 
-class SessionQueryArgsSchema(PageArgsSchema):
+class SessionFilterSchema(Schema):
     """Filters of the session list and export."""
 
     team = fields.String(validate=TEAM)
@@ -239,6 +239,42 @@ class SessionQueryArgsSchema(PageArgsSchema):
     language = fields.String(validate=validate.OneOf(domain.SUPPORTED_LANGUAGES))
     from_ = fields.AwareDateTime(data_key="from", metadata={"description": "analysed_at >= from"})
     to = fields.AwareDateTime(metadata={"description": "analysed_at < to"})
+
+
+class SessionQueryArgsSchema(SessionFilterSchema, PageArgsSchema):
+    """Filters and keyset pagination of the session list."""
+
+
+class ExportArgsSchema(SessionFilterSchema):
+    """Filters of the export and its format."""
+
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json", "ndjson")))
+
+
+class ImportArgsSchema(Schema):
+    dry_run = fields.Boolean(
+        load_default=False, metadata={"description": "Validate and count, write nothing."}
+    )
+
+
+class ImportErrorSchema(Schema):
+    row = fields.Integer(metadata={"description": "Spreadsheet row: header = 1, first record = 2."})
+    field = fields.String()
+    code = fields.String()
+    message = fields.String()
+
+
+class ImportReportSchema(Schema):
+    id = fields.UUID()
+    status = fields.String(metadata={"description": "running, completed or failed"})
+    dry_run = fields.Boolean()
+    total = fields.Integer(allow_none=True)
+    processed = fields.Integer()
+    inserted = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.Integer()
+    errors = fields.List(fields.Nested(ImportErrorSchema))
+    failure = fields.String(allow_none=True)
 
 
 class SessionPageSchema(Schema):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -37,6 +37,15 @@ SESSION_COLUMNS = (
 )
 _COLUMN_LIST = ", ".join(SESSION_COLUMNS)
 _VALUE_LIST = ", ".join(f"%({name})s" for name in SESSION_COLUMNS)
+# The list filters, shared by the session list and the export.
+_FILTERS = """(%(team)s::text IS NULL OR team = %(team)s)
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+          AND (%(region)s::text IS NULL OR region = %(region)s)
+          AND (%(engineer_code)s::text IS NULL OR engineer_code = %(engineer_code)s)
+          AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
+          AND (%(language)s::text IS NULL OR languages @> ARRAY[%(language)s::text])
+          AND (%(from)s::timestamptz IS NULL OR analysed_at >= %(from)s)
+          AND (%(to)s::timestamptz IS NULL OR analysed_at < %(to)s)"""
 _RETURNED = ", ".join(name for name in SESSION_COLUMNS if name != "content_hash") + (
     ", created_at, updated_at"
 )
@@ -149,14 +158,7 @@ def list_sessions(
     return conn.execute(
         f"""
         SELECT {_RETURNED} FROM sessions
-        WHERE (%(team)s::text IS NULL OR team = %(team)s)
-          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
-          AND (%(region)s::text IS NULL OR region = %(region)s)
-          AND (%(engineer_code)s::text IS NULL OR engineer_code = %(engineer_code)s)
-          AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
-          AND (%(language)s::text IS NULL OR languages @> ARRAY[%(language)s::text])
-          AND (%(from)s::timestamptz IS NULL OR analysed_at >= %(from)s)
-          AND (%(to)s::timestamptz IS NULL OR analysed_at < %(to)s)
+        WHERE {_FILTERS}
           AND (%(after_at)s::timestamptz IS NULL
                OR (analysed_at, session_id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
         ORDER BY analysed_at DESC, session_id DESC
@@ -194,3 +196,97 @@ def list_changes(conn: psycopg.Connection, after: tuple[int, int], limit: int) -
         """,
         {"txid": str(after[0]), "change_id": after[1], "limit": limit},
     ).fetchall()
+
+
+_STAGED = ", ".join(SESSION_COLUMNS)
+
+
+def copy_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Bulk insert: COPY into a per-connection staging table, then one INSERT … SELECT … ON
+    CONFLICT DO NOTHING; returns the ids that were new."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS import_staging "
+        "(LIKE sessions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with conn.cursor() as cursor:
+        with cursor.copy(f"COPY import_staging ({_STAGED}) FROM STDIN") as copy:
+            for record in records:
+                params = _params(record)
+                copy.write_row([params[name] for name in SESSION_COLUMNS])
+        rows = cursor.execute(
+            f"""
+            INSERT INTO sessions ({_STAGED})
+            SELECT {_STAGED} FROM import_staging
+            ON CONFLICT (session_id) DO NOTHING
+            RETURNING session_id
+            """
+        ).fetchall()
+    return {row["session_id"] for row in rows}
+
+
+def create_import(
+    conn: psycopg.Connection,
+    import_id: uuid.UUID,
+    *,
+    dry_run: bool,
+    media_type: str,
+    created_by: str,
+) -> None:
+    """Record a new, running import."""
+    conn.execute(
+        """
+        INSERT INTO imports (import_id, status, dry_run, media_type, created_by)
+        VALUES (%(id)s, 'running', %(dry_run)s, %(media_type)s, %(created_by)s)
+        """,
+        {"id": import_id, "dry_run": dry_run, "media_type": media_type, "created_by": created_by},
+    )
+
+
+def update_import(conn: psycopg.Connection, import_id: uuid.UUID, report: dict[str, Any]) -> None:
+    """Store an import's progress or final report."""
+    conn.execute(
+        """
+        UPDATE imports
+        SET status = %(status)s, total = %(total)s, processed = %(processed)s,
+            inserted = %(inserted)s, unchanged = %(unchanged)s, rejected = %(rejected)s,
+            errors = %(errors)s, failure = %(failure)s,
+            finished_at = CASE WHEN %(status)s = 'running' THEN NULL ELSE now() END
+        WHERE import_id = %(id)s
+        """,
+        {**report, "errors": Jsonb(report["errors"]), "id": import_id},
+    )
+
+
+def get_import(conn: psycopg.Connection, import_id: uuid.UUID) -> dict | None:
+    """One import with its report."""
+    return conn.execute(
+        "SELECT * FROM imports WHERE import_id = %(id)s", {"id": import_id}
+    ).fetchone()
+
+
+def stream_sessions(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
+) -> Iterator[dict]:
+    """Every matching session, oldest analysis first, through a server-side cursor (constant
+    memory however many rows match)."""
+    params = {
+        "team": filters.get("team"),
+        "region": filters.get("region"),
+        "engineer_code": filters.get("engineer_code"),
+        "root_cause": filters.get("root_cause"),
+        "language": filters.get("language"),
+        "from": filters.get("from_"),
+        "to": filters.get("to"),
+        "teams": list(teams) if teams is not None else None,
+    }
+    with conn.cursor(name="session_export") as cursor:
+        cursor.itersize = 2000
+        cursor.execute(
+            f"""
+            SELECT {_RETURNED} FROM sessions
+            WHERE {_FILTERS}
+            ORDER BY analysed_at, session_id
+            """,
+            params,
+        )
+        yield from cursor

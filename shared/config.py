@@ -133,6 +133,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest JSON request body; larger bodies get 413."),
     Setting("MAX_IMPORT_BYTES", int, 512 * 1_048_576, "Largest import file; larger files get 413."),
     Setting(
+        "MAX_IMPORT_ROWS", int, 5_000_000, "Most records one import file may hold (413 above)."
+    ),
+    Setting(
+        "IMPORT_ASYNC_BYTES",
+        int,
+        2 * 1_048_576,
+        "Import files larger than this answer 202 "
+        "and run in the background (progress at GET /imports/{id}).",
+    ),
+    Setting(
         "METRICS_ALLOW_CIDRS",
         _csv,
         ("127.0.0.0/8", "::1/128"),

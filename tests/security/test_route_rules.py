@@ -54,8 +54,11 @@ def test_gateway_own_api_routes_declare_rules(app_config, tmp_path):
 
     app = create_gateway({**app_config, "gateway_signing_keys": str(tmp_path / "k.json")})
     try:
-        own = [(method, rule, declared) for method, rule, declared in api_routes(app)
-               if "<path:path>" not in rule]
+        own = [
+            (method, rule, declared)
+            for method, rule, declared in api_routes(app)
+            if "<path:path>" not in rule
+        ]
         assert own, "the gateway serves its own API routes"
         for method, rule, declared in own:
             assert declared, f"gateway: {method} {rule} declares no access rule"

@@ -1,0 +1,30 @@
+"""Streamed exports: a server-side cursor feeds the file writer; memory stays flat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, stream_with_context
+
+from persistence_svc import store
+from persistence_svc.fileformats import WRITERS
+from shared import db
+
+
+def export_response(filters: dict[str, Any], teams: Sequence[str] | None) -> Response:
+    """The matching sessions as a download in the asked format."""
+    fmt = filters["format"]
+    writer, content_type = WRITERS[fmt]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def chunks() -> Iterator[str]:
+        with db.connection() as conn:
+            yield from writer(store.stream_sessions(conn, filters, teams))
+
+    return Response(
+        stream_with_context(chunks()),
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="sessions-{stamp}.{fmt}"'},
+    )

@@ -1,0 +1,279 @@
+"""Imports of session files: spool the upload, check the whole file, then validate and load it in
+chunks (COPY into staging + one merge per chunk) through the same rules as POST /sessions."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+import marshmallow as ma
+from flask import Flask
+
+from persistence_svc import store
+from persistence_svc.fileformats import (
+    CSV,
+    DERIVED_COLUMNS,
+    IMPORT_ONLY_COLUMNS,
+    INPUT_COLUMNS,
+    FileError,
+    csv_header,
+    read_records,
+)
+from persistence_svc.schemas import SessionInSchema
+from persistence_svc.sessions import PersonalDataFound, prepare_record
+from shared import db
+from shared.errors import BadRequest, PayloadTooLarge, Unprocessable
+
+CHUNK_ROWS = 1000
+MAX_REPORTED_ERRORS = 1000
+SPOOL_CHUNK = 256 * 1024
+KNOWN_COLUMNS = frozenset(INPUT_COLUMNS + DERIVED_COLUMNS + IMPORT_ONLY_COLUMNS)
+log = logging.getLogger("cr.imports")
+
+
+@dataclass
+class ImportReport:
+    """Counts and per-row problems of one import, as GET /imports/{id} shows them."""
+
+    id: uuid.UUID
+    dry_run: bool
+    status: str = "running"
+    total: int | None = None
+    processed: int = 0
+    inserted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    failure: str | None = None
+
+    def reject(self, row: int, field_name: str, code: str, message: str) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"row": row, "field": field_name, "code": code, "message": message})
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "total": self.total,
+            "processed": self.processed,
+            "inserted": self.inserted,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": sorted(self.errors, key=lambda error: error["row"]),
+            "failure": self.failure,
+        }
+
+
+def spool(stream: IO[bytes], limit: int) -> tuple[IO[bytes], int]:
+    """Copy the upload to a temporary file in chunks (constant memory); 413 past `limit` bytes."""
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - handed on to the import, closed there
+    size = 0
+    while chunk := stream.read(SPOOL_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            spooled.close()
+            raise PayloadTooLarge(f"Import files are limited to {limit} bytes.")
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled, size
+
+
+def check_file(spooled: IO[bytes], media_type: str, max_rows: int) -> int:
+    """First pass: the file must parse from start to end and name known columns; returns the
+    number of records. Nothing is written when this fails (400, 413 or 422)."""
+    if media_type == CSV:
+        try:
+            columns = csv_header(spooled)
+        except FileError as error:
+            raise BadRequest(str(error), errors=[{"field": "file", "reason": str(error)}]) from None
+        spooled.seek(0)
+        unknown = [name for name in columns if name not in KNOWN_COLUMNS]
+        if not set(columns) & KNOWN_COLUMNS:
+            raise Unprocessable(
+                "The file has no known columns.",
+                errors=[{"field": "file", "reason": "Use the column names of POST /sessions."}],
+            )
+        if unknown:
+            raise Unprocessable(
+                "The file has unknown columns.",
+                errors=[
+                    {"field": f"column {position + 1}", "reason": "Unknown column."}
+                    for position, name in enumerate(columns)
+                    if name in unknown
+                ],
+            )
+    total = 0
+    try:
+        for _ in read_records(spooled, media_type):
+            total += 1
+            if total > max_rows:
+                raise PayloadTooLarge(f"Import files are limited to {max_rows} records.")
+    except FileError as error:
+        raise BadRequest(str(error), errors=[{"field": "file", "reason": str(error)}]) from None
+    finally:
+        spooled.seek(0)
+    return total
+
+
+def _code(message: str) -> str:
+    if message.startswith("Missing data"):
+        return "required"
+    if message.startswith("Unknown field"):
+        return "unknown_field"
+    return "invalid"
+
+
+def validate_rows(
+    rows: list[tuple[int, Any]], key: bytes, report: ImportReport, schema: SessionInSchema
+) -> list[tuple[int, dict]]:
+    """The prepared records of the valid rows; every invalid row is reported and skipped."""
+    prepared = []
+    for row, record in rows:
+        if not isinstance(record, dict):
+            report.reject(row, "record", "not_an_object", "Each record must be an object.")
+            report.rejected += 1
+            continue
+        if "__extra_cells__" in record:
+            report.reject(row, "record", "extra_cells", "The row has more cells than the header.")
+            report.rejected += 1
+            continue
+        data = {k: v for k, v in record.items() if k not in DERIVED_COLUMNS}
+        try:
+            prepared.append((row, prepare_record(schema.load(data), key)))
+        except ma.ValidationError as error:
+            for entry in _flat(error.messages):
+                report.reject(row, entry[0], _code(entry[1]), entry[1])
+            report.rejected += 1
+        except PersonalDataFound as found:
+            for field_name, kinds in sorted(found.fields.items()):
+                report.reject(
+                    row,
+                    field_name,
+                    "personal_data",
+                    "Personal data is not stored: remove the " + ", ".join(kinds) + ".",
+                )
+            report.rejected += 1
+    return prepared
+
+
+def _flat(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            yield from _flat(value, name or "record")
+    elif isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        yield prefix or "record", " ".join(messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            yield from _flat(item, prefix)
+
+
+def load_chunk(conn, prepared: list[tuple[int, dict]], report: ImportReport) -> None:
+    """COPY + merge one chunk; repeats of stored sessions count as unchanged, other content
+    under a stored id is a rejected row with code `conflict`."""
+    by_id: dict[uuid.UUID, tuple[int, dict]] = {}
+    for row, record in prepared:
+        first = by_id.get(record["session_id"])
+        if first is None:
+            by_id[record["session_id"]] = (row, record)
+        elif first[1]["content_hash"] == record["content_hash"]:
+            report.unchanged += 1
+        else:
+            report.reject(
+                row,
+                "session_id",
+                "conflict",
+                "This session_id appears earlier in the file with different content.",
+            )
+            report.rejected += 1
+    if not by_id:
+        return
+    created = store.copy_sessions(conn, [record for _, record in by_id.values()])
+    repeats = [session_id for session_id in by_id if session_id not in created]
+    stored = store.content_hashes(conn, repeats) if repeats else {}
+    report.inserted += len(created)
+    for session_id in repeats:
+        row, record = by_id[session_id]
+        if stored.get(session_id) == record["content_hash"]:
+            report.unchanged += 1
+        else:
+            report.reject(row, "session_id", "conflict", "Stored with different content.")
+            report.rejected += 1
+
+
+def run_import(app: Flask, spooled: IO[bytes], media_type: str, report: ImportReport) -> None:
+    """Second pass: chunk by chunk, each in its own transaction together with the progress, so a
+    crash leaves whole chunks and a report that says how far it got. A dry run rolls back every
+    session write and keeps only the report."""
+    key = app.extensions["pseudonym_key"]
+    schema = SessionInSchema()
+    records = read_records(spooled, media_type)
+    try:
+        with app.app_context():
+            while rows := list(islice(records, CHUNK_ROWS)):
+                prepared = validate_rows(rows, key, report, schema)
+                with db.connection() as conn:
+                    with conn.transaction(force_rollback=report.dry_run):
+                        load_chunk(conn, prepared, report)
+                    report.processed += len(rows)
+                    store.update_import(conn, report.id, report.as_row())
+            report.status = "completed"
+    except Exception as error:
+        log.exception("import failed", extra={"import_id": str(report.id)})
+        report.status = "failed"
+        report.failure = f"Stopped after {report.processed} records: {type(error).__name__}."
+    finally:
+        spooled.close()
+        with app.app_context(), db.connection() as conn:
+            store.update_import(conn, report.id, report.as_row())
+
+
+def start_import(
+    app: Flask,
+    spooled: IO[bytes],
+    media_type: str,
+    *,
+    dry_run: bool,
+    total: int,
+    created_by: str,
+    background: bool,
+) -> ImportReport:
+    """Record the import and run it, in this request or in a background thread (large files:
+    the import then goes on even when the client disconnects)."""
+    report = ImportReport(id=uuid.uuid4(), dry_run=dry_run, total=total)
+    with db.connection() as conn:
+        store.create_import(
+            conn, report.id, dry_run=dry_run, media_type=media_type, created_by=created_by
+        )
+        store.update_import(conn, report.id, report.as_row())
+    if background:
+        threading.Thread(
+            target=run_import,
+            args=(app, spooled, media_type, report),
+            name=f"import-{report.id}",
+            daemon=True,
+        ).start()
+    else:
+        run_import(app, spooled, media_type, report)
+    return report
+
+
+def report_body(row: dict[str, Any]) -> dict[str, Any]:
+    """The import report as the API answers it."""
+    return {
+        "id": row["import_id"],
+        "status": row["status"],
+        "dry_run": row["dry_run"],
+        "total": row["total"],
+        "processed": row["processed"],
+        "inserted": row["inserted"],
+        "unchanged": row["unchanged"],
+        "rejected": row["rejected"],
+        "errors": row["errors"],
+        "failure": row["failure"],
+    }
