@@ -39,4 +39,5 @@ migrate: $(INSTALLED) ## Apply pending migrations (DATABASE_URL, or the running 
 	$(PY) -m shared.stack migrate
 
 bench: $(INSTALLED) ## Run the benchmarks and write docs/benchmarks.md
-	$(PY) -m bench.run
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m bench.run $(BENCH_ARGS)

@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg
 import requests
 
+from bench.imports import bench_import_export
+from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
 from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
@@ -201,8 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--only", choices=("writes", "imports"), default=None)
+    parser.add_argument("--import-rows", type=int, default=1_000_000)
+    parser.add_argument("--pandas-rows", type=int, default=50_000)
     args = parser.parse_args(argv)
 
+    meta = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+    }
+    sections: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="cr-bench-"))
     server = EmbeddedPostgres(work / "pg")
     admin = server.start()
@@ -241,28 +253,34 @@ def main(argv: list[str] | None = None) -> int:
                 "direct": (running.urls["persistence"], {"Authorization": f"Bearer {internal}"}),
                 "baseline": (baseline_url, {}),
             }
-            figures = bench_writes(targets, args.rounds, args.seconds)
-            batch = bench_batch(
-                running.urls["persistence"],
-                {"Authorization": f"Bearer {internal}"},
-                db_url,
-                rounds=5,
-            )
+            direct = {"Authorization": f"Bearer {internal}"}
+            if args.only in (None, "writes"):
+                figures = bench_writes(targets, args.rounds, args.seconds)
+                batch = bench_batch(running.urls["persistence"], direct, db_url, rounds=5)
+                sections.append(write_report(figures, batch, meta))
+            if args.only in (None, "imports"):
+                admin = sign_internal_token(
+                    Principal("bench", frozenset({"admin"})), secret, ttl=7200
+                )
+                scale = bench_import_export(
+                    db_url,
+                    running.urls["persistence"],
+                    {"Authorization": f"Bearer {admin}"},
+                    running.children["persistence"].pid,
+                    work,
+                    args.import_rows,
+                    args.pandas_rows,
+                )
+                sections.append(import_report(scale, meta))
         finally:
             baseline.terminate()
             baseline.wait(10)
             running.stop()
     finally:
         server.remove()
-    meta = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "rounds": args.rounds,
-        "seconds": args.seconds,
-        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
-    }
-    section = write_report(figures, batch, meta)
-    print(section)
-    _update_doc(section)
+    for section in sections:
+        print(section)
+        _update_doc(section)
     return 0
 
 

@@ -51,8 +51,10 @@ def main() -> None:
     parser.add_argument("--state", type=Path, required=True)
     parser.add_argument("--once", action="store_true", help="stop when caught up")
     args = parser.parse_args()
-    client = ServiceClient(os.environ.get("PERSISTENCE_URL", "http://127.0.0.1:8001"),
-                           os.environ["INTERNAL_TOKEN_SECRET"])
+    client = ServiceClient(
+        os.environ.get("PERSISTENCE_URL", "http://127.0.0.1:8001"),
+        os.environ["INTERNAL_TOKEN_SECRET"],
+    )
     print(f"copied {follow(client, args.out, args.state, once=args.once)} changes")
 
 

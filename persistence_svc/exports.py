@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, stream_with_context
 
 from persistence_svc import store
-from persistence_svc.fileformats import WRITERS
+from persistence_svc.fileformats import EXPORT_COLUMNS, WRITERS
 from shared import db
 
 
@@ -19,9 +19,12 @@ def export_response(filters: dict[str, Any], teams: Sequence[str] | None) -> Res
     writer, content_type = WRITERS[fmt]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
-    def chunks() -> Iterator[str]:
+    def chunks() -> Iterator[str | bytes]:
         with db.connection() as conn:
-            yield from writer(store.stream_sessions(conn, filters, teams))
+            if fmt == "csv":
+                yield from store.copy_sessions_csv(conn, filters, teams, EXPORT_COLUMNS)
+            else:
+                yield from writer(store.stream_sessions(conn, filters, teams))
 
     return Response(
         stream_with_context(chunks()),

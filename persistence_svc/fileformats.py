@@ -153,35 +153,8 @@ def _ndjson_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         raise FileError(f"Line {row - 1} of the NDJSON file is not valid JSON.") from error
 
 
-def csv_cell(value: Any) -> str:
-    """One exported CSV cell: lists joined with `;`, objects as JSON, formulas neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ";".join(map(str, value))
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return neutralise(str(value))
-
-
 def _json_default(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def write_csv(rows: Iterable[dict]) -> Iterator[str]:
-    """CSV text chunks: the header, then one line per row (CRLF, quoted where needed)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    for count, row in enumerate(rows, 1):
-        writer.writerow([csv_cell(row.get(column)) for column in EXPORT_COLUMNS])
-        if count % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 def _json_line(row: dict) -> str:
@@ -203,8 +176,9 @@ def write_ndjson(rows: Iterable[dict]) -> Iterator[str]:
         yield _json_line(row) + "\n"
 
 
+# CSV is written by PostgreSQL itself (store.copy_sessions_csv); JSON formats row by row here.
 WRITERS = {
-    "csv": (write_csv, "text/csv; charset=utf-8"),
+    "csv": (None, "text/csv; charset=utf-8"),
     "json": (write_json, "application/json"),
     "ndjson": (write_ndjson, "application/x-ndjson"),
 }

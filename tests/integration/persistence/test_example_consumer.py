@@ -13,7 +13,8 @@ from tests.common.servers import serve
 
 def load_example():
     spec = importlib.util.spec_from_file_location(
-        "follow_changes", PROJECT_ROOT / "examples" / "follow_changes.py")
+        "follow_changes", PROJECT_ROOT / "examples" / "follow_changes.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -32,8 +33,11 @@ def test_consumer_copies_changes_and_resumes(app_config, tmp_path):
             assert example.follow(service, tmp_path / "out", state, once=True) == 3
             client.post("/api/v1/sessions", json=make_session(), headers=internal_headers("agent"))
             assert example.follow(service, tmp_path / "out", state, once=True) == 1
-        lines = [json.loads(line) for path in (tmp_path / "out").glob("*.ndjson")
-                 for line in path.read_text().splitlines()]
+        lines = [
+            json.loads(line)
+            for path in (tmp_path / "out").glob("*.ndjson")
+            for line in path.read_text().splitlines()
+        ]
         assert len(lines) == 4 and {line["operation"] for line in lines} == {"insert"}
         assert len({line["cursor"] for line in lines}) == 4
     finally:

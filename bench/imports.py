@@ -1,0 +1,268 @@
+"""Import and export at scale: POST /imports vs raw COPY vs pandas, export vs `psql \\copy`, with the
+service's peak memory. Called by bench/run.py (`make bench`)."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import psycopg
+import requests
+
+from shared.postgres import pg_binary
+
+ROOT_CAUSES = ("communication_issue", "knowledge_gap", "analytical_error", "process_issue", "other")
+COLUMNS = (
+    "session_id",
+    "engineer",
+    "case_number",
+    "team",
+    "region",
+    "record_type",
+    "parts",
+    "languages",
+    "sentiment_score",
+    "root_cause",
+    "confidence_analysis",
+    "confidence_translation",
+    "started_at",
+    "ended_at",
+    "agent_version",
+    "model",
+    "notes",
+)
+
+
+def write_file(path: Path, rows: int) -> None:
+    """A realistic import file: names and case numbers to pseudonymise, some notes to PII-check."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for i in range(rows):
+            day = 1 + i % 28
+            writer.writerow(
+                [
+                    uuid.uuid4(),
+                    f"Engineer {chr(65 + i % 26)}{chr(65 + (i // 26) % 26)} Import",
+                    f"{10_000_000 + i % 89_999_999}",
+                    f"team-{i % 12}",
+                    ("EMEA", "AMER", "APAC")[i % 3],
+                    "single",
+                    1,
+                    "EN;DE" if i % 3 else "EN",
+                    round((i % 100) / 100, 2),
+                    ROOT_CAUSES[i % 5],
+                    0.8,
+                    0.7 if i % 3 else "",
+                    f"2026-03-{day:02d}T09:40:00+00:00",
+                    f"2026-03-{day:02d}T10:00:00+00:00",
+                    "3.7.0",
+                    "gpt-4o",
+                    "Customer expected a faster escalation." if i % 4 == 0 else "",
+                ]
+            )
+
+
+class PeakMemory:
+    """Samples a process's resident memory every 50 ms in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(
+                sum(p.memory_info().rss for p in [self.process, *self.process.children(True)])
+            )
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.samples) / 1_048_576
+
+    @property
+    def start_mb(self) -> float:
+        return self.samples[0] / 1_048_576
+
+
+def raw_copy(db_url: str, path: Path) -> float:
+    """Rows/s of COPY of the same file into a table with a primary key and three indexes."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_raw")
+        conn.execute(
+            "CREATE TABLE bench_raw ("
+            + ", ".join(
+                f"{name} {'uuid PRIMARY KEY' if name == 'session_id' else 'text'}"
+                for name in COLUMNS
+            )
+            + ")"
+        )
+        for column in ("team", "ended_at", "engineer"):
+            conn.execute(f"CREATE INDEX ON bench_raw ({column})")
+        started = time.perf_counter()
+        with (
+            conn.cursor() as cursor,
+            path.open("rb") as handle,
+            cursor.copy("COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+        ):
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        seconds = time.perf_counter() - started
+        rows = conn.execute("SELECT count(*) FROM bench_raw").fetchone()[0]
+        conn.execute("DROP TABLE bench_raw")
+    return rows / seconds
+
+
+def pandas_to_sql(db_url: str, path: Path, rows: int) -> float:
+    """Rows/s of pandas read_csv + to_sql(method="multi") on the first `rows` records."""
+    import pandas as pd
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    started = time.perf_counter()
+    frame = pd.read_csv(path, nrows=rows)
+    frame.to_sql(
+        "bench_pandas", engine, if_exists="replace", index=False, method="multi", chunksize=1000
+    )
+    seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DROP TABLE bench_pandas"))
+    engine.dispose()
+    return rows / seconds
+
+
+def api_import(persistence_url: str, headers: dict, path: Path, pid: int) -> dict:
+    """Rows/s of POST /imports (202, then polled until completed) and the service's memory."""
+    with PeakMemory(pid) as memory:
+        started = time.perf_counter()
+        with path.open("rb") as handle:
+            response = requests.post(
+                f"{persistence_url}/api/v1/imports",
+                data=handle,
+                headers={**headers, "Content-Type": "text/csv"},
+                timeout=600,
+            )
+        response.raise_for_status()
+        location = persistence_url + response.headers["Location"]
+        while (report := requests.get(location, headers=headers, timeout=30).json())[
+            "status"
+        ] == "running":
+            time.sleep(0.5)
+        seconds = time.perf_counter() - started
+    assert report["status"] == "completed" and report["rejected"] == 0, report
+    return {
+        "rows_per_s": report["inserted"] / seconds,
+        "seconds": seconds,
+        "rss_start_mb": memory.start_mb,
+        "rss_peak_mb": memory.peak_mb,
+    }
+
+
+def api_export(persistence_url: str, headers: dict, pid: int) -> dict:
+    """Rows/s of GET /sessions/export?format=csv read to the end, and the service's memory."""
+    with PeakMemory(pid) as memory:
+        started = time.perf_counter()
+        lines = 0
+        with requests.get(
+            f"{persistence_url}/api/v1/sessions/export?format=csv",
+            headers=headers,
+            stream=True,
+            timeout=600,
+        ) as response:
+            for chunk in response.iter_content(1 << 20):
+                lines += chunk.count(b"\n")
+        seconds = time.perf_counter() - started
+    return {
+        "rows_per_s": (lines - 1) / seconds,
+        "rows": lines - 1,
+        "rss_start_mb": memory.start_mb,
+        "rss_peak_mb": memory.peak_mb,
+    }
+
+
+def psql_copy_out(db_url: str) -> float:
+    """Rows/s of `psql \\copy (SELECT …) to stdout` with CSV of the same rows."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [
+            pg_binary("psql"),
+            db_url,
+            "-c",
+            "\\copy (SELECT * FROM persistence.sessions ORDER BY analysed_at, session_id) "
+            "to stdout with (format csv, header true)",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    seconds = time.perf_counter() - started
+    return (result.stdout.count(b"\n") - 1) / seconds
+
+
+def bench_import_export(
+    db_url: str,
+    persistence_url: str,
+    headers: dict,
+    pid: int,
+    work: Path,
+    rows: int,
+    pandas_rows: int,
+) -> dict:
+    """All figures of the import/export section."""
+    path = work / "import.csv"
+    write_file(path, rows)
+    figures = {
+        "rows": rows,
+        "pandas_rows": pandas_rows,
+        "raw_copy": statistics.median(raw_copy(db_url, path) for _ in range(2)),
+        "pandas": pandas_to_sql(db_url, path, pandas_rows),
+    }
+    figures["import"] = api_import(persistence_url, headers, path, pid)
+    figures["export"] = api_export(persistence_url, headers, pid)
+    figures["psql_copy"] = psql_copy_out(db_url)
+    return figures
+
+
+def report(figures: dict, meta: dict) -> str:
+    imp, exp = figures["import"], figures["export"]
+    return "\n".join(
+        [
+            "## Import and export at scale",
+            "",
+            f"Measured {meta['date']} on {meta['machine']}; {figures['rows']:,} CSV rows with "
+            "engineer names, "
+            "case numbers and notes (pseudonymised and PII-checked on the way in).",
+            "",
+            "| path | rows/s | ratio | service RSS start → peak |",
+            "|---|---|---|---|",
+            f"| POST /imports (validate, pseudonymise, PII guard, COPY + merge) | {imp['rows_per_s']:,.0f} | "
+            f"1.00 | {imp['rss_start_mb']:.0f} → {imp['rss_peak_mb']:.0f} MB |",
+            f"| raw COPY of the same file, PK + 3 indexes | {figures['raw_copy']:,.0f} | "
+            f"{imp['rows_per_s'] / figures['raw_copy']:.2f}× of it | — |",
+            f'| pandas read_csv + to_sql(method="multi") ({figures["pandas_rows"]:,} rows) | '
+            f"{figures['pandas']:,.0f} | import is {imp['rows_per_s'] / figures['pandas']:.1f}× faster | — |",
+            f"| GET /sessions/export?format=csv ({exp['rows']:,} rows) | {exp['rows_per_s']:,.0f} | "
+            f"{exp['rows_per_s'] / figures['psql_copy']:.2f}× psql | "
+            f"{exp['rss_start_mb']:.0f} → {exp['rss_peak_mb']:.0f} MB |",
+            f"| psql \\copy (SELECT …) to stdout | {figures['psql_copy']:,.0f} | — | — |",
+            "",
+            "Targets: import ≥ 0.5× raw COPY and ≥ 10× pandas; export ≥ 0.5× psql; memory flat.",
+            "",
+        ]
+    )
