@@ -50,14 +50,15 @@ class RunningPlatform:
                 child.wait(5)
 
     def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
-        """(Re)start one process on its port and wait until it is ready."""
+        """(Re)start one process on its port and wait until it is ready (workers: just start)."""
         self.spawn(name, extra_env)
-        wait_ready(self.urls[name], self.children[name])
+        if name in self.urls:
+            wait_ready(self.urls[name], self.children[name])
 
     def spawn(self, name: str, extra_env: dict[str, str] | None = None) -> None:
         """Start one process on its port without waiting for it."""
         process = next(p for p in PROCESSES if p.name == name)
-        port = int(self.urls[name].rsplit(":", 1)[1])
+        port = int(self.urls[name].rsplit(":", 1)[1]) if name in self.urls else 0
         with open(self.log_dir / f"{name}.log", "a") as log:
             self.children[name] = subprocess.Popen(
                 Process(name, process.app, port).command(),
@@ -91,7 +92,9 @@ def start_platform(
 ) -> RunningPlatform:
     """Start the named processes (default: all) against `admin_url` on free ports."""
     wanted = list(names) or [process.name for process in PROCESSES]
-    urls = {process.name: f"http://127.0.0.1:{free_port()}" for process in PROCESSES}
+    urls = {
+        process.name: f"http://127.0.0.1:{free_port()}" for process in PROCESSES if process.port
+    }
     log_dir = work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -113,7 +116,8 @@ def start_platform(
         for name in wanted:
             platform.spawn(name)
         for name in wanted:
-            wait_ready(urls[name], platform.children[name])
+            if name in urls:
+                wait_ready(urls[name], platform.children[name])
     except RuntimeError as error:
         platform.stop()
         tail = "".join(platform.logs().splitlines(keepends=True)[-30:])

@@ -18,13 +18,16 @@ from shared.postgres import EmbeddedPostgres, wait_until_ready
 
 @dataclass(frozen=True)
 class Process:
-    """One long-running process of the platform: a gunicorn app on a port (or a worker)."""
+    """One long-running process of the platform: a gunicorn app on a port, or a worker module
+    (`app` is then `-m module` and `port` 0)."""
 
     name: str
     app: str
     port: int
 
     def command(self) -> list[str]:
+        if self.app.startswith("-m "):
+            return [sys.executable, "-m", self.app.removeprefix("-m ")]
         return [
             sys.executable,
             "-m",
@@ -52,12 +55,13 @@ PROCESSES = (
     Process("trends", "trends_svc.app:create_app()", 8002),
     Process("qa", "qa_svc.app:create_app()", 8003),
     Process("dashboard", "dashboard_svc.app:create_app()", 8050),
+    Process("trends-worker", "-m trends_svc.worker", 0),
 )
 
 
 def port_of(name: str, settings: Settings) -> int:
-    """A process's port under `make run` (`<NAME>_PORT`)."""
-    return getattr(settings, f"{name}_port")
+    """A process's port under `make run` (`<NAME>_PORT`; 0 for workers)."""
+    return getattr(settings, f"{name}_port", 0)
 
 
 def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:

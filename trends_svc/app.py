@@ -1,10 +1,19 @@
-"""The trends service: Compare History, rollups, threshold rules and alerts (built out in issue 6)."""
+"""The trends service: Compare History, rollups, threshold rules and alerts."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from shared.web import build_app, register_database, register_internal_auth
+from shared.config import secret_value
+from shared.http import ServiceClient
+from shared.web import (
+    build_app,
+    register_api,
+    register_database,
+    register_internal_auth,
+    settings_of,
+)
+from trends_svc.api import blp
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -12,4 +21,17 @@ def create_app(config: dict | None = None) -> Flask:
     app = build_app("trends", __name__, config)
     register_database(app, schema="trends")
     register_internal_auth(app)
+    register_feed(app)
+    register_api(app, [blp])
     return app
+
+
+def register_feed(app: Flask) -> None:
+    """The client of the persistence change feed, and the pseudonym key for names."""
+    settings = settings_of(app)
+    app.extensions["pseudonym_key"] = secret_value(settings, "pseudonym_key").encode()
+    app.extensions["feed"] = ServiceClient(
+        settings.persistence_url,
+        secret_value(settings, "internal_token_secret"),
+        timeout=settings.upstream_timeout,
+    )

@@ -1,0 +1,83 @@
+"""Alert lifecycle: one live alert per (rule, subject, category), refreshed on re-evaluation,
+resolved when its condition stops holding, acknowledged or resolved by people."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+
+from shared.errors import Conflict
+from trends_svc import rules, store
+
+
+def thresholds_by_rule(conn: psycopg.Connection) -> dict[str, dict]:
+    return {row["rule"]: row for row in store.list_thresholds(conn)}
+
+
+def reconcile(conn: psycopg.Connection, now: datetime | None = None) -> dict[str, int]:
+    """Evaluate every rule and bring the alerts in line; returns opened/updated/resolved counts."""
+    now = now or datetime.now(UTC)
+    firings = {firing.key: firing for firing in rules.evaluate(conn, now, thresholds_by_rule(conn))}
+    counts = {"opened": 0, "updated": 0, "resolved": 0}
+    for alert in store.live_alerts(conn):
+        firing = firings.pop((alert["rule"], alert["subject"], alert["category"]), None)
+        if firing is None:
+            store.set_alert_status(conn, alert["alert_id"], "resolved", "system")
+            store.add_history(conn, alert["alert_id"], "resolved", "system")
+            counts["resolved"] += 1
+        elif firing.evidence != alert["evidence"]:
+            store.update_evidence(conn, alert["alert_id"], firing.evidence, firing.team)
+            counts["updated"] += 1
+    for firing in firings.values():
+        alert_id = uuid.uuid4()
+        store.insert_alert(
+            conn,
+            {
+                "alert_id": alert_id,
+                "rule": firing.rule,
+                "scope": firing.scope,
+                "engineer_code": firing.subject if firing.scope == "engineer" else None,
+                "team": firing.team,
+                "category": firing.category,
+                "severity": rules.SEVERITY[firing.rule],
+                "evidence": firing.evidence,
+                "subject": firing.subject,
+            },
+        )
+        store.add_history(conn, alert_id, "open", "system", firing.evidence)
+        counts["opened"] += 1
+    return counts
+
+
+def decide(conn: psycopg.Connection, alert: dict, status: str, actor: str) -> dict:
+    """Acknowledge or resolve an alert by hand; a resolved alert cannot be acknowledged."""
+    if alert["status"] == "resolved":
+        raise Conflict(
+            "This alert is resolved already.",
+            errors=[{"field": "status", "reason": "The alert is resolved."}],
+        )
+    updated = store.set_alert_status(conn, alert["alert_id"], status, actor)
+    store.add_history(conn, alert["alert_id"], status, actor)
+    return updated
+
+
+def public(alert: dict) -> dict:
+    """An alert as the API shows it."""
+    return {
+        "id": alert["alert_id"],
+        "rule": alert["rule"],
+        "scope": alert["scope"],
+        "engineer_code": alert["engineer_code"],
+        "team": alert["team"],
+        "category": alert["category"] or None,
+        "status": alert["status"],
+        "severity": alert["severity"],
+        "evidence": alert["evidence"],
+        "opened_at": alert["opened_at"],
+        "updated_at": alert["updated_at"],
+        "resolved_at": alert["resolved_at"],
+        "acknowledged_at": alert["acknowledged_at"],
+        "acknowledged_by": alert["acknowledged_by"],
+    }

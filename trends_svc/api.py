@@ -1,0 +1,300 @@
+"""HTTP layer of the trends service: parse, authorise, call one domain function, answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+
+from shared import db
+from shared.api import Blueprint, current_principal, decode_cursor, encode_cursor
+from shared.errors import NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
+from shared.pseudonyms import engineer_code as pseudonym
+from trends_svc import alerts, history, projection, store
+from trends_svc.schemas import (
+    AlertArgsSchema,
+    AlertExportArgsSchema,
+    AlertPageSchema,
+    AlertSchema,
+    CompareResultSchema,
+    CompareSchema,
+    ErasureSchema,
+    EvaluationSchema,
+    HistoryArgsSchema,
+    ThresholdListSchema,
+    ThresholdSchema,
+    TrendArgsSchema,
+    TrendPageSchema,
+)
+from trends_svc.thresholds import RULES, validate_params
+
+blp = Blueprint("trends", __name__, description="Compare History, trend summaries and alerts.")
+READERS = ("manager", "qa_lead", "admin")
+
+
+def team_scope() -> list[str] | None:
+    principal = current_principal()
+    return sorted(principal.teams) if principal.team_scoped else None
+
+
+def visible(answer: dict) -> dict:
+    """A manager sees the history of engineers in their teams only (404 otherwise)."""
+    scope = team_scope()
+    if scope is not None and answer["team"] not in scope:
+        raise NotFound("No history for this engineer.")
+    return answer
+
+
+@blp.route("/history/compare")
+class CompareHistory(MethodView):
+    @blp.roles("agent", *READERS)
+    @blp.doc(operationId="compareHistory")
+    @blp.arguments(CompareSchema)
+    @blp.response(200, CompareResultSchema)
+    def post(self, data):
+        """Compare an engineer's history (the agent's Compare History command)
+
+        Current vs previous period, deltas, root causes, recurring categories, streaks, team
+        baseline, weekly timeline, open alerts and a summary `text`. The name is never stored.
+        """
+        code = data.get("engineer_code") or pseudonym(
+            data["engineer"], current_app.extensions["pseudonym_key"]
+        )
+        with db.connection() as conn:
+            return visible(history.compare(conn, code, data["period_days"]))
+
+
+@blp.route("/history/<string:engineer_code>")
+class EngineerHistory(MethodView):
+    @blp.roles("agent", *READERS)
+    @blp.doc(operationId="getHistory")
+    @blp.arguments(HistoryArgsSchema, location="query")
+    @blp.response(200, CompareResultSchema)
+    def get(self, args, engineer_code: str):
+        """Get an engineer's history by pseudonym
+
+        The same answer as Compare History, addressed by `engineer_code`.
+        """
+        with db.connection() as conn:
+            return visible(history.compare(conn, engineer_code, args["period_days"]))
+
+
+@blp.route("/trends/weekly")
+class WeeklyTrends(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="weeklyTrends")
+    @blp.arguments(TrendArgsSchema, location="query")
+    @blp.response(200, TrendPageSchema)
+    def get(self, args):
+        """Weekly trend summary per team and region
+
+        Sessions, mean sentiment and confidence, most common root cause; from the rollups.
+        """
+        with db.connection() as conn:
+            return {"items": store.weekly_summary(conn, args, team_scope())}
+
+
+@blp.route("/trends/languages")
+class LanguageTrends(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="languageTrends")
+    @blp.arguments(TrendArgsSchema, location="query")
+    @blp.response(200, TrendPageSchema)
+    def get(self, args):
+        """Sessions per week and output language"""
+        with db.connection() as conn:
+            return {"items": store.language_summary(conn, args, team_scope())}
+
+
+@blp.route("/trends/root-causes")
+class RootCauseTrends(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="rootCauseTrends")
+    @blp.arguments(TrendArgsSchema, location="query")
+    @blp.response(200, TrendPageSchema)
+    def get(self, args):
+        """Sessions per week and root cause"""
+        with db.connection() as conn:
+            return {"items": store.root_cause_summary(conn, args, team_scope())}
+
+
+@blp.route("/trends/evaluate")
+class Evaluate(MethodView):
+    @blp.roles("admin")
+    @blp.doc(operationId="evaluateTrends")
+    @blp.response(200, EvaluationSchema)
+    def post(self):
+        """Catch up with the change feed and evaluate every rule now
+
+        Answers how many alerts were opened, updated and resolved.
+        """
+        with db.connection() as conn:
+            applied = projection.catch_up(conn, current_app.extensions["feed"])
+            with conn.transaction():
+                counts = alerts.reconcile(conn)
+        return {**counts, "applied_changes": applied}
+
+
+@blp.route("/alerts")
+class Alerts(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="listAlerts")
+    @blp.arguments(AlertArgsSchema, location="query")
+    @blp.response(200, AlertPageSchema)
+    def get(self, args):
+        """List alerts, newest first
+
+        Filters: status, rule, team, engineer_code. Managers see their own teams only.
+        """
+        after = decode_cursor(args["cursor"], 2) if args.get("cursor") else None
+        with db.connection() as conn:
+            rows = store.list_alerts(
+                conn, args, limit=args["limit"], after=after, teams=team_scope()
+            )
+        last = rows[-1] if len(rows) == args["limit"] else None
+        cursor = encode_cursor([last["opened_at"].isoformat(), last["alert_id"]]) if last else None
+        return {"items": [alerts.public(row) for row in rows], "next_cursor": cursor}
+
+
+@blp.route("/alerts/export")
+class AlertExport(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="exportAlerts")
+    @blp.arguments(AlertExportArgsSchema, location="query")
+    @blp.response(200, description="The alerts as CSV or JSON.")
+    def get(self, args):
+        """Export alerts as CSV or JSON"""
+        with db.connection() as conn:
+            rows = [
+                alerts.public(row)
+                for row in store.list_alerts(conn, args, limit=None, after=None, teams=team_scope())
+            ]
+        return alert_file(rows, args["format"])
+
+
+def alert_file(rows: list[dict], fmt: str) -> Response:
+    dumped = AlertSchema(many=True).dump(rows)
+    if fmt == "json":
+        body, media = json.dumps(dumped), "application/json"
+    else:
+        buffer = io.StringIO()
+        columns = list(AlertSchema().fields)
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        for row in dumped:
+            writer.writerow(
+                [json.dumps(row[c]) if isinstance(row[c], dict) else row[c] for c in columns]
+            )
+        body, media = buffer.getvalue(), "text/csv; charset=utf-8"
+    return Response(
+        body,
+        content_type=media,
+        headers={"Content-Disposition": f'attachment; filename="alerts.{fmt}"'},
+    )
+
+
+def _decide(alert_id: uuid.UUID, status: str) -> dict:
+    with db.connection() as conn:
+        alert = store.get_alert(conn, alert_id, team_scope())
+        if alert is None:
+            raise NotFound("No alert with this id.")
+        return alerts.public(alerts.decide(conn, alert, status, current_principal().subject))
+
+
+@blp.route("/alerts/<uuid:alert_id>/ack")
+class AcknowledgeAlert(MethodView):
+    @blp.roles("manager", "admin")
+    @blp.doc(operationId="acknowledgeAlert")
+    @blp.response(200, AlertSchema)
+    def post(self, alert_id: uuid.UUID):
+        """Acknowledge an alert (who and when are kept)"""
+        return _decide(alert_id, "acknowledged")
+
+
+@blp.route("/alerts/<uuid:alert_id>/resolve")
+class ResolveAlert(MethodView):
+    @blp.roles("manager", "admin")
+    @blp.doc(operationId="resolveAlert")
+    @blp.response(200, AlertSchema)
+    def post(self, alert_id: uuid.UUID):
+        """Resolve an alert by hand"""
+        return _decide(alert_id, "resolved")
+
+
+def etag(row: dict) -> str:
+    return f'"{row["rule"]}-{row["version"]}"'
+
+
+@blp.route("/thresholds")
+class Thresholds(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="listThresholds")
+    @blp.response(200, ThresholdListSchema)
+    def get(self):
+        """List the trend thresholds of every rule"""
+        with db.connection() as conn:
+            return {"items": store.list_thresholds(conn)}
+
+
+@blp.route("/thresholds/<string:rule>")
+class Threshold(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="getThreshold")
+    @blp.response(200, ThresholdSchema)
+    def get(self, rule: str):
+        """Get one rule's threshold (with an ETag for updates)"""
+        with db.connection() as conn:
+            row = store.get_threshold(conn, rule)
+        if row is None:
+            raise NotFound("No such rule.")
+        return row, 200, {"ETag": etag(row)}
+
+    @blp.roles("admin")
+    @blp.doc(operationId="updateThreshold")
+    @blp.arguments(ThresholdSchema)
+    @blp.response(200, ThresholdSchema)
+    def put(self, data, rule: str):
+        """Change one rule's threshold (If-Match with the ETag required)
+
+        Unknown or out-of-range parameters answer 422; a stale ETag 412; none 428.
+        """
+        if rule not in RULES:
+            raise NotFound("No such rule.")
+        if_match = request.headers.get("If-Match")
+        if not if_match:
+            raise PreconditionRequired("Send If-Match with the threshold's ETag.")
+        with db.connection() as conn:
+            row = store.get_threshold(conn, rule)
+            if if_match not in (etag(row), "*"):
+                raise PreconditionFailed("The threshold changed since you read it.")
+            params, errors = validate_params(rule, data["params"], row["params"])
+            if errors:
+                raise Unprocessable(errors=errors)
+            updated = store.update_threshold(
+                conn,
+                rule,
+                params=params,
+                enabled=data["enabled"],
+                version=row["version"],
+                updated_by=current_principal().subject,
+            )
+            if updated is None:
+                raise PreconditionFailed("The threshold changed since you read it.")
+            alerts.reconcile(conn)
+        return updated, 200, {"ETag": etag(updated)}
+
+
+@blp.route("/engineers/<string:engineer_code>")
+class EngineerErasure(MethodView):
+    @blp.roles("admin")
+    @blp.doc(operationId="eraseEngineerTrends")
+    @blp.response(200, ErasureSchema)
+    def delete(self, engineer_code: str):
+        """Erase an engineer's projection, rollups and alerts in the trends service"""
+        with db.connection() as conn:
+            removed = store.delete_engineer(conn, engineer_code)
+        return {"engineer_code": engineer_code, "sessions_deleted": removed}

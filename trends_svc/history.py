@@ -1,0 +1,162 @@
+"""Compare History: an engineer's current period against the previous one, with the team's
+baseline, recurring categories, streaks, a weekly timeline, open alerts and a summary text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from trends_svc import alerts, store
+
+
+def _round(value: Any) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def period(conn: psycopg.Connection, start: datetime, end: datetime, **subject: str | None) -> dict:
+    summary = store.period_summary(conn, start=start, end=end, **subject)
+    return {
+        "from": start,
+        "to": end,
+        "sessions": summary["sessions"],
+        "mean_sentiment": _round(summary["mean_sentiment"]),
+        "mean_confidence": _round(summary["mean_confidence"]),
+        "root_causes": summary["root_causes"],
+    }
+
+
+def _delta(current: float | None, previous: float | None) -> float | None:
+    return None if current is None or previous is None else round(current - previous, 4)
+
+
+def streaks(sequence: list[dict]) -> list[dict]:
+    """Per category, the run of rising (improving) or falling (declining) sentiment that ends
+    with the latest session, when it spans at least two steps."""
+    by_category: dict[str, list[float]] = {}
+    for row in sequence:
+        by_category.setdefault(row["root_cause"], []).append(row["sentiment_score"])
+    found = []
+    for category, values in sorted(by_category.items()):
+        for direction, better in (
+            ("improving", lambda a, b: b > a),
+            ("declining", lambda a, b: b < a),
+        ):
+            length = 0
+            for earlier, later in zip(reversed(values[:-1]), reversed(values[1:]), strict=False):
+                if not better(earlier, later):
+                    break
+                length += 1
+            if length >= 2:
+                found.append({"category": category, "direction": direction, "length": length})
+    return found
+
+
+def compare(
+    conn: psycopg.Connection, engineer_code: str, period_days: int, now: datetime | None = None
+) -> dict[str, Any]:
+    """The Compare History answer for one engineer."""
+    now = now or datetime.now(UTC)
+    span = timedelta(days=period_days)
+    current = period(conn, now - span, now, engineer_code=engineer_code)
+    previous = period(conn, now - 2 * span, now - span, engineer_code=engineer_code)
+    sequence = store.engineer_sequence(conn, engineer_code, now)
+    team = sequence[-1]["team"] if sequence else None
+    thresholds = alerts.thresholds_by_rule(conn)["recurring_issue"]["params"]
+    recurring = [
+        {
+            "category": row["category"],
+            "sessions": row["sessions"],
+            "window_days": thresholds["window_days"],
+        }
+        for row in store.recurring_issues(conn, now, **thresholds)
+        if row["engineer_code"] == engineer_code
+    ]
+    live = [
+        alerts.public(alert)
+        for alert in store.list_alerts(
+            conn, {"engineer_code": engineer_code}, limit=None, after=None, teams=None
+        )
+        if alert["status"] != "resolved"
+    ]
+    timeline = [
+        {
+            "week": row["week"],
+            "sessions": row["sessions"],
+            "mean_sentiment": _round(row["mean_sentiment"]),
+            "mean_confidence": _round(row["mean_confidence"]),
+        }
+        for row in store.engineer_timeline(
+            conn, engineer_code, now - max(2 * span, timedelta(days=84))
+        )
+    ]
+    answer = {
+        "engineer_code": engineer_code,
+        "period_days": period_days,
+        "current": current,
+        "previous": previous,
+        "delta": {
+            "sessions": current["sessions"] - previous["sessions"],
+            "mean_sentiment": _delta(current["mean_sentiment"], previous["mean_sentiment"]),
+            "mean_confidence": _delta(current["mean_confidence"], previous["mean_confidence"]),
+        },
+        "recurring": sorted(recurring, key=lambda item: (-item["sessions"], item["category"])),
+        "streaks": streaks(sequence),
+        "team": team,
+        "team_baseline": period(conn, now - span, now, team=team) if team else None,
+        "timeline": timeline,
+        "alerts": live,
+    }
+    answer["text"] = summary_text(answer)
+    return answer
+
+
+def _signed(value: float | None) -> str:
+    return "" if value is None else f" ({value:+.2f})"
+
+
+def _label(category: str) -> str:
+    return category.replace("_", " ")
+
+
+def summary_text(answer: dict[str, Any]) -> str:
+    """A short neutral English summary the agent can show the leader as it is."""
+    days, current, previous, delta = (
+        answer["period_days"],
+        answer["current"],
+        answer["previous"],
+        answer["delta"],
+    )
+    parts = [
+        f"{current['sessions']} analyses in the last {days} days ({previous['sessions']} before)"
+    ]
+    if current["mean_sentiment"] is not None:
+        parts.append(
+            f"mean sentiment {current['mean_sentiment']:.2f}{_signed(delta['mean_sentiment'])}"
+        )
+    if current["mean_confidence"] is not None:
+        parts.append(
+            f"mean confidence {current['mean_confidence']:.2f}{_signed(delta['mean_confidence'])}"
+        )
+    text = "; ".join(parts) + "."
+    if answer["recurring"]:
+        text += (
+            " Recurring: "
+            + ", ".join(
+                f"{_label(item['category'])} ({item['sessions']}x in {item['window_days']} days)"
+                for item in answer["recurring"]
+            )
+            + "."
+        )
+    for streak in answer["streaks"]:
+        text += (
+            f" {_label(streak['category']).capitalize()} sentiment {streak['direction']} for "
+            f"{streak['length']} analyses in a row."
+        )
+    baseline = answer["team_baseline"]
+    if baseline and baseline["mean_sentiment"] is not None:
+        text += f" Team mean sentiment in the same period: {baseline['mean_sentiment']:.2f}."
+    if answer["alerts"]:
+        text += f" Open alerts: {len(answer['alerts'])}."
+    return text

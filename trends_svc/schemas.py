@@ -1,0 +1,140 @@
+"""Request and response schemas of the trends API."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from shared import domain
+from shared.api import PageArgsSchema, Schema
+from trends_svc.thresholds import RULES
+
+TEAM = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Not a team name.")
+
+
+class CompareSchema(Schema):
+    engineer = fields.String(
+        load_only=True,
+        validate=validate.Length(1, 200),
+        metadata={"description": "Engineer name; pseudonymised on the fly, never stored."},
+    )
+    engineer_code = fields.String(validate=validate.Length(1, 64))
+    period_days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+
+    @validates_schema(pass_original=True)
+    def _one_subject(self, data, original, **_kwargs):
+        if ("engineer" in original) == ("engineer_code" in original):
+            raise ValidationError("Give exactly one of engineer or engineer_code.", "engineer")
+
+
+class HistoryArgsSchema(Schema):
+    period_days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+
+
+class PeriodSchema(Schema):
+    from_ = fields.AwareDateTime(data_key="from")
+    to = fields.AwareDateTime()
+    sessions = fields.Integer()
+    mean_sentiment = fields.Float(allow_none=True)
+    mean_confidence = fields.Float(allow_none=True)
+    root_causes = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class AlertSchema(Schema):
+    id = fields.UUID()
+    rule = fields.String()
+    scope = fields.String()
+    engineer_code = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    status = fields.String()
+    severity = fields.String()
+    evidence = fields.Dict()
+    opened_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    acknowledged_by = fields.String(allow_none=True)
+
+
+class CompareResultSchema(Schema):
+    engineer_code = fields.String()
+    period_days = fields.Integer()
+    current = fields.Nested(PeriodSchema)
+    previous = fields.Nested(PeriodSchema)
+    delta = fields.Dict()
+    recurring = fields.List(fields.Dict())
+    streaks = fields.List(fields.Dict())
+    team = fields.String(allow_none=True)
+    team_baseline = fields.Nested(PeriodSchema, allow_none=True)
+    timeline = fields.List(fields.Dict())
+    alerts = fields.List(fields.Nested(AlertSchema))
+    text = fields.String()
+
+
+class TrendArgsSchema(Schema):
+    team = fields.String(validate=TEAM)
+    region = fields.String(validate=validate.Length(1, 64))
+    root_cause = fields.String(validate=validate.OneOf(domain.ROOT_CAUSES))
+    language = fields.String(validate=validate.OneOf(domain.SUPPORTED_LANGUAGES))
+    from_ = fields.AwareDateTime(data_key="from")
+    to = fields.AwareDateTime()
+
+
+class TrendRowSchema(Schema):
+    week = fields.Date()
+    team = fields.String()
+    region = fields.String(allow_none=True)
+    language = fields.String()
+    root_cause = fields.String()
+    sessions = fields.Integer()
+    mean_sentiment = fields.Float(allow_none=True)
+    mean_confidence = fields.Float(allow_none=True)
+    most_common_root_cause = fields.String()
+
+
+class TrendPageSchema(Schema):
+    items = fields.List(fields.Nested(TrendRowSchema))
+
+
+class AlertArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(("open", "acknowledged", "resolved")))
+    rule = fields.String(validate=validate.OneOf(RULES))
+    team = fields.String(validate=TEAM)
+    engineer_code = fields.String(validate=validate.Length(1, 64))
+
+
+class AlertExportArgsSchema(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json")))
+    status = fields.String(validate=validate.OneOf(("open", "acknowledged", "resolved")))
+    rule = fields.String(validate=validate.OneOf(RULES))
+    team = fields.String(validate=TEAM)
+    engineer_code = fields.String(validate=validate.Length(1, 64))
+
+
+class AlertPageSchema(Schema):
+    items = fields.List(fields.Nested(AlertSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ThresholdSchema(Schema):
+    rule = fields.String(dump_only=True)
+    params = fields.Dict(required=True)
+    enabled = fields.Boolean(load_default=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+    updated_by = fields.String(dump_only=True)
+
+
+class ThresholdListSchema(Schema):
+    items = fields.List(fields.Nested(ThresholdSchema))
+
+
+class EvaluationSchema(Schema):
+    opened = fields.Integer()
+    updated = fields.Integer()
+    resolved = fields.Integer()
+    applied_changes = fields.Integer()
+
+
+class ErasureSchema(Schema):
+    engineer_code = fields.String()
+    sessions_deleted = fields.Integer()

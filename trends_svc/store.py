@@ -1,0 +1,534 @@
+"""SQL of the trends schema: projection, rollups, thresholds, rule queries and alerts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+# --- feed and projection -------------------------------------------------------------------
+
+
+def lock_feed(conn: psycopg.Connection) -> dict:
+    """The feed cursor, locked for this transaction (one applier at a time)."""
+    return conn.execute(
+        "SELECT cursor, applied FROM feed_state WHERE feed = 'sessions' FOR UPDATE"
+    ).fetchone()
+
+
+def save_feed(conn: psycopg.Connection, cursor: str, applied: int) -> None:
+    """Move the cursor (in the same transaction as the changes it covers)."""
+    conn.execute(
+        "UPDATE feed_state SET cursor = %(cursor)s, applied = applied + %(applied)s, "
+        "updated_at = now() WHERE feed = 'sessions'",
+        {"cursor": cursor, "applied": applied},
+    )
+
+
+def get_projected(conn: psycopg.Connection, session_id: uuid.UUID) -> dict | None:
+    """The projected row of a session, if any."""
+    return conn.execute(
+        "SELECT * FROM sessions WHERE session_id = %(id)s", {"id": session_id}
+    ).fetchone()
+
+
+def upsert_projected(conn: psycopg.Connection, row: dict[str, Any]) -> None:
+    """Insert or replace a projected session."""
+    conn.execute(
+        """
+        INSERT INTO sessions (session_id, engineer_code, team, region, languages, root_cause,
+                              sentiment_score, confidence_overall, analysed_at)
+        VALUES (%(session_id)s, %(engineer_code)s, %(team)s, %(region)s, %(languages)s,
+                %(root_cause)s, %(sentiment_score)s, %(confidence_overall)s, %(analysed_at)s)
+        ON CONFLICT (session_id) DO UPDATE SET
+            engineer_code = EXCLUDED.engineer_code, team = EXCLUDED.team,
+            region = EXCLUDED.region, languages = EXCLUDED.languages,
+            root_cause = EXCLUDED.root_cause, sentiment_score = EXCLUDED.sentiment_score,
+            confidence_overall = EXCLUDED.confidence_overall, analysed_at = EXCLUDED.analysed_at
+        """,
+        row,
+    )
+
+
+def delete_projected(conn: psycopg.Connection, session_id: uuid.UUID) -> None:
+    """Remove a projected session."""
+    conn.execute("DELETE FROM sessions WHERE session_id = %(id)s", {"id": session_id})
+
+
+def adjust_rollups(conn: psycopg.Connection, row: dict[str, Any], sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) one session's share of every weekly rollup."""
+    params = {**row, "sign": sign, "region": row.get("region") or ""}
+    conn.execute(
+        """
+        INSERT INTO engineer_weekly AS w (engineer_code, week, root_cause, sessions,
+                                          sentiment_sum, confidence_sum)
+        VALUES (%(engineer_code)s, date_trunc('week', %(analysed_at)s AT TIME ZONE 'UTC')::date,
+                %(root_cause)s, %(sign)s, %(sign)s * %(sentiment_score)s,
+                %(sign)s * %(confidence_overall)s)
+        ON CONFLICT (engineer_code, week, root_cause) DO UPDATE SET
+            sessions = w.sessions + EXCLUDED.sessions,
+            sentiment_sum = w.sentiment_sum + EXCLUDED.sentiment_sum,
+            confidence_sum = w.confidence_sum + EXCLUDED.confidence_sum
+        """,
+        params,
+    )
+    conn.execute(
+        """
+        INSERT INTO team_weekly AS w (team, region, week, root_cause, sessions, sentiment_sum,
+                                      confidence_sum)
+        VALUES (%(team)s, %(region)s, date_trunc('week', %(analysed_at)s AT TIME ZONE 'UTC')::date,
+                %(root_cause)s, %(sign)s, %(sign)s * %(sentiment_score)s,
+                %(sign)s * %(confidence_overall)s)
+        ON CONFLICT (team, region, week, root_cause) DO UPDATE SET
+            sessions = w.sessions + EXCLUDED.sessions,
+            sentiment_sum = w.sentiment_sum + EXCLUDED.sentiment_sum,
+            confidence_sum = w.confidence_sum + EXCLUDED.confidence_sum
+        """,
+        params,
+    )
+    conn.execute(
+        """
+        INSERT INTO team_language_weekly AS w (team, region, week, language, root_cause, sessions,
+                                               sentiment_sum, confidence_sum)
+        SELECT %(team)s, %(region)s, date_trunc('week', %(analysed_at)s AT TIME ZONE 'UTC')::date,
+               language, %(root_cause)s, %(sign)s, %(sign)s * %(sentiment_score)s,
+               %(sign)s * %(confidence_overall)s
+        FROM unnest(%(languages)s::text[]) AS language
+        ON CONFLICT (team, region, week, language, root_cause) DO UPDATE SET
+            sessions = w.sessions + EXCLUDED.sessions,
+            sentiment_sum = w.sentiment_sum + EXCLUDED.sentiment_sum,
+            confidence_sum = w.confidence_sum + EXCLUDED.confidence_sum
+        """,
+        params,
+    )
+    for table in ("engineer_weekly", "team_weekly", "team_language_weekly"):
+        conn.execute(f"DELETE FROM {table} WHERE sessions = 0")
+
+
+# --- thresholds ----------------------------------------------------------------------------
+
+
+def list_thresholds(conn: psycopg.Connection) -> list[dict]:
+    """Every rule's threshold row."""
+    return conn.execute("SELECT * FROM thresholds ORDER BY rule").fetchall()
+
+
+def get_threshold(conn: psycopg.Connection, rule: str) -> dict | None:
+    """One rule's threshold row."""
+    return conn.execute("SELECT * FROM thresholds WHERE rule = %(rule)s", {"rule": rule}).fetchone()
+
+
+def update_threshold(
+    conn: psycopg.Connection,
+    rule: str,
+    *,
+    params: dict,
+    enabled: bool,
+    version: int,
+    updated_by: str,
+) -> dict | None:
+    """Change a threshold if it is still at `version`; None when someone changed it meanwhile."""
+    return conn.execute(
+        """
+        UPDATE thresholds
+        SET params = %(params)s, enabled = %(enabled)s, version = version + 1,
+            updated_at = now(), updated_by = %(updated_by)s
+        WHERE rule = %(rule)s AND version = %(version)s
+        RETURNING *
+        """,
+        {
+            "rule": rule,
+            "params": Jsonb(params),
+            "enabled": enabled,
+            "version": version,
+            "updated_by": updated_by,
+        },
+    ).fetchone()
+
+
+# --- rule queries (exact numbers in numeric, windows ending at `now`) ------------------------
+
+
+def recurring_issues(
+    conn: psycopg.Connection, now: datetime, *, min_count: int, window_days: int
+) -> list[dict]:
+    """Engineer × category with at least `min_count` sessions in the last `window_days`."""
+    return conn.execute(
+        """
+        SELECT engineer_code, root_cause AS category, count(*) AS sessions,
+               min(analysed_at) AS first_at, max(analysed_at) AS last_at,
+               (array_agg(team ORDER BY analysed_at DESC))[1] AS team
+        FROM sessions
+        WHERE analysed_at > %(now)s - make_interval(days => %(window_days)s)
+          AND analysed_at <= %(now)s
+        GROUP BY engineer_code, root_cause
+        HAVING count(*) >= %(min_count)s
+        """,
+        {"now": now, "window_days": window_days, "min_count": min_count},
+    ).fetchall()
+
+
+def confidence_declines(
+    conn: psycopg.Connection,
+    now: datetime,
+    *,
+    max_drop: float,
+    min_samples: int,
+    window_days: int = 30,
+) -> list[dict]:
+    """Engineers whose mean overall confidence over the last 30 days fell by more than
+    `max_drop` (relative) against the 30 days before, each window holding `min_samples`."""
+    return conn.execute(
+        """
+        WITH windows AS (
+            SELECT engineer_code,
+                   (array_agg(team ORDER BY analysed_at DESC))[1] AS team,
+                   count(*) FILTER (WHERE analysed_at > %(now)s - make_interval(days => %(w)s))
+                       AS current_sessions,
+                   avg(confidence_overall::numeric)
+                       FILTER (WHERE analysed_at > %(now)s - make_interval(days => %(w)s))
+                       AS current_mean,
+                   count(*) FILTER (WHERE analysed_at <= %(now)s - make_interval(days => %(w)s))
+                       AS previous_sessions,
+                   avg(confidence_overall::numeric)
+                       FILTER (WHERE analysed_at <= %(now)s - make_interval(days => %(w)s))
+                       AS previous_mean
+            FROM sessions
+            WHERE analysed_at > %(now)s - make_interval(days => 2 * %(w)s)
+              AND analysed_at <= %(now)s
+            GROUP BY engineer_code
+        )
+        SELECT *, (previous_mean - current_mean) / previous_mean AS drop
+        FROM windows
+        WHERE current_sessions >= %(min_samples)s AND previous_sessions >= %(min_samples)s
+          AND previous_mean > 0
+          AND (previous_mean - current_mean) / previous_mean > %(max_drop)s::numeric
+        """,
+        {"now": now, "w": window_days, "min_samples": min_samples, "max_drop": str(max_drop)},
+    ).fetchall()
+
+
+def latest_sequences(conn: psycopg.Connection, now: datetime, length: int) -> list[dict]:
+    """For each engineer × category, the sentiment of its latest `length` sessions (oldest
+    first), where it has that many."""
+    return conn.execute(
+        """
+        WITH ranked AS (
+            SELECT engineer_code, root_cause, team, sentiment_score, analysed_at,
+                   row_number() OVER (PARTITION BY engineer_code, root_cause
+                                      ORDER BY analysed_at DESC, session_id DESC) AS position
+            FROM sessions
+            WHERE analysed_at <= %(now)s
+        )
+        SELECT engineer_code, root_cause AS category,
+               array_agg(sentiment_score ORDER BY position DESC) AS sentiments,
+               array_agg(analysed_at ORDER BY position DESC) AS times,
+               (array_agg(team ORDER BY position))[1] AS team
+        FROM ranked
+        WHERE position <= %(length)s
+        GROUP BY engineer_code, root_cause
+        HAVING count(*) = %(length)s
+        """,
+        {"now": now, "length": length},
+    ).fetchall()
+
+
+def frequent_team_issues(
+    conn: psycopg.Connection, now: datetime, *, window_days: int, min_count: int, min_share: float
+) -> list[dict]:
+    """Team × category with at least `min_count` sessions and `min_share` of the team's
+    sessions in the last `window_days`."""
+    return conn.execute(
+        """
+        WITH counts AS (
+            SELECT team, root_cause, count(*) AS sessions
+            FROM sessions
+            WHERE analysed_at > %(now)s - make_interval(days => %(window_days)s)
+              AND analysed_at <= %(now)s
+            GROUP BY team, root_cause
+        ), totals AS (
+            SELECT team, sum(sessions) AS total FROM counts GROUP BY team
+        )
+        SELECT c.team, c.root_cause AS category, c.sessions, t.total,
+               c.sessions::numeric / t.total AS share
+        FROM counts c JOIN totals t USING (team)
+        WHERE c.sessions >= %(min_count)s
+          AND c.sessions::numeric / t.total >= %(min_share)s::numeric
+        """,
+        {
+            "now": now,
+            "window_days": window_days,
+            "min_count": min_count,
+            "min_share": str(min_share),
+        },
+    ).fetchall()
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+def live_alerts(conn: psycopg.Connection) -> list[dict]:
+    """Every alert that is open or acknowledged, locked for re-evaluation."""
+    return conn.execute("SELECT * FROM alerts WHERE status <> 'resolved' FOR UPDATE").fetchall()
+
+
+def insert_alert(conn: psycopg.Connection, alert: dict[str, Any]) -> None:
+    """Open a new alert."""
+    conn.execute(
+        """
+        INSERT INTO alerts (alert_id, rule, scope, engineer_code, team, category, status,
+                            severity, evidence, subject)
+        VALUES (%(alert_id)s, %(rule)s, %(scope)s, %(engineer_code)s, %(team)s, %(category)s,
+                'open', %(severity)s, %(evidence)s, %(subject)s)
+        """,
+        {**alert, "evidence": Jsonb(alert["evidence"])},
+    )
+
+
+def update_evidence(
+    conn: psycopg.Connection, alert_id: uuid.UUID, evidence: dict, team: str | None
+) -> None:
+    """Refresh a live alert's evidence after re-evaluation."""
+    conn.execute(
+        "UPDATE alerts SET evidence = %(evidence)s, team = %(team)s, updated_at = now() "
+        "WHERE alert_id = %(id)s",
+        {"id": alert_id, "evidence": Jsonb(evidence), "team": team},
+    )
+
+
+def set_alert_status(
+    conn: psycopg.Connection, alert_id: uuid.UUID, status: str, actor: str
+) -> dict | None:
+    """Move an alert to `status` (acknowledged or resolved) and return it."""
+    return conn.execute(
+        """
+        UPDATE alerts SET status = %(status)s, updated_at = now(),
+            resolved_at = CASE WHEN %(status)s = 'resolved' THEN now() ELSE resolved_at END,
+            acknowledged_at = CASE WHEN %(status)s = 'acknowledged' THEN now()
+                                   ELSE acknowledged_at END,
+            acknowledged_by = CASE WHEN %(status)s = 'acknowledged' THEN %(actor)s
+                                   ELSE acknowledged_by END
+        WHERE alert_id = %(id)s
+        RETURNING *
+        """,
+        {"id": alert_id, "status": status, "actor": actor},
+    ).fetchone()
+
+
+def add_history(
+    conn: psycopg.Connection,
+    alert_id: uuid.UUID,
+    status: str,
+    actor: str,
+    evidence: dict | None = None,
+) -> None:
+    """Keep one state change of an alert."""
+    conn.execute(
+        "INSERT INTO alert_history (alert_id, status, actor, evidence) "
+        "VALUES (%(id)s, %(status)s, %(actor)s, %(evidence)s)",
+        {
+            "id": alert_id,
+            "status": status,
+            "actor": actor,
+            "evidence": Jsonb(evidence) if evidence is not None else None,
+        },
+    )
+
+
+def get_alert(
+    conn: psycopg.Connection, alert_id: uuid.UUID, teams: Sequence[str] | None = None
+) -> dict | None:
+    """One alert; for a team-scoped caller only if it concerns one of their teams."""
+    return conn.execute(
+        """
+        SELECT * FROM alerts WHERE alert_id = %(id)s
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+        """,
+        {"id": alert_id, "teams": list(teams) if teams is not None else None},
+    ).fetchone()
+
+
+def list_alerts(
+    conn: psycopg.Connection,
+    filters: dict[str, Any],
+    *,
+    limit: int | None,
+    after: tuple[str, str] | None,
+    teams: Sequence[str] | None,
+) -> list[dict]:
+    """Alerts newest first, filtered, keyset-paginated on (opened_at, alert_id)."""
+    return conn.execute(
+        """
+        SELECT * FROM alerts
+        WHERE (%(status)s::text IS NULL OR status = %(status)s)
+          AND (%(rule)s::text IS NULL OR rule = %(rule)s)
+          AND (%(team)s::text IS NULL OR team = %(team)s)
+          AND (%(engineer_code)s::text IS NULL OR engineer_code = %(engineer_code)s)
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+          AND (%(after_at)s::timestamptz IS NULL
+               OR (opened_at, alert_id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+        ORDER BY opened_at DESC, alert_id DESC
+        LIMIT %(limit)s
+        """,
+        {
+            "status": filters.get("status"),
+            "rule": filters.get("rule"),
+            "team": filters.get("team"),
+            "engineer_code": filters.get("engineer_code"),
+            "teams": list(teams) if teams is not None else None,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "limit": limit,
+        },
+    ).fetchall()
+
+
+def delete_engineer(conn: psycopg.Connection, engineer_code: str) -> int:
+    """Erase an engineer's projection, rollups and alerts; returns projected sessions removed."""
+    removed = conn.execute(
+        "DELETE FROM sessions WHERE engineer_code = %(code)s", {"code": engineer_code}
+    ).rowcount
+    conn.execute(
+        "DELETE FROM engineer_weekly WHERE engineer_code = %(code)s", {"code": engineer_code}
+    )
+    conn.execute("DELETE FROM alerts WHERE engineer_code = %(code)s", {"code": engineer_code})
+    return removed
+
+
+# --- history and summaries -----------------------------------------------------------------
+
+
+def period_summary(
+    conn: psycopg.Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    engineer_code: str | None = None,
+    team: str | None = None,
+) -> dict:
+    """Count, means and root-cause mix of an engineer's or a team's sessions in (start, end]."""
+    where = "analysed_at > %(start)s AND analysed_at <= %(end)s"
+    where += " AND engineer_code = %(engineer_code)s" if engineer_code else " AND team = %(team)s"
+    params = {"start": start, "end": end, "engineer_code": engineer_code, "team": team}
+    totals = conn.execute(
+        f"SELECT count(*) AS sessions, avg(sentiment_score::numeric) AS mean_sentiment, "
+        f"avg(confidence_overall::numeric) AS mean_confidence FROM sessions WHERE {where}",
+        params,
+    ).fetchone()
+    causes = conn.execute(
+        f"SELECT root_cause, count(*) AS sessions FROM sessions WHERE {where} "
+        "GROUP BY root_cause ORDER BY root_cause",
+        params,
+    ).fetchall()
+    return {**totals, "root_causes": {row["root_cause"]: row["sessions"] for row in causes}}
+
+
+def engineer_sequence(conn: psycopg.Connection, engineer_code: str, now: datetime) -> list[dict]:
+    """An engineer's sessions up to `now`, oldest first (category, sentiment, time, team)."""
+    return conn.execute(
+        "SELECT root_cause, sentiment_score, analysed_at, team FROM sessions "
+        "WHERE engineer_code = %(code)s AND analysed_at <= %(now)s "
+        "ORDER BY analysed_at, session_id",
+        {"code": engineer_code, "now": now},
+    ).fetchall()
+
+
+def engineer_timeline(conn: psycopg.Connection, engineer_code: str, since: datetime) -> list[dict]:
+    """Weekly sessions and means of an engineer from the rollup."""
+    return conn.execute(
+        """
+        SELECT week, sum(sessions)::int AS sessions,
+               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
+               sum(confidence_sum) / sum(sessions) AS mean_confidence
+        FROM engineer_weekly
+        WHERE engineer_code = %(code)s AND week >= date_trunc('week', %(since)s)::date
+        GROUP BY week ORDER BY week
+        """,
+        {"code": engineer_code, "since": since},
+    ).fetchall()
+
+
+def weekly_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
+) -> list[dict]:
+    """The spec's weekly trend summary from the rollups: week, sessions, mean sentiment and
+    confidence, most common root cause, per team and region."""
+    return conn.execute(
+        f"""
+        WITH rows AS (
+            SELECT * FROM team_weekly WHERE {_ROLLUP_FILTERS}
+        ), causes AS (
+            SELECT week, team, region, root_cause, sum(sessions) AS n,
+                   row_number() OVER (PARTITION BY week, team, region
+                                      ORDER BY sum(sessions) DESC, root_cause) AS rank
+            FROM rows GROUP BY week, team, region, root_cause
+        )
+        SELECT r.week, r.team, NULLIF(r.region, '') AS region, sum(r.sessions)::int AS sessions,
+               sum(r.sentiment_sum) / sum(r.sessions) AS mean_sentiment,
+               sum(r.confidence_sum) / sum(r.sessions) AS mean_confidence,
+               max(c.root_cause) AS most_common_root_cause
+        FROM rows r
+        JOIN causes c ON c.week = r.week AND c.team = r.team AND c.region = r.region AND c.rank = 1
+        GROUP BY r.week, r.team, r.region
+        ORDER BY r.week, r.team, r.region
+        """,
+        _rollup_params(filters, teams),
+    ).fetchall()
+
+
+def language_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
+) -> list[dict]:
+    """Sessions and means per week and output language from the rollups."""
+    return conn.execute(
+        f"""
+        SELECT week, language, sum(sessions)::int AS sessions,
+               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
+               sum(confidence_sum) / sum(sessions) AS mean_confidence
+        FROM team_language_weekly
+        WHERE {_ROLLUP_FILTERS}
+          AND (%(language)s::text IS NULL OR language = %(language)s)
+        GROUP BY week, language ORDER BY week, language
+        """,
+        _rollup_params(filters, teams),
+    ).fetchall()
+
+
+def root_cause_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
+) -> list[dict]:
+    """Sessions and means per week and root cause from the rollups."""
+    return conn.execute(
+        f"""
+        SELECT week, root_cause, sum(sessions)::int AS sessions,
+               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
+               sum(confidence_sum) / sum(sessions) AS mean_confidence
+        FROM team_weekly WHERE {_ROLLUP_FILTERS}
+        GROUP BY week, root_cause ORDER BY week, root_cause
+        """,
+        _rollup_params(filters, teams),
+    ).fetchall()
+
+
+_ROLLUP_FILTERS = """(%(team)s::text IS NULL OR team = %(team)s)
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+          AND (%(region)s::text IS NULL OR region = %(region)s)
+          AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
+          AND (%(from)s::timestamptz IS NULL OR week >= date_trunc('week', %(from)s)::date)
+          AND (%(to)s::timestamptz IS NULL OR week < %(to)s::date)"""
+
+
+def _rollup_params(filters: dict[str, Any], teams: Sequence[str] | None) -> dict[str, Any]:
+    return {
+        "team": filters.get("team"),
+        "region": filters.get("region"),
+        "root_cause": filters.get("root_cause"),
+        "language": filters.get("language"),
+        "from": filters.get("from_"),
+        "to": filters.get("to"),
+        "teams": list(teams) if teams is not None else None,
+    }

@@ -1,0 +1,78 @@
+"""The trends worker: follows the change feed, evaluates the rules shortly after new data and on
+a timer. Several replicas may run; a PostgreSQL advisory lock keeps exactly one active."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+import psycopg
+
+from shared import db
+from trends_svc import alerts, projection
+from trends_svc.app import create_app
+
+LOCK_KEY = 0x7C3E_7E4D  # "the trends worker" in pg_advisory_lock's key space
+POLL_SECONDS = 1.0
+DEBOUNCE_SECONDS = 0.5
+TIMER_SECONDS = 60.0
+log = logging.getLogger("cr.trends.worker")
+
+
+class Worker:
+    """One loop: hold the lock, apply the feed, evaluate when something changed or the timer ran."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            while not self.stop.is_set():
+                try:
+                    with db.pool().connection() as lock_conn:
+                        lock_conn.autocommit = True
+                        if not lock_conn.execute(
+                            "SELECT pg_try_advisory_lock(%s) AS held", [LOCK_KEY]
+                        ).fetchone()["held"]:
+                            self.stop.wait(POLL_SECONDS * 5)  # another replica is active
+                            continue
+                        try:
+                            self.active_loop()
+                        finally:
+                            lock_conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+                except (psycopg.Error, OSError, Exception):
+                    log.exception("worker cycle failed; retrying")
+                    self.stop.wait(POLL_SECONDS * 2)
+
+    def active_loop(self) -> None:
+        last_evaluation = 0.0
+        while not self.stop.is_set():
+            with db.pool().connection() as conn:
+                applied = projection.catch_up(conn, self.app.extensions["feed"])
+                due = time.monotonic() - last_evaluation > TIMER_SECONDS
+                if applied or due:
+                    if applied:
+                        self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes land first
+                        applied += projection.catch_up(conn, self.app.extensions["feed"])
+                    with conn.transaction():
+                        counts = alerts.reconcile(conn)
+                    last_evaluation = time.monotonic()
+                    log.info("evaluated", extra={"applied": applied, **counts})
+            self.stop.wait(POLL_SECONDS)
+
+
+def main() -> None:
+    app = create_app()
+    worker = Worker(app)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stop.set())
+    log.info("trends worker started")
+    worker.run()
+    app.extensions["db_pool"].close()
+
+
+if __name__ == "__main__":
+    main()
