@@ -10,6 +10,7 @@ from gateway.api import blp as audit_api
 from gateway.bearer import BearerVerifier, bearer_token
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
+from gateway.erasure import erasure
 from gateway.keys import KeyRing, load_keys
 from gateway.limits import register_rate_limits
 from gateway.login import register_login
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_bearer_auth(app, key_ring)
     register_login(app)
     register_api(app, [audit_api])
+    app.register_blueprint(erasure)
     register_proxy(app)
     register_docs(app)
     register_rate_limits(app)

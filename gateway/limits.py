@@ -58,6 +58,9 @@ def register_rate_limits(app: Flask) -> Limiter:
     views["oauth.issue_token"] = limiter.limit(settings.rate_limit_token, key_func=_client_id)(
         token_view
     )
+    views["erasure.erase_engineer"] = limiter.limit(settings.rate_limit_api, key_func=_caller)(
+        views["erasure.erase_engineer"]
+    )
     views["proxy.forward"] = limiter.limit(settings.rate_limit_api, key_func=_caller)(
         views["proxy.forward"]
     )

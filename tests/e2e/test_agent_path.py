@@ -65,3 +65,28 @@ def test_no_name_or_case_number_in_database_dump_or_logs(platform, platform_db, 
     for canary in (CANARY_NAME, CANARY_NAME.split()[1], CANARY_CASE):
         assert canary.lower() not in dump.lower()
         assert canary.lower() not in logs.lower()
+
+
+def test_erasure_reaches_every_service(agent, admin):
+    name = "Erika Loeschmann"
+    bodies = [make_session(engineer=name, team="erase-team", root_cause="other") for _ in range(3)]
+    for body in bodies:
+        assert agent.request("POST", "/api/v1/sessions", json=body).status_code == 201
+    code = agent.request("POST", "/api/v1/engineers/lookup", json={"engineer": name}).json()[
+        "engineer_code"
+    ]
+    assert admin.request("POST", "/api/v1/trends/evaluate").status_code == 200
+    assert admin.request("GET", f"/api/v1/alerts?engineer_code={code}").json()["items"]
+    assert agent.request("DELETE", f"/api/v1/engineers/{code}").status_code == 403
+
+    erased = admin.request("DELETE", f"/api/v1/engineers/{code}")
+    assert erased.status_code == 200, erased.text
+    assert erased.json() == {
+        "engineer_code": code,
+        "sessions_deleted": 3,
+        "services": {"persistence": "erased", "trends": "erased"},
+    }
+    assert admin.request("GET", f"/api/v1/sessions?engineer_code={code}").json()["items"] == []
+    assert admin.request("GET", f"/api/v1/alerts?engineer_code={code}").json()["items"] == []
+    history = admin.request("POST", "/api/v1/history/compare", json={"engineer_code": code}).json()
+    assert history["current"]["sessions"] == 0 and history["previous"]["sessions"] == 0

@@ -22,29 +22,52 @@ def trends_app(app_config):
 
 @pytest.fixture
 def conn(database_url):
-    with psycopg.connect(database_url, row_factory=dict_row,
-                         options="-c search_path=trends") as connection:
+    with psycopg.connect(
+        database_url, row_factory=dict_row, options="-c search_path=trends"
+    ) as connection:
         yield connection
 
 
-def change(engineer="eng_a", team="emea-1", days_ago=1.0, root_cause="knowledge_gap",
-           sentiment=0.5, confidence=0.8, languages=("EN",), region="EMEA", operation="insert",
-           session_id=None):
+def change(
+    engineer="eng_a",
+    team="emea-1",
+    days_ago=1.0,
+    root_cause="knowledge_gap",
+    sentiment=0.5,
+    confidence=0.8,
+    languages=("EN",),
+    region="EMEA",
+    operation="insert",
+    session_id=None,
+):
     """A change-feed item as persistence_svc sends it."""
     session_id = session_id or str(uuid.uuid4())
-    return {"operation": operation, "session_id": session_id, "session": None
-            if operation == "delete" else {
-                "session_id": session_id, "engineer_code": engineer, "team": team,
-                "region": region, "languages": list(languages), "root_cause": root_cause,
-                "sentiment_score": sentiment, "confidence_overall": confidence,
-                "analysed_at": (NOW - timedelta(days=days_ago)).isoformat()}}
+    return {
+        "operation": operation,
+        "session_id": session_id,
+        "session": None
+        if operation == "delete"
+        else {
+            "session_id": session_id,
+            "engineer_code": engineer,
+            "team": team,
+            "region": region,
+            "languages": list(languages),
+            "root_cause": root_cause,
+            "sentiment_score": sentiment,
+            "confidence_overall": confidence,
+            "analysed_at": (NOW - timedelta(days=days_ago)).isoformat(),
+        },
+    }
 
 
 @pytest.fixture
 def feed(conn):
     """Apply change items to the projection as the worker would."""
+
     def apply(*changes):
         with conn.transaction():
             for item in changes:
                 projection.apply_change(conn, item)
+
     return apply

@@ -31,13 +31,19 @@ def test_compare_history_numbers(conn, feed):
     assert answer["team"] == "emea-1"
     baseline = answer["team_baseline"]  # eng_a's three and eng_b's one, not apac-1
     assert (baseline["sessions"], baseline["mean_sentiment"], baseline["mean_confidence"]) == (
-        4, 0.4, 0.675)
-    assert answer["streaks"] == [{"category": "knowledge_gap", "direction": "declining", "length": 2}]
+        4,
+        0.4,
+        0.675,
+    )
+    assert answer["streaks"] == [
+        {"category": "knowledge_gap", "direction": "declining", "length": 2}
+    ]
     assert sum(week["sessions"] for week in answer["timeline"]) == 5
     assert answer["text"] == (
         "3 analyses in the last 30 days (2 before); mean sentiment 0.50 (+0.00); mean confidence "
         "0.80 (+0.25). Recurring: knowledge gap (3x in 90 days). Knowledge gap sentiment declining "
-        "for 2 analyses in a row. Team mean sentiment in the same period: 0.40.")
+        "for 2 analyses in a row. Team mean sentiment in the same period: 0.40."
+    )
 
 
 def test_empty_history_has_null_means(conn):
@@ -53,11 +59,14 @@ def test_updates_and_deletes_keep_rollups_exact(conn, feed):
     first = change(days_ago=1, sentiment=0.2)
     feed(first, change(days_ago=2, sentiment=0.4))
     feed(first)  # the same change again: idempotent
-    updated = change(days_ago=1, sentiment=0.6, operation="update",
-                     session_id=first["session_id"])
+    updated = change(days_ago=1, sentiment=0.6, operation="update", session_id=first["session_id"])
     feed(updated)
-    rows = conn.execute("SELECT sum(sessions) AS n, sum(sentiment_sum) AS s FROM engineer_weekly").fetchone()
+    rows = conn.execute(
+        "SELECT sum(sessions) AS n, sum(sentiment_sum) AS s FROM engineer_weekly"
+    ).fetchone()
     assert (rows["n"], round(rows["s"], 6)) == (2, 1.0)
     feed(change(operation="delete", session_id=first["session_id"]))
-    rows = conn.execute("SELECT sum(sessions) AS n, sum(sentiment_sum) AS s FROM team_weekly").fetchone()
+    rows = conn.execute(
+        "SELECT sum(sessions) AS n, sum(sentiment_sum) AS s FROM team_weekly"
+    ).fetchone()
     assert (rows["n"], round(rows["s"], 6)) == (1, 0.4)

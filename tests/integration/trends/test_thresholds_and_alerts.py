@@ -7,51 +7,66 @@ from shared.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
 from trends_svc import alerts
 
-ADMIN = internal_headers("admin")
+
+def admin():
+    """Fresh headers per call: internal tokens live 60 seconds."""
+    return internal_headers("admin")
 
 
 def test_threshold_update_needs_a_fresh_etag(trends_app):
     client = trends_app.test_client()
-    current = client.get("/api/v1/thresholds/recurring_issue", headers=ADMIN)
+    current = client.get("/api/v1/thresholds/recurring_issue", headers=admin())
+    assert current.status_code == 200, current.json
     assert current.json["params"] == {"min_count": 3, "window_days": 90}
     etag = current.headers["ETag"]
     body = {"params": {"min_count": 4}, "enabled": True}
 
-    assert client.put("/api/v1/thresholds/recurring_issue", json=body,
-                      headers=ADMIN).status_code == 428
-    changed = client.put("/api/v1/thresholds/recurring_issue", json=body,
-                         headers={**ADMIN, "If-Match": etag})
+    assert (
+        client.put("/api/v1/thresholds/recurring_issue", json=body, headers=admin()).status_code
+        == 428
+    )
+    changed = client.put(
+        "/api/v1/thresholds/recurring_issue", json=body, headers={**admin(), "If-Match": etag}
+    )
     assert changed.status_code == 200
     assert changed.json["params"] == {"min_count": 4, "window_days": 90}
     assert changed.json["updated_by"] == "test-client"
     assert changed.headers["ETag"] != etag
-    stale = client.put("/api/v1/thresholds/recurring_issue", json=body,
-                       headers={**ADMIN, "If-Match": etag})
+    stale = client.put(
+        "/api/v1/thresholds/recurring_issue", json=body, headers={**admin(), "If-Match": etag}
+    )
     assert stale.status_code == 412
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"min_count": 1}, "params.min_count"),
-    ({"window_days": 2.5}, "params.window_days"),
-    ({"colour": 3}, "params.colour"),
-    ({"min_count": True}, "params.min_count"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"min_count": 1}, "params.min_count"),
+        ({"window_days": 2.5}, "params.window_days"),
+        ({"colour": 3}, "params.colour"),
+        ({"min_count": True}, "params.min_count"),
+    ],
+)
 def test_bad_threshold_parameters_are_422(trends_app, params, field):
     client = trends_app.test_client()
-    etag = client.get("/api/v1/thresholds/recurring_issue", headers=ADMIN).headers["ETag"]
-    response = client.put("/api/v1/thresholds/recurring_issue",
-                          json={"params": params, "enabled": True},
-                          headers={**ADMIN, "If-Match": etag})
+    etag = client.get("/api/v1/thresholds/recurring_issue", headers=admin()).headers["ETag"]
+    response = client.put(
+        "/api/v1/thresholds/recurring_issue",
+        json={"params": params, "enabled": True},
+        headers={**admin(), "If-Match": etag},
+    )
     assert response.status_code == 422
     assert response.json["errors"][0]["field"] == field
 
 
 def test_server_fields_in_a_threshold_body_are_422(trends_app):
     client = trends_app.test_client()
-    etag = client.get("/api/v1/thresholds/positive_trend", headers=ADMIN).headers["ETag"]
-    response = client.put("/api/v1/thresholds/positive_trend",
-                          json={"params": {}, "enabled": True, "updated_by": "mallory"},
-                          headers={**ADMIN, "If-Match": etag})
+    etag = client.get("/api/v1/thresholds/positive_trend", headers=admin()).headers["ETag"]
+    response = client.put(
+        "/api/v1/thresholds/positive_trend",
+        json={"params": {}, "enabled": True, "updated_by": "mallory"},
+        headers={**admin(), "If-Match": etag},
+    )
     assert response.status_code == 422
 
 
@@ -66,9 +81,10 @@ def test_alert_lifecycle(trends_app, conn, feed, database_url):
         assert alerts.reconcile(conn, NOW) == {"opened": 0, "updated": 1, "resolved": 0}
 
     client = trends_app.test_client()
-    listed = client.get("/api/v1/alerts?status=open", headers=ADMIN).json["items"]
-    assert [(a["rule"], a["engineer_code"], a["category"], a["evidence"]["sessions"])
-            for a in listed] == [("recurring_issue", "eng_a", "knowledge_gap", 4)]
+    listed = client.get("/api/v1/alerts?status=open", headers=admin()).json["items"]
+    assert [
+        (a["rule"], a["engineer_code"], a["category"], a["evidence"]["sessions"]) for a in listed
+    ] == [("recurring_issue", "eng_a", "knowledge_gap", 4)]
     alert_id = listed[0]["id"]
 
     other_team = internal_headers("manager", teams=("apac-1",))
@@ -80,12 +96,15 @@ def test_alert_lifecycle(trends_app, conn, feed, database_url):
     later = NOW.replace(year=2027)  # every session has left the 90-day window
     with conn.transaction():
         assert alerts.reconcile(conn, later) == {"opened": 0, "updated": 0, "resolved": 1}
-    resolved = client.get(f"/api/v1/alerts?status=resolved", headers=ADMIN).json["items"]
+    resolved = client.get("/api/v1/alerts?status=resolved", headers=admin()).json["items"]
     assert resolved[0]["id"] == alert_id and resolved[0]["resolved_at"]
-    assert client.post(f"/api/v1/alerts/{alert_id}/resolve", headers=ADMIN).status_code == 409
+    assert client.post(f"/api/v1/alerts/{alert_id}/resolve", headers=admin()).status_code == 409
     with psycopg.connect(database_url) as raw:
-        history = raw.execute("SELECT status, actor FROM trends.alert_history "
-                              "WHERE alert_id = %s ORDER BY changed_at", [alert_id]).fetchall()
+        history = raw.execute(
+            "SELECT status, actor FROM trends.alert_history "
+            "WHERE alert_id = %s ORDER BY changed_at",
+            [alert_id],
+        ).fetchall()
     assert history == [("open", "system"), ("acknowledged", "mgr-1"), ("resolved", "system")]
 
 
@@ -94,9 +113,10 @@ def test_alert_export_formats(trends_app, conn, feed):
     with conn.transaction():
         alerts.reconcile(conn, NOW)
     client = trends_app.test_client()
-    as_csv = client.get("/api/v1/alerts/export?format=csv", headers=ADMIN)
+    as_csv = client.get("/api/v1/alerts/export?format=csv", headers=admin())
     assert as_csv.headers["Content-Disposition"] == 'attachment; filename="alerts.csv"'
     lines = as_csv.get_data(as_text=True).strip().splitlines()
     assert lines[0].startswith("id,rule,scope") and len(lines) == 2
-    assert client.get("/api/v1/alerts/export?format=json", headers=ADMIN).json[0]["rule"] == (
-        "recurring_issue")
+    assert client.get("/api/v1/alerts/export?format=json", headers=admin()).json[0]["rule"] == (
+        "recurring_issue"
+    )

@@ -1,0 +1,85 @@
+"""Erasure of one engineer at the gateway: every service that keeps data about engineers is asked
+in turn (persistence first, so the source of truth goes before its copies)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, g, jsonify, request
+from urllib3.exceptions import HTTPError as UpstreamError
+
+from gateway import audit, policy
+from shared.errors import Forbidden, ServiceUnavailable
+from shared.tokens import sign_internal_token
+from shared.web import settings_of
+
+erasure = Blueprint("erasure", __name__)
+ERASING_SERVICES = ("persistence_url", "trends_url")
+
+
+@erasure.delete("/api/v1/engineers/<string:engineer_code>")
+def erase_engineer(engineer_code: str):
+    """DELETE /engineers/{code}: the sessions, the trends projection, rollups and alerts."""
+    principal = g.principal
+    if not principal.has_role(*policy.allowed_roles("DELETE", f"engineers/{engineer_code}")):
+        audit.record(
+            "access.denied",
+            principal=principal,
+            outcome="denied",
+            status=403,
+            obj=f"DELETE {request.path}",
+        )
+        raise Forbidden("Your role does not allow this action.")
+    settings = settings_of(current_app)
+    token = sign_internal_token(
+        principal,
+        current_app.extensions["internal_secret"],
+        request_id=g.request_id,
+        ttl=settings.internal_token_ttl,
+    )
+    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": g.request_id}
+    answers: dict[str, dict] = {}
+    for setting in ERASING_SERVICES:
+        try:
+            upstream = current_app.extensions["upstream_pool"].request(
+                "DELETE", getattr(settings, setting) + request.path, headers=headers
+            )
+        except UpstreamError:
+            audit.record(
+                "engineers.erase",
+                principal=principal,
+                outcome="failure",
+                status=503,
+                obj=f"DELETE {request.path}",
+            )
+            raise ServiceUnavailable(
+                "Not every service could erase; retry the erasure.", headers={"Retry-After": "5"}
+            ) from None
+        body = json.loads(upstream.data or b"{}")
+        if upstream.status != 200:
+            audit.record(
+                "engineers.erase",
+                principal=principal,
+                outcome="failure",
+                status=upstream.status,
+                obj=f"DELETE {request.path}",
+            )
+            response = jsonify(body)
+            response.status_code = upstream.status
+            response.content_type = upstream.headers.get("Content-Type", "application/json")
+            return response
+        answers[setting.removesuffix("_url")] = body
+    audit.record(
+        "engineers.erase",
+        principal=principal,
+        outcome="success",
+        status=200,
+        obj=f"DELETE {request.path}",
+    )
+    return jsonify(
+        {
+            "engineer_code": engineer_code,
+            "sessions_deleted": answers["persistence"]["sessions_deleted"],
+            "services": {name: "erased" for name in answers},
+        }
+    )
