@@ -157,6 +157,28 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("RATE_LIMIT_API", str, "3000 per minute", "API calls per authenticated caller."),
     Setting(
+        "ALERT_WEBHOOK_URL",
+        str,
+        "",
+        "Where alert notifications are POSTed (config only, never "
+        "taken from a request). Unset: no notifications.",
+    ),
+    Setting(
+        "ALERT_WEBHOOK_SECRET",
+        str,
+        "",
+        "HMAC-SHA256 key of the `X-CR-Signature` header of "
+        "notifications. Required in production when ALERT_WEBHOOK_URL is set.",
+        secret=True,
+    ),
+    Setting(
+        "WEBHOOK_BACKOFF_SECONDS",
+        float,
+        2.0,
+        "First retry delay of a failed notification; doubles each attempt, at most 10 minutes.",
+    ),
+    Setting("WEBHOOK_MAX_ATTEMPTS", int, 12, "Attempts before a notification is given up."),
+    Setting(
         "REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."
     ),
     Setting("LOG_LEVEL", str, "INFO", "Log level of every process (JSON lines on stderr)."),

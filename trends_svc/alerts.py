@@ -9,49 +9,65 @@ from datetime import UTC, datetime
 import psycopg
 
 from shared.errors import Conflict
-from trends_svc import rules, store
+from trends_svc import rules, store, webhooks
 
 
 def thresholds_by_rule(conn: psycopg.Connection) -> dict[str, dict]:
     return {row["rule"]: row for row in store.list_thresholds(conn)}
 
 
-def reconcile(conn: psycopg.Connection, now: datetime | None = None) -> dict[str, int]:
-    """Evaluate every rule and bring the alerts in line; returns opened/updated/resolved counts."""
+def reconcile(
+    conn: psycopg.Connection, now: datetime | None = None, notify_base: str | None = None
+) -> dict[str, int]:
+    """Evaluate every rule and bring the alerts in line; returns opened/updated/resolved counts.
+
+    With `notify_base` (the dashboard's base URL, set when a webhook is configured) every opened
+    and resolved alert also queues a notification in the same transaction.
+    """
     now = now or datetime.now(UTC)
     firings = {firing.key: firing for firing in rules.evaluate(conn, now, thresholds_by_rule(conn))}
     counts = {"opened": 0, "updated": 0, "resolved": 0}
     for alert in store.live_alerts(conn):
         firing = firings.pop((alert["rule"], alert["subject"], alert["category"]), None)
         if firing is None:
-            store.set_alert_status(conn, alert["alert_id"], "resolved", "system")
+            resolved = store.set_alert_status(conn, alert["alert_id"], "resolved", "system")
             store.add_history(conn, alert["alert_id"], "resolved", "system")
+            notify(conn, resolved, "alert.resolved", notify_base)
             counts["resolved"] += 1
         elif firing.evidence != alert["evidence"]:
             store.update_evidence(conn, alert["alert_id"], firing.evidence, firing.team)
             counts["updated"] += 1
     for firing in firings.values():
-        alert_id = uuid.uuid4()
-        store.insert_alert(
-            conn,
-            {
-                "alert_id": alert_id,
-                "rule": firing.rule,
-                "scope": firing.scope,
-                "engineer_code": firing.subject if firing.scope == "engineer" else None,
-                "team": firing.team,
-                "category": firing.category,
-                "severity": rules.SEVERITY[firing.rule],
-                "evidence": firing.evidence,
-                "subject": firing.subject,
-            },
-        )
-        store.add_history(conn, alert_id, "open", "system", firing.evidence)
+        alert = {
+            "alert_id": uuid.uuid4(),
+            "rule": firing.rule,
+            "scope": firing.scope,
+            "engineer_code": firing.subject if firing.scope == "engineer" else None,
+            "team": firing.team,
+            "category": firing.category,
+            "status": "open",
+            "severity": rules.SEVERITY[firing.rule],
+            "evidence": firing.evidence,
+            "subject": firing.subject,
+        }
+        store.insert_alert(conn, alert)
+        store.add_history(conn, alert["alert_id"], "open", "system", firing.evidence)
+        notify(conn, alert, "alert.opened", notify_base)
         counts["opened"] += 1
     return counts
 
 
-def decide(conn: psycopg.Connection, alert: dict, status: str, actor: str) -> dict:
+def notify(conn: psycopg.Connection, alert: dict, event: str, notify_base: str | None) -> None:
+    """Queue a webhook notification when notifications are on."""
+    if notify_base is not None:
+        store.enqueue_notification(
+            conn, alert["alert_id"], event, webhooks.payload(alert, event, notify_base)
+        )
+
+
+def decide(
+    conn: psycopg.Connection, alert: dict, status: str, actor: str, notify_base: str | None = None
+) -> dict:
     """Acknowledge or resolve an alert by hand; a resolved alert cannot be acknowledged."""
     if alert["status"] == "resolved":
         raise Conflict(
@@ -60,6 +76,8 @@ def decide(conn: psycopg.Connection, alert: dict, status: str, actor: str) -> di
         )
     updated = store.set_alert_status(conn, alert["alert_id"], status, actor)
     store.add_history(conn, alert["alert_id"], status, actor)
+    if status == "resolved":
+        notify(conn, updated, "alert.resolved", notify_base)
     return updated
 
 

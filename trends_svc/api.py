@@ -135,7 +135,7 @@ class Evaluate(MethodView):
         with db.connection() as conn:
             applied = projection.catch_up(conn, current_app.extensions["feed"])
             with conn.transaction():
-                counts = alerts.reconcile(conn)
+                counts = alerts.reconcile(conn, notify_base=current_app.extensions["notify_base"])
         return {**counts, "applied_changes": applied}
 
 
@@ -202,7 +202,15 @@ def _decide(alert_id: uuid.UUID, status: str) -> dict:
         alert = store.get_alert(conn, alert_id, team_scope())
         if alert is None:
             raise NotFound("No alert with this id.")
-        return alerts.public(alerts.decide(conn, alert, status, current_principal().subject))
+        return alerts.public(
+            alerts.decide(
+                conn,
+                alert,
+                status,
+                current_principal().subject,
+                current_app.extensions["notify_base"],
+            )
+        )
 
 
 @blp.route("/alerts/<uuid:alert_id>/ack")
@@ -284,7 +292,7 @@ class Threshold(MethodView):
             )
             if updated is None:
                 raise PreconditionFailed("The threshold changed since you read it.")
-            alerts.reconcile(conn)
+            alerts.reconcile(conn, notify_base=current_app.extensions["notify_base"])
         return updated, 200, {"ETag": etag(updated)}
 
 

@@ -30,6 +30,10 @@ def register_feed(app: Flask) -> None:
     """The client of the persistence change feed, and the pseudonym key for names."""
     settings = settings_of(app)
     app.extensions["pseudonym_key"] = secret_value(settings, "pseudonym_key").encode()
+    # Notifications are queued only when a receiver is configured; links point at the dashboard.
+    app.extensions["notify_base"] = settings.gateway_issuer if settings.alert_webhook_url else None
+    if settings.alert_webhook_url:
+        app.extensions["webhook_secret"] = secret_value(settings, "alert_webhook_secret")
     app.extensions["feed"] = ServiceClient(
         settings.persistence_url,
         secret_value(settings, "internal_token_secret"),

@@ -532,3 +532,56 @@ def _rollup_params(filters: dict[str, Any], teams: Sequence[str] | None) -> dict
         "to": filters.get("to"),
         "teams": list(teams) if teams is not None else None,
     }
+
+
+# --- webhook outbox ------------------------------------------------------------------------
+
+
+def enqueue_notification(
+    conn: psycopg.Connection, alert_id: uuid.UUID, event: str, payload: dict
+) -> None:
+    """Queue a notification in the caller's transaction (it exists only if the change does)."""
+    conn.execute(
+        "INSERT INTO webhook_outbox (alert_id, event, payload) "
+        "VALUES (%(alert_id)s, %(event)s, %(payload)s)",
+        {"alert_id": alert_id, "event": event, "payload": Jsonb(payload)},
+    )
+
+
+def due_notifications(conn: psycopg.Connection, limit: int, max_attempts: int) -> list[dict]:
+    """Undelivered notifications whose time has come, locked (other deliverers skip them)."""
+    return conn.execute(
+        """
+        SELECT * FROM webhook_outbox
+        WHERE delivered_at IS NULL AND next_attempt_at <= now() AND attempts < %(max)s
+        ORDER BY delivery_id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+        """,
+        {"limit": limit, "max": max_attempts},
+    ).fetchall()
+
+
+def mark_delivered(conn: psycopg.Connection, delivery_id: int) -> None:
+    conn.execute(
+        "UPDATE webhook_outbox SET delivered_at = now(), attempts = attempts + 1, "
+        "last_error = NULL WHERE delivery_id = %(id)s",
+        {"id": delivery_id},
+    )
+
+
+def mark_failed(
+    conn: psycopg.Connection, delivery_id: int, error: str, delay_seconds: float
+) -> None:
+    conn.execute(
+        "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = %(error)s, "
+        "next_attempt_at = now() + make_interval(secs => %(delay)s) WHERE delivery_id = %(id)s",
+        {"id": delivery_id, "error": error, "delay": delay_seconds},
+    )
+
+
+def outbox_depth(conn: psycopg.Connection) -> int:
+    """Notifications not delivered yet."""
+    return conn.execute(
+        "SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL"
+    ).fetchone()["n"]

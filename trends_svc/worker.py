@@ -11,7 +11,7 @@ import time
 import psycopg
 
 from shared import db
-from trends_svc import alerts, projection
+from trends_svc import alerts, projection, webhooks
 from trends_svc.app import create_app
 
 LOCK_KEY = 0x7C3E_7E4D  # "the trends worker" in pg_advisory_lock's key space
@@ -47,6 +47,24 @@ class Worker:
                     log.exception("worker cycle failed; retrying")
                     self.stop.wait(POLL_SECONDS * 2)
 
+    def deliver_loop(self) -> None:
+        """Send queued notifications in their own thread: a slow receiver never delays the feed."""
+        settings = self.app.extensions["settings"]
+        with self.app.app_context():
+            while not self.stop.is_set():
+                try:
+                    with db.pool().connection() as conn:
+                        webhooks.deliver_due(
+                            conn,
+                            url=settings.alert_webhook_url,
+                            secret=self.app.extensions["webhook_secret"],
+                            backoff=settings.webhook_backoff_seconds,
+                            max_attempts=settings.webhook_max_attempts,
+                        )
+                except Exception:
+                    log.exception("webhook delivery cycle failed")
+                self.stop.wait(POLL_SECONDS)
+
     def active_loop(self) -> None:
         last_evaluation = 0.0
         while not self.stop.is_set():
@@ -58,7 +76,9 @@ class Worker:
                         self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes land first
                         applied += projection.catch_up(conn, self.app.extensions["feed"])
                     with conn.transaction():
-                        counts = alerts.reconcile(conn)
+                        counts = alerts.reconcile(
+                            conn, notify_base=self.app.extensions["notify_base"]
+                        )
                     last_evaluation = time.monotonic()
                     log.info("evaluated", extra={"applied": applied, **counts})
             self.stop.wait(POLL_SECONDS)
@@ -70,6 +90,8 @@ def main() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop.set())
     log.info("trends worker started")
+    if app.extensions["settings"].alert_webhook_url:
+        threading.Thread(target=worker.deliver_loop, name="webhooks", daemon=True).start()
     worker.run()
     app.extensions["db_pool"].close()
 
