@@ -1,10 +1,11 @@
-"""The QA service: validation checks, the validation log, error summary and reviews (issue 7)."""
+"""The QA service: the agent's validation checks, the validation log and Show Validation Log."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from shared.web import build_app, register_database, register_internal_auth
+from qa_svc.api import blp
+from shared.web import build_app, register_api, register_database, register_internal_auth
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -12,4 +13,5 @@ def create_app(config: dict | None = None) -> Flask:
     app = build_app("qa", __name__, config)
     register_database(app, schema="qa")
     register_internal_auth(app)
+    register_api(app, [blp])
     return app

@@ -27,7 +27,8 @@ def test_worker_crash_loses_and_duplicates_nothing(platform, agent, admin):
     platform.start("trends-worker")
 
     code = agent.request("POST", "/api/v1/engineers/lookup", json={"engineer": name}).json()[
-        "engineer_code"]
+        "engineer_code"
+    ]
     deadline = time.monotonic() + 20
     history = {}
     while time.monotonic() < deadline:

@@ -40,8 +40,14 @@ def test_notifications_are_retried_signed_and_cover_resolution(app_config, conn,
     receiver, calls = flaky_receiver(failures=2)
     with serve(receiver) as base:
         url = f"{base}/hook"
-        app = create_app({**app_config, "alert_webhook_url": url,
-                          "alert_webhook_secret": SECRET, "gateway_issuer": "https://cr.example"})
+        app = create_app(
+            {
+                **app_config,
+                "alert_webhook_url": url,
+                "alert_webhook_secret": SECRET,
+                "gateway_issuer": "https://cr.example",
+            }
+        )
         try:
             feed(*[change(days_ago=d) for d in (1, 2, 3)])
             with conn.transaction():
@@ -54,14 +60,23 @@ def test_notifications_are_retried_signed_and_cover_resolution(app_config, conn,
             assert body["alert"]["rule"] == "recurring_issue"
             assert body["alert"]["engineer_code"] == "eng_a"
             assert body["dashboard_url"].startswith("https://cr.example/dashboard/alerts?alert=")
-            expected = "sha256=" + hmac.new(SECRET.encode(), delivered["body"],
-                                            hashlib.sha256).hexdigest()
+            expected = (
+                "sha256=" + hmac.new(SECRET.encode(), delivered["body"], hashlib.sha256).hexdigest()
+            )
             assert delivered["headers"]["X-Cr-Signature"] == expected
-            row = conn.execute("SELECT attempts, delivered_at, last_error FROM webhook_outbox").fetchone()
-            assert row["attempts"] == 3 and row["delivered_at"] is not None and row["last_error"] is None
+            row = conn.execute(
+                "SELECT attempts, delivered_at, last_error FROM webhook_outbox"
+            ).fetchone()
+            assert (
+                row["attempts"] == 3
+                and row["delivered_at"] is not None
+                and row["last_error"] is None
+            )
 
             with conn.transaction():
-                alerts.reconcile(conn, NOW.replace(year=2027), notify_base=app.extensions["notify_base"])
+                alerts.reconcile(
+                    conn, NOW.replace(year=2027), notify_base=app.extensions["notify_base"]
+                )
             deliver_until(conn, url, lambda: len(calls) >= 4)
             assert json.loads(calls[-1]["body"])["event"] == "alert.resolved"
             assert store.outbox_depth(conn) == 0
@@ -75,10 +90,13 @@ def test_backoff_doubles_between_attempts(conn, feed):
         alerts.reconcile(conn, NOW, notify_base="https://cr.example")
     for _ in range(3):
         conn.execute("UPDATE webhook_outbox SET next_attempt_at = now() - interval '1 second'")
-        webhooks.deliver_due(conn, url="http://127.0.0.1:9/nowhere", secret=SECRET, backoff=10,
-                             max_attempts=10)
-    row = conn.execute("SELECT attempts, last_error, "
-                       "extract(epoch FROM next_attempt_at - now()) AS wait FROM webhook_outbox").fetchone()
+        webhooks.deliver_due(
+            conn, url="http://127.0.0.1:9/nowhere", secret=SECRET, backoff=10, max_attempts=10
+        )
+    row = conn.execute(
+        "SELECT attempts, last_error, "
+        "extract(epoch FROM next_attempt_at - now()) AS wait FROM webhook_outbox"
+    ).fetchone()
     assert row["attempts"] == 3 and row["last_error"] == "ConnectionError"
     assert 30 < row["wait"] <= 40  # 10 × 2^2 seconds after the third failure
 

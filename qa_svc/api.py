@@ -1,0 +1,103 @@
+"""HTTP layer of the QA service: parse, authorise, call one domain function, answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.views import MethodView
+
+from qa_svc import store, validation
+from qa_svc.schemas import (
+    CheckResultSchema,
+    CheckSchema,
+    EventBatchResultSchema,
+    EventBatchSchema,
+    ValidationLogSchema,
+)
+from shared import db, pii
+from shared.api import Blueprint
+from shared.errors import NotFound, Unprocessable
+
+blp = Blueprint("validation", __name__, description="The agent's validation checks and log.")
+
+
+@blp.route("/validation/check")
+class ValidationCheck(MethodView):
+    @blp.roles("agent", "admin")
+    @blp.doc(operationId="checkInput")
+    @blp.arguments(CheckSchema)
+    @blp.response(200, CheckResultSchema)
+    def post(self, data):
+        """Check one input of the agent's workflow
+
+        Engineer name, case number, languages, record type, parts or the step-6 review; answers
+        with the spec's message and logs the outcome without the value.
+        """
+        with db.connection() as conn:
+            return validation.check(
+                conn,
+                data["session_id"],
+                data["field"],
+                data["value"],
+                attempt=data["attempt"],
+                record_type=data["record_type"],
+                agent_version=data["agent_version"],
+            )
+
+
+@blp.route("/validation/events")
+class ValidationEvents(MethodView):
+    @blp.roles("agent", "admin")
+    @blp.doc(operationId="reportValidationEvents")
+    @blp.arguments(EventBatchSchema)
+    @blp.response(201, EventBatchResultSchema)
+    def post(self, data):
+        """Report validation events and runtime errors
+
+        Up to 500 events (step, field, outcome, code, attempt, time, agent version, short
+        non-personal message such as a model time-out).
+        """
+        errors = [
+            {"field": f"events.{index}.message", "reason": "Personal data is not stored."}
+            for index, event in enumerate(data["events"])
+            if event["message"] and pii.find_pii(event["message"])
+        ]
+        if errors:
+            raise Unprocessable(errors=errors)
+        rows = [
+            {
+                "session_id": event["session_id"],
+                "source": "agent",
+                "step": event["step"],
+                "field": event["field"],
+                "outcome": event["outcome"],
+                "code": event["code"],
+                "attempt": event["attempt"],
+                "normalized": None,
+                "message": event["message"],
+                "agent_version": event["agent_version"],
+                "occurred_at": event["time"],
+            }
+            for event in data["events"]
+        ]
+        with db.connection() as conn:
+            store.insert_events(conn, rows)
+        return {"recorded": len(rows)}
+
+
+@blp.route("/validation/sessions/<uuid:session_id>")
+class ValidationLog(MethodView):
+    @blp.roles("agent", "qa_lead", "admin")
+    @blp.doc(operationId="showValidationLog")
+    @blp.response(200, ValidationLogSchema)
+    def get(self, session_id: uuid.UUID):
+        """Show Validation Log of one session
+
+        The spec's summary (engineer validity, case attempts, language warnings, record type,
+        last error time), the event timeline, restart offered, and a `text` rendering.
+        """
+        with db.connection() as conn:
+            summary = validation.session_log(conn, session_id)
+        if summary is None:
+            raise NotFound("No validation events for this session.")
+        return summary
