@@ -6,16 +6,23 @@ import uuid
 
 from flask.views import MethodView
 
-from qa_svc import store, validation
+from qa_svc import reviews, store, validation
 from qa_svc.schemas import (
     CheckResultSchema,
     CheckSchema,
+    DaysArgsSchema,
     EventBatchResultSchema,
     EventBatchSchema,
+    MetricsSchema,
+    ReviewInSchema,
+    ReviewQueueArgsSchema,
+    ReviewQueueSchema,
+    ReviewSchema,
+    SummarySchema,
     ValidationLogSchema,
 )
 from shared import db, pii
-from shared.api import Blueprint
+from shared.api import Blueprint, current_principal
 from shared.errors import NotFound, Unprocessable
 
 blp = Blueprint("validation", __name__, description="The agent's validation checks and log.")
@@ -101,3 +108,61 @@ class ValidationLog(MethodView):
         if summary is None:
             raise NotFound("No validation events for this session.")
         return summary
+
+
+@blp.route("/validation/summary")
+class ErrorSummary(MethodView):
+    @blp.roles("qa_lead", "admin")
+    @blp.doc(operationId="validationErrorSummary")
+    @blp.arguments(DaysArgsSchema, location="query")
+    @blp.response(200, SummarySchema)
+    def get(self, args):
+        """Error summary of the validation log
+
+        Grouped by code, field and agent version: counts, sessions affected, first/last seen, a
+        daily series and the trend (new, rising, falling, steady, regressed).
+        """
+        with db.connection() as conn:
+            return {"items": reviews.error_summary(conn, args["days"])}
+
+
+@blp.route("/validation/metrics")
+class ReviewMetrics(MethodView):
+    @blp.roles("qa_lead", "admin")
+    @blp.doc(operationId="validationMetrics")
+    @blp.arguments(DaysArgsSchema, location="query")
+    @blp.response(200, MetricsSchema)
+    def get(self, args):
+        """QA efficiency over time
+
+        Per day: reviews decided, median hours to review, first-pass validity rate and errors
+        per 100 sessions.
+        """
+        with db.connection() as conn:
+            return reviews.metrics(conn, args["days"])
+
+
+@blp.route("/qa/reviews")
+class ReviewQueue(MethodView):
+    @blp.roles("qa_lead", "admin")
+    @blp.doc(operationId="listReviewQueue")
+    @blp.arguments(ReviewQueueArgsSchema, location="query")
+    @blp.response(200, ReviewQueueSchema)
+    def get(self, args):
+        """The review queue: sessions of the validation log with their review state"""
+        with db.connection() as conn:
+            return {"items": store.review_queue(conn, **args)}
+
+
+@blp.route("/qa/reviews/<uuid:session_id>")
+class SessionReview(MethodView):
+    @blp.roles("qa_lead", "admin")
+    @blp.doc(operationId="reviewSession")
+    @blp.arguments(ReviewInSchema)
+    @blp.response(200, ReviewSchema)
+    def post(self, data, session_id: uuid.UUID):
+        """Record a review decision (pending, in_review, reviewed, flagged) with notes"""
+        with db.connection() as conn:
+            return reviews.review(
+                conn, session_id, data["status"], data["notes"], current_principal().subject
+            )

@@ -73,3 +73,72 @@ class ValidationLogSchema(Schema):
     restart_offered = fields.Boolean()
     events = fields.List(fields.Dict())
     text = fields.String()
+
+
+class DaysArgsSchema(Schema):
+    days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+
+
+class SummaryItemSchema(Schema):
+    code = fields.String()
+    field = fields.String()
+    agent_version = fields.String(allow_none=True)
+    count = fields.Integer()
+    sessions = fields.Integer()
+    first_seen = fields.AwareDateTime()
+    last_seen = fields.AwareDateTime()
+    daily = fields.Dict(keys=fields.String(), values=fields.Integer())
+    trend = fields.String(metadata={"description": "new, rising, falling, steady or regressed"})
+
+
+class SummarySchema(Schema):
+    items = fields.List(fields.Nested(SummaryItemSchema))
+
+
+STATUSES = ("pending", "in_review", "reviewed", "flagged")
+
+
+class ReviewQueueArgsSchema(Schema):
+    has_errors = fields.Boolean(load_default=None)
+    restart_offered = fields.Boolean(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    agent_version = fields.String(load_default=None, validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+class ReviewItemSchema(Schema):
+    session_id = fields.UUID()
+    status = fields.String()
+    errors = fields.Integer()
+    restart_offered = fields.Boolean()
+    agent_version = fields.String(allow_none=True)
+    first_seen_at = fields.AwareDateTime()
+    last_seen_at = fields.AwareDateTime()
+    reviewer = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+
+
+class ReviewQueueSchema(Schema):
+    items = fields.List(fields.Nested(ReviewItemSchema))
+
+
+class ReviewInSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    notes = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class ReviewSchema(Schema):
+    session_id = fields.UUID()
+    status = fields.String()
+    notes = fields.String(allow_none=True)
+    reviewer = fields.String(allow_none=True)
+    first_seen_at = fields.AwareDateTime()
+    started_at = fields.AwareDateTime(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    updated_at = fields.AwareDateTime()
+
+
+class MetricsSchema(Schema):
+    days = fields.Integer()
+    series = fields.List(fields.Dict())

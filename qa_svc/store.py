@@ -46,3 +46,162 @@ def session_events(conn: psycopg.Connection, session_id: uuid.UUID) -> list[dict
         "SELECT * FROM validation_events WHERE session_id = %(s)s ORDER BY occurred_at, event_id",
         {"s": session_id},
     ).fetchall()
+
+
+def error_summary(conn: psycopg.Connection, since, until) -> list[dict]:
+    """Problems grouped by code × field × agent version: counts, sessions, first/last seen and a
+    daily series, over (since, until]."""
+    return conn.execute(
+        """
+        WITH problems AS (
+            SELECT *, coalesce(agent_version, '') AS version FROM validation_events
+            WHERE outcome IN ('invalid', 'warning', 'error') AND code IS NOT NULL
+              AND occurred_at > %(since)s AND occurred_at <= %(until)s
+        ), daily AS (
+            SELECT code, field, version, jsonb_object_agg(day, n) AS daily
+            FROM (SELECT code, field, version, occurred_at::date::text AS day, count(*) AS n
+                  FROM problems GROUP BY 1, 2, 3, 4) per_day
+            GROUP BY 1, 2, 3
+        )
+        SELECT p.code, p.field, p.version AS agent_version, count(*) AS count,
+               count(DISTINCT p.session_id) AS sessions, min(p.occurred_at) AS first_seen,
+               max(p.occurred_at) AS last_seen, d.daily
+        FROM problems p JOIN daily d USING (code, field, version)
+        GROUP BY p.code, p.field, p.version, d.daily
+        ORDER BY count(*) DESC, p.code
+        """,
+        {"since": since, "until": until},
+    ).fetchall()
+
+
+def earlier_versions_with_code(
+    conn: psycopg.Connection, code: str, field: str, version: str
+) -> bool:
+    """True when this problem was seen under another agent version before (a regression)."""
+    row = conn.execute(
+        "SELECT 1 FROM validation_events WHERE code = %(code)s AND field = %(field)s "
+        "AND coalesce(agent_version, '') <> %(version)s LIMIT 1",
+        {"code": code, "field": field, "version": version},
+    ).fetchone()
+    return row is not None
+
+
+def review_queue(
+    conn: psycopg.Connection,
+    *,
+    has_errors: bool | None,
+    restart_offered: bool | None,
+    status: str | None,
+    agent_version: str | None,
+    limit: int,
+) -> list[dict]:
+    """Sessions from the validation log with their review state, newest first."""
+    return conn.execute(
+        """
+        WITH sessions AS (
+            SELECT session_id, min(occurred_at) AS first_seen_at, max(occurred_at) AS last_seen_at,
+                   count(*) FILTER (WHERE outcome IN ('invalid', 'error')) AS errors,
+                   max(agent_version) AS agent_version,
+                   bool_or(invalid_count >= 3) AS restart_offered
+            FROM (SELECT *, count(*) FILTER (WHERE outcome = 'invalid')
+                            OVER (PARTITION BY session_id, field) AS invalid_count
+                  FROM validation_events) e
+            GROUP BY session_id
+        )
+        SELECT s.*, coalesce(r.status, 'pending') AS status, r.reviewer, r.notes, r.decided_at
+        FROM sessions s LEFT JOIN reviews r USING (session_id)
+        WHERE (%(has_errors)s::boolean IS NULL OR (s.errors > 0) = %(has_errors)s)
+          AND (%(restart)s::boolean IS NULL OR s.restart_offered = %(restart)s)
+          AND (%(status)s::text IS NULL OR coalesce(r.status, 'pending') = %(status)s)
+          AND (%(version)s::text IS NULL OR s.agent_version = %(version)s)
+        ORDER BY s.last_seen_at DESC
+        LIMIT %(limit)s
+        """,
+        {
+            "has_errors": has_errors,
+            "restart": restart_offered,
+            "status": status,
+            "version": agent_version,
+            "limit": limit,
+        },
+    ).fetchall()
+
+
+def save_review(
+    conn: psycopg.Connection,
+    session_id: uuid.UUID,
+    status: str,
+    notes: str | None,
+    reviewer: str,
+    first_seen_at,
+) -> dict:
+    """Record a review decision; start and decision times are kept for time-to-review."""
+    row = conn.execute(
+        """
+        INSERT INTO reviews AS r (session_id, status, notes, reviewer, first_seen_at, started_at,
+                                  decided_at)
+        VALUES (%(id)s, %(status)s, %(notes)s, %(reviewer)s, %(first_seen)s,
+                CASE WHEN %(status)s <> 'pending' THEN now() END,
+                CASE WHEN %(status)s IN ('reviewed', 'flagged') THEN now() END)
+        ON CONFLICT (session_id) DO UPDATE SET
+            status = EXCLUDED.status, notes = coalesce(EXCLUDED.notes, r.notes),
+            reviewer = EXCLUDED.reviewer, updated_at = now(),
+            started_at = coalesce(r.started_at, EXCLUDED.started_at),
+            decided_at = CASE WHEN EXCLUDED.status IN ('reviewed', 'flagged') THEN now()
+                              ELSE r.decided_at END
+        RETURNING *
+        """,
+        {
+            "id": session_id,
+            "status": status,
+            "notes": notes,
+            "reviewer": reviewer,
+            "first_seen": first_seen_at,
+        },
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO review_history (session_id, status, reviewer) VALUES (%(id)s, %(s)s, %(r)s)",
+        {"id": session_id, "s": status, "r": reviewer},
+    )
+    return row
+
+
+def first_seen(conn: psycopg.Connection, session_id: uuid.UUID):
+    """When the session's first validation event happened (None when it has none)."""
+    return conn.execute(
+        "SELECT min(occurred_at) AS at FROM validation_events WHERE session_id = %(s)s",
+        {"s": session_id},
+    ).fetchone()["at"]
+
+
+def daily_metrics(conn: psycopg.Connection, since, until) -> list[dict]:
+    """Per day: reviews decided, median hours to review, first-pass validity, errors per 100
+    sessions."""
+    return conn.execute(
+        """
+        WITH days AS (
+            SELECT generate_series(%(since)s::date, %(until)s::date, interval '1 day')::date AS day
+        ), decided AS (
+            SELECT decided_at::date AS day, count(*) AS reviews,
+                   percentile_cont(0.5) WITHIN GROUP (
+                       ORDER BY extract(epoch FROM decided_at - first_seen_at) / 3600) AS median_hours
+            FROM reviews WHERE decided_at IS NOT NULL GROUP BY 1
+        ), checks AS (
+            SELECT occurred_at::date AS day,
+                   count(*) FILTER (WHERE attempt = 1) AS first_attempts,
+                   count(*) FILTER (WHERE attempt = 1 AND outcome <> 'invalid') AS first_valid,
+                   count(DISTINCT session_id) AS sessions,
+                   count(*) FILTER (WHERE outcome IN ('invalid', 'error')) AS errors
+            FROM validation_events GROUP BY 1
+        )
+        SELECT d.day, coalesce(x.reviews, 0) AS reviews, x.median_hours,
+               CASE WHEN c.first_attempts > 0
+                    THEN round(c.first_valid::numeric / c.first_attempts, 4) END
+                   AS first_pass_validity,
+               CASE WHEN c.sessions > 0
+                    THEN round(100.0 * c.errors / c.sessions, 2) END AS errors_per_100_sessions
+        FROM days d LEFT JOIN decided x USING (day) LEFT JOIN checks c USING (day)
+        ORDER BY d.day
+        """,
+        {"since": since, "until": until},
+    ).fetchall()
