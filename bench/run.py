@@ -21,6 +21,8 @@ import requests
 from bench.imports import bench_import_export
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
+from bench.trends import bench_trends
+from bench.trends import report as trends_report
 from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
 from shared.migrations import migrate_all
@@ -203,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--only", choices=("writes", "imports"), default=None)
+    parser.add_argument("--only", choices=("writes", "imports", "trends"), default=None)
+    parser.add_argument("--trend-rows", type=int, default=5_000_000)
+    parser.add_argument("--trend-calls", type=int, default=200)
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--pandas-rows", type=int, default=50_000)
     args = parser.parse_args(argv)
@@ -226,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         running = start_platform(
             db_url,
             work,
-            names=["gateway", "persistence"],
+            names=["gateway", "persistence", "trends"],
             extra_env={
                 "RATE_LIMIT_API": "10000000 per minute"
             },  # measure the path, not the limiter
@@ -272,6 +276,18 @@ def main(argv: list[str] | None = None) -> int:
                     args.pandas_rows,
                 )
                 sections.append(import_report(scale, meta))
+            if args.only in (None, "trends"):
+                reader = sign_internal_token(
+                    Principal("bench", frozenset({"admin"})), secret, ttl=7200
+                )
+                trend_figures = bench_trends(
+                    db_url,
+                    running.urls["trends"],
+                    {"Authorization": f"Bearer {reader}"},
+                    args.trend_rows,
+                    args.trend_calls,
+                )
+                sections.append(trends_report(trend_figures, meta))
         finally:
             baseline.terminate()
             baseline.wait(10)

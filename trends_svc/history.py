@@ -70,8 +70,7 @@ def compare(
             "sessions": row["sessions"],
             "window_days": thresholds["window_days"],
         }
-        for row in store.recurring_issues(conn, now, **thresholds)
-        if row["engineer_code"] == engineer_code
+        for row in store.recurring_issues(conn, now, **thresholds, engineer_code=engineer_code)
     ]
     live = [
         alerts.public(alert)

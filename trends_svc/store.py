@@ -154,9 +154,15 @@ def update_threshold(
 
 
 def recurring_issues(
-    conn: psycopg.Connection, now: datetime, *, min_count: int, window_days: int
+    conn: psycopg.Connection,
+    now: datetime,
+    *,
+    min_count: int,
+    window_days: int,
+    engineer_code: str | None = None,
 ) -> list[dict]:
-    """Engineer × category with at least `min_count` sessions in the last `window_days`."""
+    """Engineer × category with at least `min_count` sessions in the last `window_days` (one
+    engineer's only, when `engineer_code` is given)."""
     return conn.execute(
         """
         SELECT engineer_code, root_cause AS category, count(*) AS sessions,
@@ -165,10 +171,16 @@ def recurring_issues(
         FROM sessions
         WHERE analysed_at > %(now)s - make_interval(days => %(window_days)s)
           AND analysed_at <= %(now)s
+          AND (%(engineer_code)s::text IS NULL OR engineer_code = %(engineer_code)s)
         GROUP BY engineer_code, root_cause
         HAVING count(*) >= %(min_count)s
         """,
-        {"now": now, "window_days": window_days, "min_count": min_count},
+        {
+            "now": now,
+            "window_days": window_days,
+            "min_count": min_count,
+            "engineer_code": engineer_code,
+        },
     ).fetchall()
 
 
@@ -427,13 +439,22 @@ def period_summary(
     return {**totals, "root_causes": {row["root_cause"]: row["sessions"] for row in causes}}
 
 
-def engineer_sequence(conn: psycopg.Connection, engineer_code: str, now: datetime) -> list[dict]:
-    """An engineer's sessions up to `now`, oldest first (category, sentiment, time, team)."""
+def engineer_sequence(
+    conn: psycopg.Connection, engineer_code: str, now: datetime, per_category: int = 50
+) -> list[dict]:
+    """An engineer's latest sessions up to `now` (at most `per_category` per root cause), oldest
+    first: category, sentiment, time, team."""
     return conn.execute(
-        "SELECT root_cause, sentiment_score, analysed_at, team FROM sessions "
-        "WHERE engineer_code = %(code)s AND analysed_at <= %(now)s "
-        "ORDER BY analysed_at, session_id",
-        {"code": engineer_code, "now": now},
+        """
+        SELECT root_cause, sentiment_score, analysed_at, team FROM (
+            SELECT *, row_number() OVER (PARTITION BY root_cause
+                                         ORDER BY analysed_at DESC, session_id DESC) AS position
+            FROM sessions WHERE engineer_code = %(code)s AND analysed_at <= %(now)s
+        ) latest
+        WHERE position <= %(per_category)s
+        ORDER BY analysed_at, session_id
+        """,
+        {"code": engineer_code, "now": now, "per_category": per_category},
     ).fetchall()
 
 
