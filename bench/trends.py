@@ -21,13 +21,13 @@ def generate(db_url: str, rows: int) -> None:
             """
             INSERT INTO sessions (session_id, engineer_code, team, region, languages, root_cause,
                                   sentiment_score, confidence_overall, analysed_at)
-            SELECT gen_random_uuid(), 'eng_' || lpad((i % %(engineers)s)::text, 24, 'a'),
-                   'team-' || ((i % %(engineers)s) % %(teams)s),
-                   (ARRAY['EMEA', 'AMER', 'APAC'])[1 + (i % %(engineers)s) % 3],
-                   CASE WHEN i % 3 = 0 THEN ARRAY['EN'] ELSE ARRAY['EN', 'DE'] END,
+            SELECT gen_random_uuid(), 'eng_' || lpad((i %% %(engineers)s)::text, 24, 'a'),
+                   'team-' || ((i %% %(engineers)s) %% %(teams)s),
+                   (ARRAY['EMEA', 'AMER', 'APAC'])[1 + (i %% %(engineers)s) %% 3],
+                   CASE WHEN i %% 3 = 0 THEN ARRAY['EN'] ELSE ARRAY['EN', 'DE'] END,
                    (ARRAY['communication_issue', 'knowledge_gap', 'analytical_error',
-                          'process_issue', 'other'])[1 + i % 5],
-                   (i % 100) / 100.0, 0.5 + (i % 50) / 100.0,
+                          'process_issue', 'other'])[1 + i %% 5],
+                   (i %% 100) / 100.0, 0.5 + (i %% 50) / 100.0,
                    now() - make_interval(secs => (i::bigint * 63072000 / %(rows)s))
             FROM generate_series(1, %(rows)s) AS i
             """,

@@ -12,32 +12,14 @@ import marshmallow as ma
 import psycopg
 
 from persistence_svc import store
+from persistence_svc.fileformats import INPUT_COLUMNS
 from persistence_svc.schemas import SessionInSchema
 from shared import domain, pii
 from shared.errors import Conflict, Unprocessable, flatten_messages
 from shared.pseudonyms import case_ref, engineer_code
 
 # The columns a record's content hash covers: everything the client determines.
-CONTENT_FIELDS = (
-    "engineer_code",
-    "case_ref",
-    "team",
-    "region",
-    "record_type",
-    "parts",
-    "languages",
-    "sentiment_score",
-    "tone_label",
-    "root_cause",
-    "confidence_analysis",
-    "confidence_translation",
-    "started_at",
-    "ended_at",
-    "agent_version",
-    "model",
-    "notes",
-    "attributes",
-)
+CONTENT_FIELDS = INPUT_COLUMNS[1:]  # all but session_id
 
 
 class PersonalDataFound(Exception):

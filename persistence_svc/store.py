@@ -9,34 +9,35 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from persistence_svc.fileformats import INPUT_COLUMNS
+
+# Every stored column a write supplies: the client's fields, the derived ones and the hash.
 SESSION_COLUMNS = (
-    "session_id",
-    "engineer_code",
-    "case_ref",
-    "team",
-    "region",
-    "record_type",
-    "parts",
-    "languages",
-    "sentiment_score",
-    "tone_label",
-    "root_cause",
-    "confidence_analysis",
-    "confidence_translation",
+    *INPUT_COLUMNS,
     "confidence_overall",
     "confidence_rating",
-    "started_at",
-    "ended_at",
     "analysed_at",
     "duration_seconds",
-    "agent_version",
-    "model",
-    "notes",
-    "attributes",
     "content_hash",
 )
 _COLUMN_LIST = ", ".join(SESSION_COLUMNS)
 _VALUE_LIST = ", ".join(f"%({name})s" for name in SESSION_COLUMNS)
+
+
+def _filter_params(filters: dict[str, Any], teams: Sequence[str] | None) -> dict[str, Any]:
+    """Query parameters of the list filters (and the caller's team scope)."""
+    return {
+        "team": filters.get("team"),
+        "region": filters.get("region"),
+        "engineer_code": filters.get("engineer_code"),
+        "root_cause": filters.get("root_cause"),
+        "language": filters.get("language"),
+        "from": filters.get("from_"),
+        "to": filters.get("to"),
+        "teams": list(teams) if teams is not None else None,
+    }
+
+
 # The list filters, shared by the session list and the export.
 _FILTERS = """(%(team)s::text IS NULL OR team = %(team)s)
           AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
@@ -143,14 +144,7 @@ def list_sessions(
 ) -> list[dict]:
     """A page of sessions, newest analysis first, after the keyset `(analysed_at, session_id)`."""
     params = {
-        "team": filters.get("team"),
-        "region": filters.get("region"),
-        "engineer_code": filters.get("engineer_code"),
-        "root_cause": filters.get("root_cause"),
-        "language": filters.get("language"),
-        "from": filters.get("from_"),
-        "to": filters.get("to"),
-        "teams": list(teams) if teams is not None else None,
+        **_filter_params(filters, teams),
         "after_at": after[0] if after else None,
         "after_id": after[1] if after else None,
         "limit": limit,
@@ -269,16 +263,7 @@ def stream_sessions(
 ) -> Iterator[dict]:
     """Every matching session, oldest analysis first, through a server-side cursor (constant
     memory however many rows match)."""
-    params = {
-        "team": filters.get("team"),
-        "region": filters.get("region"),
-        "engineer_code": filters.get("engineer_code"),
-        "root_cause": filters.get("root_cause"),
-        "language": filters.get("language"),
-        "from": filters.get("from_"),
-        "to": filters.get("to"),
-        "teams": list(teams) if teams is not None else None,
-    }
+    params = _filter_params(filters, teams)
     with conn.cursor(name="session_export") as cursor:
         cursor.itersize = 2000
         cursor.execute(
@@ -341,16 +326,7 @@ def copy_sessions_csv(
 ) -> Iterator[bytes]:
     """The matching sessions as CSV bytes straight from `COPY … TO STDOUT` (the fastest path
     out of PostgreSQL; lists, JSON and formula neutralisation are done in the query)."""
-    params = {
-        "team": filters.get("team"),
-        "region": filters.get("region"),
-        "engineer_code": filters.get("engineer_code"),
-        "root_cause": filters.get("root_cause"),
-        "language": filters.get("language"),
-        "from": filters.get("from_"),
-        "to": filters.get("to"),
-        "teams": list(teams) if teams is not None else None,
-    }
+    params = _filter_params(filters, teams)
     query = psycopg.ClientCursor(conn).mogrify(
         f"SELECT {_CSV_EXPORT_SELECT} FROM sessions WHERE {_FILTERS} "
         "ORDER BY analysed_at, session_id",
