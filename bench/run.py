@@ -21,7 +21,7 @@ import requests
 from bench.imports import bench_import_export
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
-from bench.trends import bench_trends
+from bench.trends import bench_freshness, bench_trends, freshness_report
 from bench.trends import report as trends_report
 from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
@@ -205,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--only", choices=("writes", "imports", "trends"), default=None)
+    parser.add_argument(
+        "--only", choices=("writes", "imports", "trends", "freshness"), default=None
+    )
     parser.add_argument("--trend-rows", type=int, default=5_000_000)
     parser.add_argument("--trend-calls", type=int, default=200)
     parser.add_argument("--import-rows", type=int, default=1_000_000)
@@ -288,6 +290,24 @@ def main(argv: list[str] | None = None) -> int:
                     args.trend_calls,
                 )
                 sections.append(trends_report(trend_figures, meta))
+            if args.only in (None, "freshness"):
+                running.start("trends-worker")
+                admin_client = create_client(running.env, "bench-admin", "admin")
+                admin_token = requests.post(
+                    f"{running.gateway}/oauth/token",
+                    auth=admin_client,
+                    data={"grant_type": "client_credentials"},
+                    timeout=10,
+                ).json()["access_token"]
+                fresh = bench_freshness(
+                    running.gateway,
+                    {"Authorization": f"Bearer {token}"},
+                    {"Authorization": f"Bearer {admin_token}"},
+                    writes_per_second=200,
+                    seconds=30,
+                    probes=40,
+                )
+                sections.append(freshness_report(fresh, meta))
         finally:
             baseline.terminate()
             baseline.wait(10)

@@ -175,3 +175,103 @@ def report(figures: dict, meta: dict) -> str:
             "",
         ]
     )
+
+
+def bench_freshness(
+    gateway_url: str,
+    agent_headers: dict,
+    admin_headers: dict,
+    *,
+    writes_per_second: int,
+    seconds: float,
+    probes: int,
+) -> dict:
+    """Write at a steady rate through the gateway; for `probes` of the writes (each a new
+    engineer) measure how long until Compare History counts it. Needs the trends worker."""
+    import threading
+    import uuid as uuid_module
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.run import session_body
+
+    stop_at = time.monotonic() + seconds
+    latencies: list[float] = []
+    errors = [0]
+    http = requests.Session()
+
+    def write(i: int) -> None:
+        response = http.post(
+            f"{gateway_url}/api/v1/sessions",
+            json=session_body(i),
+            headers=agent_headers,
+            timeout=30,
+        )
+        if response.status_code != 201:
+            errors[0] += 1
+
+    def probe(n: int) -> None:
+        name = "Fresh Probe " + "".join(
+            chr(97 + int(c, 16) % 26) for c in uuid_module.uuid4().hex[:10]
+        )
+        body = {
+            **session_body(10_000_000 + n),
+            "engineer": name,
+            "ended_at": None,
+            "started_at": None,
+        }
+        started = time.monotonic()
+        response = http.post(
+            f"{gateway_url}/api/v1/sessions", json=body, headers=agent_headers, timeout=30
+        )
+        code = response.json()["engineer_code"]
+        while time.monotonic() - started < 30:
+            history = http.get(
+                f"{gateway_url}/api/v1/history/{code}", headers=admin_headers, timeout=30
+            ).json()
+            if history["current"]["sessions"] == 1:
+                latencies.append(time.monotonic() - started)
+                return
+            time.sleep(0.1)
+
+    interval = 1 / writes_per_second
+    probe_every = max(1, int(writes_per_second * seconds / probes))
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        i = 0
+        next_at = time.monotonic()
+        probe_threads = []
+        while time.monotonic() < stop_at:
+            if i % probe_every == 0:
+                thread = threading.Thread(target=probe, args=(i,))
+                thread.start()
+                probe_threads.append(thread)
+            else:
+                pool.submit(write, 20_000_000 + i)
+            i += 1
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.monotonic()))
+        for thread in probe_threads:
+            thread.join()
+    latencies.sort()
+    return {
+        "writes": i,
+        "rate": writes_per_second,
+        "errors": errors[0],
+        "probes": len(latencies),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
+    }
+
+
+def freshness_report(figures: dict, meta: dict) -> str:
+    return "\n".join(
+        [
+            "## Freshness: a write reflected in Compare History",
+            "",
+            f"Measured {meta['date']} on {meta['machine']}: {figures['rate']} session writes per second "
+            f"through the gateway ({figures['writes']:,} writes, {figures['errors']} errors); "
+            f"{figures['probes']} probe writes, each timed from POST until GET /history counts it.",
+            "",
+            f"- p50 **{figures['p50']:.2f} s**, p95 **{figures['p95']:.2f} s** (target p95 ≤ 5 s).",
+            "",
+        ]
+    )
