@@ -159,7 +159,7 @@ def report(figures: dict, meta: dict) -> str:
 
     return "\n".join(
         [
-            "## Trends at scale",
+            f"## Trends at {figures['rows']:,} sessions",
             "",
             f"Measured {meta['date']} on {meta['machine']}: {figures['rows']:,} projected sessions over two "
             f"years, {ENGINEERS:,} engineers in {TEAMS} teams; service answers over HTTP (trends_svc "
