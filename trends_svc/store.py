@@ -10,6 +10,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from shared.domain import ROOT_CAUSES
+
 # --- feed and projection -------------------------------------------------------------------
 
 
@@ -446,15 +448,21 @@ def engineer_sequence(
     first: category, sentiment, time, team."""
     return conn.execute(
         """
-        SELECT root_cause, sentiment_score, analysed_at, team FROM (
-            SELECT *, row_number() OVER (PARTITION BY root_cause
-                                         ORDER BY analysed_at DESC, session_id DESC) AS position
-            FROM sessions WHERE engineer_code = %(code)s AND analysed_at <= %(now)s
+        SELECT latest.* FROM unnest(%(causes)s::text[]) AS cause
+        CROSS JOIN LATERAL (
+            SELECT root_cause, sentiment_score, analysed_at, team, session_id FROM sessions
+            WHERE engineer_code = %(code)s AND root_cause = cause AND analysed_at <= %(now)s
+            ORDER BY analysed_at DESC, session_id DESC
+            LIMIT %(per_category)s
         ) latest
-        WHERE position <= %(per_category)s
         ORDER BY analysed_at, session_id
         """,
-        {"code": engineer_code, "now": now, "per_category": per_category},
+        {
+            "code": engineer_code,
+            "now": now,
+            "per_category": per_category,
+            "causes": list(ROOT_CAUSES),
+        },
     ).fetchall()
 
 

@@ -24,6 +24,7 @@ COMMENT ON COLUMN sessions.confidence_overall IS 'Overall confidence 0-1.';
 COMMENT ON COLUMN sessions.analysed_at IS 'Time basis of every trend rule.';
 
 CREATE INDEX sessions_engineer_idx ON sessions (engineer_code, analysed_at);
+CREATE INDEX sessions_engineer_cause_idx ON sessions (engineer_code, root_cause, analysed_at DESC);
 CREATE INDEX sessions_team_idx ON sessions (team, analysed_at);
 CREATE INDEX sessions_analysed_at_idx ON sessions (analysed_at);
 
