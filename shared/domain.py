@@ -31,7 +31,7 @@ MESSAGES = {
 MAX_NAME_LENGTH = 200
 _FLOAT_NOISE = 1e-9
 _APOSTROPHES = "'’"
-_CASE_NUMBER = re.compile(r"^[0-9]{8}$")
+_CASE_NUMBER = re.compile(r"[0-9]{8}")
 _LANGUAGE_SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -73,11 +73,12 @@ def check_engineer_name(value: Any) -> RuleResult:
 
 
 def check_case_number(value: Any) -> RuleResult:
-    """Step 2: exactly 8 ASCII digits (surrounding white space ignored; an int is accepted)."""
+    """Step 2: exactly 8 ASCII digits (surrounding white space ignored). An int is accepted when it
+    has 8 digits itself: `1234` is not padded to `00001234`, since the digits typed were 4."""
     if isinstance(value, bool):
         return _invalid("invalid_case_number")
-    text = f"{value:08d}" if isinstance(value, int) and value >= 0 else value
-    if not isinstance(text, str) or not _CASE_NUMBER.match(text.strip()):
+    text = str(value) if isinstance(value, int) else value
+    if not isinstance(text, str) or not _CASE_NUMBER.fullmatch(text.strip()):
         return _invalid("invalid_case_number")
     return RuleResult(valid=True, normalized=text.strip())
 
@@ -138,9 +139,9 @@ def parse_languages_strict(value: Any) -> list[str]:
     return codes
 
 
-def normalize_language_code(value: str) -> str:
-    """`de` → `DE`; ValueError for an unsupported code."""
-    code = value.strip().upper()
+def normalize_language_code(value: Any) -> str:
+    """`de` → `DE`; ValueError for an unsupported code or a value that is no text."""
+    code = value.strip().upper() if isinstance(value, str) else None
     if code not in SUPPORTED_LANGUAGES:
         raise ValueError("unsupported language code")
     return code
@@ -203,11 +204,15 @@ def tone_for_sentiment(score: float) -> str:
 
 
 def overall_confidence(
-    analysis: float, translation: float | None, languages: list[str] | tuple[str, ...] = ()
+    analysis: float,
+    translation: float | None,
+    languages: list[str] | tuple[str, ...] | str = (),
 ) -> float:
     """0.7 × analysis + 0.3 × translation, rounded to 4 places; the analysis confidence alone when
-    there is no translation (no translation confidence, or output only in EN)."""
-    english_only = bool(languages) and all(code == "EN" for code in languages)
+    there is no translation (no translation confidence, or output only in EN). Without languages
+    the formula applies whenever a translation confidence is given."""
+    codes = [languages] if isinstance(languages, str) else languages
+    english_only = bool(codes) and all(str(code).strip().upper() == "EN" for code in codes)
     if translation is None or english_only:
         return round(analysis, 4)
     return round(0.7 * analysis + 0.3 * translation, 4)

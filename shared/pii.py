@@ -16,16 +16,26 @@ from stdnum import iban, luhn
 
 from shared.pseudonyms import normalize_identity
 
+KINDS = ("email", "phone", "ip_address", "iban", "card_number", "case_number", "person_name")
+# None: international numbers written with a leading + (region "ZZ"); the others read national
+# formats such as `0171 2345678` (DE) or `(415) 555-2671` (US).
 PHONE_REGIONS = (None, "DE", "US", "GB", "FR", "IT", "ES", "TR", "CZ", "PL")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Fa-f:])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+_VERSION_BEFORE = re.compile(r"(?:\bv|\bver\.?|\bversion|\brelease|\bbuild)\s*$", re.IGNORECASE)
+_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}\b")
+_CARD = re.compile(r"(?<!\d)\d{3,}(?:[ -]\d{3,})*")
+_DIGIT_GROUP = re.compile(r"\d+")
 _CASE_NUMBER = re.compile(r"(?<![\d.,])\d{8}(?![\d.,]\d|\d)")
-_DATE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
+_DATE = re.compile(
+    r"(?<![\d.])(?:(?P<y1>\d{4})(?P<s1>[-./])(?P<m1>\d{1,2})(?P=s1)(?P<d1>\d{1,2})"
+    r"|(?P<a2>\d{1,2})(?P<s2>[-./])(?P<b2>\d{1,2})(?P=s2)(?:\d{4}|\d{2}))(?!\d|[-./]\d)"
+)
+_PHONE_CANDIDATE = re.compile(r"(?<!\d)\+?\(?\d(?:[ \t./()-]{0,3}\d){6,}")
 _DIGITS = re.compile(r"\d")
-_DIGIT_RUN = re.compile(r"\d[\d\s()./-]{5,}\d")
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,8 @@ def _emails(text: str) -> Iterable[PiiFinding]:
 def _ip_addresses(text: str) -> Iterable[PiiFinding]:
     if "." in text:
         for match in _IPV4.finditer(text):
+            if _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
+                continue  # `version 3.7.0.1`, `v1.2.3.4`
             try:
                 ipaddress.IPv4Address(match.group())
             except ValueError:
@@ -54,7 +66,7 @@ def _ip_addresses(text: str) -> Iterable[PiiFinding]:
     if text.count(":") >= 2:
         for match in _IPV6.finditer(text):
             candidate = match.group()
-            if candidate.count(":") < 2 or not any(c.isalnum() for c in candidate):
+            if not any(char.isalnum() for char in candidate):
                 continue
             try:
                 ipaddress.IPv6Address(candidate)
@@ -63,14 +75,45 @@ def _ip_addresses(text: str) -> Iterable[PiiFinding]:
             yield PiiFinding("ip_address", match.start(), match.end())
 
 
-def _bank_numbers(text: str) -> Iterable[PiiFinding]:
+def _ibans(text: str) -> Iterable[PiiFinding]:
     for match in _IBAN.finditer(text):
-        if iban.is_valid(match.group().replace(" ", "")):
-            yield PiiFinding("iban", match.start(), match.end())
+        candidate = match.group()
+        # The candidate may run on into the next word (`… 0130 00 BIC COBADEFF`): try it whole,
+        # then cut at each space from the right.
+        ends = [len(candidate)] + [
+            i for i in range(len(candidate) - 1, 0, -1) if candidate[i] == " "
+        ]
+        for end in ends:
+            if end >= 15 and iban.is_valid(candidate[:end]):
+                yield PiiFinding("iban", match.start(), match.start() + end)
+                break
+
+
+def _card_numbers(text: str) -> Iterable[PiiFinding]:
     for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
-            yield PiiFinding("card_number", match.start(), match.end())
+        candidate = match.group()
+        groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(candidate)]
+        first = 0
+        # Group-aligned spans of 13 to 19 digits, longest first, so `4111 1111 1111 1111 12/27`
+        # still finds the card before the expiry date.
+        while first < len(groups):
+            spans: list[tuple[int, str]] = []
+            digits = ""
+            for last in range(first, len(groups)):
+                digits += candidate[groups[last][0] : groups[last][1]]
+                if len(digits) > 19:
+                    break
+                spans.append((last, digits))
+            found = next(
+                (last for last, d in reversed(spans) if len(d) >= 13 and luhn.is_valid(d)), None
+            )
+            if found is None:
+                first += 1
+                continue
+            yield PiiFinding(
+                "card_number", match.start() + groups[first][0], match.start() + groups[found][1]
+            )
+            first = found + 1
 
 
 def _case_numbers(text: str) -> Iterable[PiiFinding]:
@@ -78,23 +121,37 @@ def _case_numbers(text: str) -> Iterable[PiiFinding]:
         yield PiiFinding("case_number", match.start(), match.end())
 
 
+def _is_date(match: re.Match[str]) -> bool:
+    if match["y1"]:
+        return 1 <= int(match["m1"]) <= 12 and 1 <= int(match["d1"]) <= 31
+    low, high = sorted((int(match["a2"]), int(match["b2"])))
+    return 1 <= low <= 12 and high <= 31
+
+
+def _without_dates(text: str) -> str:
+    """`text` with calendar dates blanked out (same length), so `24.11.2026` is no phone number."""
+    return _DATE.sub(lambda m: " " * len(m.group()) if _is_date(m) else m.group(), text)
+
+
 def _phones(text: str) -> Iterable[PiiFinding]:
-    if not _DIGIT_RUN.search(text):
-        return
+    masked = _without_dates(text)
     seen: set[tuple[int, int]] = set()
-    for region in PHONE_REGIONS:
-        if region is None and "+" not in text:
-            continue
-        matcher = phonenumbers.PhoneNumberMatcher(
-            text, region or "ZZ", leniency=phonenumbers.Leniency.VALID
-        )
-        for match in matcher:
-            span = (match.start, match.end)
-            raw = match.raw_string
-            if span in seen or _DATE.match(raw.strip()) or len(_DIGITS.findall(raw)) < 7:
-                continue
-            seen.add(span)
-            yield PiiFinding("phone", match.start, match.end)
+    for candidate in _PHONE_CANDIDATE.finditer(masked):
+        # Match inside the candidate and one character of context each side: fast, and the
+        # matcher still sees whether the number touches a letter.
+        base = max(0, candidate.start() - 1)
+        window = masked[base : candidate.end() + 1]
+        international = candidate.group().startswith("+")
+        for region in PHONE_REGIONS if not international else (None,):
+            matcher = phonenumbers.PhoneNumberMatcher(
+                window, region or "ZZ", leniency=phonenumbers.Leniency.VALID
+            )
+            for match in matcher:
+                span = (base + match.start, base + match.end)
+                if span in seen or len(_DIGITS.findall(match.raw_string)) < 7:
+                    continue
+                seen.add(span)
+                yield PiiFinding("phone", *span)
 
 
 def _fold(text: str) -> tuple[str, list[int] | None]:
@@ -113,54 +170,84 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _name_patterns(name: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _name_patterns(name: str) -> tuple[tuple[str, bool, re.Pattern[str]], ...]:
     """For a name: the whole name and each word of three letters or more (a surname alone), each
-    with a cheap substring to test first and the whole-word pattern to confirm."""
+    with a cheap substring to test first, whether it is a single word of a longer name, and the
+    whole-word pattern to confirm."""
     words = normalize_identity(name).split()
+    if not words:
+        return ()
     candidates = [words] + ([[word] for word in words if len(word) >= 3] if len(words) > 1 else [])
     return tuple(
-        (candidate[0], re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, candidate)) + r"(?!\w)"))
+        (
+            candidate[0],
+            candidate is not words,
+            re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, candidate)) + r"(?!\w)"),
+        )
         for candidate in candidates
     )
 
 
 def _names(text: str, names: Iterable[str]) -> Iterable[PiiFinding]:
-    patterns = [
-        pattern for name in names if name and name.strip() for pattern in _name_patterns(name)
-    ]
+    patterns = [pattern for name in names if name for pattern in _name_patterns(name)]
     if not patterns:
         return
     folded, index = _fold(text.replace("’", "'"))
-    for probe, pattern in patterns:
+    for probe, single_word, pattern in patterns:
         if probe not in folded:
             continue
         for match in pattern.finditer(folded):
             start, end = match.start(), match.end()
             if index is not None:
                 start, end = index[start], index[end - 1] + 1
+            # One word of a name counts only when written as a name: `Will was late`, not
+            # `the customer will call` (the whole name counts in any case).
+            if single_word and not text[start].isupper():
+                continue
             yield PiiFinding("person_name", start, end)
 
 
 def find_pii(text: str | None, *, names: Iterable[str] = ()) -> list[PiiFinding]:
     """Every piece of personal data in `text`, sorted by position, overlaps resolved (the longer
-    finding wins). Empty text and text without digits, `@` or names return at once."""
+    finding wins). Empty text, and text with fewer than four digits and without `@`, `:` or
+    names, return at once.
+
+    A name matches whole words after the pseudonyms' normalisation (case, accents, white space);
+    a single word of a multi-word name (`Berg` of `Anna Berg`) matches only when capitalised."""
     if not text:
         return []
     names = tuple(names)
-    has_digit = bool(_DIGITS.search(text))
+    # Every kind but e-mail, IPv6 and names needs at least four digits (`1.2.3.4`).
+    has_digit = len(_DIGITS.findall(text)) >= 4
     if not has_digit and "@" not in text and ":" not in text and not names:
         return []
     findings: list[PiiFinding] = [*_emails(text), *_names(text, names)]
     if has_digit:
         findings += [
             *_ip_addresses(text),
-            *_bank_numbers(text),
+            *_ibans(text),
+            *_card_numbers(text),
             *_case_numbers(text),
             *_phones(text),
         ]
+        if "-" in text:
+            findings = _outside_uuids(text, findings)
     elif ":" in text:
         findings += list(_ip_addresses(text))
     return _without_overlaps(findings)
+
+
+def _outside_uuids(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
+    """Drop digit findings inside a UUID (a session id in a note is no personal data)."""
+    spans = [(match.start(), match.end()) for match in _UUID.finditer(text)]
+    if not spans:
+        return findings
+    return [
+        finding
+        for finding in findings
+        if finding.kind in ("email", "person_name")
+        or not any(start <= finding.start and finding.end <= end for start, end in spans)
+    ]
 
 
 def _without_overlaps(findings: list[PiiFinding]) -> list[PiiFinding]:
@@ -179,31 +266,43 @@ def redact(text: str, findings: Iterable[PiiFinding]) -> str:
     return result
 
 
+def _scannable(value: Any) -> str | None:
+    """The text to check of a scalar: strings, and integers (a case number sent as a number)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def scan_value(value: Any, *, names: Iterable[str] = (), path: str = "") -> list[tuple[str, str]]:
     """Walk nested dicts/lists and return `(dotted path, kind)` for each piece of personal data in
-    a string value or key (e.g. `("comment", "email")`)."""
+    a string or integer value or a key, e.g. `("comment", "email")`; `path` prefixes the paths
+    (`path="attributes"` gives `attributes.comment`). A key with personal data is shown redacted
+    in the path (`attributes.[redacted:email]`)."""
     names = tuple(names)
     hits: list[tuple[str, str]] = []
-    if isinstance(value, str):
-        hits += [(path, finding.kind) for finding in find_pii(value, names=names)]
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            hits += [(child, finding.kind) for finding in find_pii(str(key), names=names)]
+            # A key holding personal data appears redacted in the path, which callers echo.
+            key_findings = find_pii(str(key), names=names)
+            key_text = redact(str(key), key_findings)
+            child = f"{path}.{key_text}" if path else key_text
+            hits += [(child, finding.kind) for finding in key_findings]
             hits += scan_value(item, names=names, path=child)
     elif isinstance(value, list | tuple):
         for position, item in enumerate(value):
-            hits += scan_value(
-                item, names=names, path=f"{path}.{position}" if path else str(position)
-            )
+            child = f"{path}.{position}" if path else str(position)
+            hits += scan_value(item, names=names, path=child)
+    elif (text := _scannable(value)) is not None:
+        hits += [(path, finding.kind) for finding in find_pii(text, names=names)]
     return hits
 
 
 def redact_value(value: Any, *, names: Iterable[str] = ()) -> Any:
-    """A copy of a nested value with personal data in its strings redacted."""
+    """A copy of a nested value with personal data in its strings, integers and keys redacted (an
+    integer that held personal data becomes the redacted string)."""
     names = tuple(names)
-    if isinstance(value, str):
-        return redact(value, find_pii(value, names=names))
     if isinstance(value, dict):
         return {
             redact(str(k), find_pii(str(k), names=names)): redact_value(v, names=names)
@@ -211,4 +310,10 @@ def redact_value(value: Any, *, names: Iterable[str] = ()) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact_value(item, names=names) for item in value]
-    return value
+    text = _scannable(value)
+    if text is None:
+        return value
+    findings = find_pii(text, names=names)
+    if not findings:
+        return value
+    return redact(text, findings)

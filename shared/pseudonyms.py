@@ -12,15 +12,18 @@ import unicodedata
 _ENGINEER_PREFIX = "eng_"
 _CASE_PREFIX = "case_"
 _CODE_CHARS = 24
-_ENGINEER_CODE = re.compile(rf"^{_ENGINEER_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}$")
-_CASE_REF = re.compile(rf"^{_CASE_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}$")
+_ENGINEER_CODE = re.compile(rf"{_ENGINEER_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}")
+_CASE_REF = re.compile(rf"{_CASE_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}")
 
 
 def normalize_identity(text: str) -> str:
     """Case-, accent- and white-space-insensitive form of a name or id.
 
     `Anna  Müller`, `anna müller` and `ANNA MULLER` are the same person: accents are folded
-    (NFKD, combining marks dropped) because exports from older tools often lost them.
+    (NFKD, combining marks dropped) because exports from older tools often lost them. Letters that
+    are not a base letter plus an accent stay themselves (`ø`, `ł`; `ß` folds to `ss`), the
+    typographic apostrophe becomes `'`, and hyphens are kept. Changing this changes every
+    pseudonym already stored.
     """
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
@@ -44,10 +47,10 @@ def case_ref(case_number: str, key: bytes) -> str:
 
 
 def is_engineer_code(text: str) -> bool:
-    """True when `text` has the form of an engineer_code."""
-    return bool(_ENGINEER_CODE.match(text))
+    """True when `text` has the form of an engineer_code (the whole string, nothing around it)."""
+    return isinstance(text, str) and _ENGINEER_CODE.fullmatch(text) is not None
 
 
 def is_case_ref(text: str) -> bool:
-    """True when `text` has the form of a case_ref."""
-    return bool(_CASE_REF.match(text))
+    """True when `text` has the form of a case_ref (the whole string, nothing around it)."""
+    return isinstance(text, str) and _CASE_REF.fullmatch(text) is not None

@@ -4,6 +4,7 @@ import pytest
 
 from gateway import clients
 from gateway.app import create_app
+from gateway.testing import issue_token
 from shared import db
 
 
@@ -46,15 +47,10 @@ def make_client(gateway_app):
 
 
 @pytest.fixture
-def token_for(client, make_client):
+def token_for(gateway_app):
     """A real access token from /oauth/token for a new client with these roles."""
 
     def issue(*roles, teams=()):
-        client_id, secret = make_client(*roles, teams=teams)
-        response = client.post(
-            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
-        )
-        assert response.status_code == 200, response.json
-        return response.json["access_token"]
+        return issue_token(gateway_app, *roles, teams=teams)
 
     return issue

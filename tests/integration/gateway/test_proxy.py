@@ -1,5 +1,7 @@
 """Routing: the internal token replaces the caller's, request ids travel, bodies stream both ways."""
 
+import io
+
 import pytest
 
 from gateway.app import create_app
@@ -116,6 +118,40 @@ def test_body_over_the_limit_gets_413_before_forwarding(routed, token_for):
         data=b"{" + b" " * 5000 + b"}",
         content_type="application/json",
         headers={"Authorization": f"Bearer {token_for('agent')}"},
+    )
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+CHUNKED = {"wsgi.input_terminated": True}  # what gunicorn sets for a chunked request
+
+
+def test_chunked_body_streams_to_the_service(routed, token_for):
+    response = routed.post(
+        "/api/v1/sessions",
+        input_stream=io.BytesIO(b"x" * 3000),
+        environ_base=CHUNKED,
+        headers={
+            "Authorization": f"Bearer {token_for('agent')}",
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 201
+    assert response.json["body_length"] == 3000
+    assert response.json["headers"]["Transfer-Encoding"] == "chunked"
+
+
+def test_chunked_body_over_the_limit_gets_413(routed, token_for):
+    response = routed.post(
+        "/api/v1/sessions",
+        input_stream=io.BytesIO(b"x" * 20_000),
+        environ_base=CHUNKED,
+        headers={
+            "Authorization": f"Bearer {token_for('agent')}",
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json",
+        },
     )
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/problem+json"

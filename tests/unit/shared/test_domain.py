@@ -1,5 +1,7 @@
 """The agent's workflow rules: every message and normalisation of the spec's table."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from shared import domain
@@ -169,3 +171,158 @@ def test_confidence_rating_boundaries(overall, rating):
 )
 def test_default_tone(score, tone):
     assert domain.tone_for_sentiment(score) == tone
+
+
+def test_every_message_is_the_specs_text():
+    assert domain.MESSAGES == {
+        "invalid_engineer_name": (
+            "Invalid Engineer Name format — please enter only letters, spaces, hyphens, "
+            "or apostrophes."
+        ),
+        "invalid_case_number": "Invalid Case Number — please enter exactly 8 digits.",
+        "unsupported_language": UNSUPPORTED,
+        "invalid_record_type": "Invalid record type — please enter 'Single' or 'Series' only.",
+        "invalid_part_count": "Invalid entry — please enter a number between 2 and 5.",
+        "incomplete_review": (
+            "Incomplete or invalid data detected — please update the highlighted field(s)."
+        ),
+    }
+
+
+def test_defaults_and_restart_threshold():
+    assert domain.DEFAULTS == {"languages": ["EN"], "record_type": "Single"}
+    assert domain.RESTART_AFTER_ATTEMPTS == 3
+    assert domain.SUPPORTED_LANGUAGES == ("EN", "DE", "FR", "IT", "ES", "TR", "CS", "PL")
+    assert domain.ROOT_CAUSES == (
+        "communication_issue",
+        "knowledge_gap",
+        "analytical_error",
+        "process_issue",
+        "other",
+    )
+
+
+def test_valid_result_carries_no_code_message_or_warning():
+    assert domain.check_engineer_name("Anna Berg") == domain.RuleResult(
+        valid=True, normalized="Anna Berg", code=None, message=None, warnings=()
+    )
+
+
+def test_rule_results_are_immutable():
+    result = domain.check_case_number("12345678")
+    with pytest.raises(AttributeError):
+        result.valid = False
+
+
+def test_decomposed_accents_are_accepted_and_composed():
+    result = domain.check_engineer_name("Jose\u0301 Mu\u0308ller")
+    assert result.valid
+    assert result.normalized == "José Müller"
+
+
+@pytest.mark.parametrize("value", [1234, 1234567, 123456789, -12345678])
+def test_integer_case_numbers_need_eight_digits_themselves(value):
+    result = domain.check_case_number(value)
+    assert not result.valid
+    assert result.code == "invalid_case_number"
+
+
+def test_case_number_keeps_leading_zeros_and_ignores_surrounding_space():
+    assert domain.check_case_number(" 00012345\n").normalized == "00012345"
+
+
+def test_dropped_language_codes_leave_one_warning_with_the_spec_text():
+    result = domain.check_languages("EN, XX, de")
+    assert result == domain.RuleResult(
+        valid=True,
+        normalized=["EN", "DE"],
+        code="unsupported_language",
+        message=UNSUPPORTED,
+        warnings=(UNSUPPORTED,),
+    )
+
+
+@pytest.mark.parametrize("value", [None, 5, ["EN", 3]])
+def test_languages_that_are_no_text_fall_back_to_english_with_a_warning(value):
+    result = domain.check_languages(value)
+    assert result.normalized == ["EN"]
+    assert result.warnings == (UNSUPPORTED,)
+
+
+def test_strict_language_error_never_repeats_the_value():
+    with pytest.raises(ValueError) as raised:
+        domain.parse_languages_strict("EN, Quirinus")
+    assert "Quirinus" not in str(raised.value)
+    assert str(raised.value) == "unsupported language code"
+
+
+@pytest.mark.parametrize(("value", "code"), [("de", "DE"), (" pl ", "PL"), ("Cs", "CS")])
+def test_language_code_is_upper_case(value, code):
+    assert domain.normalize_language_code(value) == code
+
+
+@pytest.mark.parametrize("value", [None, 3, ["EN"], "", "ENG"])
+def test_language_code_that_is_not_supported_text_raises(value):
+    with pytest.raises(ValueError):
+        domain.normalize_language_code(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "normalized"), [("Series", "series"), ("SINGLE", "single"), (" single ", "single")]
+)
+def test_record_type_for_the_api_is_lower_case(value, normalized):
+    assert domain.normalize_record_type(value) == normalized
+
+
+@pytest.mark.parametrize("value", ["", "singles", None, 1])
+def test_invalid_record_types(value):
+    result = domain.check_record_type(value)
+    assert not result.valid
+    assert result.code == "invalid_record_type"
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [
+        ("knowledge gap", "knowledge_gap"),
+        ("Knowledge-Gap", "knowledge_gap"),
+        ("KNOWLEDGE_GAP", "knowledge_gap"),
+        ("Communication Issue", "communication_issue"),
+        (" communication_issue ", "communication_issue"),
+        ("OTHER", "other"),
+    ],
+)
+def test_root_cause_spellings(label, value):
+    assert domain.normalize_root_cause(label) == value
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [("Positive", "positive"), ("NEUTRAL", "neutral"), (" negative ", "negative")],
+)
+def test_tone_labels_are_lower_case(label, value):
+    assert domain.normalize_tone_label(label) == value
+
+
+@pytest.mark.parametrize("value", [None, 0.5, "", "very positive"])
+def test_invalid_tone_labels_raise(value):
+    with pytest.raises(ValueError):
+        domain.normalize_tone_label(value)
+
+
+@pytest.mark.parametrize(
+    ("languages", "overall"), [("EN", 0.6), (["en"], 0.6), ((), 0.48), (["EN", "FR"], 0.48)]
+)
+def test_overall_confidence_is_analysis_alone_for_english_only_output(languages, overall):
+    assert domain.overall_confidence(0.6, 0.2, languages) == overall
+
+
+def test_overall_confidence_is_rounded_to_four_places():
+    assert domain.overall_confidence(0.12345, 0.98765, ["DE"]) == 0.3827
+
+
+def test_duration_in_whole_seconds():
+    start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert domain.duration_seconds(start, start + timedelta(minutes=2, seconds=5.9)) == 125
+    assert domain.duration_seconds(start, None) is None
+    assert domain.duration_seconds(None, start) is None

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.pii import find_pii, redact, redact_value, scan_value
+from shared.pii import PiiFinding, find_pii, redact, redact_value, scan_value
 
 
 @pytest.mark.parametrize(
@@ -53,4 +53,117 @@ def test_nested_values_are_scanned_with_paths():
         "comment": "mail [redacted:email]",
         "tags": ["ok", "call [redacted:phone]"],
         "n": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("IBAN DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX", "DE89 3704 0044 0532 0130 00"),
+        ("IBAN DE89370400440532013000 BIC COBADEFF", "DE89370400440532013000"),
+        ("iban de89 3704 0044 0532 0130 00", "de89 3704 0044 0532 0130 00"),
+        ("card 4111 1111 1111 1111 12/27", "4111 1111 1111 1111"),
+        ("Amex 3782 822463 10005", "3782 822463 10005"),
+        ("Tel:+4917012345678", "+4917012345678"),
+        ("call 030 12345678", "030 12345678"),
+        ("phone: 0044 20 7946 0958", "0044 20 7946 0958"),
+        ("+49 (0) 170 123 45 67", "+49 (0) 170 123 45 67"),
+        ("from fe80::1ff:fe23:4567:890a%eth0", "fe80::1ff:fe23:4567:890a"),
+        ("mail jürgen@müller.de", "jürgen@müller.de"),
+        ("Case #12345678.", "12345678"),
+    ],
+)
+def test_the_finding_covers_exactly_the_personal_data(text, found):
+    findings = find_pii(text)
+    assert len(findings) == 1
+    assert text[findings[0].start : findings[0].end] == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 2026-11-24T10:30:00Z",
+        "call on 24.11.2026 10:30",
+        "05/11/2026 call",
+        "version 3.7.0.1 and v3.7.0.1",
+        "session 12345678-1234-1234-1234-123456789abc",
+        "scores 0.35 0.42 0.51 0.66 0.71 0.88",
+        "at 10:30, 11:45 and 12:00; ratio 1:2:3",
+        "1,234,567.89 USD and 12.345.678 EUR",
+        "room 1234, Kd.-Nr. 4711",
+        "user@localhost",
+        "the customer will call",  # a word of a name, not written as a name
+        "smith said",
+    ],
+)
+def test_look_alikes_are_left_alone(text):
+    assert find_pii(text, names=["Will Smith"]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Will was late", ["person_name"]),
+        ("Smith said", ["person_name"]),
+        ("will smith said", ["person_name"]),
+        ("Anna Berg’s reply", ["person_name"]),
+    ],
+)
+def test_a_single_word_of_a_name_counts_when_capitalised(text, kinds):
+    assert [f.kind for f in find_pii(text, names=["Will Smith", "Anna Berg"])] == kinds
+
+
+def test_an_id_is_matched_as_a_whole_word():
+    assert [f.kind for f in find_pii("ticket by e-10042 today", names=["E-10042"])] == [
+        "person_name"
+    ]
+    assert find_pii("ticket by E-100421 today", names=["E-10042"]) == []
+
+
+def test_findings_hold_positions_and_kind_only():
+    (finding,) = find_pii("mail anna@example.com")
+    assert finding == PiiFinding("email", 5, 21)
+    assert set(vars(finding)) == {"kind", "start", "end"}
+
+
+@pytest.mark.parametrize("text", [None, "", "ok", "4 tickets in 3 days", "sentiment 0.35"])
+def test_short_text_without_hints_is_clean(text):
+    assert find_pii(text) == []
+
+
+def test_accented_text_maps_name_positions_back_to_the_original():
+    text = "Grüße, ANNA  BÉRG war da"
+    (finding,) = find_pii(text, names=["Anna Berg"])
+    assert text[finding.start : finding.end] == "ANNA  BÉRG"
+
+
+def test_redact_keeps_the_text_around_several_findings():
+    text = "Anna Berg (anna@example.com, 192.168.1.20) on case 12345678."
+    assert redact(text, find_pii(text, names=["Anna Berg"])) == (
+        "[redacted:person_name] ([redacted:email], [redacted:ip_address]) "
+        "on case [redacted:case_number]."
+    )
+
+
+def test_scan_value_prefixes_paths_and_checks_keys_and_integers():
+    value = {"comment": "ok", "case": 12345678, "flags": [True, 0.35, None, "+49 170 1234567"]}
+    assert scan_value(value, path="attributes") == [
+        ("attributes.case", "case_number"),
+        ("attributes.flags.3", "phone"),
+    ]
+
+
+def test_a_key_with_personal_data_is_redacted_in_the_path():
+    value = {"a@b.de": {"note": "call +49 170 1234567"}}
+    assert scan_value(value) == [
+        ("[redacted:email]", "email"),
+        ("[redacted:email].note", "phone"),
+    ]
+
+
+def test_redact_value_turns_an_integer_with_personal_data_into_text():
+    assert redact_value({"case": 12345678, "count": 3, "ok": True}) == {
+        "case": "[redacted:case_number]",
+        "count": 3,
+        "ok": True,
     }

@@ -2,7 +2,13 @@
 
 import pytest
 
-from shared.pseudonyms import case_ref, engineer_code, is_case_ref, is_engineer_code
+from shared.pseudonyms import (
+    case_ref,
+    engineer_code,
+    is_case_ref,
+    is_engineer_code,
+    normalize_identity,
+)
 
 KEY = b"k" * 32
 
@@ -34,3 +40,53 @@ def test_engineer_and_case_domains_are_separate():
 def test_code_does_not_contain_the_name():
     assert "anna" not in engineer_code("Anna Berg", KEY)
     assert engineer_code("Anna Berg", KEY) != engineer_code("Anna Bergh", KEY)
+
+
+def test_pseudonyms_are_stable_across_releases():
+    # Pinned values: a change here would orphan every stored pseudonym.
+    assert engineer_code("Anna Müller", KEY) == "eng_co2qwxqhazim7545rgwinvul"
+    assert case_ref("12345678", KEY) == "case_rdvfkxkioeoesvlv6ouphc3o"
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("Anna  Müller", "anna muller"),
+        (" ANNA MÜLLER ", "anna muller"),
+        ("Zoë d’Arc", "zoe d'arc"),
+        ("José Álvarez-Núñez", "jose alvarez-nunez"),
+        ("Søren Łukasz", "søren łukasz"),
+        ("Straße", "strasse"),
+        ("E-10042", "e-10042"),
+    ],
+)
+def test_identity_normalisation(text, normalized):
+    assert normalize_identity(text) == normalized
+
+
+def test_an_employee_id_gets_a_code_like_a_name():
+    assert engineer_code(" e-10042 ", KEY) == engineer_code("E-10042", KEY)
+    assert is_engineer_code(engineer_code("E-10042", KEY))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "eng_" + "a" * 24 + "\n",
+        " eng_" + "a" * 24,
+        "eng_" + "a" * 23,
+        "eng_" + "a" * 25,
+        "eng_" + "a" * 23 + "1",
+        "ENG_" + "a" * 24,
+        None,
+        42,
+    ],
+)
+def test_malformed_engineer_codes_are_rejected(text):
+    assert not is_engineer_code(text)
+
+
+def test_malformed_case_refs_are_rejected():
+    assert is_case_ref("case_" + "b" * 24)
+    assert not is_case_ref("case_" + "b" * 24 + "\n")
+    assert not is_case_ref(None)
