@@ -95,6 +95,29 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("GATEWAY_AUDIENCE", str, "cr-assistant-api", "`aud` of API access tokens."),
     Setting(
+        "GATEWAY_URL",
+        str,
+        "http://127.0.0.1:8000",
+        "Where the dashboard (and tools inside the deployment) reach the gateway's public API.",
+    ),
+    Setting(
+        "OIDC_ISSUER",
+        str,
+        "",
+        "External OpenID provider (issuer URL). Set: browser login goes there and its access "
+        "tokens are accepted; unset: the built-in provider.",
+    ),
+    Setting("OIDC_CLIENT_ID", str, "", "The gateway's client id at the external provider."),
+    Setting(
+        "OIDC_CLIENT_SECRET",
+        str,
+        "",
+        "The gateway's client secret at the external provider.",
+        secret=True,
+    ),
+    Setting("OIDC_ROLES_CLAIM", str, "roles", "Claim of external tokens that lists the roles."),
+    Setting("OIDC_TEAMS_CLAIM", str, "teams", "Claim of external tokens that lists the teams."),
+    Setting(
         "GATEWAY_SIGNING_KEYS",
         str,
         "",

@@ -108,6 +108,7 @@ def start_platform(
         "QA_URL": urls["qa"],
         "DASHBOARD_URL": urls["dashboard"],
         "GATEWAY_ISSUER": urls["gateway"],
+        "GATEWAY_URL": urls["gateway"],
         **(extra_env or {}),
     }
     env.pop("COV_CORE_SOURCE", None)

@@ -96,6 +96,7 @@ def process_environment(
     ):
         env.setdefault(variable, f"http://127.0.0.1:{port_of(name, settings)}")
     env.setdefault("GATEWAY_ISSUER", f"http://127.0.0.1:{port_of('gateway', settings)}")
+    env.setdefault("GATEWAY_URL", f"http://127.0.0.1:{port_of('gateway', settings)}")
     return env
 
 
