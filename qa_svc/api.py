@@ -84,6 +84,7 @@ class ValidationEvents(MethodView):
                 "message": event["message"],
                 "agent_version": event["agent_version"],
                 "occurred_at": event["time"],
+                "confidence_overall": event["confidence_overall"],
             }
             for event in data["events"]
         ]
@@ -151,7 +152,7 @@ class ReviewQueue(MethodView):
     def get(self, args):
         """The review queue: sessions of the validation log with their review state"""
         with db.connection() as conn:
-            return {"items": store.review_queue(conn, **args)}
+            return {"items": reviews.queue(conn, args)}
 
 
 @blp.route("/qa/reviews/<uuid:session_id>")

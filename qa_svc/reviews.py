@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from qa_svc import store
-from shared import pii
+from shared import domain, pii
 from shared.errors import NotFound, Unprocessable
 
 
@@ -58,6 +58,11 @@ def review(
     if first_seen is None:
         raise NotFound("No validation log for this session.")
     return store.save_review(conn, session_id, status, notes, reviewer, first_seen)
+
+
+def queue(conn: psycopg.Connection, filters: dict[str, Any]) -> list[dict]:
+    """The review queue with the API's filters; "low confidence" is the spec's Low rating."""
+    return store.review_queue(conn, **filters, low_confidence_below=domain.LOW_CONFIDENCE_BELOW)
 
 
 def metrics(conn: psycopg.Connection, days: int, now: datetime | None = None) -> dict[str, Any]:

@@ -51,6 +51,11 @@ class EventSchema(Schema):
     time = fields.AwareDateTime(load_default=None)
     agent_version = fields.String(load_default=None, validate=validate.Length(max=64))
     message = fields.String(load_default=None, validate=validate.Length(max=200))
+    confidence_overall = fields.Float(
+        load_default=None,
+        validate=validate.Range(0, 1),
+        metadata={"description": "Overall confidence of the analysis, when the agent knows it."},
+    )
 
 
 class EventBatchSchema(Schema):
@@ -103,6 +108,10 @@ class ReviewQueueArgsSchema(Schema):
     restart_offered = fields.Boolean(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     agent_version = fields.String(load_default=None, validate=validate.Length(max=64))
+    low_confidence = fields.Boolean(
+        load_default=None,
+        metadata={"description": "Only sessions whose last reported confidence is Low (or not)."},
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 
@@ -112,6 +121,7 @@ class ReviewItemSchema(Schema):
     errors = fields.Integer()
     restart_offered = fields.Boolean()
     agent_version = fields.String(allow_none=True)
+    confidence_overall = fields.Float(allow_none=True)
     first_seen_at = fields.AwareDateTime()
     last_seen_at = fields.AwareDateTime()
     reviewer = fields.String(allow_none=True)

@@ -14,12 +14,13 @@ def insert_events(conn: psycopg.Connection, events: Sequence[dict]) -> None:
         cursor.executemany(
             """
             INSERT INTO validation_events (session_id, source, step, field, outcome, code, attempt,
-                                           normalized, message, agent_version, occurred_at)
+                                           normalized, message, agent_version, occurred_at,
+                                           confidence_overall)
             VALUES (%(session_id)s, %(source)s, %(step)s, %(field)s, %(outcome)s, %(code)s,
                     %(attempt)s, %(normalized)s, %(message)s, %(agent_version)s,
-                    coalesce(%(occurred_at)s, now()))
+                    coalesce(%(occurred_at)s, now()), %(confidence_overall)s)
             """,
-            events,
+            [{"confidence_overall": None, **event} for event in events],
         )
 
 
@@ -94,15 +95,20 @@ def review_queue(
     status: str | None,
     agent_version: str | None,
     limit: int,
+    low_confidence: bool | None = None,
+    low_confidence_below: float = 0.5,
 ) -> list[dict]:
-    """Sessions from the validation log with their review state, newest first."""
+    """Sessions from the validation log with their review state, newest first; low confidence
+    means the last confidence reported for the session is below `low_confidence_below`."""
     return conn.execute(
         """
         WITH sessions AS (
             SELECT session_id, min(occurred_at) AS first_seen_at, max(occurred_at) AS last_seen_at,
                    count(*) FILTER (WHERE outcome IN ('invalid', 'error')) AS errors,
                    max(agent_version) AS agent_version,
-                   bool_or(invalid_count >= 3) AS restart_offered
+                   bool_or(invalid_count >= 3) AS restart_offered,
+                   (array_agg(confidence_overall ORDER BY event_id DESC)
+                        FILTER (WHERE confidence_overall IS NOT NULL))[1] AS confidence_overall
             FROM (SELECT *, count(*) FILTER (WHERE outcome = 'invalid')
                             OVER (PARTITION BY session_id, field) AS invalid_count
                   FROM validation_events) e
@@ -114,6 +120,8 @@ def review_queue(
           AND (%(restart)s::boolean IS NULL OR s.restart_offered = %(restart)s)
           AND (%(status)s::text IS NULL OR coalesce(r.status, 'pending') = %(status)s)
           AND (%(version)s::text IS NULL OR s.agent_version = %(version)s)
+          AND (%(low)s::boolean IS NULL
+               OR coalesce(s.confidence_overall < %(below)s, false) = %(low)s)
         ORDER BY s.last_seen_at DESC
         LIMIT %(limit)s
         """,
@@ -122,6 +130,8 @@ def review_queue(
             "restart": restart_offered,
             "status": status,
             "version": agent_version,
+            "low": low_confidence,
+            "below": low_confidence_below,
             "limit": limit,
         },
     ).fetchall()

@@ -90,6 +90,7 @@ def check(
                 "message": result.message,
                 "agent_version": agent_version,
                 "occurred_at": None,
+                "confidence_overall": draft_confidence(value) if field == "review" else None,
             }
         ],
     )
@@ -110,6 +111,23 @@ def check(
             "record_type": domain.DEFAULTS["record_type"],
         }
     return answer
+
+
+def draft_confidence(draft: Any) -> float | None:
+    """The overall confidence of a step-6 draft (the spec's formula), when its numbers allow it."""
+    if not isinstance(draft, dict):
+        return None
+    analysis, translation = draft.get("confidence_analysis"), draft.get("confidence_translation")
+    numbers = [value for value in (analysis, translation) if value is not None]
+    if analysis is None or not all(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+        for value in numbers
+    ):
+        return None
+    languages = draft.get("languages")
+    return domain.overall_confidence(
+        analysis, translation, languages if isinstance(languages, list | str) else ()
+    )
 
 
 def _loggable(field: str, normalized: Any) -> str | None:

@@ -218,13 +218,17 @@ def overall_confidence(
     return round(0.7 * analysis + 0.3 * translation, 4)
 
 
+HIGH_CONFIDENCE_FROM = 0.8
+LOW_CONFIDENCE_BELOW = 0.5
+
+
 def confidence_rating(overall: float) -> str:
     """High at 0.80 and above, Medium from 0.50, Low below; float noise such as
     0.7 × 0.8 + 0.3 × 0.8 = 0.7999999999999999 does not push a value under a boundary."""
     value = overall + _FLOAT_NOISE
-    if value >= 0.8:
+    if value >= HIGH_CONFIDENCE_FROM:
         return "High"
-    if value >= 0.5:
+    if value >= LOW_CONFIDENCE_BELOW:
         return "Medium"
     return "Low"
 

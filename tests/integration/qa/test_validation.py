@@ -204,3 +204,60 @@ def test_unknown_session_log_is_404_and_roles_apply(client):
         json={"session_id": str(uuid.uuid4()), "field": "engineer", "value": "A"},
     )
     assert denied.status_code == 403
+
+
+def test_low_confidence_sessions_are_found_from_review_checks_and_agent_events(client):
+    low, high, reported, unknown = (uuid.uuid4() for _ in range(4))
+    draft = {
+        "engineer": "Anna Berg",
+        "case_number": "12345678",
+        "languages": ["EN", "DE"],
+        "record_type": "Single",
+        "parts": 1,
+    }
+    # 0.7 × 0.5 + 0.3 × 0.4 = 0.47: Low. 0.7 × 0.9 + 0.3 × 0.8 = 0.87: High.
+    check(
+        client, low, "review", {**draft, "confidence_analysis": 0.5, "confidence_translation": 0.4}
+    )
+    check(
+        client, high, "review", {**draft, "confidence_analysis": 0.9, "confidence_translation": 0.8}
+    )
+    check(client, unknown, "engineer", "Anna Berg")
+    recorded = client.post(
+        "/api/v1/validation/events",
+        headers=internal_headers("agent"),
+        json={
+            "events": [
+                {
+                    "session_id": str(reported),
+                    "field": "model",
+                    "outcome": "error",
+                    "code": "model_timeout",
+                    "confidence_overall": 0.49,
+                }
+            ]
+        },
+    )
+    assert recorded.status_code == 201, recorded.json
+    headers = internal_headers("qa_lead")
+    queue = client.get("/api/v1/qa/reviews?low_confidence=true", headers=headers).json["items"]
+    assert {item["session_id"] for item in queue} == {str(low), str(reported)}
+    assert {item["confidence_overall"] for item in queue} == {0.47, 0.49}
+    rest = client.get("/api/v1/qa/reviews?low_confidence=false", headers=headers).json["items"]
+    assert {item["session_id"] for item in rest} == {str(high), str(unknown)}
+    out_of_range = client.post(
+        "/api/v1/validation/events",
+        headers=internal_headers("agent"),
+        json={
+            "events": [
+                {
+                    "session_id": str(low),
+                    "field": "model",
+                    "outcome": "error",
+                    "confidence_overall": 1.5,
+                }
+            ]
+        },
+    )
+    assert out_of_range.status_code == 422
+    assert "events.0.confidence_overall" in json.dumps(out_of_range.json)
