@@ -19,6 +19,7 @@ from gateway.oidc import create_authorization_server
 from gateway.openapi import register_docs
 from gateway.proxy import register_proxy
 from gateway.security import register_security_headers
+from gateway.ui import register_ui
 from shared.errors import NotFound
 from shared.web import build_app, register_api, register_database, settings_of
 
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_api(app, [audit_api])
     app.register_blueprint(erasure)
     register_proxy(app)
+    register_ui(app)
     register_docs(app)
     register_rate_limits(app)
     register_security_headers(app)

@@ -6,12 +6,22 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
 from gateway import audit, store, users
 from gateway.browser import DatabaseSessionInterface
 from shared import db
+from shared.web import settings_of
 
 login_blueprint = Blueprint("login", __name__, template_folder="templates")
 GENERIC_ERROR = "The e-mail or password is not right."
@@ -67,6 +77,8 @@ def landing_for(user: dict) -> str:
 def login_page():
     """Show the form; on a valid post, start a fresh session and go on."""
     next_url = safe_next(request.values.get("next"))
+    if settings_of(current_app).oidc_issuer:  # people sign in at the corporate provider
+        return redirect(url_for("ui.start", next=next_url))
     if request.method == "GET":
         return render_template("login.html", title="Sign in", next=next_url or "", error=None)
     if not csrf_ok():
@@ -95,6 +107,9 @@ def login_page():
 
 @login_blueprint.route("/logout", methods=["GET", "POST"])
 def logout():
-    """End the browser session, then show the sign-in page."""
+    """End the browser session (the UI tokens revoked), then show the sign-in page."""
+    from gateway.ui import end_ui_session  # ui builds on login: imported here, not at the top
+
+    end_ui_session()
     session.clear()
     return redirect(url_for("login.login_page"))

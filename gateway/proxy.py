@@ -44,6 +44,8 @@ HOP_BY_HOP = frozenset(
         "content-length",
         "x-request-id",
         "cookie",
+        "set-cookie",  # services never set the gateway's cookies
+        "x-forwarded-access-token",  # only the gateway puts a user's token here (the UIs)
     }
 )
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -85,19 +87,28 @@ def forward(path: str) -> Response:
         raise Forbidden("Your role does not allow this action.")
     settings = settings_of(current_app)
     limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
+    upstream = forward_to(getattr(settings, ROUTES[segment]), principal, limit)
+    _audit(principal, path, upstream.status)
+    return stream_back(upstream)
+
+
+def forward_to(base_url: str, principal, limit: int, extra_headers: dict[str, str] | None = None):
+    """Send this request, path and query unchanged, to `base_url` as `principal` (an internal token
+    replaces the caller's credentials); returns the unread upstream response."""
+    settings = settings_of(current_app)
     request.max_content_length = limit
     headers = _request_headers()
+    headers.update(extra_headers or {})
     headers["Authorization"] = "Bearer " + sign_internal_token(
         principal,
         current_app.extensions["internal_secret"],
         request_id=g.request_id,
         ttl=settings.internal_token_ttl,
     )
-    url = getattr(settings, ROUTES[segment]) + request.full_path.rstrip("?")
     try:
-        upstream = current_app.extensions["upstream_pool"].urlopen(
+        return current_app.extensions["upstream_pool"].urlopen(
             request.method,
-            url,
+            base_url + request.full_path.rstrip("?"),
             body=_request_body(limit, headers),
             headers=headers,
             preload_content=False,
@@ -109,7 +120,10 @@ def forward(path: str) -> Response:
             "The service behind this route is not reachable; retry later.",
             headers={"Retry-After": "5"},
         ) from None
-    _audit(principal, path, upstream.status)
+
+
+def stream_back(upstream) -> Response:
+    """The upstream answer streamed to the caller, without hop-by-hop headers."""
     response = Response(
         upstream.stream(CHUNK, decode_content=False),
         status=upstream.status,
