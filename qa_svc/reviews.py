@@ -60,6 +60,11 @@ def review(
     return store.save_review(conn, session_id, status, notes, reviewer, first_seen)
 
 
+def current_review(conn: psycopg.Connection, session_id: uuid.UUID) -> dict[str, Any]:
+    """The session's review state; `pending` with no reviewer when nobody decided yet."""
+    return store.get_review(conn, session_id) or {"status": "pending", "notes": None}
+
+
 def queue(conn: psycopg.Connection, filters: dict[str, Any]) -> list[dict]:
     """The review queue with the API's filters; "low confidence" is the spec's Low rating."""
     return store.review_queue(conn, **filters, low_confidence_below=domain.LOW_CONFIDENCE_BELOW)

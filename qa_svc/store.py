@@ -176,6 +176,15 @@ def save_review(
     return row
 
 
+def get_review(conn: psycopg.Connection, session_id: uuid.UUID) -> dict | None:
+    """The session's review state, or None when nobody reviewed it yet."""
+    return conn.execute(
+        "SELECT status, notes, reviewer, decided_at, updated_at FROM reviews "
+        "WHERE session_id = %(id)s",
+        {"id": session_id},
+    ).fetchone()
+
+
 def first_seen(conn: psycopg.Connection, session_id: uuid.UUID):
     """When the session's first validation event happened (None when it has none)."""
     return conn.execute(

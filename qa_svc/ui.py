@@ -1,0 +1,125 @@
+"""The QA UI (server-rendered HTML at /qa/): the review queue, a session's validation log with the
+review form, the error summary and the QA metrics. Reached only through the gateway, which signs
+the user in and forwards the user's internal token; the pages call the same functions as the API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from qa_svc import reviews, validation
+from qa_svc.schemas import STATUSES, DaysArgsSchema, ReviewInSchema, ReviewQueueArgsSchema
+from shared import db
+from shared.errors import Forbidden, NotFound, Unprocessable
+
+ROLES = ("qa_lead", "admin")
+qa_ui = Blueprint(
+    "qa_ui",
+    __name__,
+    url_prefix="/qa",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+qa_ui.access_roles = ROLES  # the rule every UI route follows (checked by the route meta-test)
+FORM_ENDPOINTS = ("qa_ui.session_page",)  # posted as HTML forms, not JSON
+
+
+def register_ui(app: Flask) -> None:
+    app.register_blueprint(qa_ui)
+
+
+@qa_ui.before_request
+def require_qa_role() -> None:
+    if not g.principal.has_role(*ROLES):
+        raise Forbidden("Your role does not open the QA UI.")
+
+
+@qa_ui.errorhandler(HTTPException)
+def error_page(error: HTTPException):
+    """UI errors are small HTML pages: the status and a plain reason, never a stack or an echo."""
+    return render_template(
+        "qa/error.html", title=f"{error.code} {error.name}", message=error.description
+    ), error.code
+
+
+def _load(schema: ma.Schema, values) -> dict[str, Any]:
+    """Query or form values through the API's schema; a bad value is a 400 naming the field."""
+    raw = {key: value for key, value in values.items() if value != ""}
+    try:
+        return schema.load(raw)
+    except ma.ValidationError as error:
+        fields = ", ".join(sorted(error.messages))
+        raise BadFilter(f"Check the filter: {fields}.") from None
+
+
+class BadFilter(HTTPException):
+    code = 400
+    name = "Bad filter"
+
+
+@qa_ui.get("/")
+def queue_page():
+    """The review queue with its filters."""
+    filters = _load(ReviewQueueArgsSchema(), request.args)
+    with db.connection() as conn:
+        items = reviews.queue(conn, filters)
+    return render_template(
+        "qa/queue.html", title="Review queue", items=items, filters=filters, statuses=STATUSES
+    )
+
+
+@qa_ui.route("/sessions/<uuid:session_id>", methods=["GET", "POST"])
+def session_page(session_id: uuid.UUID):
+    """Show Validation Log of one session, with the review form."""
+    error = None
+    if request.method == "POST":
+        try:
+            decision = ReviewInSchema().load(
+                {"status": request.form.get("status", ""), "notes": request.form.get("notes")}
+            )
+            with db.connection() as conn:
+                reviews.review(
+                    conn, session_id, decision["status"], decision["notes"], g.principal.subject
+                )
+            return redirect(url_for("qa_ui.session_page", session_id=session_id, saved=1))
+        except ma.ValidationError as invalid:
+            error = "Check " + ", ".join(sorted(invalid.messages)) + "."
+        except Unprocessable:
+            error = "The notes look like they hold personal data; they were not saved."
+    with db.connection() as conn:
+        log = validation.session_log(conn, session_id)
+        current = reviews.current_review(conn, session_id)
+    if log is None:
+        raise NotFound("No validation log for this session.")
+    return render_template(
+        "qa/session.html",
+        title="Validation log",
+        log=log,
+        review=current,
+        statuses=STATUSES,
+        error=error,
+        saved=request.args.get("saved") == "1" and error is None,
+    ), (422 if error else 200)
+
+
+@qa_ui.get("/errors")
+def errors_page():
+    """The error summary grouped by code, field and agent version."""
+    days = _load(DaysArgsSchema(), request.args)["days"]
+    with db.connection() as conn:
+        items = reviews.error_summary(conn, days)
+    return render_template("qa/errors.html", title="Error summary", items=items, days=days)
+
+
+@qa_ui.get("/metrics")
+def metrics_page():
+    """Review throughput, time to review, first-pass validity and error rate per day."""
+    days = _load(DaysArgsSchema(), request.args)["days"]
+    with db.connection() as conn:
+        figures = reviews.metrics(conn, days)
+    return render_template("qa/metrics.html", title="QA metrics", figures=figures, days=days)
