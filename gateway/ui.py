@@ -145,13 +145,15 @@ def no_access():
     return _error_page("Your account has no role that may open the dashboard or the QA UI.", 403)
 
 
-@ui.route("/dashboard", defaults={"path": ""}, methods=["GET", "POST"])
+@ui.route("/dashboard", defaults={"path": ""}, methods=["GET", "POST"], strict_slashes=True)
+@ui.route("/dashboard/", defaults={"path": ""}, methods=["GET", "POST"])
 @ui.route("/dashboard/<path:path>", methods=["GET", "POST"])
 def dashboard(path: str) -> Response:
     return _forward_ui("dashboard")
 
 
-@ui.route("/qa", defaults={"path": ""}, methods=["GET", "POST"])
+@ui.route("/qa", defaults={"path": ""}, methods=["GET", "POST"], strict_slashes=True)
+@ui.route("/qa/", defaults={"path": ""}, methods=["GET", "POST"])
 @ui.route("/qa/<path:path>", methods=["GET", "POST"])
 def qa(path: str) -> Response:
     return _forward_ui("qa")
