@@ -37,7 +37,7 @@ RULES: tuple[Rule, ...] = (
     # trends_svc
     Rule("POST", r"history/compare", (AGENT, *READERS)),
     Rule("GET", rf"history/{SEGMENT}", (AGENT, *READERS)),
-    Rule("GET", r"trends/(weekly|languages|root-causes)", READERS),
+    Rule("GET", r"trends/(weekly|languages|root-causes|engineers)", READERS),
     Rule("POST", r"trends/evaluate", (ADMIN,)),
     Rule("GET", r"alerts", READERS),
     Rule("GET", r"alerts/export", READERS),

@@ -22,6 +22,8 @@ from trends_svc.schemas import (
     AlertSchema,
     CompareResultSchema,
     CompareSchema,
+    EngineerArgsSchema,
+    EngineerPageSchema,
     ErasureSchema,
     EvaluationSchema,
     HistoryArgsSchema,
@@ -120,6 +122,23 @@ class RootCauseTrends(MethodView):
         """Sessions per week and root cause"""
         with db.connection() as conn:
             return {"items": store.root_cause_summary(conn, args, team_scope())}
+
+
+@blp.route("/trends/engineers")
+class EngineerTrends(MethodView):
+    @blp.roles(*READERS)
+    @blp.doc(operationId="engineerTrends")
+    @blp.arguments(EngineerArgsSchema, location="query")
+    @blp.response(200, EngineerPageSchema)
+    def get(self, args):
+        """Engineers with analyses in the window
+
+        Per pseudonymised engineer: team, sessions, mean sentiment and confidence, most common
+        root cause; the busiest first (a manager sees their teams only).
+        """
+        limit = args.pop("limit")
+        with db.connection() as conn:
+            return {"items": store.engineer_summary(conn, args, team_scope(), limit)}
 
 
 @blp.route("/trends/evaluate")

@@ -92,6 +92,24 @@ class TrendRowSchema(Schema):
     most_common_root_cause = fields.String()
 
 
+class EngineerArgsSchema(TrendArgsSchema):
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+
+
+class EngineerRowSchema(Schema):
+    engineer_code = fields.String()
+    team = fields.String()
+    sessions = fields.Integer()
+    mean_sentiment = fields.Float(allow_none=True)
+    mean_confidence = fields.Float(allow_none=True)
+    most_common_root_cause = fields.String()
+    last_analysed_at = fields.AwareDateTime()
+
+
+class EngineerPageSchema(Schema):
+    items = fields.List(fields.Nested(EngineerRowSchema))
+
+
 class TrendPageSchema(Schema):
     items = fields.List(fields.Nested(TrendRowSchema))
 

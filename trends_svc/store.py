@@ -543,6 +543,46 @@ def root_cause_summary(
     ).fetchall()
 
 
+def engineer_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None, limit: int
+) -> list[dict]:
+    """Engineers with sessions in the window: their team (of the latest session), sessions, means
+    and most common root cause, the busiest first; from the projection via the team index."""
+    return conn.execute(
+        """
+        WITH rows AS (
+            SELECT engineer_code, team, region, root_cause, sentiment_score, confidence_overall,
+                   analysed_at
+            FROM sessions
+            WHERE (%(team)s::text IS NULL OR team = %(team)s)
+              AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+              AND (%(region)s::text IS NULL OR region = %(region)s)
+              AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
+              AND (%(language)s::text IS NULL OR %(language)s = ANY(languages))
+              AND (%(from)s::timestamptz IS NULL OR analysed_at >= %(from)s)
+              AND (%(to)s::timestamptz IS NULL OR analysed_at < %(to)s)
+        ), causes AS (
+            SELECT engineer_code, root_cause,
+                   row_number() OVER (PARTITION BY engineer_code
+                                      ORDER BY count(*) DESC, root_cause) AS rank
+            FROM rows GROUP BY engineer_code, root_cause
+        )
+        SELECT r.engineer_code,
+               (array_agg(r.team ORDER BY r.analysed_at DESC))[1] AS team,
+               count(*)::int AS sessions,
+               avg(r.sentiment_score) AS mean_sentiment,
+               avg(r.confidence_overall) AS mean_confidence,
+               max(r.analysed_at) AS last_analysed_at,
+               max(c.root_cause) AS most_common_root_cause
+        FROM rows r JOIN causes c ON c.engineer_code = r.engineer_code AND c.rank = 1
+        GROUP BY r.engineer_code
+        ORDER BY sessions DESC, r.engineer_code
+        LIMIT %(limit)s
+        """,
+        {**_rollup_params(filters, teams), "limit": limit},
+    ).fetchall()
+
+
 _ROLLUP_FILTERS = """(%(team)s::text IS NULL OR team = %(team)s)
           AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
           AND (%(region)s::text IS NULL OR region = %(region)s)

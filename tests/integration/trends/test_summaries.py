@@ -1,0 +1,53 @@
+"""Trend summaries for the dashboard: weekly, root causes, languages and the engineers list,
+with filters and a manager's team scope."""
+
+from shared.testing import internal_headers
+from tests.integration.trends.conftest import change
+
+MANAGER = internal_headers("manager", teams=("emea-1",))
+ADMIN = internal_headers("admin")
+
+
+def test_engineers_list_counts_means_and_team_scope(trends_app, feed):
+    feed(
+        change("eng_a", days_ago=1, root_cause="knowledge_gap", sentiment=0.2, confidence=0.6),
+        change("eng_a", days_ago=2, root_cause="knowledge_gap", sentiment=0.4, confidence=0.8),
+        change("eng_a", days_ago=3, root_cause="process_gap", sentiment=0.6, confidence=1.0),
+        change("eng_b", days_ago=1, root_cause="tooling_issue", sentiment=0.9, languages=("DE",)),
+        change("eng_c", team="apac-1", region="APAC", days_ago=1),
+    )
+    client = trends_app.test_client()
+    everyone = client.get("/api/v1/trends/engineers", headers=ADMIN).json["items"]
+    assert [row["engineer_code"] for row in everyone] == ["eng_a", "eng_b", "eng_c"]
+    first = everyone[0]
+    assert (first["team"], first["sessions"], first["most_common_root_cause"]) == (
+        "emea-1",
+        3,
+        "knowledge_gap",
+    )
+    assert round(first["mean_sentiment"], 4) == 0.4
+    assert round(first["mean_confidence"], 4) == 0.8
+    scoped = client.get("/api/v1/trends/engineers", headers=MANAGER).json["items"]
+    assert {row["engineer_code"] for row in scoped} == {"eng_a", "eng_b"}
+    other_team = client.get("/api/v1/trends/engineers?team=apac-1", headers=MANAGER).json
+    assert other_team["items"] == []
+    german = client.get("/api/v1/trends/engineers?language=DE", headers=ADMIN).json["items"]
+    assert [row["engineer_code"] for row in german] == ["eng_b"]
+    assert client.get("/api/v1/trends/engineers?limit=0", headers=ADMIN).status_code == 422
+    assert (
+        client.get("/api/v1/trends/engineers", headers=internal_headers("agent")).status_code == 403
+    )
+
+
+def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed):
+    feed(
+        change("eng_a", days_ago=1, root_cause="knowledge_gap"),
+        change("eng_c", team="apac-1", region="APAC", days_ago=1, root_cause="process_gap"),
+    )
+    client = trends_app.test_client()
+    weekly = client.get("/api/v1/trends/weekly", headers=MANAGER).json["items"]
+    assert {row["team"] for row in weekly} == {"emea-1"}
+    causes = client.get("/api/v1/trends/root-causes", headers=MANAGER).json["items"]
+    assert {row["root_cause"] for row in causes} == {"knowledge_gap"}
+    all_causes = client.get("/api/v1/trends/root-causes", headers=ADMIN).json["items"]
+    assert {row["root_cause"] for row in all_causes} == {"knowledge_gap", "process_gap"}
