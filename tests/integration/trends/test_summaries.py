@@ -12,8 +12,8 @@ def test_engineers_list_counts_means_and_team_scope(trends_app, feed):
     feed(
         change("eng_a", days_ago=1, root_cause="knowledge_gap", sentiment=0.2, confidence=0.6),
         change("eng_a", days_ago=2, root_cause="knowledge_gap", sentiment=0.4, confidence=0.8),
-        change("eng_a", days_ago=3, root_cause="process_gap", sentiment=0.6, confidence=1.0),
-        change("eng_b", days_ago=1, root_cause="tooling_issue", sentiment=0.9, languages=("DE",)),
+        change("eng_a", days_ago=3, root_cause="process_issue", sentiment=0.6, confidence=1.0),
+        change("eng_b", days_ago=1, root_cause="communication_issue", sentiment=0.9, languages=("DE",)),
         change("eng_c", team="apac-1", region="APAC", days_ago=1),
     )
     client = trends_app.test_client()
@@ -42,7 +42,7 @@ def test_engineers_list_counts_means_and_team_scope(trends_app, feed):
 def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed):
     feed(
         change("eng_a", days_ago=1, root_cause="knowledge_gap"),
-        change("eng_c", team="apac-1", region="APAC", days_ago=1, root_cause="process_gap"),
+        change("eng_c", team="apac-1", region="APAC", days_ago=1, root_cause="process_issue"),
     )
     client = trends_app.test_client()
     weekly = client.get("/api/v1/trends/weekly", headers=MANAGER).json["items"]
@@ -50,4 +50,4 @@ def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed
     causes = client.get("/api/v1/trends/root-causes", headers=MANAGER).json["items"]
     assert {row["root_cause"] for row in causes} == {"knowledge_gap"}
     all_causes = client.get("/api/v1/trends/root-causes", headers=ADMIN).json["items"]
-    assert {row["root_cause"] for row in all_causes} == {"knowledge_gap", "process_gap"}
+    assert {row["root_cause"] for row in all_causes} == {"knowledge_gap", "process_issue"}
