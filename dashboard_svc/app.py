@@ -1,12 +1,79 @@
-"""The management dashboard (Dash, issue 8); owns no tables and reads the API with the user's token."""
+"""The management dashboard (Dash, pages under /dashboard/) on its own Flask server. It owns no
+tables: every figure comes from the public API, called with the signed-in user's own token."""
 
 from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
 
-from shared.web import build_app
+import dash
+import flask_bootstrap
+from flask import Flask, g, send_from_directory
+
+from dashboard_svc import downloads, layout
+from dashboard_svc.pages import PAGES
+from shared.errors import Forbidden
+from shared.web import build_app, register_internal_auth
+
+BASE = "/dashboard/"
+TITLE = "CR Assistant — Dashboard"
+ROLES = ("manager", "qa_lead", "admin")
+BOOTSTRAP_CSS = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css"
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the dashboard's Flask server; `config` overrides settings (tests)."""
-    return build_app("dashboard", __name__, config)
+    """Build the dashboard's Flask server with the Dash app mounted at /dashboard/."""
+    server = build_app("dashboard", __name__, config)
+    register_internal_auth(server)
+    register_role_check(server)
+    register_vendor_assets(server)
+    server.register_blueprint(downloads.downloads)
+    create_dash(server)
+    return server
+
+
+def register_role_check(server: Flask) -> None:
+    """The gateway lets only dashboard roles through; the dashboard checks again."""
+
+    @server.before_request
+    def require_dashboard_role() -> None:
+        principal = getattr(g, "principal", None)
+        if principal is not None and not principal.has_role(*ROLES):
+            raise Forbidden("Your role does not open the dashboard.")
+
+
+def register_vendor_assets(server: Flask) -> None:
+    """Bootstrap's CSS from its Python package (no CDN: the dashboard works offline)."""
+
+    @server.get(f"{BASE}vendor/bootstrap.min.css")
+    def bootstrap_css():
+        return send_from_directory(BOOTSTRAP_CSS, "bootstrap.min.css", max_age=86_400)
+
+
+def create_dash(server: Flask) -> dash.Dash:
+    app = dash.Dash(
+        "dashboard_svc",
+        server=server,
+        url_base_pathname=BASE,
+        use_pages=True,
+        pages_folder="",
+        title=TITLE,
+        update_title=None,
+        assets_folder=str(Path(__file__).parent / "assets"),
+        external_stylesheets=[f"{BASE}vendor/bootstrap.min.css"],
+        suppress_callback_exceptions=True,  # page components appear only on their page
+        serve_locally=True,
+    )
+    for page in PAGES:
+        dash.register_page(
+            page.__name__,
+            path=page.PATH,
+            path_template=getattr(page, "PATH_TEMPLATE", None),
+            name=page.NAME,
+            title=f"{TITLE} · {page.NAME}",
+            order=page.ORDER,
+            layout=page.layout,
+        )
+        page.register_callbacks(app)
+    app.layout = layout.shell
+    layout.register_callbacks(app)
+    return app

@@ -56,6 +56,13 @@ class AlertSchema(Schema):
     acknowledged_by = fields.String(allow_none=True)
 
 
+class TimelineWeekSchema(Schema):
+    week = fields.Date(metadata={"description": "Monday of the ISO week."})
+    sessions = fields.Integer()
+    mean_sentiment = fields.Float(allow_none=True)
+    mean_confidence = fields.Float(allow_none=True)
+
+
 class CompareResultSchema(Schema):
     engineer_code = fields.String()
     period_days = fields.Integer()
@@ -66,7 +73,7 @@ class CompareResultSchema(Schema):
     streaks = fields.List(fields.Dict())
     team = fields.String(allow_none=True)
     team_baseline = fields.Nested(PeriodSchema, allow_none=True)
-    timeline = fields.List(fields.Dict())
+    timeline = fields.List(fields.Nested(TimelineWeekSchema))
     alerts = fields.List(fields.Nested(AlertSchema))
     text = fields.String()
 

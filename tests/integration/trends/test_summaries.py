@@ -51,3 +51,11 @@ def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed
     assert {row["root_cause"] for row in causes} == {"knowledge_gap"}
     all_causes = client.get("/api/v1/trends/root-causes", headers=ADMIN).json["items"]
     assert {row["root_cause"] for row in all_causes} == {"knowledge_gap", "process_issue"}
+
+
+def test_compare_history_timeline_weeks_are_iso_dates(trends_app, feed):
+    feed(change("eng_a", days_ago=1), change("eng_a", days_ago=9))
+    answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=ADMIN).json
+    weeks = [week["week"] for week in answer["timeline"]]
+    assert weeks and all(len(week) == 10 and week[4] == "-" and week[7] == "-" for week in weeks)
+    assert sum(week["sessions"] for week in answer["timeline"]) == 2
