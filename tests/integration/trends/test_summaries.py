@@ -1,8 +1,10 @@
 """Trend summaries for the dashboard: weekly, root causes, languages and the engineers list,
 with filters and a manager's team scope."""
 
+from datetime import UTC, datetime
+
 from shared.testing import internal_headers
-from tests.integration.trends.conftest import change
+from tests.integration.trends.conftest import NOW, change
 
 MANAGER = internal_headers("manager", teams=("emea-1",))
 ADMIN = internal_headers("admin")
@@ -54,7 +56,9 @@ def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed
 
 
 def test_compare_history_timeline_weeks_are_iso_dates(trends_app, feed):
-    feed(change("eng_a", days_ago=1), change("eng_a", days_ago=9))
+    # the API answers relative to the real clock; the fixture's changes are relative to NOW
+    offset = (datetime.now(UTC) - NOW).total_seconds() / 86400
+    feed(change("eng_a", days_ago=offset + 0.5), change("eng_a", days_ago=offset + 8.5))
     answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=ADMIN).json
     weeks = [week["week"] for week in answer["timeline"]]
     assert weeks and all(len(week) == 10 and week[4] == "-" and week[7] == "-" for week in weeks)
