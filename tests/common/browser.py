@@ -27,7 +27,9 @@ CHROMIUM_FLAGS = [
 
 def chromium_path() -> str:
     """The system Chromium (`CHROMIUM` overrides); the tests fail loudly when it is missing."""
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if not path:
         raise RuntimeError("Chromium is not installed: `apt-get install chromium` (see .ci/run)")
     return path

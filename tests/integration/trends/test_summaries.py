@@ -15,7 +15,9 @@ def test_engineers_list_counts_means_and_team_scope(trends_app, feed):
         change("eng_a", days_ago=1, root_cause="knowledge_gap", sentiment=0.2, confidence=0.6),
         change("eng_a", days_ago=2, root_cause="knowledge_gap", sentiment=0.4, confidence=0.8),
         change("eng_a", days_ago=3, root_cause="process_issue", sentiment=0.6, confidence=1.0),
-        change("eng_b", days_ago=1, root_cause="communication_issue", sentiment=0.9, languages=("DE",)),
+        change(
+            "eng_b", days_ago=1, root_cause="communication_issue", sentiment=0.9, languages=("DE",)
+        ),
         change("eng_c", team="apac-1", region="APAC", days_ago=1),
     )
     client = trends_app.test_client()
@@ -58,7 +60,7 @@ def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed
 def test_compare_history_timeline_weeks_are_iso_dates(trends_app, feed):
     # the API answers relative to the real clock; the fixture's changes are relative to NOW
     offset = (datetime.now(UTC) - NOW).total_seconds() / 86400
-    feed(change("eng_a", days_ago=offset + 0.5), change("eng_a", days_ago=offset + 8.5))
+    feed(change("eng_a", days_ago=0.5 - offset), change("eng_a", days_ago=8.5 - offset))
     answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=ADMIN).json
     weeks = [week["week"] for week in answer["timeline"]]
     assert weeks and all(len(week) == 10 and week[4] == "-" and week[7] == "-" for week in weeks)
