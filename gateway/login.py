@@ -25,6 +25,7 @@ from shared.web import settings_of
 
 login_blueprint = Blueprint("login", __name__, template_folder="templates")
 GENERIC_ERROR = "The e-mail or password is not right."
+FLOW_KEYS = ("_state_", "ui_next")  # session keys of an authorization flow in progress
 LANDING = {"manager": "/dashboard/", "admin": "/dashboard/", "qa_lead": "/qa/"}
 
 
@@ -97,8 +98,12 @@ def login_page():
         return render_template(
             "login.html", title="Sign in", next=next_url or "", error=GENERIC_ERROR
         ), 401
+    # A fresh session id (no fixation); a sign-in flow that began before the login (state, nonce
+    # and PKCE verifier of the UI's authorization request, where to go next) carries over.
+    pending = {key: value for key, value in session.items() if key.startswith(FLOW_KEYS)}
     DatabaseSessionInterface.regenerate(session)
     session.clear()
+    session.update(pending)
     session["user_id"] = str(user["user_id"])
     session["auth_time"] = int(time.time())
     audit.record("login", principal=None, actor=str(user["user_id"]), outcome="success", status=302)

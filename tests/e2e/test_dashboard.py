@@ -1,5 +1,5 @@
 """The management dashboard in real headless Chromium, through the gateway's browser login: a
-manager of emea-1 sees only emea-1, filters and cross-filters, drills down to Compare History,
+manager sees only their team, filters and cross-filters, drills down to Compare History,
 acknowledges an alert, exports CSV with the filters; an admin previews and commits an import."""
 
 import csv
@@ -16,10 +16,13 @@ from shared.config import PROJECT_ROOT
 from tests.common.browser import save_screenshot
 
 NOW = datetime.now(UTC)
-# emea-1: Anna Berg has 4 knowledge gaps in 30 days (a recurring issue), Ben Ode 2 process issues
-# 10 days ago and 2 more 100 days ago. apac-1 (another team) has 7 sessions the manager must not see.
-EMEA = [("Anna Berg", "knowledge_gap", d) for d in (2, 5, 9, 14)] + [
-    ("Ben Ode", "process_issue", d) for d in (10, 11, 100, 101)
+# a team of this test's own, so that other end-to-end tests' data never shows up in its counts
+TEAM, OTHER_TEAM = "emea-9", "apac-9"
+MANAGER = "dash-manager@example.test"
+# TEAM: Greta Dashwood has 4 knowledge gaps in 30 days (a recurring issue), Bo Dashwood 2 process issues
+# 10 days ago and 2 more 100 days ago. OTHER_TEAM has 7 sessions the manager must not see.
+EMEA = [("Greta Dashwood", "knowledge_gap", d) for d in (2, 5, 9, 14)] + [
+    ("Bo Dashwood", "process_issue", d) for d in (10, 11, 100, 101)
 ]
 APAC = [("Zoe Apac", "analytical_error", d) for d in (1, 2, 3, 4, 5, 6, 7)]
 
@@ -47,16 +50,17 @@ def body(name, team, cause, days_ago, sentiment=0.4):
 
 @pytest.fixture(scope="module")
 def dashboard_data(platform, agent, admin):
+    flask = [sys.executable, "-m", "flask", "--app", "gateway"]
+    run = {"cwd": PROJECT_ROOT, "env": platform.env, "check": True, "capture_output": True}
+    subprocess.run([*flask, "seed-demo"], timeout=60, **run)
     subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "gateway", "seed-demo"],
-        cwd=PROJECT_ROOT,
-        env=platform.env,
-        check=True,
-        capture_output=True,
+        [*flask, "create-user", MANAGER, "--role", "manager", "--team", TEAM, "--password-stdin"],
+        input=b"a-long-manager-password\n",
         timeout=60,
+        **run,
     )
-    items = [body(n, "emea-1", c, d) for n, c, d in EMEA] + [
-        body(n, "apac-1", c, d) for n, c, d in APAC
+    items = [body(n, TEAM, c, d) for n, c, d in EMEA] + [
+        body(n, OTHER_TEAM, c, d) for n, c, d in APAC
     ]
     stored = agent.request("POST", "/api/v1/sessions/batch", json={"items": items})
     assert stored.status_code == 200 and stored.json()["created"] == len(items), stored.text
@@ -70,14 +74,14 @@ def dashboard_data(platform, agent, admin):
         pytest.fail("the trends projection did not catch up")
     evaluated = admin.request("POST", "/api/v1/trends/evaluate")
     assert evaluated.status_code == 200, evaluated.text
-    anna = admin.request("POST", "/api/v1/engineers/lookup", json={"engineer": "Anna Berg"})
-    return {"anna": anna.json()["engineer_code"]}
+    greta = admin.request("POST", "/api/v1/engineers/lookup", json={"engineer": "Greta Dashwood"})
+    return {"greta": greta.json()["engineer_code"]}
 
 
 def sign_in(page, base_url, email):
     page.goto(f"{base_url}/login")
     page.fill("input[name=email]", email)
-    page.fill("input[name=password]", "demo")
+    page.fill("input[name=password]", "a-long-manager-password" if email == MANAGER else "demo")
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/dashboard/**")
 
@@ -95,11 +99,11 @@ def wait_kpi(page, component_id, expected):
 
 def test_manager_sees_only_emea_1_filters_and_cross_filters(platform, new_page, dashboard_data):
     page = new_page()
-    sign_in(page, platform.gateway, "manager@demo.local")
-    wait_kpi(page, "kpi-sessions", "8")  # 6 months: all 8 of emea-1, none of apac-1's 7
+    sign_in(page, platform.gateway, MANAGER)
+    wait_kpi(page, "kpi-sessions", "8")  # 6 months: all 8 of TEAM, none of OTHER_TEAM.s 7
     save_screenshot(page, "dashboard-overview")
     assert "Zoe" not in page.content()
-    page.goto(f"{platform.gateway}/dashboard/?team=apac-1")  # editing the URL changes nothing
+    page.goto(f"{platform.gateway}/dashboard/?team={OTHER_TEAM}")  # editing the URL changes nothing
     wait_kpi(page, "kpi-sessions", "8")
     page.goto(f"{platform.gateway}/dashboard/?preset=30d")
     wait_kpi(page, "kpi-sessions", "6")  # the two process issues of 100 days ago drop out
@@ -120,21 +124,21 @@ def test_manager_sees_only_emea_1_filters_and_cross_filters(platform, new_page, 
 
 def test_manager_drills_down_and_acts_on_an_alert(platform, new_page, dashboard_data):
     page = new_page()
-    sign_in(page, platform.gateway, "manager@demo.local")
+    sign_in(page, platform.gateway, MANAGER)
     page.goto(f"{platform.gateway}/dashboard/engineers")
-    page.wait_for_selector(f"a[href='/dashboard/engineers/{dashboard_data['anna']}']")
+    page.wait_for_selector(f"a[href='/dashboard/engineers/{dashboard_data["greta"]}']")
     assert "Zoe" not in page.content()
     save_screenshot(page, "dashboard-engineers")
-    page.click(f"a[href='/dashboard/engineers/{dashboard_data['anna']}']")
+    page.click(f"a[href='/dashboard/engineers/{dashboard_data["greta"]}']")
     page.wait_for_selector("#history-text:has-text('analyses')")
     assert "4 analyses in the last 30 days" in page.inner_text("#history-text")
     save_screenshot(page, "dashboard-engineer")
     # find by name: the pseudonym is looked up, the name never lands in the URL
     page.goto(f"{platform.gateway}/dashboard/engineers")
-    page.fill("#find-name", "anna  BERG")
+    page.fill("#find-name", "greta  DASHWOOD")
     page.click("#find-button")
-    page.wait_for_url(f"**/dashboard/engineers/{dashboard_data['anna']}")
-    assert "anna" not in page.url.lower()
+    page.wait_for_url(f"**/dashboard/engineers/{dashboard_data["greta"]}")
+    assert "greta" not in page.url.lower()
 
     page.goto(f"{platform.gateway}/dashboard/alerts")
     row = page.locator("#alert-grid .ag-row", has_text="Recurring issue").first
@@ -149,7 +153,7 @@ def test_manager_drills_down_and_acts_on_an_alert(platform, new_page, dashboard_
 
 def test_exports_follow_the_filters_and_the_team_scope(platform, new_page, dashboard_data):
     page = new_page()
-    sign_in(page, platform.gateway, "manager@demo.local")
+    sign_in(page, platform.gateway, MANAGER)
     page.goto(f"{platform.gateway}/dashboard/data?preset=30d&root_cause=knowledge_gap")
     page.wait_for_function("document.querySelector('#export-link')?.href.includes('root_cause')")
     href = page.get_attribute("#export-link", "href")
@@ -158,10 +162,10 @@ def test_exports_follow_the_filters_and_the_team_scope(platform, new_page, dashb
     assert "attachment" in download.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(download.text())))
     assert len(rows) == 4
-    assert {row["team"] for row in rows} == {"emea-1"}
+    assert {row["team"] for row in rows} == {TEAM}
     assert {row["root_cause"] for row in rows} == {"knowledge_gap"}
     other = page.request.get(
-        f"{platform.gateway}/dashboard/download/sessions?format=csv&team=apac-1"
+        f"{platform.gateway}/dashboard/download/sessions?format=csv&team={OTHER_TEAM}"
     )
     assert other.status == 200 and len(list(csv.DictReader(io.StringIO(other.text())))) == 0
     assert "Imports are for admins." in page.content()
