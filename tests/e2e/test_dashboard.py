@@ -126,10 +126,10 @@ def test_manager_drills_down_and_acts_on_an_alert(platform, new_page, dashboard_
     page = new_page()
     sign_in(page, platform.gateway, MANAGER)
     page.goto(f"{platform.gateway}/dashboard/engineers")
-    page.wait_for_selector(f"a[href='/dashboard/engineers/{dashboard_data["greta"]}']")
+    page.wait_for_selector(f"a[href='/dashboard/engineers/{dashboard_data['greta']}']")
     assert "Zoe" not in page.content()
     save_screenshot(page, "dashboard-engineers")
-    page.click(f"a[href='/dashboard/engineers/{dashboard_data["greta"]}']")
+    page.click(f"a[href='/dashboard/engineers/{dashboard_data['greta']}']")
     page.wait_for_selector("#history-text:has-text('analyses')")
     assert "4 analyses in the last 30 days" in page.inner_text("#history-text")
     save_screenshot(page, "dashboard-engineer")
@@ -137,7 +137,7 @@ def test_manager_drills_down_and_acts_on_an_alert(platform, new_page, dashboard_
     page.goto(f"{platform.gateway}/dashboard/engineers")
     page.fill("#find-name", "greta  DASHWOOD")
     page.click("#find-button")
-    page.wait_for_url(f"**/dashboard/engineers/{dashboard_data["greta"]}")
+    page.wait_for_url(f"**/dashboard/engineers/{dashboard_data['greta']}")
     assert "greta" not in page.url.lower()
 
     page.goto(f"{platform.gateway}/dashboard/alerts")
@@ -155,7 +155,9 @@ def test_exports_follow_the_filters_and_the_team_scope(platform, new_page, dashb
     page = new_page()
     sign_in(page, platform.gateway, MANAGER)
     page.goto(f"{platform.gateway}/dashboard/data?preset=30d&root_cause=knowledge_gap")
-    page.wait_for_function("document.querySelector('#export-link')?.href.includes('root_cause')")
+    page.wait_for_function(
+        "document.querySelector('#export-link')?.getAttribute('href').includes('root_cause=')"
+    )
     href = page.get_attribute("#export-link", "href")
     download = page.request.get(f"{platform.gateway}{href}")
     assert download.status == 200
