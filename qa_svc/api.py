@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from flask.views import MethodView
 
 from qa_svc import reviews, store, validation
@@ -24,6 +25,7 @@ from qa_svc.schemas import (
 from shared import db, pii
 from shared.api import Blueprint, current_principal
 from shared.errors import NotFound, Unprocessable
+from shared.web import settings_of
 
 blp = Blueprint("validation", __name__, description="The agent's validation checks and log.")
 
@@ -150,9 +152,13 @@ class ReviewQueue(MethodView):
     @blp.arguments(ReviewQueueArgsSchema, location="query")
     @blp.response(200, ReviewQueueSchema)
     def get(self, args):
-        """The review queue: sessions of the validation log with their review state"""
+        """The review queue: sessions of the validation log with their review state
+
+        Newest activity first; filters: has errors, restart offered, low confidence (below
+        QA_LOW_CONFIDENCE), status, agent version; keyset pagination with `limit` and `cursor`.
+        """
         with db.connection() as conn:
-            return {"items": reviews.queue(conn, args)}
+            return reviews.queue(conn, args, settings_of(current_app).qa_low_confidence)
 
 
 @blp.route("/qa/reviews/<uuid:session_id>")

@@ -9,8 +9,9 @@ from typing import Any
 import psycopg
 
 from qa_svc import store
-from shared import domain, pii
-from shared.errors import NotFound, Unprocessable
+from shared import pii
+from shared.api import decode_cursor, encode_cursor
+from shared.errors import BadRequest, NotFound, Unprocessable
 
 
 def classify(daily: dict[str, int], since: datetime, until: datetime, regressed: bool) -> str:
@@ -65,9 +66,57 @@ def current_review(conn: psycopg.Connection, session_id: uuid.UUID) -> dict[str,
     return store.get_review(conn, session_id) or {"status": "pending", "notes": None}
 
 
-def queue(conn: psycopg.Connection, filters: dict[str, Any]) -> list[dict]:
-    """The review queue with the API's filters; "low confidence" is the spec's Low rating."""
-    return store.review_queue(conn, **filters, low_confidence_below=domain.LOW_CONFIDENCE_BELOW)
+def queue(
+    conn: psycopg.Connection, filters: dict[str, Any], low_confidence_below: float
+) -> dict[str, Any]:
+    """One page of the review queue (newest activity first) with the API's filters, and the cursor
+    of the next page (None on the last page). Low confidence: below `low_confidence_below`."""
+    filters = dict(filters)
+    cursor = filters.pop("cursor", None)
+    items = store.review_queue(
+        conn, **filters, low_confidence_below=low_confidence_below, after=_queue_key(cursor)
+    )
+    last = items[-1] if len(items) == filters["limit"] else None
+    return {
+        "items": items,
+        "next_cursor": encode_cursor([last["last_seen_at"].isoformat(), str(last["session_id"])])
+        if last
+        else None,
+    }
+
+
+def next_to_review(
+    conn: psycopg.Connection, session_id: uuid.UUID, last_seen_at: datetime
+) -> uuid.UUID | None:
+    """The pending session after this one in the queue's order (wrapping round to the newest),
+    None when no other session waits for review."""
+    filters = {
+        "has_errors": None,
+        "restart_offered": None,
+        "status": "pending",
+        "agent_version": None,
+        "limit": 2,
+    }
+    for after in ((last_seen_at.isoformat(), str(session_id)), None):
+        for row in store.review_queue(conn, **filters, after=after):
+            if row["session_id"] != session_id:
+                return row["session_id"]
+    return None
+
+
+def _queue_key(cursor: str | None) -> tuple[str, str] | None:
+    """The (last_seen_at, session_id) inside a queue cursor; a forged one is a 400 naming it."""
+    if not cursor:
+        return None
+    seen_at, session_id = decode_cursor(cursor, 2)
+    try:
+        if not isinstance(seen_at, str) or not isinstance(session_id, str):
+            raise ValueError("not a queue key")
+        return datetime.fromisoformat(seen_at).isoformat(), str(uuid.UUID(session_id))
+    except ValueError:
+        raise BadRequest(
+            errors=[{"field": "cursor", "reason": "Not a cursor this list issued."}]
+        ) from None
 
 
 def metrics(conn: psycopg.Connection, days: int, now: datetime | None = None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.api import Schema
+from shared.api import PageArgsSchema, Schema
 
 FIELDS = ("engineer", "case_number", "languages", "record_type", "parts", "review")
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="Use a lower-case code like model_timeout.")
@@ -103,16 +103,21 @@ class SummarySchema(Schema):
 STATUSES = ("pending", "in_review", "reviewed", "flagged")
 
 
-class ReviewQueueArgsSchema(Schema):
+class ReviewQueueArgsSchema(PageArgsSchema):
+    """Filters of the review queue; keyset pagination with `limit` and `cursor`."""
+
     has_errors = fields.Boolean(load_default=None)
     restart_offered = fields.Boolean(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     agent_version = fields.String(load_default=None, validate=validate.Length(max=64))
     low_confidence = fields.Boolean(
         load_default=None,
-        metadata={"description": "Only sessions whose last reported confidence is Low (or not)."},
+        metadata={
+            "description": "Only sessions whose last reported overall confidence is below "
+            "QA_LOW_CONFIDENCE (default 0.5, the spec's Low rating), or only the others "
+            "(false: also sessions without a reported confidence)."
+        },
     )
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 
 class ReviewItemSchema(Schema):
@@ -131,6 +136,10 @@ class ReviewItemSchema(Schema):
 
 class ReviewQueueSchema(Schema):
     items = fields.List(fields.Nested(ReviewItemSchema))
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the next page; null at the end."},
+    )
 
 
 class ReviewInSchema(Schema):

@@ -97,9 +97,11 @@ def review_queue(
     limit: int,
     low_confidence: bool | None = None,
     low_confidence_below: float = 0.5,
+    after: tuple[str, str] | None = None,
 ) -> list[dict]:
     """Sessions from the validation log with their review state, newest first; low confidence
-    means the last confidence reported for the session is below `low_confidence_below`."""
+    means the last confidence reported for the session is below `low_confidence_below`; `after`
+    is the (last_seen_at, session_id) of the previous page's last row (keyset pagination)."""
     return conn.execute(
         """
         WITH sessions AS (
@@ -122,7 +124,9 @@ def review_queue(
           AND (%(version)s::text IS NULL OR s.agent_version = %(version)s)
           AND (%(low)s::boolean IS NULL
                OR coalesce(s.confidence_overall < %(below)s, false) = %(low)s)
-        ORDER BY s.last_seen_at DESC
+          AND (%(after_at)s::timestamptz IS NULL
+               OR (s.last_seen_at, s.session_id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+        ORDER BY s.last_seen_at DESC, s.session_id DESC
         LIMIT %(limit)s
         """,
         {
@@ -132,6 +136,8 @@ def review_queue(
             "version": agent_version,
             "low": low_confidence,
             "below": low_confidence_below,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
             "limit": limit,
         },
     ).fetchall()

@@ -4,17 +4,30 @@ the user in and forwards the user's internal token; the pages call the same func
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 
 from qa_svc import reviews, validation
 from qa_svc.schemas import STATUSES, DaysArgsSchema, ReviewInSchema, ReviewQueueArgsSchema
 from shared import db
 from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.web import settings_of
 
 ROLES = ("qa_lead", "admin")
 qa_ui = Blueprint(
@@ -42,8 +55,12 @@ def require_qa_role() -> None:
 @qa_ui.errorhandler(HTTPException)
 def error_page(error: HTTPException):
     """UI errors are small HTML pages: the status and a plain reason, never a stack or an echo."""
+    fields = sorted({item["field"] for item in getattr(error, "errors", ()) if "field" in item})
+    message = error.description or (
+        f"Check {', '.join(fields)}." if fields else "The request could not be answered."
+    )
     return render_template(
-        "qa/error.html", title=f"{error.code} {error.name}", message=error.description
+        "qa/error.html", title=f"{error.code} {error.name}", message=message
     ), error.code
 
 
@@ -66,10 +83,21 @@ class BadFilter(HTTPException):
 def queue_page():
     """The review queue with its filters."""
     filters = _load(ReviewQueueArgsSchema(), request.args)
+    low_below = settings_of(current_app).qa_low_confidence
     with db.connection() as conn:
-        items = reviews.queue(conn, filters)
+        page = reviews.queue(conn, filters, low_below)
+    # the filters as the links of this page carry them on (no cursor, no defaults)
+    kept = {key: value for key, value in request.args.items() if key != "cursor" and value != ""}
     return render_template(
-        "qa/queue.html", title="Review queue", items=items, filters=filters, statuses=STATUSES
+        "qa/queue.html",
+        title="Review queue",
+        items=page["items"],
+        next_cursor=page["next_cursor"],
+        paged=bool(filters.get("cursor")),
+        kept=kept,
+        filters=filters,
+        statuses=STATUSES,
+        low_below=low_below,
     )
 
 
@@ -93,14 +121,17 @@ def session_page(session_id: uuid.UUID):
             error = "The notes look like they hold personal data; they were not saved."
     with db.connection() as conn:
         log = validation.session_log(conn, session_id)
+        if log is None:
+            raise NotFound("No validation log for this session.")
         current = reviews.current_review(conn, session_id)
-    if log is None:
-        raise NotFound("No validation log for this session.")
+        last_seen_at = max(event["occurred_at"] for event in log["events"])
+        next_id = reviews.next_to_review(conn, session_id, last_seen_at)
     return render_template(
         "qa/session.html",
         title="Validation log",
         log=log,
         review=current,
+        next_id=next_id,
         statuses=STATUSES,
         error=error,
         saved=request.args.get("saved") == "1" and error is None,
@@ -114,6 +145,52 @@ def errors_page():
     with db.connection() as conn:
         items = reviews.error_summary(conn, days)
     return render_template("qa/errors.html", title="Error summary", items=items, days=days)
+
+
+@qa_ui.get("/errors.csv")
+def errors_csv():
+    """The error summary as a CSV file (one row per code × field × agent version)."""
+    days = _load(DaysArgsSchema(), request.args)["days"]
+    with db.connection() as conn:
+        items = reviews.error_summary(conn, days)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        writer.writerow(
+            [
+                _cell(item["code"]),
+                _cell(item["field"]),
+                _cell(item["agent_version"] or ""),
+                item["count"],
+                item["sessions"],
+                item["first_seen"].isoformat(),
+                item["last_seen"].isoformat(),
+                item["trend"],
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="qa-error-summary-{days}d.csv"'},
+    )
+
+
+CSV_COLUMNS = (
+    "code",
+    "field",
+    "agent_version",
+    "events",
+    "sessions",
+    "first_seen",
+    "last_seen",
+    "trend",
+)
+
+
+def _cell(text: str) -> str:
+    # a spreadsheet runs a cell starting like a formula; the agent version is caller-supplied text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @qa_ui.get("/metrics")

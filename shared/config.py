@@ -153,6 +153,13 @@ SETTINGS: tuple[Setting, ...] = (
         "DASHBOARD_URL", str, "http://127.0.0.1:8050", "Where the gateway reaches dashboard_svc."
     ),
     Setting("UPSTREAM_TIMEOUT", float, 30.0, "Seconds the gateway waits for a service."),
+    Setting(
+        "QA_LOW_CONFIDENCE",
+        float,
+        0.5,
+        "QA review queue: a session whose overall confidence is below this is low confidence "
+        "(default: the spec's Low rating, < 0.50).",
+    ),
     Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest JSON request body; larger bodies get 413."),
     Setting("MAX_IMPORT_BYTES", int, 512 * 1_048_576, "Largest import file; larger files get 413."),
     Setting(

@@ -132,3 +132,119 @@ def test_roles_and_missing_sessions(client, sessions):
     assert stylesheet.status_code == 200
     assert stylesheet.mimetype == "text/css"
     stylesheet.close()
+
+
+@pytest.fixture
+def many(client):
+    """Five sessions, each with one valid check, in order of activity (oldest first)."""
+    ids = [uuid.uuid4() for _ in range(5)]
+    for session_id in ids:
+        check(client, session_id, "record_type", "single")
+    return ids
+
+
+def test_the_queue_pages_with_a_cursor_and_keeps_the_filters(client, many):
+    first = page(client, "/qa/?limit=2&status=pending")
+    assert re.findall(r'href="/qa/sessions/([0-9a-f-]{36})"', first) == [
+        str(many[4]),
+        str(many[3]),
+    ]
+    following = re.search(r'rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert "status=pending" in following and "limit=2" in following
+    second = page(client, following)
+    assert listed(second) == {str(many[2]), str(many[1])}
+    assert "First page" in second
+    third = page(
+        client, re.search(r'rel="next" href="([^"]+)"', second).group(1).replace("&amp;", "&")
+    )
+    assert listed(third) == {str(many[0])}
+    assert 'rel="next"' not in third
+
+
+def test_the_api_queue_pages_the_same_way(client, many):
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/v1/qa/reviews", headers=QA, query_string=query)
+        assert response.status_code == 200, response.json
+        seen += [item["session_id"] for item in response.json["items"]]
+        cursor = response.json["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [str(session_id) for session_id in reversed(many)]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "WyJ4IiwieSJd", "WzEsMl0"])
+def test_a_forged_cursor_is_a_400_naming_it(client, many, cursor):
+    api = client.get("/api/v1/qa/reviews", headers=QA, query_string={"cursor": cursor})
+    assert api.status_code == 400
+    assert api.json["errors"] == [{"field": "cursor", "reason": "Not a cursor this list issued."}]
+    assert "Check cursor." in page(client, f"/qa/?cursor={cursor}", status=400)
+
+
+def test_low_confidence_follows_the_setting(app_config, sessions):
+    app = create_app({**app_config, "qa_low_confidence": 0.2})
+    try:
+        strict = app.test_client()
+        html = page(strict, "/qa/?low_confidence=true")
+        assert listed(html) == set()
+        assert "Low confidence (below 0.20)" in html
+        api = strict.get("/api/v1/qa/reviews?low_confidence=false", headers=QA)
+        assert str(sessions["doubtful"]) in {item["session_id"] for item in api.json["items"]}
+    finally:
+        app.extensions["db_pool"].close()
+
+
+def test_the_session_page_links_the_next_session_to_review(client, many):
+    html = page(client, f"/qa/sessions/{many[3]}")
+    assert f'data-key="next" href="/qa/sessions/{many[2]}"' in html
+    client.post(f"/qa/sessions/{many[2]}", headers=QA, data={"status": "reviewed"})
+    html = page(client, f"/qa/sessions/{many[3]}")
+    assert f'data-key="next" href="/qa/sessions/{many[1]}"' in html
+    # from the oldest, it wraps round to the newest pending session
+    assert f'data-key="next" href="/qa/sessions/{many[4]}"' in page(
+        client, f"/qa/sessions/{many[0]}"
+    )
+
+
+def test_the_error_summary_downloads_as_csv(client, sessions):
+    client.post(
+        "/api/v1/validation/events",
+        headers=AGENT,
+        json={
+            "events": [
+                {
+                    "session_id": str(sessions["clean"]),
+                    "field": "model",
+                    "outcome": "error",
+                    "code": "model_timeout",
+                    "agent_version": "=HYPERLINK(1)",
+                }
+            ]
+        },
+    )
+    response = client.get("/qa/errors.csv?days=30", headers=QA)
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    lines = response.text.splitlines()
+    assert lines[0] == "code,field,agent_version,events,sessions,first_seen,last_seen,trend"
+    assert any(line.startswith("invalid_case_number,case_number,,3,1,") for line in lines)
+    assert any(line.startswith("model_timeout,model,'=HYPERLINK(1),1,1,") for line in lines)
+    assert "Download CSV" in page(client, "/qa/errors?days=30")
+    assert client.get("/qa/errors.csv", headers=AGENT).status_code == 403
+
+
+def test_the_metrics_page_draws_its_charts(client, sessions):
+    client.post(f"/qa/sessions/{sessions['troubled']}", headers=QA, data={"status": "reviewed"})
+    html = page(client, "/qa/metrics?days=3")
+    chart = re.search(r'id="chart-reviews".*?</figure>', html, flags=re.S).group(0)
+    assert chart.count("<span title=") == 3
+    assert re.search(r'title="[0-9-]+: 1" style="height: 100%"', chart)
+    assert "No review was decided" not in html
+
+
+def test_empty_pages_say_so(client):
+    assert "No session in the validation log yet" in page(client, "/qa/")
+    assert "No invalid entries or runtime errors in the last 30 days" in page(client, "/qa/errors")
+    assert "No review was decided in the last 7 days" in page(client, "/qa/metrics?days=7")
