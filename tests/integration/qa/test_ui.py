@@ -9,8 +9,10 @@ import pytest
 from qa_svc.app import create_app
 from shared.testing import internal_headers
 
-QA = internal_headers("qa_lead", subject="qa-lead-1")
-AGENT = internal_headers("agent")
+
+def qa():
+    """Fresh internal headers (the tokens live a minute; tests may run later than import)."""
+    return internal_headers("qa_lead", subject="qa-lead-1")
 
 
 @pytest.fixture
@@ -23,7 +25,7 @@ def client(app_config):
 def check(client, session_id, field, value):
     response = client.post(
         "/api/v1/validation/check",
-        headers=AGENT,
+        headers=internal_headers("agent"),
         json={"session_id": str(session_id), "field": field, "value": value},
     )
     assert response.status_code == 200, response.json
@@ -47,8 +49,8 @@ def sessions(client):
     return {"clean": clean, "troubled": troubled, "doubtful": doubtful}
 
 
-def page(client, path, headers=QA, status=200):
-    response = client.get(path, headers=headers)
+def page(client, path, headers=None, status=200):
+    response = client.get(path, headers=headers or qa())
     assert response.status_code == status, response.text
     assert response.mimetype == "text/html"
     return response.text
@@ -83,7 +85,7 @@ def test_the_session_page_shows_the_log_and_saves_a_review(client, sessions):
     assert html.count("invalid_case_number") == 3
     saved = client.post(
         f"/qa/sessions/{troubled}",
-        headers=QA,
+        headers=qa(),
         data={"status": "flagged", "notes": "Restart offered too late; retrain on step 2."},
     )
     assert saved.status_code == 302
@@ -97,7 +99,7 @@ def test_the_session_page_shows_the_log_and_saves_a_review(client, sessions):
 def test_notes_with_personal_data_are_refused_and_not_echoed(client, sessions):
     response = client.post(
         f"/qa/sessions/{sessions['clean']}",
-        headers=QA,
+        headers=qa(),
         data={"status": "reviewed", "notes": "call her at anna.berg@example.com"},
     )
     assert response.status_code == 422
@@ -105,14 +107,14 @@ def test_notes_with_personal_data_are_refused_and_not_echoed(client, sessions):
     assert "anna.berg@example.com" not in response.text
     assert "status-pending" in page(client, f"/qa/sessions/{sessions['clean']}")
     bad_status = client.post(
-        f"/qa/sessions/{sessions['clean']}", headers=QA, data={"status": "done"}
+        f"/qa/sessions/{sessions['clean']}", headers=qa(), data={"status": "done"}
     )
     assert bad_status.status_code == 422
     assert "Check status" in bad_status.text
 
 
 def test_error_summary_and_metrics_pages(client, sessions):
-    client.post(f"/qa/sessions/{sessions['troubled']}", headers=QA, data={"status": "reviewed"})
+    client.post(f"/qa/sessions/{sessions['troubled']}", headers=qa(), data={"status": "reviewed"})
     errors = page(client, "/qa/errors?days=30")
     assert "invalid_case_number" in errors
     assert re.search(r"<td class=\"num\">3</td><td class=\"num\">1</td>", errors)
@@ -125,10 +127,10 @@ def test_roles_and_missing_sessions(client, sessions):
     assert "does not open the QA UI" in page(
         client, "/qa/", headers=internal_headers("manager", teams=("emea-1",)), status=403
     )
-    page(client, "/qa/", headers=AGENT, status=403)
+    page(client, "/qa/", headers=internal_headers("agent"), status=403)
     assert client.get("/qa/").status_code == 401
     page(client, f"/qa/sessions/{uuid.uuid4()}", status=404)
-    stylesheet = client.get("/qa/static/qa.css", headers=QA)
+    stylesheet = client.get("/qa/static/qa.css", headers=qa())
     assert stylesheet.status_code == 200
     assert stylesheet.mimetype == "text/css"
     stylesheet.close()
@@ -165,7 +167,7 @@ def test_the_api_queue_pages_the_same_way(client, many):
     seen, cursor = [], None
     while True:
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        response = client.get("/api/v1/qa/reviews", headers=QA, query_string=query)
+        response = client.get("/api/v1/qa/reviews", headers=qa(), query_string=query)
         assert response.status_code == 200, response.json
         seen += [item["session_id"] for item in response.json["items"]]
         cursor = response.json["next_cursor"]
@@ -176,7 +178,7 @@ def test_the_api_queue_pages_the_same_way(client, many):
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "WyJ4IiwieSJd", "WzEsMl0"])
 def test_a_forged_cursor_is_a_400_naming_it(client, many, cursor):
-    api = client.get("/api/v1/qa/reviews", headers=QA, query_string={"cursor": cursor})
+    api = client.get("/api/v1/qa/reviews", headers=qa(), query_string={"cursor": cursor})
     assert api.status_code == 400
     assert api.json["errors"] == [{"field": "cursor", "reason": "Not a cursor this list issued."}]
     assert "Check cursor." in page(client, f"/qa/?cursor={cursor}", status=400)
@@ -189,7 +191,7 @@ def test_low_confidence_follows_the_setting(app_config, sessions):
         html = page(strict, "/qa/?low_confidence=true")
         assert listed(html) == set()
         assert "Low confidence (below 0.20)" in html
-        api = strict.get("/api/v1/qa/reviews?low_confidence=false", headers=QA)
+        api = strict.get("/api/v1/qa/reviews?low_confidence=false", headers=qa())
         assert str(sessions["doubtful"]) in {item["session_id"] for item in api.json["items"]}
     finally:
         app.extensions["db_pool"].close()
@@ -198,7 +200,7 @@ def test_low_confidence_follows_the_setting(app_config, sessions):
 def test_the_session_page_links_the_next_session_to_review(client, many):
     html = page(client, f"/qa/sessions/{many[3]}")
     assert f'data-key="next" href="/qa/sessions/{many[2]}"' in html
-    client.post(f"/qa/sessions/{many[2]}", headers=QA, data={"status": "reviewed"})
+    client.post(f"/qa/sessions/{many[2]}", headers=qa(), data={"status": "reviewed"})
     html = page(client, f"/qa/sessions/{many[3]}")
     assert f'data-key="next" href="/qa/sessions/{many[1]}"' in html
     # from the oldest, it wraps round to the newest pending session
@@ -210,7 +212,7 @@ def test_the_session_page_links_the_next_session_to_review(client, many):
 def test_the_error_summary_downloads_as_csv(client, sessions):
     client.post(
         "/api/v1/validation/events",
-        headers=AGENT,
+        headers=internal_headers("agent"),
         json={
             "events": [
                 {
@@ -223,7 +225,7 @@ def test_the_error_summary_downloads_as_csv(client, sessions):
             ]
         },
     )
-    response = client.get("/qa/errors.csv?days=30", headers=QA)
+    response = client.get("/qa/errors.csv?days=30", headers=qa())
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -232,11 +234,11 @@ def test_the_error_summary_downloads_as_csv(client, sessions):
     assert any(line.startswith("invalid_case_number,case_number,,3,1,") for line in lines)
     assert any(line.startswith("model_timeout,model,'=HYPERLINK(1),1,1,") for line in lines)
     assert "Download CSV" in page(client, "/qa/errors?days=30")
-    assert client.get("/qa/errors.csv", headers=AGENT).status_code == 403
+    assert client.get("/qa/errors.csv", headers=internal_headers("agent")).status_code == 403
 
 
 def test_the_metrics_page_draws_its_charts(client, sessions):
-    client.post(f"/qa/sessions/{sessions['troubled']}", headers=QA, data={"status": "reviewed"})
+    client.post(f"/qa/sessions/{sessions['troubled']}", headers=qa(), data={"status": "reviewed"})
     html = page(client, "/qa/metrics?days=3")
     chart = re.search(r'id="chart-reviews".*?</figure>', html, flags=re.S).group(0)
     assert chart.count("<span title=") == 3

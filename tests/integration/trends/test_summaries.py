@@ -6,8 +6,13 @@ from datetime import UTC, datetime
 from shared.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
 
-MANAGER = internal_headers("manager", teams=("emea-1",))
-ADMIN = internal_headers("admin")
+
+def manager():
+    return internal_headers("manager", teams=("emea-1",))
+
+
+def admin():
+    return internal_headers("admin")
 
 
 def test_engineers_list_counts_means_and_team_scope(trends_app, feed):
@@ -21,7 +26,7 @@ def test_engineers_list_counts_means_and_team_scope(trends_app, feed):
         change("eng_c", team="apac-1", region="APAC", days_ago=1),
     )
     client = trends_app.test_client()
-    everyone = client.get("/api/v1/trends/engineers", headers=ADMIN).json["items"]
+    everyone = client.get("/api/v1/trends/engineers", headers=admin()).json["items"]
     assert [row["engineer_code"] for row in everyone] == ["eng_a", "eng_b", "eng_c"]
     first = everyone[0]
     assert (first["team"], first["sessions"], first["most_common_root_cause"]) == (
@@ -31,13 +36,13 @@ def test_engineers_list_counts_means_and_team_scope(trends_app, feed):
     )
     assert round(first["mean_sentiment"], 4) == 0.4
     assert round(first["mean_confidence"], 4) == 0.8
-    scoped = client.get("/api/v1/trends/engineers", headers=MANAGER).json["items"]
+    scoped = client.get("/api/v1/trends/engineers", headers=manager()).json["items"]
     assert {row["engineer_code"] for row in scoped} == {"eng_a", "eng_b"}
-    other_team = client.get("/api/v1/trends/engineers?team=apac-1", headers=MANAGER).json
+    other_team = client.get("/api/v1/trends/engineers?team=apac-1", headers=manager()).json
     assert other_team["items"] == []
-    german = client.get("/api/v1/trends/engineers?language=DE", headers=ADMIN).json["items"]
+    german = client.get("/api/v1/trends/engineers?language=DE", headers=admin()).json["items"]
     assert [row["engineer_code"] for row in german] == ["eng_b"]
-    assert client.get("/api/v1/trends/engineers?limit=0", headers=ADMIN).status_code == 422
+    assert client.get("/api/v1/trends/engineers?limit=0", headers=admin()).status_code == 422
     assert (
         client.get("/api/v1/trends/engineers", headers=internal_headers("agent")).status_code == 403
     )
@@ -49,11 +54,11 @@ def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed
         change("eng_c", team="apac-1", region="APAC", days_ago=1, root_cause="process_issue"),
     )
     client = trends_app.test_client()
-    weekly = client.get("/api/v1/trends/weekly", headers=MANAGER).json["items"]
+    weekly = client.get("/api/v1/trends/weekly", headers=manager()).json["items"]
     assert {row["team"] for row in weekly} == {"emea-1"}
-    causes = client.get("/api/v1/trends/root-causes", headers=MANAGER).json["items"]
+    causes = client.get("/api/v1/trends/root-causes", headers=manager()).json["items"]
     assert {row["root_cause"] for row in causes} == {"knowledge_gap"}
-    all_causes = client.get("/api/v1/trends/root-causes", headers=ADMIN).json["items"]
+    all_causes = client.get("/api/v1/trends/root-causes", headers=admin()).json["items"]
     assert {row["root_cause"] for row in all_causes} == {"knowledge_gap", "process_issue"}
 
 
@@ -61,7 +66,7 @@ def test_compare_history_timeline_weeks_are_iso_dates(trends_app, feed):
     # the API answers relative to the real clock; the fixture's changes are relative to NOW
     offset = (datetime.now(UTC) - NOW).total_seconds() / 86400
     feed(change("eng_a", days_ago=0.5 - offset), change("eng_a", days_ago=8.5 - offset))
-    answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=ADMIN).json
+    answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=admin()).json
     weeks = [week["week"] for week in answer["timeline"]]
     assert weeks and all(len(week) == 10 and week[4] == "-" and week[7] == "-" for week in weeks)
     assert sum(week["sessions"] for week in answer["timeline"]) == 2
