@@ -79,6 +79,12 @@ class BadFilter(HTTPException):
     name = "Bad filter"
 
 
+@qa_ui.get("/<path:unknown>")
+def unknown_page(unknown: str):
+    """Any other address under /qa/: the UI's own 404 page (not the API's JSON)."""
+    raise NotFound("There is no such QA page.")
+
+
 @qa_ui.get("/")
 def queue_page():
     """The review queue with its filters."""

@@ -130,6 +130,8 @@ def test_roles_and_missing_sessions(client, sessions):
     page(client, "/qa/", headers=internal_headers("agent"), status=403)
     assert client.get("/qa/").status_code == 401
     page(client, f"/qa/sessions/{uuid.uuid4()}", status=404)
+    assert "There is no such QA page." in page(client, "/qa/no/such/page", status=404)
+    page(client, "/qa/static/missing.css", status=404)
     stylesheet = client.get("/qa/static/qa.css", headers=qa())
     assert stylesheet.status_code == 200
     assert stylesheet.mimetype == "text/css"
