@@ -48,6 +48,13 @@ def client_exists(conn: psycopg.Connection, client_id: str) -> bool:
     return row is not None
 
 
+def delete_client(conn: psycopg.Connection, client_id: str) -> None:
+    """Remove a client (its refresh tokens go with it)."""
+    conn.execute(
+        "DELETE FROM oauth_clients WHERE client_id = %(client_id)s", {"client_id": client_id}
+    )
+
+
 def insert_user(
     conn: psycopg.Connection,
     *,

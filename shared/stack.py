@@ -107,16 +107,25 @@ def seed_identities(settings: Settings, admin_url: str) -> None:
     seed_demo_identities(settings.with_overrides(database_url=admin_url))
 
 
-def seed_data_when_ready(settings: Settings) -> None:
-    """Wait for the gateway and persistence, then post the demo analyses as the demo agent."""
+def seed_data_when_ready(settings: Settings, admin_url: str) -> None:
+    """Wait for the services, then post the demo analyses and validation log as the demo agent
+    and a few QA decisions as a temporary QA client."""
+    from gateway.seed import temporary_client
     from shared.demo import seed_demo_data
     from shared.processes import wait_ready
 
     gateway = f"http://127.0.0.1:{port_of('gateway', settings)}"
     try:
-        wait_ready(gateway, timeout=60)
-        wait_ready(f"http://127.0.0.1:{port_of('persistence', settings)}", timeout=60)
-        totals = seed_demo_data(gateway, "demo-agent", "demo-agent-secret")
+        for name in ("gateway", "persistence", "qa"):
+            wait_ready(f"http://127.0.0.1:{port_of(name, settings)}", timeout=60)
+        with temporary_client(settings.with_overrides(database_url=admin_url), "qa_lead") as qa:
+            totals = seed_demo_data(
+                gateway,
+                "demo-agent",
+                "demo-agent-secret",
+                reviewer=qa,
+                progress=lambda line: print(line, flush=True),
+            )
     except Exception as exc:
         print(f"demo data not seeded: {type(exc).__name__}: {exc}", flush=True)
         return
@@ -172,7 +181,9 @@ def run(environ: dict[str, str]) -> int:
             manager.add_process(process.name, shlex.join(command), env=env, cwd=str(PROJECT_ROOT))
         print(banner(settings), flush=True)
         if demo and settings.seed:
-            threading.Thread(target=seed_data_when_ready, args=(settings,), daemon=True).start()
+            threading.Thread(
+                target=seed_data_when_ready, args=(settings, admin_url), daemon=True
+            ).start()
         manager.loop()
         return manager.returncode or 0
     finally:
