@@ -78,3 +78,33 @@ class KeyRing:
 
     def public_jwks(self) -> dict:
         return self.verifying.as_dict(private=False)
+
+
+def init_keys(path: Path) -> bool:
+    """Create the private JWKS file with one key unless it exists (deployments run this once, before
+    the first gateway starts); True when it was created."""
+    if path.exists():
+        return False
+    _write(path, [new_key()])
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m gateway.keys init PATH` (create once) or `print` (a new private JWKS on stdout,
+    for a secret store)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gateway.keys", description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init").add_argument("path", type=Path)
+    sub.add_parser("print")
+    args = parser.parse_args(argv)
+    if args.command == "init":
+        print("created" if init_keys(args.path) else "exists", args.path)
+    else:
+        print(json.dumps({"keys": [new_key().as_dict(private=True)]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -64,6 +64,14 @@ SETTINGS: tuple[Setting, ...] = (
         "This process's own login (one role per service). Unset: "
         "`DATABASE_URL` with the user `cr_<service>`.",
     ),
+    Setting(
+        "SERVICE_DB_PASSWORDS",
+        str,
+        "",
+        "For `migrate` on a server with password logins: `cr_gateway=…,cr_persistence=…` sets "
+        "each service role's password (each process then logs in with its SERVICE_DATABASE_URL).",
+        secret=True,
+    ),
     Setting("DB_POOL_MIN", int, 1, "Smallest connection pool per process."),
     Setting("DB_POOL_MAX", int, 10, "Largest connection pool per process."),
     Setting("DB_POOL_TIMEOUT", float, 5.0, "Seconds a request waits for a connection before 503."),

@@ -35,8 +35,9 @@ class _RoleBackend(PostgresqlPsycopgBackend):
         return connection
 
 
-def provision(admin_url: str, schema: str) -> None:
-    """Create the service's login role and its schema (owned by that role) if they are missing."""
+def provision(admin_url: str, schema: str, password: str | None = None) -> None:
+    """Create the service's login role and its schema (owned by that role) if they are missing;
+    give the role `password` when one is configured."""
     role = role_name(schema)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         # Serialise concurrent provisioning (several test workers, several migration jobs).
@@ -45,6 +46,12 @@ def provision(admin_url: str, schema: str) -> None:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+            if password:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(password)
+                    )
+                )
             conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
@@ -61,9 +68,9 @@ def migrations_dir(schema: str) -> Path:
     return PROJECT_ROOT / SERVICES[schema] / "migrations"
 
 
-def migrate(admin_url: str, schema: str) -> int:
+def migrate(admin_url: str, schema: str, password: str | None = None) -> int:
     """Provision, then apply the service's pending migrations under yoyo's lock; returns how many."""
-    provision(admin_url, schema)
+    provision(admin_url, schema, password)
     uri = admin_url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
         "postgres://", "postgresql+psycopg://", 1
     )
@@ -82,6 +89,21 @@ def migrate(admin_url: str, schema: str) -> int:
         backend.connection.close()
 
 
-def migrate_all(admin_url: str) -> dict[str, int]:
-    """Migrate every service schema; returns the number applied per schema."""
-    return {schema: migrate(admin_url, schema) for schema in SERVICES}
+def migrate_all(admin_url: str, passwords: str = "") -> dict[str, int]:
+    """Migrate every service schema; returns the number applied per schema. `passwords` is the
+    SERVICE_DB_PASSWORDS setting (`cr_gateway=…,cr_persistence=…`)."""
+    by_role = parse_passwords(passwords)
+    return {
+        schema: migrate(admin_url, schema, by_role.get(role_name(schema))) for schema in SERVICES
+    }
+
+
+def parse_passwords(text: str) -> dict[str, str]:
+    """`role=password` pairs separated by commas; a role outside the services' is refused."""
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        role, _, password = item.partition("=")
+        if role not in {role_name(schema) for schema in SERVICES} or not password:
+            raise ValueError(f"SERVICE_DB_PASSWORDS: expected cr_<service>=password, got {role!r}")
+        pairs[role] = password
+    return pairs

@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(environ)
     if args.command == "migrate":
         url = settings.database_url or _running_embedded_url(settings)
-        print(migrate_all(url))
+        print(migrate_all(url, settings.service_db_passwords))
         return 0
     print(settings.database_url or _running_embedded_url(settings))
     return 0

