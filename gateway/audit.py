@@ -25,9 +25,14 @@ AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def audited_action(method: str, path: str) -> str | None:
-    """The action name of an audited API call, or None."""
-    for audited_method, pattern, action in AUDITED_CALLS:
+# The same for browser UI requests (path without the leading slash). The dashboard acts through the
+# API (audited above); the QA UI records review decisions itself, so its form posts are listed.
+AUDITED_UI_CALLS: tuple[tuple[str, str, str], ...] = (("POST", r"qa/sessions/[^/]+", "qa.review"),)
+
+
+def audited_action(method: str, path: str, calls=AUDITED_CALLS) -> str | None:
+    """The action name of an audited API call (or UI request, with AUDITED_UI_CALLS), or None."""
+    for audited_method, pattern, action in calls:
         if method == audited_method and re.fullmatch(pattern, path):
             return action
     return None

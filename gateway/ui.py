@@ -188,6 +188,15 @@ def _forward_ui(name: str) -> Response:
         settings.max_import_bytes if name == "dashboard" else settings.max_body_bytes,
         {"X-Forwarded-Access-Token": access_token},
     )
+    action = audit.audited_action(request.method, request.path[1:], audit.AUDITED_UI_CALLS)
+    if action:
+        audit.record(
+            action,
+            principal=principal,
+            outcome=audit.outcome_of(upstream.status),
+            status=upstream.status,
+            obj=f"{request.method} {request.path}",
+        )
     return stream_back(upstream)
 
 

@@ -52,7 +52,7 @@ def sign_in(page, base_url, email, path="/"):
 
 
 def test_qa_lead_lands_on_the_qa_ui_and_reviews_a_session(
-    platform, new_page, demo_identities, validation_log
+    platform, new_page, demo_identities, validation_log, admin
 ):
     page = new_page()
     sign_in(page, platform.gateway, "qa@demo.local")
@@ -67,6 +67,15 @@ def test_qa_lead_lands_on_the_qa_ui_and_reviews_a_session(
     page.click("text=Save review")
     assert page.inner_text("#review-status") == "reviewed"
     save_screenshot(page, "qa-session")
+    decisions = admin.request("GET", "/api/v1/audit?action=qa.review").json()["items"]
+    assert any(
+        event["object"] == f"POST /qa/sessions/{validation_log}"
+        and event["outcome"] == "success"
+        and event["actor_roles"] == ["qa_lead"]
+        for event in decisions
+    ), "the decision taken in the QA UI is audited"
+    page.goto(f"{platform.gateway}/qa/metrics?days=7")
+    assert int(page.inner_text("#reviews-total")) >= 1, "the decision shows in the metrics"
     page.goto(f"{platform.gateway}/qa/?status=reviewed")
     assert page.locator(f"a[href='/qa/sessions/{validation_log}']").count() == 1
     save_screenshot(page, "qa-queue")
