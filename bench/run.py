@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 import requests
 
+from bench.dashboard import TEAM, bench_dashboard, dashboard_report
 from bench.imports import bench_import_export
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
@@ -206,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument(
-        "--only", choices=("writes", "imports", "trends", "freshness"), default=None
+        "--only", choices=("writes", "imports", "trends", "freshness", "dashboard"), default=None
     )
     parser.add_argument("--trend-rows", type=int, default=5_000_000)
     parser.add_argument("--trend-calls", type=int, default=200)
+    parser.add_argument("--dashboard-rows", type=int, default=1_000_000)
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--pandas-rows", type=int, default=50_000)
     args = parser.parse_args(argv)
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         running = start_platform(
             db_url,
             work,
-            names=["gateway", "persistence", "trends"],
+            names=["gateway", "persistence", "trends", "dashboard"],
             extra_env={
                 "RATE_LIMIT_API": "10000000 per minute"
             },  # measure the path, not the limiter
@@ -290,6 +292,27 @@ def main(argv: list[str] | None = None) -> int:
                     args.trend_calls,
                 )
                 sections.append(trends_report(trend_figures, meta))
+            if args.only == "dashboard":  # its own data set: not part of the default run
+                manager = create_client(running.env, "bench-manager", "manager", teams=(TEAM,))
+                manager_token = requests.post(
+                    f"{running.gateway}/oauth/token",
+                    auth=manager,
+                    data={"grant_type": "client_credentials"},
+                    timeout=10,
+                ).json()["access_token"]
+                sections.append(
+                    dashboard_report(
+                        bench_dashboard(
+                            db_url,
+                            running,
+                            manager_token,
+                            secret,
+                            args.dashboard_rows,
+                            args.trend_calls,
+                        ),
+                        meta,
+                    )
+                )
             if args.only in (None, "freshness"):
                 running.start("trends-worker")
                 admin_client = create_client(running.env, "bench-admin", "admin")
