@@ -217,6 +217,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("WEBHOOK_MAX_ATTEMPTS", int, 12, "Attempts before a notification is given up."),
     Setting(
+        "TRENDS_WORKER_METRICS_PORT",
+        int,
+        0,
+        "Port of the trends worker's Prometheus metrics (0: none; the Kubernetes manifests use 9102).",
+    ),
+    Setting(
+        "TRENDS_WORKER_METRICS_ADDR",
+        str,
+        "127.0.0.1",
+        "Address the worker's metrics port binds to.",
+    ),
+    Setting(
         "REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."
     ),
     Setting("LOG_LEVEL", str, "INFO", "Log level of every process (JSON lines on stderr)."),

@@ -1,4 +1,5 @@
-"""Prometheus metrics shared by every service: request counts and latencies by route and status."""
+"""Prometheus metrics: request counts and latencies by route and status (every service), the database
+pool, and the platform's own series (import rows, the trends feed, alerts, the webhook outbox)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,24 @@ LATENCY = Histogram(
 )
 DB_POOL = Gauge(
     "cr_db_pool_connections", "Database pool connections by state", ["service", "state"]
+)
+
+
+IMPORT_ROWS = Counter(
+    "cr_import_rows_total", "Rows of import files processed, by outcome", ["outcome", "dry_run"]
+)
+FEED_APPLIED = Counter(
+    "cr_trends_feed_changes_applied_total", "Change-feed items applied to the trends projection"
+)
+FEED_CAUGHT_UP = Gauge(
+    "cr_trends_feed_caught_up_timestamp_seconds",
+    "When the active trends worker last reached the end of the change feed (lag = now - this)",
+)
+ALERTS = Gauge("cr_alerts", "Alerts by state", ["state"])
+OUTBOX_DEPTH = Gauge(
+    "cr_webhook_outbox_depth",
+    "Alert notifications waiting to be delivered (or given up)",
+    ["state"],
 )
 
 

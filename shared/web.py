@@ -133,8 +133,15 @@ def register_probes(app: Flask, service: str) -> None:
     def metrics_endpoint():
         if "db_pool" in app.extensions:
             metrics.record_pool(service, app.extensions["db_pool"].get_stats())
+        for refresh in app.extensions.get("metrics_refreshers", ()):
+            refresh()
         payload, headers = metrics.exposition()
         return Response(payload, headers=headers)
+
+
+def add_metrics_refresher(app: Flask, refresh: Callable[[], None]) -> None:
+    """Call `refresh()` before each /metrics answer (gauges read from the database at scrape time)."""
+    app.extensions.setdefault("metrics_refreshers", []).append(refresh)
 
 
 def add_ready_check(app: Flask, name: str, check: Callable[[], bool]) -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
+from shared import db, metrics
 from shared.config import secret_value
 from shared.http import ServiceClient
 from shared.web import (
+    add_metrics_refresher,
     build_app,
     register_api,
     register_database,
     register_internal_auth,
     settings_of,
 )
+from trends_svc import store
 from trends_svc.api import blp
 
 
@@ -23,7 +26,18 @@ def create_app(config: dict | None = None) -> Flask:
     register_internal_auth(app)
     register_feed(app)
     register_api(app, [blp])
+    add_metrics_refresher(app, lambda: publish_operational_metrics(app))
     return app
+
+
+def publish_operational_metrics(app: Flask) -> None:
+    """Alerts by state and the webhook outbox depth, read at scrape time."""
+    with app.app_context(), db.connection() as conn:
+        counts = store.operational_counts(conn, settings_of(app).webhook_max_attempts)
+    for state, count in counts["alerts"].items():
+        metrics.ALERTS.labels(state).set(count)
+    for state, count in counts["outbox"].items():
+        metrics.OUTBOX_DEPTH.labels(state).set(count)
 
 
 def register_feed(app: Flask) -> None:

@@ -654,3 +654,20 @@ def outbox_depth(conn: psycopg.Connection) -> int:
     return conn.execute(
         "SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL"
     ).fetchone()["n"]
+
+
+def operational_counts(conn: psycopg.Connection, max_attempts: int) -> dict[str, dict[str, int]]:
+    """Alerts by state and undelivered notifications (pending, or given up after `max_attempts`),
+    for the metrics."""
+    states = dict.fromkeys(("open", "acknowledged", "resolved"), 0)
+    for row in conn.execute("SELECT status, count(*)::int AS n FROM alerts GROUP BY status"):
+        states[row["status"]] = row["n"]
+    outbox = conn.execute(
+        """
+        SELECT count(*) FILTER (WHERE attempts < %(max)s)::int AS pending,
+               count(*) FILTER (WHERE attempts >= %(max)s)::int AS given_up
+        FROM webhook_outbox WHERE delivered_at IS NULL
+        """,
+        {"max": max_attempts},
+    ).fetchone()
+    return {"alerts": states, "outbox": dict(outbox)}

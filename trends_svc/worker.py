@@ -9,8 +9,9 @@ import threading
 import time
 
 import psycopg
+from prometheus_client import start_http_server
 
-from shared import db
+from shared import db, metrics
 from trends_svc import alerts, projection, webhooks
 from trends_svc.app import create_app
 
@@ -70,11 +71,15 @@ class Worker:
         while not self.stop.is_set():
             with db.pool().connection() as conn:
                 applied = projection.catch_up(conn, self.app.extensions["feed"])
+                metrics.FEED_APPLIED.inc(applied)
+                metrics.FEED_CAUGHT_UP.set_to_current_time()
                 due = time.monotonic() - last_evaluation > TIMER_SECONDS
                 if applied or due:
                     if applied:
                         self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes land first
-                        applied += projection.catch_up(conn, self.app.extensions["feed"])
+                        late = projection.catch_up(conn, self.app.extensions["feed"])
+                        metrics.FEED_APPLIED.inc(late)
+                        applied += late
                     with conn.transaction():
                         counts = alerts.reconcile(
                             conn, notify_base=self.app.extensions["notify_base"]
@@ -89,6 +94,9 @@ def main() -> None:
     worker = Worker(app)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop.set())
+    port = app.extensions["settings"].trends_worker_metrics_port
+    if port:  # the worker has no HTTP API: its metrics get a port of their own
+        start_http_server(port, addr=app.extensions["settings"].trends_worker_metrics_addr)
     log.info("trends worker started")
     if app.extensions["settings"].alert_webhook_url:
         threading.Thread(target=worker.deliver_loop, name="webhooks", daemon=True).start()
