@@ -293,13 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 sections.append(trends_report(trend_figures, meta))
             if args.only == "dashboard":  # its own data set: not part of the default run
-                manager = create_client(running.env, "bench-manager", "manager", teams=(TEAM,))
-                manager_token = requests.post(
-                    f"{running.gateway}/oauth/token",
-                    auth=manager,
-                    data={"grant_type": "client_credentials"},
-                    timeout=10,
-                ).json()["access_token"]
+                manager_token = _client_token(running, "bench-manager", "manager", (TEAM,))
                 sections.append(
                     dashboard_report(
                         bench_dashboard(
@@ -315,13 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             if args.only in (None, "freshness"):
                 running.start("trends-worker")
-                admin_client = create_client(running.env, "bench-admin", "admin")
-                admin_token = requests.post(
-                    f"{running.gateway}/oauth/token",
-                    auth=admin_client,
-                    data={"grant_type": "client_credentials"},
-                    timeout=10,
-                ).json()["access_token"]
+                admin_token = _client_token(running, "bench-admin", "admin")
                 fresh = bench_freshness(
                     running.gateway,
                     {"Authorization": f"Bearer {token}"},
@@ -341,6 +329,17 @@ def main(argv: list[str] | None = None) -> int:
         print(section)
         _update_doc(section)
     return 0
+
+
+def _client_token(running, name: str, role: str, teams: tuple[str, ...] = ()) -> str:
+    """An access token of a new client with `role`, from the gateway's token endpoint."""
+    client = create_client(running.env, name, role, teams=teams)
+    return requests.post(
+        f"{running.gateway}/oauth/token",
+        auth=client,
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    ).json()["access_token"]
 
 
 def _cores() -> int:

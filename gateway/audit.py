@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import g
+from flask import g, request
 
 from gateway import store
 from shared import db
@@ -70,3 +70,16 @@ def record(
             )
     except Exception:
         log.exception("audit event not written", extra={"action": action})
+
+
+def record_request(
+    action: str, principal: Principal, status: int, outcome: str | None = None
+) -> None:
+    """Audit the current request (method and path as the object) with its answer's status."""
+    record(
+        action,
+        principal=principal,
+        outcome=outcome or outcome_of(status),
+        status=status,
+        obj=f"{request.method} {request.path}",
+    )

@@ -77,13 +77,7 @@ def forward(path: str) -> Response:
     if roles is None:
         raise NotFound("No such API route.")
     if not principal.has_role(*roles):
-        audit.record(
-            "access.denied",
-            principal=principal,
-            outcome="denied",
-            status=403,
-            obj=f"{request.method} {request.path}",
-        )
+        audit.record_request("access.denied", principal, 403, "denied")
         raise Forbidden("Your role does not allow this action.")
     settings = settings_of(current_app)
     limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
@@ -139,21 +133,9 @@ def _audit(principal, path: str, status: int) -> None:
     object for a team-scoped caller: another team's data)."""
     action = audit.audited_action(request.method, path)
     if action:
-        audit.record(
-            action,
-            principal=principal,
-            outcome=audit.outcome_of(status),
-            status=status,
-            obj=f"{request.method} {request.path}",
-        )
+        audit.record_request(action, principal, status)
     elif status == 403 or (status == 404 and principal.team_scoped and "/" in path):
-        audit.record(
-            "access.denied",
-            principal=principal,
-            outcome="denied",
-            status=status,
-            obj=f"{request.method} {request.path}",
-        )
+        audit.record_request("access.denied", principal, status, "denied")
 
 
 def _request_headers() -> dict[str, str]:

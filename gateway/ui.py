@@ -173,13 +173,7 @@ def _forward_ui(name: str) -> Response:
     principal = _verify(access_token)
     setting, roles = UIS[name]
     if not principal.has_role(*roles):
-        audit.record(
-            "access.denied",
-            principal=principal,
-            outcome="denied",
-            status=403,
-            obj=f"{request.method} {request.path}",
-        )
+        audit.record_request("access.denied", principal, 403, "denied")
         return _error_page("Your role does not open this page.", 403)
     settings = settings_of(current_app)
     upstream = forward_to(
@@ -190,13 +184,7 @@ def _forward_ui(name: str) -> Response:
     )
     action = audit.audited_action(request.method, request.path[1:], audit.AUDITED_UI_CALLS)
     if action:
-        audit.record(
-            action,
-            principal=principal,
-            outcome=audit.outcome_of(upstream.status),
-            status=upstream.status,
-            obj=f"{request.method} {request.path}",
-        )
+        audit.record_request(action, principal, upstream.status)
     return stream_back(upstream)
 
 
