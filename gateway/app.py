@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import partial
 
 from flask import Flask, g, request
 
 from gateway.api import blp as audit_api
-from gateway.bearer import BearerVerifier, bearer_token
+from gateway.bearer import BearerVerifier, IssuerVerifiers, RemoteKeySet, bearer_token
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
 from gateway.erasure import erasure
@@ -20,7 +21,9 @@ from gateway.openapi import register_docs
 from gateway.proxy import register_proxy
 from gateway.security import register_security_headers
 from gateway.ui import register_ui
+from shared.config import secret_value
 from shared.errors import NotFound
+from shared.pseudonyms import external_subject
 from shared.web import build_app, register_api, register_database, settings_of
 
 
@@ -53,12 +56,35 @@ def register_provider(app: Flask, key_ring: KeyRing) -> None:
 
 
 def register_bearer_auth(app: Flask, key_ring: KeyRing) -> None:
-    """Every /api/v1 call needs a valid access token; the caller becomes `g.principal`."""
+    """Every /api/v1 call needs a valid access token; the caller becomes `g.principal`.
+    Tokens of the built-in provider are always accepted; with OIDC_ISSUER set, the external
+    provider's too."""
     settings = settings_of(app)
-    verifier = BearerVerifier(
-        key_ring.verifying, issuer=settings.gateway_issuer, audience=settings.gateway_audience
-    )
+    verifiers = [
+        BearerVerifier(
+            key_ring.verifying, issuer=settings.gateway_issuer, audience=settings.gateway_audience
+        )
+    ]
+    if settings.oidc_issuer:
+        verifiers.append(
+            BearerVerifier(
+                RemoteKeySet(settings.oidc_issuer, ttl=settings.oidc_jwks_ttl),
+                issuer=settings.oidc_issuer,
+                audience=settings.oidc_audience or settings.gateway_audience,
+                algorithms=settings.oidc_algorithms,
+                roles_claim=settings.oidc_roles_claim,
+                teams_claim=settings.oidc_teams_claim,
+                require_nbf=False,  # providers commonly leave `nbf` out; checked when present
+                subject_pseudonym=partial(
+                    external_subject,
+                    settings.oidc_issuer,
+                    key=secret_value(settings, "pseudonym_key").encode(),
+                ),
+            )
+        )
+    verifier = IssuerVerifiers(verifiers)
     app.extensions["bearer_verifier"] = verifier
+    app.extensions["builtin_verifier"] = verifiers[0]  # userinfo: only our own users
 
     @app.before_request
     def authenticate() -> None:

@@ -117,4 +117,6 @@ def logout():
 
     end_ui_session()
     session.clear()
+    if settings_of(current_app).oidc_issuer:  # /login would go straight back to the provider
+        return render_template("signed_out.html", title="Signed out")
     return redirect(url_for("login.login_page"))

@@ -79,7 +79,7 @@ def authorize():
 
 @oauth.get("/oauth/userinfo")
 def userinfo():
-    principal = current_app.extensions["bearer_verifier"].verify(
+    principal = current_app.extensions["builtin_verifier"].verify(
         bearer_token(request.headers.get("Authorization", ""))
     )
     with db.connection() as conn:

@@ -128,6 +128,7 @@ def callback():
     except HTTPException:
         session.pop(TOKENS_KEY, None)
         return _error_page("The sign-in service issued a token this platform cannot use.", 400)
+    audit.record("login.ui", principal=principal, outcome="success", status=302)
     target = session.pop("ui_next", "") or landing_for(principal)
     return redirect(target)
 

@@ -123,7 +123,31 @@ SETTINGS: tuple[Setting, ...] = (
         "The gateway's client secret at the external provider.",
         secret=True,
     ),
-    Setting("OIDC_ROLES_CLAIM", str, "roles", "Claim of external tokens that lists the roles."),
+    Setting(
+        "OIDC_AUDIENCE",
+        str,
+        "",
+        "`aud` the external provider puts in API access tokens. Unset: GATEWAY_AUDIENCE.",
+    ),
+    Setting(
+        "OIDC_ALGORITHMS",
+        _csv,
+        ("RS256", "PS256", "ES256"),
+        "Signature algorithms accepted on external tokens (asymmetric only, comma-separated).",
+    ),
+    Setting(
+        "OIDC_JWKS_TTL",
+        int,
+        300,
+        "Seconds the external provider's keys are cached; an unknown `kid` refetches sooner.",
+    ),
+    Setting(
+        "OIDC_ROLES_CLAIM",
+        str,
+        "roles",
+        "Claim of external tokens that lists the roles (array or space-separated); "
+        "values other than agent, manager, qa_lead, admin give no access.",
+    ),
     Setting("OIDC_TEAMS_CLAIM", str, "teams", "Claim of external tokens that lists the teams."),
     Setting(
         "GATEWAY_SIGNING_KEYS",

@@ -54,3 +54,12 @@ def is_engineer_code(text: str) -> bool:
 def is_case_ref(text: str) -> bool:
     """True when `text` has the form of a case_ref (the whole string, nothing around it)."""
     return isinstance(text, str) and _CASE_REF.fullmatch(text) is not None
+
+
+def external_subject(issuer: str, subject: str, key: bytes) -> str:
+    """A caller known to an external identity provider, as the platform records it: `ext_` + 24
+    base32 characters of a keyed hash of issuer and `sub`. Providers may use an e-mail address as
+    `sub`; it never reaches a table, a log line or a service. Not normalised: `sub` is an exact id."""
+    message = b"external-subject\x00" + issuer.encode() + b"\x00" + subject.encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return "ext_" + base64.b32encode(digest).decode().lower()[:_CODE_CHARS]

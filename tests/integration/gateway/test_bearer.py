@@ -98,6 +98,7 @@ def test_missing_token_gets_401(client, header):
 
 
 def test_public_key_set_is_not_reparsed_per_request(gateway_app):
-    verifier = gateway_app.extensions["bearer_verifier"]
-    assert isinstance(verifier.key_set, KeySet)
-    assert verifier.key_set is gateway_app.extensions["key_ring"].verifying
+    verifier = gateway_app.extensions["builtin_verifier"]
+    assert isinstance(verifier.keys, KeySet)
+    assert verifier.keys is gateway_app.extensions["key_ring"].verifying
+    assert list(gateway_app.extensions["bearer_verifier"].by_issuer.values()) == [verifier]
