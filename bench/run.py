@@ -209,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", choices=("writes", "imports", "trends", "freshness", "dashboard"), default=None
     )
-    parser.add_argument("--trend-rows", type=int, default=5_000_000)
+    parser.add_argument(
+        "--trend-rows",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[100_000, 5_000_000],
+        help="sizes measured one after the other in the same run (comma-separated)",
+    )
     parser.add_argument("--trend-calls", type=int, default=200)
     parser.add_argument("--dashboard-rows", type=int, default=1_000_000)
     parser.add_argument("--import-rows", type=int, default=1_000_000)
@@ -284,14 +289,17 @@ def main(argv: list[str] | None = None) -> int:
                 reader = sign_internal_token(
                     Principal("bench", frozenset({"admin"})), secret, ttl=7200
                 )
-                trend_figures = bench_trends(
-                    db_url,
-                    running.urls["trends"],
-                    {"Authorization": f"Bearer {reader}"},
-                    args.trend_rows,
-                    args.trend_calls,
-                )
-                sections.append(trends_report(trend_figures, meta))
+                smaller = None
+                for rows in args.trend_rows:
+                    trend_figures = bench_trends(
+                        db_url,
+                        running.urls["trends"],
+                        {"Authorization": f"Bearer {reader}"},
+                        rows,
+                        args.trend_calls,
+                    )
+                    sections.append(trends_report(trend_figures, meta, smaller))
+                    smaller = smaller or trend_figures
             if args.only == "dashboard":  # its own data set: not part of the default run
                 manager_token = _client_token(running, "bench-manager", "manager", (TEAM,))
                 sections.append(
@@ -379,7 +387,8 @@ def _update_doc(section: str) -> None:
     if title in text:
         start = text.index(title)
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+        rest = text[end + 1 :] if end != -1 else ""
+        text = text[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.write_text(text)
