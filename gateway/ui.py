@@ -127,6 +127,7 @@ def callback():
         principal = _verify(token["access_token"])
     except HTTPException:
         session.pop(TOKENS_KEY, None)
+        audit.record("login.ui", principal=None, outcome="failure", status=400)
         return _error_page("The sign-in service issued a token this platform cannot use.", 400)
     audit.record("login.ui", principal=principal, outcome="success", status=302)
     target = session.pop("ui_next", "") or landing_for(principal)
