@@ -62,7 +62,7 @@ def record(
                     "actor": actor or (principal.subject if principal else "anonymous"),
                     "actor_roles": sorted(principal.roles) if principal else [],
                     "action": action,
-                    "object": obj,
+                    "object": obj.replace("\x00", "\ufffd") if obj else obj,  # text from a URL
                     "outcome": outcome,
                     "status": status,
                     "request_id": g.get("request_id"),

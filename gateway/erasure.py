@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from urllib3.exceptions import HTTPError as UpstreamError
 
 from gateway import audit, policy
+from gateway.proxy import upstream_target
 from shared.errors import Forbidden, ServiceUnavailable
 from shared.tokens import sign_internal_token
 from shared.web import settings_of
@@ -42,7 +43,7 @@ def erase_engineer(engineer_code: str):
     for setting in ERASING_SERVICES:
         try:
             upstream = current_app.extensions["upstream_pool"].request(
-                "DELETE", getattr(settings, setting) + request.path, headers=headers
+                "DELETE", getattr(settings, setting) + upstream_target(), headers=headers
             )
         except UpstreamError:
             audit.record(

@@ -67,6 +67,7 @@ GATEWAY_PATHS = {
                 },
                 "400": {"description": "Invalid request"},
                 "401": {"description": "Invalid client"},
+                "429": {"description": "Too many requests; see Retry-After"},
             },
         }
     }
@@ -169,7 +170,37 @@ def merged_document(app: Flask) -> dict[str, Any]:
         part = fetch_service_document(app, service)
         if part is not None:
             merge(document, service, part)
+    document_erasure(document)
     return document
+
+
+ERASURE_RESULT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "engineer_code": {"type": "string"},
+        "sessions_deleted": {"type": "integer", "description": "Sessions deleted at the source."},
+        "services": {
+            "type": "object",
+            "description": "Each service that keeps engineer data, and what it did.",
+            "additionalProperties": {"type": "string", "enum": ["erased"]},
+        },
+    },
+}
+
+
+def document_erasure(document: dict[str, Any]) -> None:
+    """DELETE /engineers/{code} is answered by the gateway itself (gateway/erasure.py), which asks
+    every service in turn: the operation the services document gets the gateway's answer."""
+    operation = document["paths"].get("/api/v1/engineers/{engineer_code}", {}).get("delete")
+    if operation is None:
+        return
+    operation["summary"] = "Erase an engineer everywhere"
+    operation["description"] = (
+        "Deletes the engineer's sessions, trend projection, rollups and alerts in every service; "
+        "503 with Retry-After when a service could not erase (repeat the call)."
+    )
+    operation["responses"]["200"]["content"]["application/json"]["schema"] = ERASURE_RESULT
 
 
 @docs.get("/api/openapi.json")

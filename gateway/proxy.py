@@ -3,6 +3,8 @@ bodies stream both ways over pooled keep-alive connections."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import urllib3
 from flask import Blueprint, Flask, Response, current_app, g, request
 from urllib3.exceptions import HTTPError as UpstreamError
@@ -102,7 +104,7 @@ def forward_to(base_url: str, principal, limit: int, extra_headers: dict[str, st
     try:
         return current_app.extensions["upstream_pool"].urlopen(
             request.method,
-            base_url + request.full_path.rstrip("?"),
+            base_url + upstream_target(),
             body=_request_body(limit, headers),
             headers=headers,
             preload_content=False,
@@ -114,6 +116,14 @@ def forward_to(base_url: str, principal, limit: int, extra_headers: dict[str, st
             "The service behind this route is not reachable; retry later.",
             headers={"Retry-After": "5"},
         ) from None
+
+
+def upstream_target() -> str:
+    """This request's path and query as a service receives them. The path is percent-encoded
+    again: a `#`, `?` or `%` inside a path segment stays data instead of ending the path."""
+    path = quote(request.path, safe="/:@!$&'()*+,;=~")
+    query = request.query_string.decode("latin-1")
+    return path + ("?" + query if query else "")
 
 
 def stream_back(upstream) -> Response:

@@ -187,7 +187,14 @@ IMPORT_BODY = {
     "POST /sessions field names; CSV lists joined with `;`.",
     "content": {
         "text/csv": {"schema": {"type": "string"}},
-        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "items": {},
+                "description": "Records (objects with the POST /sessions fields). Like a bad CSV "
+                "row, an item that is not a valid record is reported by row and skipped.",
+            }
+        },
         "application/x-ndjson": {"schema": {"type": "string"}},
         "multipart/form-data": {
             "schema": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +27,11 @@ def export_response(filters: dict[str, Any], teams: Sequence[str] | None) -> Res
             else:
                 yield from writer(store.stream_sessions(conn, filters, teams))
 
+    body = chunks()
+    # The query starts here, so its errors are an error answer rather than a cut-off file.
+    first = next(body, None)  # None: an NDJSON export of nothing is an empty file
     return Response(
-        stream_with_context(chunks()),
+        stream_with_context(itertools.chain([] if first is None else [first], body)),
         content_type=content_type,
         headers={"Content-Disposition": f'attachment; filename="sessions-{stamp}.{fmt}"'},
     )

@@ -133,6 +133,11 @@ def csv_header(stream: IO[bytes]) -> list[str]:
 
 
 def _json_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    start = stream.tell()
+    head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    stream.seek(start)
+    if not head.startswith(b"["):
+        raise FileError("A JSON import is an array of records: [{...}, ...].")
     try:
         for index, item in enumerate(ijson.items(stream, "item", use_float=True)):
             yield index + 2, item

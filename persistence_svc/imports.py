@@ -4,6 +4,7 @@ chunks (COPY into staging + one merge per chunk) through the same rules as POST 
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import threading
 import uuid
@@ -37,6 +38,9 @@ KNOWN_COLUMNS = frozenset(INPUT_COLUMNS + DERIVED_COLUMNS + IMPORT_ONLY_COLUMNS)
 log = logging.getLogger("cr.imports")
 
 
+REPORTABLE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z0-9_]{1,64})*$")
+
+
 @dataclass
 class ImportReport:
     """Counts and per-row problems of one import, as GET /imports/{id} shows them."""
@@ -53,6 +57,11 @@ class ImportReport:
     failure: str | None = None
 
     def reject(self, row: int, field_name: str, code: str, message: str) -> None:
+        """Note a problem of one row. Field names come from the file, so only names shaped like
+        a column name are repeated (a key could be a person's name, or hold a NUL character,
+        which PostgreSQL cannot store); anything else is reported as `record`."""
+        if not REPORTABLE_FIELD.match(field_name):
+            field_name = "record"
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"row": row, "field": field_name, "code": code, "message": message})
 

@@ -147,6 +147,8 @@ class SessionInSchema(Schema):
 
     @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
     def _cross_field(self, data: dict, original: dict, **_kwargs) -> None:
+        if not isinstance(original, dict):
+            return  # not an object at all: marshmallow already says "Invalid input type"
         errors: dict[str, list[str]] = {}
         for name, code in (("engineer", "engineer_code"), ("case_number", "case_ref")):
             if (name in original) == (code in original):

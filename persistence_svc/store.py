@@ -332,7 +332,7 @@ def copy_sessions_csv(
         "ORDER BY analysed_at, session_id",
         params,
     )
-    yield (",".join(header) + "\r\n").encode()
     with conn.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+        yield (",".join(header) + "\r\n").encode()  # after the query started: errors come first
         for chunk in copy:
             yield bytes(chunk)

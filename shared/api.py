@@ -6,7 +6,7 @@ import base64
 import binascii
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import flask_smorest
@@ -22,11 +22,32 @@ MAX_PAGE_SIZE = 500
 
 
 class Schema(ma.Schema):
-    """Base schema: unknown fields are rejected (marshmallow's RAISE), field order kept."""
+    """Base schema: unknown fields are rejected (marshmallow's RAISE), field order kept, and text
+    with NUL characters is refused (PostgreSQL cannot store them; a 422 names the field)."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul_characters(self, data: Any, **_kwargs: Any) -> Any:
+        if isinstance(data, Mapping):
+            bad = sorted(str(name) for name, value in data.items() if _holds_nul(value))
+            if bad:
+                raise ma.ValidationError(
+                    {name: ["Text cannot contain NUL characters."] for name in bad}
+                )
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class ProblemFieldSchema(Schema):
@@ -100,7 +121,7 @@ class PageArgsSchema(Schema):
     )
     cursor = ma.fields.String(
         load_default=None,
-        validate=ma.validate.Length(max=512),
+        validate=[ma.validate.Length(max=512), ma.validate.Regexp(r"^[A-Za-z0-9_-]*$")],
         metadata={"description": "`next_cursor` of the previous page."},
     )
 

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from flask import current_app
+from psycopg.abc import Buffer
 from psycopg.rows import dict_row
+from psycopg.types.datetime import DatetimeDumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from shared.errors import Conflict, ServiceUnavailable
+
+
+class UtcDatetimeDumper(DatetimeDumper):
+    """Aware datetimes go to PostgreSQL in UTC: Python accepts offsets up to ±23:59, PostgreSQL
+    only up to ±15:59, and a valid instant must not fail because of how it was written."""
+
+    def dump(self, obj: datetime) -> Buffer | None:
+        return super().dump(obj.astimezone(UTC) if obj.tzinfo else obj)
+
+
+psycopg.adapters.register_dumper(datetime, UtcDatetimeDumper)
 
 
 def url_with_user(url: str, user: str, password: str | None = None) -> str:

@@ -22,6 +22,8 @@ class CompareSchema(Schema):
 
     @validates_schema(pass_original=True)
     def _one_subject(self, data, original, **_kwargs):
+        if not isinstance(original, dict):
+            return  # not an object at all: marshmallow already says "Invalid input type"
         if ("engineer" in original) == ("engineer_code" in original):
             raise ValidationError("Give exactly one of engineer or engineer_code.", "engineer")
 

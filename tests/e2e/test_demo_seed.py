@@ -12,7 +12,7 @@ from shared.db import url_with_database
 from shared.demo import seed_demo_data
 from shared.processes import start_platform
 from shared.testing import clone_database, drop_database
-from tests.e2e.conftest import Caller
+from tests.common.platform import Caller
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from shared.processes import start_platform
 from shared.stack import PROCESSES
 from shared.testing import clone_database, create_client, drop_database
 from tests.common.oidc_provider import gateway_settings, start_oidc_provider
-from tests.e2e.conftest import Caller
+from tests.common.platform import Caller
 
 TEAM, OTHER_TEAM = "corp-1", "corp-2"
 PASSWORD = "a company password 4 tests"

@@ -191,3 +191,14 @@ def test_metrics_only_from_allowed_networks(gateway_config):
         assert b"cr_http_requests_total" in allowed.data
     finally:
         app.extensions["db_pool"].close()
+
+
+def test_encoded_characters_in_a_path_segment_stay_data(routed, token_for):
+    token = token_for("admin")
+    response = routed.get(
+        "/api/v1/history/a%23b%3Fc%25d?period_days=7",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201
+    # the service receives the segment `a#b?c%d` and the query, not a path cut at `#`
+    assert response.json["path"] == "/api/v1/history/a#b?c%d?period_days=7"

@@ -1,4 +1,5 @@
-"""Real processes through the gateway: one platform per test session on its own database."""
+"""Real processes through the gateway: one platform per test session on its own database, shared by
+the end-to-end, fuzzing, security and load tests (a pytest plugin, see tests/conftest.py)."""
 
 import pytest
 import requests
