@@ -13,9 +13,10 @@ from typing import IO, Any
 
 import ijson
 
+from shared.spreadsheet import restore
+
 CSV, JSON, NDJSON = "text/csv", "application/json", "application/x-ndjson"
 MEDIA_TYPES = {CSV: "csv", JSON: "json", NDJSON: "ndjson"}
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # Columns of a session file, in the order exports write them. The first group is what a client
 # sends; the second is computed by the server and ignored on import (recomputed instead).
@@ -54,16 +55,6 @@ IMPORT_ONLY_COLUMNS = ("engineer", "case_number")  # accepted, pseudonymised, ne
 
 class FileError(ValueError):
     """The file cannot be read as the format it claims (answered 400, nothing written)."""
-
-
-def neutralise(text: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def restore(text: str) -> str:
-    """Undo `neutralise` on import."""
-    return text[1:] if text.startswith("'") and text[1:2] in FORMULA_STARTS and text[1:] else text
 
 
 def read_records(stream: IO[bytes], media_type: str) -> Iterator[tuple[int, Any]]:

@@ -10,6 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from persistence_svc.fileformats import INPUT_COLUMNS
+from shared.spreadsheet import NEEDS_APOSTROPHE_SQL
 
 # Every stored column a write supplies: the client's fields, the derived ones and the hash.
 SESSION_COLUMNS = (
@@ -279,7 +280,8 @@ def stream_sessions(
 
 def _csv_text(column: str) -> str:
     """A text column as exported to CSV: formula-looking cells get a leading apostrophe."""
-    return f"CASE WHEN {column} ~ '^[=+@\\t\\r-]' THEN '''' || {column} ELSE {column} END"
+    pattern = NEEDS_APOSTROPHE_SQL.replace("'", "''")
+    return f"CASE WHEN {column} ~ '{pattern}' THEN '''' || {column} ELSE {column} END"
 
 
 def _utc(column: str) -> str:

@@ -27,6 +27,7 @@ from qa_svc import reviews, validation
 from qa_svc.schemas import STATUSES, DaysArgsSchema, ReviewInSchema, ReviewQueueArgsSchema
 from shared import db
 from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.spreadsheet import neutralise
 from shared.web import settings_of
 
 ROLES = ("qa_lead", "admin")
@@ -165,9 +166,9 @@ def errors_csv():
     for item in items:
         writer.writerow(
             [
-                _cell(item["code"]),
-                _cell(item["field"]),
-                _cell(item["agent_version"] or ""),
+                neutralise(item["code"]),
+                neutralise(item["field"]),
+                neutralise(item["agent_version"] or ""),
                 item["count"],
                 item["sessions"],
                 item["first_seen"].isoformat(),
@@ -192,11 +193,6 @@ CSV_COLUMNS = (
     "last_seen",
     "trend",
 )
-
-
-def _cell(text: str) -> str:
-    # a spreadsheet runs a cell starting like a formula; the agent version is caller-supplied text
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @qa_ui.get("/metrics")

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import uuid
+from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
@@ -14,6 +15,7 @@ from shared import db
 from shared.api import Blueprint, current_principal, decode_cursor, encode_cursor
 from shared.errors import NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
 from shared.pseudonyms import engineer_code as pseudonym
+from shared.spreadsheet import neutralise
 from trends_svc import alerts, history, projection, store
 from trends_svc.schemas import (
     AlertArgsSchema,
@@ -205,15 +207,19 @@ def alert_file(rows: list[dict], fmt: str) -> Response:
         writer = csv.writer(buffer)
         writer.writerow(columns)
         for row in dumped:
-            writer.writerow(
-                [json.dumps(row[c]) if isinstance(row[c], dict) else row[c] for c in columns]
-            )
+            writer.writerow([_cell(row[c]) for c in columns])
         body, media = buffer.getvalue(), "text/csv; charset=utf-8"
     return Response(
         body,
         content_type=media,
         headers={"Content-Disposition": f'attachment; filename="alerts.{fmt}"'},
     )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def _decide(alert_id: uuid.UUID, status: str) -> dict:

@@ -137,12 +137,13 @@ def test_export_then_import_round_trips_unchanged(api, fmt):
 
 
 def test_formula_cells_are_neutralised_in_csv_and_restored_on_import(api):
-    body = make_session(notes="=cmd|' /C calc'!A0", agent_version="-1+2")
+    body = make_session(notes="=cmd|' /C calc'!A0", agent_version="-1+2", model="'=kept")
     api.as_agent("POST", "/api/v1/sessions", json=body)
     text = api.as_admin("GET", "/api/v1/sessions/export?format=csv").get_data(as_text=True)
     row = next(csv.DictReader(io.StringIO(text)))
     assert row["notes"] == "'=cmd|' /C calc'!A0"
     assert row["agent_version"] == "'-1+2"
+    assert row["model"] == "''=kept"  # its own apostrophe survives the round trip
     assert post_import(api, text).json["unchanged"] == 1
 
 

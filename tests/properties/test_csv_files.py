@@ -1,0 +1,62 @@
+"""Session CSV files: what the platform writes, it reads back exactly, whatever the text holds
+(quotes, separators, line breaks, a byte-order mark, formula-looking cells)."""
+
+import csv
+import io
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from persistence_svc.fileformats import CSV, INPUT_COLUMNS, read_records
+from shared.spreadsheet import FORMULA_STARTS, neutralise, restore
+
+# Any text, often starting like a formula or like a neutralised one (the interesting edges).
+PREFIXES = st.sampled_from(["", "", "'", "=", "'=", "''+", "-", "'@", "\t", "\r", '"'])
+TEXT = st.builds(
+    str.__add__,
+    PREFIXES,
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        max_size=40,
+    ),
+)
+CELL = TEXT.filter(lambda text: text.strip() != "")
+COLUMNS = st.lists(st.sampled_from(INPUT_COLUMNS), min_size=1, max_size=6, unique=True)
+
+
+@st.composite
+def files(draw):
+    columns = draw(COLUMNS)
+    rows = draw(
+        st.lists(
+            st.fixed_dictionaries({}, optional={column: CELL for column in columns}).filter(bool),
+            max_size=8,
+        )
+    )
+    # Excel-style CRLF with minimal quoting (as the platform writes), or LF with every cell quoted
+    dialect = draw(st.sampled_from([("\r\n", csv.QUOTE_MINIMAL), ("\n", csv.QUOTE_ALL)]))
+    return columns, rows, dialect, draw(st.booleans())
+
+
+def write(columns, rows, dialect, bom) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=dialect[0], quoting=dialect[1])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([neutralise(row.get(column, "")) for column in columns])
+    return ("\ufeff" if bom else "").encode() + out.getvalue().encode()
+
+
+@given(files())
+def test_a_written_file_reads_back_exactly(file):
+    columns, rows, dialect, bom = file
+    records = list(read_records(io.BytesIO(write(columns, rows, dialect, bom)), CSV))
+    assert [record for _, record in records] == rows
+    assert [row for row, _ in records] == list(range(2, len(rows) + 2))  # spreadsheet rows
+
+
+@given(TEXT)
+def test_neutralised_cells_never_start_a_formula_and_restore_exactly(text):
+    cell = neutralise(text)
+    assert not cell.startswith(FORMULA_STARTS)
+    assert restore(cell) == text
