@@ -7,6 +7,7 @@ import logging
 import re
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from shared import db, metrics
 from shared.errors import BadRequest, PayloadTooLarge, Unprocessable
 
 CHUNK_ROWS = 1000
+FINAL_REPORT_PATIENCE = 120.0  # seconds a final report waits for the database to come back
 MAX_REPORTED_ERRORS = 1000
 SPOOL_CHUNK = 256 * 1024
 KNOWN_COLUMNS = frozenset(INPUT_COLUMNS + DERIVED_COLUMNS + IMPORT_ONLY_COLUMNS)
@@ -64,6 +66,14 @@ class ImportReport:
             field_name = "record"
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"row": row, "field": field_name, "code": code, "message": message})
+
+    def checkpoint(self) -> tuple[int, int, int, int, int]:
+        return self.processed, self.inserted, self.unchanged, self.rejected, len(self.errors)
+
+    def rollback(self, checkpoint: tuple[int, int, int, int, int]) -> None:
+        """Back to a checkpoint: the counts of a chunk whose transaction failed are not kept."""
+        self.processed, self.inserted, self.unchanged, self.rejected, errors = checkpoint
+        del self.errors[errors:]
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -215,40 +225,72 @@ def load_chunk(conn, prepared: list[tuple[int, dict]], report: ImportReport) -> 
             report.rejected += 1
 
 
-def _count_rows(report: ImportReport, before: tuple[int, int, int]) -> None:
+def _count_rows(report: ImportReport, checkpoint: tuple[int, ...]) -> None:
     """Publish a chunk's outcome counts (rate() of the counter is the import speed)."""
+    before = checkpoint[1:4]
     after = (report.inserted, report.unchanged, report.rejected)
     for outcome, old, new in zip(("inserted", "unchanged", "rejected"), before, after, strict=True):
         metrics.IMPORT_ROWS.labels(outcome, str(report.dry_run).lower()).inc(new - old)
 
 
 def run_import(app: Flask, spooled: IO[bytes], media_type: str, report: ImportReport) -> None:
-    """Second pass: chunk by chunk, each in its own transaction together with the progress, so a
-    crash leaves whole chunks and a report that says how far it got. A dry run rolls back every
-    session write and keeps only the report."""
+    """Second pass: chunk by chunk, each chunk's rows committed in one transaction together with
+    the report that counts them, so a crash or a database restart leaves whole chunks and a report
+    that says exactly how far it got. A dry run rolls back every session write and keeps only the
+    report."""
     key = app.extensions["pseudonym_key"]
     schema = SessionInSchema()
     records = read_records(spooled, media_type)
     try:
         with app.app_context():
             while rows := list(islice(records, CHUNK_ROWS)):
-                prepared = validate_rows(rows, key, report, schema)
-                with db.connection() as conn:
-                    before = (report.inserted, report.unchanged, report.rejected)
-                    with conn.transaction(force_rollback=report.dry_run):
-                        load_chunk(conn, prepared, report)
-                    report.processed += len(rows)
-                    _count_rows(report, before)
-                    store.update_import(conn, report.id, report.as_row())
+                checkpoint = report.checkpoint()
+                try:
+                    _load(rows, key, report, schema)
+                except Exception:
+                    report.rollback(checkpoint)  # the chunk did not happen
+                    raise
+                _count_rows(report, checkpoint)
             report.status = "completed"
     except Exception as error:
         log.exception("import failed", extra={"import_id": str(report.id)})
         report.status = "failed"
-        report.failure = f"Stopped after {report.processed} records: {type(error).__name__}."
+        report.failure = (
+            f"Stopped after {report.processed} records: {type(error).__name__}. "
+            "Import the same file again to load the rest (stored records count as unchanged)."
+        )
     finally:
         spooled.close()
-        with app.app_context(), db.connection() as conn:
+        _save_final_report(app, report)
+
+
+def _load(rows: list, key: bytes, report: ImportReport, schema: SessionInSchema) -> None:
+    prepared = validate_rows(rows, key, report, schema)
+    with db.connection() as conn:
+        with conn.transaction(force_rollback=report.dry_run):
+            load_chunk(conn, prepared, report)
+            report.processed += len(rows)
+            if not report.dry_run:
+                store.update_import(conn, report.id, report.as_row())
+        if report.dry_run:
             store.update_import(conn, report.id, report.as_row())
+
+
+def _save_final_report(app: Flask, report: ImportReport) -> None:
+    """Write the final report, waiting for the database if it is away (a restart)."""
+    deadline = time.monotonic() + FINAL_REPORT_PATIENCE
+    pause = 0.5
+    while True:
+        try:
+            with app.app_context(), db.connection() as conn:
+                store.update_import(conn, report.id, report.as_row())
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                log.exception("import report not saved", extra={"import_id": str(report.id)})
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def start_import(

@@ -95,11 +95,15 @@ def wrap_db_errors() -> Iterator[None]:
     try:
         yield
     except (PoolTimeout, psycopg.OperationalError) as exc:
-        raise ServiceUnavailable("The database is not reachable right now; retry later.") from exc
+        raise ServiceUnavailable(
+            "The database is not reachable right now; retry later.", headers={"Retry-After": "2"}
+        ) from exc
     except psycopg.errors.UniqueViolation as exc:
         raise Conflict("A record with this identity already exists.") from exc
     except psycopg.errors.QueryCanceled as exc:
-        raise ServiceUnavailable("The database took too long to answer; retry later.") from exc
+        raise ServiceUnavailable(
+            "The database took too long to answer; retry later.", headers={"Retry-After": "5"}
+        ) from exc
 
 
 def database_ready() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -42,11 +43,15 @@ class RunningPlatform:
             child = self.children.pop(process_name, None)
             if child is None or child.poll() is not None:
                 continue
-            child.send_signal(sig)
+            # the whole process group: a gunicorn master and its workers, as a container stop
+            # or an OOM kill of the service would end them
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, sig)
             try:
                 child.wait(10)
             except subprocess.TimeoutExpired:
-                child.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
                 child.wait(5)
 
     def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
@@ -66,6 +71,7 @@ class RunningPlatform:
                 env={**self.env, **(extra_env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, stopped as one
             )
 
 
