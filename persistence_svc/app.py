@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from persistence_svc.api import blp, internal
+from persistence_svc.cli import register_cli
 from shared.config import secret_value
 from shared.web import (
     build_app,
@@ -22,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_database(app, schema="persistence")
     register_internal_auth(app, raw_body_endpoints=["sessions.Imports"])
     register_api(app, [blp, internal])
+    register_cli(app)
     return app
 
 
