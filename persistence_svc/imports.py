@@ -3,13 +3,15 @@ chunks (COPY into staging + one merge per chunk) through the same rules as POST 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import re
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
@@ -27,7 +29,7 @@ from persistence_svc.fileformats import (
     csv_header,
     read_records,
 )
-from persistence_svc.schemas import SessionInSchema
+from persistence_svc.schemas import load_session
 from persistence_svc.sessions import PersonalDataFound, prepare_record
 from shared import db, metrics
 from shared.errors import BadRequest, PayloadTooLarge, Unprocessable
@@ -147,37 +149,57 @@ def _code(message: str) -> str:
     return "invalid"
 
 
-def validate_rows(
-    rows: list[tuple[int, Any]], key: bytes, report: ImportReport, schema: SessionInSchema
-) -> list[tuple[int, dict]]:
-    """The prepared records of the valid rows; every invalid row is reported and skipped."""
-    prepared = []
+@dataclass
+class Chunk:
+    """Up to CHUNK_ROWS records of a file, validated: the prepared records of the good rows and
+    the problems of the others, not yet counted in any report."""
+
+    size: int
+    prepared: list[tuple[int, dict]] = field(default_factory=list)
+    problems: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, field, code, …
+    rejected: int = 0
+
+    def reject(self, row: int, problems: Iterable[tuple[str, str, str]]) -> None:
+        self.problems += [(row, *problem) for problem in problems]
+        self.rejected += 1
+
+
+def validate_rows(rows: list[tuple[int, Any]], key: bytes) -> Chunk:
+    """Validate and prepare each row through the rules of POST /sessions (one code path)."""
+    chunk = Chunk(size=len(rows))
     for row, record in rows:
         if not isinstance(record, dict):
-            report.reject(row, "record", "not_an_object", "Each record must be an object.")
-            report.rejected += 1
+            chunk.reject(row, [("record", "not_an_object", "Each record must be an object.")])
             continue
         if "__extra_cells__" in record:
-            report.reject(row, "record", "extra_cells", "The row has more cells than the header.")
-            report.rejected += 1
+            chunk.reject(
+                row, [("record", "extra_cells", "The row has more cells than the header.")]
+            )
             continue
         data = {k: v for k, v in record.items() if k not in DERIVED_COLUMNS}
         try:
-            prepared.append((row, prepare_record(schema.load(data), key)))
+            chunk.prepared.append((row, prepare_record(load_session(data), key)))
         except ma.ValidationError as error:
-            for entry in _flat(error.messages):
-                report.reject(row, entry[0], _code(entry[1]), entry[1])
-            report.rejected += 1
+            chunk.reject(row, [(name, _code(text), text) for name, text in _flat(error.messages)])
         except PersonalDataFound as found:
-            for field_name, kinds in sorted(found.fields.items()):
-                report.reject(
-                    row,
-                    field_name,
-                    "personal_data",
-                    "Personal data is not stored: remove the " + ", ".join(kinds) + ".",
-                )
-            report.rejected += 1
-    return prepared
+            chunk.reject(
+                row,
+                [
+                    (
+                        field_name,
+                        "personal_data",
+                        "Personal data is not stored: remove the " + ", ".join(kinds) + ".",
+                    )
+                    for field_name, kinds in sorted(found.fields.items())
+                ],
+            )
+    return chunk
+
+
+def validated_chunks(records: Iterator[tuple[int, Any]], key: bytes) -> Iterator[Chunk]:
+    """The file's records, CHUNK_ROWS at a time, validated."""
+    while rows := list(islice(records, CHUNK_ROWS)):
+        yield validate_rows(rows, key)
 
 
 def _flat(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -192,11 +214,16 @@ def _flat(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
             yield from _flat(item, prefix)
 
 
-def load_chunk(conn, prepared: list[tuple[int, dict]], report: ImportReport) -> None:
-    """COPY + merge one chunk; repeats of stored sessions count as unchanged, other content
-    under a stored id is a rejected row with code `conflict`."""
+def load_chunk(conn, chunk: Chunk, report: ImportReport) -> None:
+    """Count the chunk's rejected rows, then COPY + merge its good ones; repeats of stored
+    sessions count as unchanged, other content under a stored id is a rejected row with code
+    `conflict`."""
+    for row, field_name, code, message in chunk.problems:
+        report.reject(row, field_name, code, message)
+    report.rejected += chunk.rejected
+    report.processed += chunk.size
     by_id: dict[uuid.UUID, tuple[int, dict]] = {}
-    for row, record in prepared:
+    for row, record in chunk.prepared:
         first = by_id.get(record["session_id"])
         if first is None:
             by_id[record["session_id"]] = (row, record)
@@ -236,17 +263,18 @@ def _count_rows(report: ImportReport, checkpoint: tuple[int, ...]) -> None:
 def run_import(app: Flask, spooled: IO[bytes], media_type: str, report: ImportReport) -> None:
     """Second pass: chunk by chunk, each chunk's rows committed in one transaction together with
     the report that counts them, so a crash or a database restart leaves whole chunks and a report
-    that says exactly how far it got. A dry run rolls back every session write and keeps only the
-    report."""
+    that says exactly how far it got. The next chunk is validated (Python) while PostgreSQL loads
+    this one. A dry run rolls back every session write and keeps only the report."""
     key = app.extensions["pseudonym_key"]
-    schema = SessionInSchema()
-    records = read_records(spooled, media_type)
     try:
-        with app.app_context():
-            while rows := list(islice(records, CHUNK_ROWS)):
+        with (
+            app.app_context(),
+            read_ahead(validated_chunks(read_records(spooled, media_type), key)) as chunks,
+        ):
+            for chunk in chunks:
                 checkpoint = report.checkpoint()
                 try:
-                    _load(rows, key, report, schema)
+                    _load(chunk, report)
                 except Exception:
                     report.rollback(checkpoint)  # the chunk did not happen
                     raise
@@ -264,16 +292,62 @@ def run_import(app: Flask, spooled: IO[bytes], media_type: str, report: ImportRe
         _save_final_report(app, report)
 
 
-def _load(rows: list, key: bytes, report: ImportReport, schema: SessionInSchema) -> None:
-    prepared = validate_rows(rows, key, report, schema)
+def _load(chunk: Chunk, report: ImportReport) -> None:
     with db.connection() as conn:
         with conn.transaction(force_rollback=report.dry_run):
-            load_chunk(conn, prepared, report)
-            report.processed += len(rows)
+            load_chunk(conn, chunk, report)
             if not report.dry_run:
                 store.update_import(conn, report.id, report.as_row())
         if report.dry_run:
             store.update_import(conn, report.id, report.as_row())
+
+
+_END = object()
+
+
+@contextlib.contextmanager
+def read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Iterator[Any]]:
+    """Iterate `items` in a thread of its own, up to `depth` items ahead of the consumer; an
+    exception there is raised here. Leaving the block stops and joins the thread."""
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in items:
+                put(item)
+                if stop.is_set():
+                    return
+            put(_END)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(_Failure(error))
+
+    def consume() -> Iterator[Any]:
+        while (item := ahead.get()) is not _END:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass
+class _Failure:
+    error: BaseException
 
 
 def _save_final_report(app: Flask, report: ImportReport) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from shared import domain
-from shared.api import MAX_PAGE_SIZE, PageArgsSchema, Schema
+from shared.api import MAX_PAGE_SIZE, PageArgsSchema, Schema, holds_nul
 from shared.pseudonyms import is_case_ref, is_engineer_code
 
 TEAM = validate.Regexp(
@@ -165,6 +168,195 @@ class SessionInSchema(Schema):
             errors.setdefault("ended_at", []).append("ended_at is before started_at.")
         if errors:
             raise ma.ValidationError(errors)
+
+
+_SESSION_IN = SessionInSchema()
+_UNSET = object()
+_LOADED_DEFAULTS = {
+    "parts": None,
+    "tone_label": None,
+    "confidence_translation": None,
+    "started_at": None,
+    "ended_at": None,
+    "agent_version": None,
+    "model": None,
+    "notes": None,
+}
+
+
+def load_session(data: Any) -> dict[str, Any]:
+    """`SessionInSchema().load(data)`, faster for well-formed records (batches and imports load
+    thousands): a record that passes the direct checks of `_load_direct` comes out exactly as the
+    schema loads it (tests/properties/test_session_loading.py compares the two); any other goes
+    through the schema, whose ValidationError is the answer."""
+    loaded = _load_direct(data)
+    if loaded is not None:
+        return loaded
+    return _SESSION_IN.load(data)
+
+
+def _load_direct(data: Any) -> dict[str, Any] | None:
+    """The loaded record when every field is plainly valid, else None (never an error: doubtful
+    input is left to the schema, so the rules and messages have one home)."""
+    if not isinstance(data, dict) or not data.keys() <= _SESSION_IN_FIELDS:
+        return None
+    if ("engineer" in data) == ("engineer_code" in data):
+        return None
+    if ("case_number" in data) == ("case_ref" in data):
+        return None
+    out: dict[str, Any] = dict(_LOADED_DEFAULTS)
+    try:
+        for name, value in data.items():
+            loaded = _DIRECT[name](value)
+            if loaded is _UNSET:
+                return None
+            out[name] = loaded
+    except Exception:  # whatever the direct checks trip on, the schema answers
+        return None
+    if "attributes" not in out:
+        out["attributes"] = {}
+    record_type, parts = out.get("record_type", _UNSET), out["parts"]
+    if record_type is _UNSET or "team" not in out or "languages" not in out:
+        return None
+    if "sentiment_score" not in out or "root_cause" not in out:
+        return None
+    if "confidence_analysis" not in out:
+        return None
+    if (record_type == "series" and not (parts and 2 <= parts <= 5)) or (
+        record_type == "single" and parts not in (None, 1)
+    ):
+        return None
+    started, ended = out["started_at"], out["ended_at"]
+    if started and ended and ended < started:
+        return None
+    return out
+
+
+def _text(value: Any, max_length: int, min_length: int = 0) -> Any:
+    if type(value) is not str or not min_length <= len(value) <= max_length or "\x00" in value:
+        return _UNSET
+    return value
+
+
+def _optional_text(max_length: int, min_length: int = 0):
+    return lambda value: None if value is None else _text(value, max_length, min_length)
+
+
+def _fraction(value: Any) -> Any:
+    if value is True or value is False or type(value) not in (float, int, str):
+        return _UNSET
+    number = float(value)
+    return number if 0 <= number <= 1 else _UNSET  # NaN fails both comparisons
+
+
+def _optional_fraction(value: Any) -> Any:
+    return None if value is None else _fraction(value)
+
+
+def _parts(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is int:
+        number = value
+    elif type(value) is str and value.isascii() and value.isdigit():
+        number = int(value)
+    else:
+        return _UNSET
+    return number if 1 <= number <= 5 else _UNSET
+
+
+def _aware_datetime(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is not str:
+        return _UNSET
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        return _UNSET
+    return moment
+
+
+def _engineer(value: Any) -> Any:
+    if _text(value, 200) is _UNSET or not domain.check_engineer_name(value).valid:
+        return _UNSET
+    return value
+
+
+def _case_number(value: Any) -> Any:
+    if _text(value, 200) is _UNSET or not domain.check_case_number(value).valid:
+        return _UNSET
+    return value
+
+
+def _code(check):
+    return lambda value: value if _text(value, 200) is not _UNSET and check(value) else _UNSET
+
+
+def _normalized(normalize, *, optional: bool = False):
+    def load(value: Any) -> Any:
+        if value is None and optional:
+            return None
+        if _text(value, 10_000) is _UNSET:
+            return _UNSET
+        return normalize(value)
+
+    return load
+
+
+def _team(value: Any) -> Any:
+    return value if type(value) is str and TEAM.regex.match(value) else _UNSET
+
+
+def _languages(value: Any) -> Any:
+    if type(value) is str:
+        if "\x00" in value:
+            return _UNSET
+    elif type(value) is list:
+        if any(type(item) is not str or "\x00" in item for item in value):
+            return _UNSET
+    else:
+        return _UNSET
+    return domain.parse_languages_strict(value)
+
+
+def _attributes(value: Any) -> Any:
+    if type(value) is str:
+        if "\x00" in value:
+            return _UNSET
+        value = json.loads(value) if value.strip() else {}
+    if type(value) is not dict or holds_nul(value):
+        return _UNSET
+    if any(type(key) is not str or not 1 <= len(key) <= 64 for key in value):
+        return _UNSET
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_ATTRIBUTES_BYTES:
+        return _UNSET
+    return dict(value)
+
+
+_DIRECT = {
+    "session_id": lambda value: uuid.UUID(value) if type(value) is str else _UNSET,
+    "engineer": _engineer,
+    "engineer_code": _code(is_engineer_code),
+    "case_number": _case_number,
+    "case_ref": _code(is_case_ref),
+    "team": _team,
+    "region": _optional_text(64, 1),
+    "record_type": _normalized(domain.normalize_record_type),
+    "parts": _parts,
+    "languages": _languages,
+    "sentiment_score": _fraction,
+    "tone_label": _normalized(domain.normalize_tone_label, optional=True),
+    "root_cause": _normalized(domain.normalize_root_cause),
+    "confidence_analysis": _fraction,
+    "confidence_translation": _optional_fraction,
+    "started_at": _aware_datetime,
+    "ended_at": _aware_datetime,
+    "agent_version": _optional_text(64, 1),
+    "model": _optional_text(64, 1),
+    "notes": _optional_text(2000),
+    "attributes": _attributes,
+}
+_SESSION_IN_FIELDS = frozenset(_DIRECT)
 
 
 class SessionSchema(Schema):

@@ -13,13 +13,17 @@ import psycopg
 
 from persistence_svc import store
 from persistence_svc.fileformats import INPUT_COLUMNS
-from persistence_svc.schemas import SessionInSchema
+from persistence_svc.schemas import load_session
 from shared import domain, pii
 from shared.errors import Conflict, Unprocessable, flatten_messages
 from shared.pseudonyms import case_ref, engineer_code
 
 # The columns a record's content hash covers: everything the client determines.
 CONTENT_FIELDS = INPUT_COLUMNS[1:]  # all but session_id
+# The JSON a content hash covers; changing it changes every stored hash (re-imports would conflict).
+_HASHED_JSON = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
 
 
 class PersonalDataFound(Exception):
@@ -85,8 +89,7 @@ def content_hash(record: dict[str, Any]) -> bytes:
     """SHA-256 over the client-determined content: JSON of the content fields in a fixed order,
     times in UTC (the same instant written with another offset is the same content)."""
     values = [_in_utc(record.get(name)) for name in CONTENT_FIELDS]
-    raw = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(raw.encode()).digest()
+    return hashlib.sha256(_HASHED_JSON.encode(values).encode()).digest()
 
 
 def _in_utc(value: Any) -> Any:
@@ -143,14 +146,13 @@ def store_batch(
 
     Returns counts and one result per item (created, unchanged, conflict or invalid).
     """
-    schema = SessionInSchema()
     results: list[dict[str, Any]] = []
     valid: dict[uuid.UUID, tuple[int, dict[str, Any]]] = {}
     for index, item in enumerate(items):
         result: dict[str, Any] = {"index": index, "session_id": None, "status": "invalid"}
         results.append(result)
         try:
-            record = prepare_record(schema.load(item), key, redact=redact)
+            record = prepare_record(load_session(item), key, redact=redact)
         except ma.ValidationError as error:
             result["errors"] = flatten_messages(error.messages)
             continue

@@ -194,20 +194,40 @@ def list_changes(conn: psycopg.Connection, after: tuple[int, int], limit: int) -
 
 
 _STAGED = ", ".join(SESSION_COLUMNS)
+# The PostgreSQL type of each of SESSION_COLUMNS, for binary COPY.
+_COLUMN_TYPES = {
+    "session_id": "uuid",
+    "parts": "int2",
+    "languages": "text[]",
+    "sentiment_score": "float8",
+    "confidence_analysis": "float8",
+    "confidence_translation": "float8",
+    "confidence_overall": "float8",
+    "started_at": "timestamptz",
+    "ended_at": "timestamptz",
+    "analysed_at": "timestamptz",
+    "duration_seconds": "int4",
+    "attributes": "jsonb",
+    "content_hash": "bytea",
+}
+_STAGED_TYPES = [_COLUMN_TYPES.get(name, "text") for name in SESSION_COLUMNS]
+_ATTRIBUTES = SESSION_COLUMNS.index("attributes")
 
 
 def copy_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-    """Bulk insert: COPY into a per-connection staging table, then one INSERT … SELECT … ON
-    CONFLICT DO NOTHING; returns the ids that were new."""
+    """Bulk insert: binary COPY into a per-connection staging table, then one INSERT … SELECT …
+    ON CONFLICT DO NOTHING; returns the ids that were new."""
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS import_staging "
         "(LIKE sessions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
     with conn.cursor() as cursor:
-        with cursor.copy(f"COPY import_staging ({_STAGED}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY import_staging ({_STAGED}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_STAGED_TYPES)
             for record in records:
-                params = _params(record)
-                copy.write_row([params[name] for name in SESSION_COLUMNS])
+                row = [record.get(name) for name in SESSION_COLUMNS]
+                row[_ATTRIBUTES] = row[_ATTRIBUTES] or {}
+                copy.write_row(row)
         rows = cursor.execute(
             f"""
             INSERT INTO sessions ({_STAGED})

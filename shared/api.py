@@ -32,7 +32,7 @@ class Schema(ma.Schema):
     @ma.pre_load
     def _refuse_nul_characters(self, data: Any, **_kwargs: Any) -> Any:
         if isinstance(data, Mapping):
-            bad = sorted(str(name) for name, value in data.items() if _holds_nul(value))
+            bad = sorted(str(name) for name, value in data.items() if holds_nul(value))
             if bad:
                 raise ma.ValidationError(
                     {name: ["Text cannot contain NUL characters."] for name in bad}
@@ -40,13 +40,14 @@ class Schema(ma.Schema):
         return data
 
 
-def _holds_nul(value: Any) -> bool:
+def holds_nul(value: Any) -> bool:
+    """True when a string, or any key or item of nested dicts and lists, has a NUL character."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, Mapping):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
     if isinstance(value, list | tuple):
-        return any(_holds_nul(item) for item in value)
+        return any(holds_nul(item) for item in value)
     return False
 
 

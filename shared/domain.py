@@ -32,6 +32,7 @@ MAX_NAME_LENGTH = 200
 _FLOAT_NOISE = 1e-9
 _APOSTROPHES = "'’"
 _CASE_NUMBER = re.compile(r"[0-9]{8}")
+_ASCII_NAME = re.compile(r"[A-Za-z' -]*[A-Za-z][A-Za-z' -]*")
 _LANGUAGE_SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -57,6 +58,10 @@ def check_engineer_name(value: Any) -> RuleResult:
         return _invalid("invalid_engineer_name")
     name = " ".join(value.split())
     if not name or len(name) > MAX_NAME_LENGTH:
+        return _invalid("invalid_engineer_name")
+    if name.isascii():  # the common case, without a look at each character's category
+        if _ASCII_NAME.fullmatch(name):
+            return RuleResult(valid=True, normalized=name)
         return _invalid("invalid_engineer_name")
     has_letter = False
     for char in unicodedata.normalize("NFC", name):

@@ -3,7 +3,6 @@ without the key."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -12,6 +11,10 @@ import unicodedata
 _ENGINEER_PREFIX = "eng_"
 _CASE_PREFIX = "case_"
 _CODE_CHARS = 24
+_CODE_BYTES = _CODE_CHARS * 5 // 8  # 24 base32 characters are exactly 15 bytes
+_BASE32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_BASE32_PAIRS = [first + second for first in _BASE32_ALPHABET for second in _BASE32_ALPHABET]
+_PAIR_SHIFTS = range(_CODE_BYTES * 8 - 10, -1, -10)
 _ENGINEER_CODE = re.compile(rf"{_ENGINEER_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}")
 _CASE_REF = re.compile(rf"{_CASE_PREFIX}[a-z2-7]{{{_CODE_CHARS}}}")
 
@@ -25,14 +28,24 @@ def normalize_identity(text: str) -> str:
     typographic apostrophe becomes `'`, and hyphens are kept. Changing this changes every
     pseudonym already stored.
     """
+    if text.isascii():  # ASCII is its own NFKD form, without marks; casefold() is lower() here
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(stripped.casefold().replace("’", "'").split())
 
 
+def _base32(digest: bytes) -> str:
+    """The first 24 characters of the lower-case RFC 4648 base32 text of `digest`, which are exactly
+    `base64.b32encode(digest[:15]).decode().lower()`, in a fraction of its time: two characters
+    (ten bits) per table look-up (imports pseudonymise two values per row)."""
+    number = int.from_bytes(digest[:_CODE_BYTES], "big")
+    return "".join([_BASE32_PAIRS[(number >> shift) & 0x3FF] for shift in _PAIR_SHIFTS])
+
+
 def _pseudonym(prefix: str, domain: bytes, text: str, key: bytes) -> str:
-    digest = hmac.new(key, domain + normalize_identity(text).encode(), hashlib.sha256).digest()
-    return prefix + base64.b32encode(digest).decode().lower()[:_CODE_CHARS]
+    digest = hmac.digest(key, domain + normalize_identity(text).encode(), hashlib.sha256)
+    return prefix + _base32(digest)
 
 
 def engineer_code(name: str, key: bytes) -> str:
@@ -61,5 +74,5 @@ def external_subject(issuer: str, subject: str, key: bytes) -> str:
     base32 characters of a keyed hash of issuer and `sub`. Providers may use an e-mail address as
     `sub`; it never reaches a table, a log line or a service. Not normalised: `sub` is an exact id."""
     message = b"external-subject\x00" + issuer.encode() + b"\x00" + subject.encode()
-    digest = hmac.new(key, message, hashlib.sha256).digest()
-    return "ext_" + base64.b32encode(digest).decode().lower()[:_CODE_CHARS]
+    digest = hmac.digest(key, message, hashlib.sha256)
+    return "ext_" + _base32(digest)

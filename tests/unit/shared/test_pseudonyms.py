@@ -1,8 +1,12 @@
 """Pseudonyms: stable, normalisation-invariant, keyed and separated by kind."""
 
+import base64
+import os
+
 import pytest
 
 from shared.pseudonyms import (
+    _base32,
     case_ref,
     engineer_code,
     is_case_ref,
@@ -90,3 +94,10 @@ def test_malformed_case_refs_are_rejected():
     assert is_case_ref("case_" + "b" * 24)
     assert not is_case_ref("case_" + "b" * 24 + "\n")
     assert not is_case_ref(None)
+
+
+def test_the_base32_of_a_pseudonym_is_rfc_4648_base32():
+    for length in (15, 16, 32):
+        for _ in range(200):
+            digest = os.urandom(length)
+            assert _base32(digest) == base64.b32encode(digest[:15]).decode().lower()
