@@ -26,6 +26,7 @@ from persistence_svc.fileformats import (
     IMPORT_ONLY_COLUMNS,
     INPUT_COLUMNS,
     FileError,
+    count_records,
     csv_header,
     read_records,
 )
@@ -130,8 +131,7 @@ def check_file(spooled: IO[bytes], media_type: str, max_rows: int) -> int:
             )
     total = 0
     try:
-        for _ in read_records(spooled, media_type):
-            total += 1
+        for total in count_records(spooled, media_type):
             if total > max_rows:
                 raise PayloadTooLarge(f"Import files are limited to {max_rows} records.")
     except FileError as error:

@@ -88,12 +88,12 @@ def _guard_free_text(record: dict[str, Any], *, names: tuple[str, ...], redact: 
 def content_hash(record: dict[str, Any]) -> bytes:
     """SHA-256 over the client-determined content: JSON of the content fields in a fixed order,
     times in UTC (the same instant written with another offset is the same content)."""
-    values = [_in_utc(record.get(name)) for name in CONTENT_FIELDS]
+    get = record.get
+    values = [
+        value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+        for value in [get(name) for name in CONTENT_FIELDS]
+    ]
     return hashlib.sha256(_HASHED_JSON.encode(values).encode()).digest()
-
-
-def _in_utc(value: Any) -> Any:
-    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
 def pii_problem_errors(error: PersonalDataFound, prefix: str = "") -> list[dict[str, str]]:
@@ -167,7 +167,7 @@ def store_batch(
             continue
         valid[record["session_id"]] = (index, record)
     created = (
-        store.insert_sessions(conn, [record for _, record in valid.values()]) if valid else set()
+        store.copy_sessions(conn, [record for _, record in valid.values()]) if valid else set()
     )
     repeats = [sid for sid in valid if sid not in created]
     stored = store.content_hashes(conn, repeats) if repeats else {}

@@ -72,44 +72,6 @@ def insert_session(conn: psycopg.Connection, record: dict[str, Any]) -> dict | N
     ).fetchone()
 
 
-def insert_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert many sessions in one statement; returns the ids that were new."""
-    payload = [_json_row(record) for record in records]
-    rows = conn.execute(
-        f"""
-        INSERT INTO sessions ({_COLUMN_LIST})
-        SELECT {", ".join(f"r.{name}" for name in SESSION_COLUMNS if name != "content_hash")},
-               decode(r.content_hash, 'hex')
-        FROM jsonb_to_recordset(%(rows)s) AS r (
-            session_id uuid, engineer_code text, case_ref text, team text, region text,
-            record_type text, parts smallint, languages text[], sentiment_score double precision,
-            tone_label text, root_cause text, confidence_analysis double precision,
-            confidence_translation double precision, confidence_overall double precision,
-            confidence_rating text, started_at timestamptz, ended_at timestamptz,
-            analysed_at timestamptz, duration_seconds integer, agent_version text, model text,
-            notes text, attributes jsonb, content_hash text)
-        ON CONFLICT (session_id) DO NOTHING
-        RETURNING session_id
-        """,
-        {"rows": Jsonb(payload)},
-    ).fetchall()
-    return {row["session_id"] for row in rows}
-
-
-def _json_row(record: dict[str, Any]) -> dict[str, Any]:
-    row = {}
-    for name in SESSION_COLUMNS:
-        value = record.get(name)
-        if name == "content_hash":
-            value = value.hex()
-        elif name == "session_id":
-            value = str(value)
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        row[name] = value
-    return row
-
-
 def content_hashes(
     conn: psycopg.Connection, session_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, bytes]:
