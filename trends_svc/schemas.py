@@ -33,7 +33,7 @@ class HistoryArgsSchema(Schema):
 
 
 class PeriodSchema(Schema):
-    from_ = fields.AwareDateTime(data_key="from")
+    from_ = fields.AwareDateTime(data_key="from", attribute="from")
     to = fields.AwareDateTime()
     sessions = fields.Integer()
     mean_sentiment = fields.Float(allow_none=True)

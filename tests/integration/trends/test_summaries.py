@@ -1,7 +1,7 @@
 """Trend summaries for the dashboard: weekly, root causes, languages and the engineers list,
 with filters and a manager's team scope."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
@@ -70,3 +70,14 @@ def test_compare_history_timeline_weeks_are_iso_dates(trends_app, feed):
     weeks = [week["week"] for week in answer["timeline"]]
     assert weeks and all(len(week) == 10 and week[4] == "-" and week[7] == "-" for week in weeks)
     assert sum(week["sessions"] for week in answer["timeline"]) == 2
+
+
+def test_compare_history_periods_carry_from_and_to_over_http(trends_app, feed):
+    offset = (datetime.now(UTC) - NOW).total_seconds() / 86400
+    feed(change("eng_a", days_ago=0.5 - offset))
+    answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=admin()).json
+    for period in ("current", "previous", "team_baseline"):
+        start = datetime.fromisoformat(answer[period]["from"])
+        end = datetime.fromisoformat(answer[period]["to"])
+        assert end - start == timedelta(days=30), period
+    assert answer["current"]["from"] == answer["previous"]["to"]
