@@ -26,8 +26,6 @@ DOC_GATEWAY = "http://127.0.0.1:8000"
 DOC_AGENT = ("demo-agent", "demo-agent-secret")
 ELLIPSIS = "…"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-# fields the guide shows that the answer lacks today (see the xfail test below)
-KNOWN_MISSING = {"current.from"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -323,7 +321,7 @@ def test_compare_history_answers_every_field_the_guide_shows(stored, guide):
         for path, key in object_keys(example.shown)
         if "root_causes" not in path and key not in dig(answer, path)
     ]
-    assert set(missing) <= KNOWN_MISSING, missing
+    assert missing == [], missing
     assert answer["engineer_code"] == stored["response"].json()["engineer_code"]
     assert (answer["period_days"], answer["team"]) == (30, "emea-1")
     assert answer["current"]["root_causes"].get("knowledge_gap", 0) >= 1
@@ -334,11 +332,6 @@ def test_compare_history_answers_every_field_the_guide_shows(stored, guide):
     assert by_code.status_code == 200 and set(by_code.json()) == set(answer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="trends_svc/schemas.py dumps the period's start from the attribute `from_`, which the "
-    "answer does not have: `from` is missing from every PERIOD (the contract and the guide have it)",
-)
 def test_compare_history_periods_carry_their_start(stored, guide):
     answer = compare_history(guide, guide_example("sh POST /api/v1/history/compare"))
     assert {"from", "to"} <= set(answer["current"]) and {"from", "to"} <= set(answer["previous"])
