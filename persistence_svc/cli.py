@@ -26,7 +26,7 @@ def register_cli(app: Flask) -> None:
     help="small: 1,000 rows over 180 days; medium: 100,000 over 365; large: 2,000,000 over 730.",
 )
 @click.option("--rows", type=click.IntRange(min=1), help="Number of sessions (overrides --size).")
-@click.option("--days", type=click.IntRange(min=1), help="Days the sessions span, up to today.")
+@click.option("--days", type=click.IntRange(min=1), help="Days the sessions span, up to --until.")
 @click.option("--seed", "seed_value", type=int, default=1, show_default=True, help="Random seed.")
 @click.option(
     "--until",
