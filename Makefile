@@ -13,7 +13,7 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(INSTALLED)
 
-.PHONY: help install run test lint fmt migrate seed bench
+.PHONY: help install run test lint fmt migrate seed bench soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,3 +41,8 @@ migrate: $(INSTALLED) ## Apply pending migrations (DATABASE_URL, or the running 
 bench: $(INSTALLED) ## Run the benchmarks and write docs/benchmarks.md
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+soak: $(INSTALLED) ## 2 minutes of mixed traffic at 200 req/s (docs/benchmarks.md), property tests at 10x examples
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m bench.soak $(SOAK_ARGS)
+	HYPOTHESIS_PROFILE=soak $(PY) -m pytest tests/properties
