@@ -75,7 +75,7 @@ def table_counts(url: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def source(pg_server, template_database, tmp_path_factory):
     """A platform database as `make run` leaves it, plus a `flask seed` import and an evaluation;
-    the trends worker is stopped afterwards so that nothing writes by itself during the dump."""
+    the trends worker is stopped then, so that nothing writes by itself during the dump."""
     name = clone_database(pg_server, template_database)
     url = url_with_database(pg_server, name)
     running = start_platform(
@@ -98,10 +98,12 @@ def source(pg_server, template_database, tmp_path_factory):
             sys.executable, "-m", "flask", "--app", "persistence_svc", "seed", "--rows", "500",
             env=running.env,
         )  # fmt: skip
+        # The worker stops before the evaluation: an evaluation request at the moment the worker
+        # evaluates too can lose the race for a new alert (alerts_live_idx) and answer 409.
+        running.stop("trends-worker")
         with temporary_client(settings, "admin") as admin:
             evaluated = Caller(running.gateway, *admin).request("POST", "/api/v1/trends/evaluate")
             assert evaluated.status_code == 200, evaluated.text
-        running.stop("trends-worker")
         key = (Path(running.env["DATA_DIR"]) / "secrets" / "pseudonym_key").read_text().strip()
         yield url, key
     finally:
