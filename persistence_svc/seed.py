@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask import Flask
 
 from persistence_svc import imports, store
-from persistence_svc.fileformats import CSV
+from persistence_svc.fileformats import CSV, INPUT_COLUMNS
 from shared import db
 from shared.demo import (
     CAUSE_WEIGHTS,
@@ -38,24 +38,12 @@ ANALYSES_PER_WEEK = 5
 MIN_ENGINEERS = 4 * ENGINEERS_PER_TEAM  # the demo's four teams, at least
 MAX_ENGINEERS = 30_000  # distinct names engineer_names() can make: 36,864
 REGION_CYCLE = tuple(TEAMS.values())  # EMEA, EMEA, AMER, APAC: team k+4 is in the region of team k
-COLUMNS = (
-    "session_id",
-    "engineer",
-    "case_number",
-    "team",
-    "region",
-    "record_type",
-    "parts",
-    "languages",
-    "sentiment_score",
-    "root_cause",
-    "confidence_analysis",
-    "confidence_translation",
-    "started_at",
-    "ended_at",
-    "agent_version",
-    "model",
-    "notes",
+# The import's own columns, with names and case numbers to pseudonymise instead of pseudonyms
+# (tone labels follow from the sentiment; no attributes).
+COLUMNS = tuple(
+    {"engineer_code": "engineer", "case_ref": "case_number"}.get(column, column)
+    for column in INPUT_COLUMNS
+    if column not in ("tone_label", "attributes")
 )
 NOTES = (
     "Customer expected a faster escalation.",
@@ -143,8 +131,8 @@ def engineers(plan: Plan) -> list[tuple[str, str, str]]:
     ]
 
 
-def rows(plan: Plan) -> Iterator[list[str]]:
-    """The plan's analyses as CSV cells in COLUMNS order. Some engineers are much busier than
+def rows(plan: Plan) -> Iterator[dict[str, str]]:
+    """The plan's analyses as CSV cells by column. Some engineers are much busier than
     others (log-normal activity), apac-1 meets analytical errors more often (as in the demo)."""
     staff = engineers(plan)
     rng = random.Random(f"sessions:{plan.seed}")
@@ -161,32 +149,32 @@ def rows(plan: Plan) -> Iterator[list[str]]:
         series = rng.random() < 0.2
         languages = ["EN", *rng.sample(SUPPORTED_LANGUAGES[1:], rng.choice((0, 0, 1, 2)))]
         cause = rng.choices(ROOT_CAUSES, weights=CAUSE_WEIGHTS.get(team, DEFAULT_CAUSE_WEIGHTS))
-        yield [
-            str(uuid.uuid5(SEED_NAMESPACE, id_prefix + str(index))),
-            name,
-            str(rng.randrange(10_000_000, 100_000_000)),
-            team,
-            region,
-            "series" if series else "single",
-            str(rng.randint(2, 5) if series else 1),
-            ";".join(languages),
-            f"{min(1.0, max(0.0, rng.gauss(0.42, 0.18))):.2f}",
-            cause[0],
-            f"{rng.uniform(0.45, 0.98):.2f}",
-            f"{rng.uniform(0.6, 0.98):.2f}" if len(languages) > 1 else "",
-            started.isoformat(),
-            ended.isoformat(),
-            rng.choice(("3.6.2", "3.7.0", "3.7.0", "3.7.1")),
-            "gpt-4o",
-            rng.choice(NOTES) if rng.random() < 0.1 else "",
-        ]
+        yield {
+            "session_id": str(uuid.uuid5(SEED_NAMESPACE, id_prefix + str(index))),
+            "engineer": name,
+            "case_number": str(rng.randrange(10_000_000, 100_000_000)),
+            "team": team,
+            "region": region,
+            "record_type": "series" if series else "single",
+            "parts": str(rng.randint(2, 5) if series else 1),
+            "languages": ";".join(languages),
+            "sentiment_score": f"{min(1.0, max(0.0, rng.gauss(0.42, 0.18))):.2f}",
+            "root_cause": cause[0],
+            "confidence_analysis": f"{rng.uniform(0.45, 0.98):.2f}",
+            "confidence_translation": f"{rng.uniform(0.6, 0.98):.2f}" if len(languages) > 1 else "",
+            "started_at": started.isoformat(),
+            "ended_at": ended.isoformat(),
+            "agent_version": rng.choice(("3.6.2", "3.7.0", "3.7.0", "3.7.1")),
+            "model": "gpt-4o",
+            "notes": rng.choice(NOTES) if rng.random() < 0.1 else "",
+        }
 
 
 def csv_chunks(plan: Plan, rows_per_chunk: int = 2000) -> Iterator[bytes]:
     """The plan as a UTF-8 CSV file (header first), a few thousand rows per chunk."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer.writeheader()
     for count, cells in enumerate(rows(plan), start=1):
         writer.writerow(cells)
         if count % rows_per_chunk == 0:
