@@ -20,10 +20,12 @@ def reconcile(
     conn: psycopg.Connection, now: datetime | None = None, notify_base: str | None = None
 ) -> dict[str, int]:
     """Evaluate every rule and bring the alerts in line; returns opened/updated/resolved counts.
+    Call it in a transaction: evaluations run one at a time (a transaction-level advisory lock).
 
     With `notify_base` (the dashboard's base URL, set when a webhook is configured) every opened
     and resolved alert also queues a notification in the same transaction.
     """
+    store.lock_evaluation(conn)  # before reading anything: then it sees what the last one wrote
     now = now or datetime.now(UTC)
     firings = {firing.key: firing for firing in rules.evaluate(conn, now, thresholds_by_rule(conn))}
     counts = {"opened": 0, "updated": 0, "resolved": 0}

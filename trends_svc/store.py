@@ -285,6 +285,15 @@ def frequent_team_issues(
 # --- alerts --------------------------------------------------------------------------------
 
 
+EVALUATION_LOCK = 0x7C3E_7E4E  # next to the worker's key in pg_advisory_lock's key space
+
+
+def lock_evaluation(conn: psycopg.Connection) -> None:
+    """Wait until no other evaluation is running, then hold that place until this transaction
+    ends (the worker's and POST /trends/evaluate would otherwise open the same alert twice)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%(key)s)", {"key": EVALUATION_LOCK})
+
+
 def live_alerts(conn: psycopg.Connection) -> list[dict]:
     """Every alert that is open or acknowledged, locked for re-evaluation."""
     return conn.execute("SELECT * FROM alerts WHERE status <> 'resolved' FOR UPDATE").fetchall()

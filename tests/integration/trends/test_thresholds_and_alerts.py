@@ -1,7 +1,10 @@
 """Thresholds with ETag/If-Match and the alert lifecycle (open, updated, acknowledged, resolved)."""
 
+import threading
+
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from shared.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
@@ -120,3 +123,33 @@ def test_alert_export_formats(trends_app, conn, feed):
     assert client.get("/api/v1/alerts/export?format=json", headers=admin()).json[0]["rule"] == (
         "recurring_issue"
     )
+
+
+def test_evaluations_at_the_same_time_open_each_alert_once(conn, feed, database_url):
+    """The worker and POST /trends/evaluate may evaluate at the same moment: the second waits for
+    the first and finds its alerts, instead of opening them again (a unique violation, 409)."""
+    feed(*[change(days_ago=d) for d in (1, 2, 3)])
+    outcome: dict = {}
+
+    def second_evaluation():
+        with psycopg.connect(
+            database_url, row_factory=dict_row, options="-c search_path=trends"
+        ) as other:
+            try:
+                with other.transaction():
+                    outcome["counts"] = alerts.reconcile(other, NOW)
+            except Exception as error:  # reported below, not lost in the thread
+                outcome["error"] = error
+
+    first = conn.transaction()
+    first.__enter__()
+    assert alerts.reconcile(conn, NOW)["opened"] == 1
+    thread = threading.Thread(target=second_evaluation)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive()  # waiting for the first evaluation to end
+    first.__exit__(None, None, None)
+    thread.join(10)
+    assert "error" not in outcome, outcome
+    assert outcome["counts"] == {"opened": 0, "updated": 0, "resolved": 0}
+    assert conn.execute("SELECT count(*) AS n FROM alerts").fetchone()["n"] == 1
