@@ -29,6 +29,9 @@ COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /var/lib/cr
 EXPOSE 8000 8001 8002 8003 8050
+# Services keep idle connections open 75 s (gunicorn's default is 2 s), so the gateway's pooled
+# connections are not closed under it as it reuses them (shared/stack.py does the same locally).
+ENV GUNICORN_CMD_ARGS="--keep-alive 75"
 # Each service sets its own command; this default runs the gateway.
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", \
      "--threads", "16", "--graceful-timeout", "10", "--error-logfile", "-", \

@@ -15,6 +15,8 @@ from shared.config import PROJECT_ROOT, Settings, load_settings
 from shared.migrations import migrate_all
 from shared.postgres import EmbeddedPostgres, wait_until_ready
 
+KEEP_ALIVE_SECONDS = 75
+
 
 @dataclass(frozen=True)
 class Process:
@@ -43,6 +45,10 @@ class Process:
             "--no-control-socket",  # several gunicorns share a host: one socket path would clash
             "--graceful-timeout",
             "5",
+            # Keep idle connections open far longer than gunicorn's 2 s: the gateway reuses its
+            # pooled connections, and one closed by the service just as it is reused fails (503).
+            "--keep-alive",
+            str(KEEP_ALIVE_SECONDS),
             "--error-logfile",
             "-",
             self.app,

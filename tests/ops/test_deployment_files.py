@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from shared.config import PROJECT_ROOT
-from shared.stack import PROCESSES
+from shared.stack import KEEP_ALIVE_SECONDS, PROCESSES
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 KUSTOMIZATION = PROJECT_ROOT / "deploy" / "kubernetes"
@@ -166,3 +166,16 @@ def test_the_validators_do_reject_broken_files(manifests, compose):
     broken = {**compose, "services": {"gateway": {"image": "x", "restart": 7}}}
     schema = json.loads(COMPOSE_SCHEMA.read_text())
     assert list(jsonschema.Draft201909Validator(schema).iter_errors(broken))
+
+
+def test_every_deployed_gunicorn_keeps_idle_connections_as_long_as_the_local_one():
+    """The gateway reuses pooled connections; gunicorn's default 2 s keep-alive closed some just as
+    they were reused (503s under light load). The image sets the longer keep-alive for every
+    service, and `make run`/the tests pass it on the command line."""
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert f'ENV GUNICORN_CMD_ARGS="--keep-alive {KEEP_ALIVE_SECONDS}"' in dockerfile
+    for process in PROCESSES:
+        if process.port:
+            command = process.command()
+            assert command[command.index("--keep-alive") + 1] == str(KEEP_ALIVE_SECONDS)
+    assert KEEP_ALIVE_SECONDS >= 60
