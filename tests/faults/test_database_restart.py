@@ -50,12 +50,18 @@ def restartable(tmp_path_factory):
 
 def token(platform, role: str) -> dict[str, str]:
     client_id, secret = create_client(platform.env, f"faults-{role}-{uuid.uuid4().hex[:6]}", role)
-    answer = requests.post(
-        f"{platform.gateway}/oauth/token",
-        auth=(client_id, secret),
-        data={"grant_type": "client_credentials"},
-        timeout=10,
-    )
+    deadline = time.monotonic() + 20
+    while True:  # right after another test's restart the gateway may still answer 503: retry
+        answer = requests.post(
+            f"{platform.gateway}/oauth/token",
+            auth=(client_id, secret),
+            data={"grant_type": "client_credentials"},
+            timeout=10,
+        )
+        if answer.status_code != 503 or time.monotonic() > deadline:
+            break
+        assert answer.headers["Retry-After"]
+        time.sleep(0.5)
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
