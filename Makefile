@@ -38,6 +38,9 @@ fmt: $(INSTALLED) ## Format the code with ruff
 migrate: $(INSTALLED) ## Apply pending migrations (DATABASE_URL, or the running embedded server)
 	$(PY) -m shared.stack migrate
 
+seed: $(INSTALLED) ## Load synthetic analyses through the import path (SIZE=small|medium|large; works beside make run)
+	$(PY) -m flask --app persistence_svc seed --size $(or $(SIZE),small)
+
 bench: $(INSTALLED) ## Run the benchmarks and write docs/benchmarks.md
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.run $(BENCH_ARGS)
