@@ -134,3 +134,17 @@ def create_client(
     ).stdout
     values = dict(line.split(": ", 1) for line in output.strip().splitlines() if ": " in line)
     return values["client_id"], values["client_secret"]
+
+
+def client_token(gateway_url: str, client_id: str, secret: str) -> str:
+    """An access token for a client from the gateway's token endpoint (client credentials)."""
+    import requests
+
+    answer = requests.post(
+        f"{gateway_url}/oauth/token",
+        auth=(client_id, secret),
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]

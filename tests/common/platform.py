@@ -6,7 +6,7 @@ import requests
 
 from shared.db import url_with_database
 from shared.processes import start_platform
-from shared.testing import clone_database, create_client, drop_database
+from shared.testing import client_token, clone_database, create_client, drop_database
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +29,8 @@ class Caller:
     def __init__(self, base_url: str, client_id: str, secret: str):
         self.base_url = base_url
         self.session = requests.Session()
-        token = requests.post(
-            f"{base_url}/oauth/token",
-            auth=(client_id, secret),
-            data={"grant_type": "client_credentials"},
-            timeout=10,
-        )
-        assert token.status_code == 200, token.text
-        self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        token = client_token(base_url, client_id, secret)
+        self.session.headers["Authorization"] = f"Bearer {token}"
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         return self.session.request(method, f"{self.base_url}{path}", timeout=30, **kwargs)

@@ -19,7 +19,7 @@ import requests
 
 from shared.db import url_with_database
 from shared.processes import start_platform
-from shared.testing import clone_database, create_client, drop_database
+from shared.testing import client_token, clone_database, create_client, drop_database
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 CHECKS = (
@@ -45,15 +45,8 @@ def fuzz_platform(pg_server, template_database, tmp_path_factory):
 
 
 def access_token(platform, role: str) -> str:
-    client_id, secret = create_client(platform.env, f"fuzz-{role}", role, teams=ROLES[role])
-    response = requests.post(
-        f"{platform.gateway}/oauth/token",
-        auth=(client_id, secret),
-        data={"grant_type": "client_credentials"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
+    client = create_client(platform.env, f"fuzz-{role}", role, teams=ROLES[role])
+    return client_token(platform.gateway, *client)
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
