@@ -13,6 +13,11 @@ from persistence_svc import store
 from persistence_svc.fileformats import EXPORT_COLUMNS, WRITERS
 from shared import db
 
+# A CSV export is one COPY statement that lasts as long as the client takes to read the file: a
+# million rows to a slow client needs minutes, far beyond the 15 s every other statement gets.
+# Still bounded: an export cannot run (and hold a connection and a snapshot) for ever.
+EXPORT_STATEMENT_TIMEOUT_MS = 30 * 60 * 1000
+
 
 def export_response(filters: dict[str, Any], teams: Sequence[str] | None) -> Response:
     """The matching sessions as a download in the asked format."""
@@ -22,6 +27,7 @@ def export_response(filters: dict[str, Any], teams: Sequence[str] | None) -> Res
 
     def chunks() -> Iterator[str | bytes]:
         with db.connection() as conn:
+            store.allow_long_statements(conn, EXPORT_STATEMENT_TIMEOUT_MS)
             if fmt == "csv":
                 yield from store.copy_sessions_csv(conn, filters, teams, EXPORT_COLUMNS)
             else:

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from persistence_svc.fileformats import INPUT_COLUMNS
-from shared.spreadsheet import NEEDS_APOSTROPHE_SQL
+from shared.spreadsheet import FORMULA_STARTS, NEEDS_APOSTROPHE_SQL
 
 # Every stored column a write supplies: the client's fields, the derived ones and the hash.
 SESSION_COLUMNS = (
@@ -260,10 +260,27 @@ def stream_sessions(
         yield from cursor
 
 
+def allow_long_statements(conn: psycopg.Connection, milliseconds: int) -> None:
+    """Raise the statement time limit for the rest of this transaction (a streamed export runs
+    as one statement for as long as the client takes to read it)."""
+    conn.execute(
+        "SELECT set_config('statement_timeout', %(limit)s, true)", {"limit": str(milliseconds)}
+    )
+
+
+# Every character a formula can start with, and the apostrophe, sorts before this one: comparing
+# bytes with it is much cheaper than the regular expression, which then only sees the few cells
+# that can need an apostrophe.
+_AFTER_FORMULA_STARTS = chr(max(ord(char) for char in (*FORMULA_STARTS, "'")) + 1)
+
+
 def _csv_text(column: str) -> str:
     """A text column as exported to CSV: formula-looking cells get a leading apostrophe."""
     pattern = NEEDS_APOSTROPHE_SQL.replace("'", "''")
-    return f"CASE WHEN {column} ~ '{pattern}' THEN '''' || {column} ELSE {column} END"
+    return (
+        f"CASE WHEN {column} COLLATE \"C\" < '{_AFTER_FORMULA_STARTS}' AND {column} ~ '{pattern}' "
+        f"THEN '''' || {column} ELSE {column} END"
+    )
 
 
 def _utc(column: str) -> str:
@@ -307,9 +324,11 @@ def copy_sessions_csv(
     filters: dict[str, Any],
     teams: Sequence[str] | None,
     header: Sequence[str],
+    chunk_bytes: int = 256 * 1024,
 ) -> Iterator[bytes]:
     """The matching sessions as CSV bytes straight from `COPY … TO STDOUT` (the fastest path
-    out of PostgreSQL; lists, JSON and formula neutralisation are done in the query)."""
+    out of PostgreSQL; lists, JSON and formula neutralisation are done in the query), in chunks
+    of about `chunk_bytes`."""
     params = _filter_params(filters, teams)
     query = psycopg.ClientCursor(conn).mogrify(
         f"SELECT {_CSV_EXPORT_SELECT} FROM sessions WHERE {_FILTERS} "
@@ -318,5 +337,14 @@ def copy_sessions_csv(
     )
     with conn.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
         yield (",".join(header) + "\r\n").encode()  # after the query started: errors come first
-        for chunk in copy:
-            yield bytes(chunk)
+        # COPY hands over one row at a time; a write per row would cost more than the query.
+        rows: list[memoryview] = []
+        size = 0
+        for row in copy:
+            rows.append(row)
+            size += len(row)
+            if size >= chunk_bytes:
+                yield b"".join(rows)
+                rows, size = [], 0
+        if rows:
+            yield b"".join(rows)
