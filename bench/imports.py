@@ -1,11 +1,10 @@
-"""Import and export at scale: POST /imports vs raw COPY vs pandas, export vs `psql \\copy`, with the
-service's peak memory. Called by bench/run.py (`make bench`)."""
+"""Import at scale: POST /imports vs raw COPY vs pandas, with the service's peak memory (the export
+is measured in bench/exports.py). Called by bench/run.py (`make bench`)."""
 
 from __future__ import annotations
 
 import csv
 import statistics
-import subprocess
 import threading
 import time
 import uuid
@@ -14,8 +13,6 @@ from pathlib import Path
 import psutil
 import psycopg
 import requests
-
-from shared.postgres import pg_binary
 
 ROOT_CAUSES = ("communication_issue", "knowledge_gap", "analytical_error", "process_issue", "other")
 COLUMNS = (
@@ -175,46 +172,6 @@ def api_import(persistence_url: str, headers: dict, path: Path, pid: int) -> dic
     }
 
 
-def api_export(persistence_url: str, headers: dict, pid: int) -> dict:
-    """Rows/s of GET /sessions/export?format=csv read to the end, and the service's memory."""
-    with PeakMemory(pid) as memory:
-        started = time.perf_counter()
-        lines = 0
-        with requests.get(
-            f"{persistence_url}/api/v1/sessions/export?format=csv",
-            headers=headers,
-            stream=True,
-            timeout=600,
-        ) as response:
-            for chunk in response.iter_content(1 << 20):
-                lines += chunk.count(b"\n")
-        seconds = time.perf_counter() - started
-    return {
-        "rows_per_s": (lines - 1) / seconds,
-        "rows": lines - 1,
-        "rss_start_mb": memory.start_mb,
-        "rss_peak_mb": memory.peak_mb,
-    }
-
-
-def psql_copy_out(db_url: str) -> float:
-    """Rows/s of `psql \\copy (SELECT …) to stdout` with CSV of the same rows."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [
-            pg_binary("psql"),
-            db_url,
-            "-c",
-            "\\copy (SELECT * FROM persistence.sessions ORDER BY analysed_at, session_id) "
-            "to stdout with (format csv, header true)",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    seconds = time.perf_counter() - started
-    return (result.stdout.count(b"\n") - 1) / seconds
-
-
 def bench_import_export(
     db_url: str,
     persistence_url: str,
@@ -224,7 +181,7 @@ def bench_import_export(
     rows: int,
     pandas_rows: int,
 ) -> dict:
-    """All figures of the import/export section."""
+    """All figures of the import section (the export of the imported rows: bench/exports.py)."""
     path = work / "import.csv"
     write_file(path, rows)
     figures = {
@@ -234,13 +191,11 @@ def bench_import_export(
         "pandas": pandas_to_sql(db_url, path, pandas_rows),
     }
     figures["import"] = api_import(persistence_url, headers, path, pid)
-    figures["export"] = api_export(persistence_url, headers, pid)
-    figures["psql_copy"] = psql_copy_out(db_url)
     return figures
 
 
 def report(figures: dict, meta: dict) -> str:
-    imp, exp = figures["import"], figures["export"]
+    imp = figures["import"]
     return "\n".join(
         [
             "## Import and export at scale",
@@ -257,12 +212,9 @@ def report(figures: dict, meta: dict) -> str:
             f"{imp['rows_per_s'] / figures['raw_copy']:.2f}× of it | — |",
             f'| pandas read_csv + to_sql(method="multi") ({figures["pandas_rows"]:,} rows) | '
             f"{figures['pandas']:,.0f} | import is {imp['rows_per_s'] / figures['pandas']:.1f}× faster | — |",
-            f"| GET /sessions/export?format=csv ({exp['rows']:,} rows) | {exp['rows_per_s']:,.0f} | "
-            f"{exp['rows_per_s'] / figures['psql_copy']:.2f}× psql | "
-            f"{exp['rss_start_mb']:.0f} → {exp['rss_peak_mb']:.0f} MB |",
-            f"| psql \\copy (SELECT …) to stdout | {figures['psql_copy']:,.0f} | — | — |",
             "",
-            "Targets: import ≥ 0.5× raw COPY and ≥ 10× pandas; export ≥ 0.5× psql; memory flat.",
+            "Targets: import ≥ 0.5× raw COPY and ≥ 10× pandas; memory flat. (The export: "
+            "see “Export at scale”.)",
             "",
         ]
     )

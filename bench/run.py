@@ -19,9 +19,13 @@ import psycopg
 import requests
 
 from bench.dashboard import TEAM, bench_dashboard, dashboard_report
+from bench.exports import bench_export, seed_sessions
+from bench.exports import report as export_report
 from bench.imports import bench_import_export
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
+from bench.reads import bench_reads, bench_verification
+from bench.reads import report as reads_report
 from bench.trends import bench_freshness, bench_trends, freshness_report
 from bench.trends import report as trends_report
 from shared.config import PROJECT_ROOT
@@ -207,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument(
-        "--only", choices=("writes", "imports", "trends", "freshness", "dashboard"), default=None
+        "--only",
+        choices=("writes", "reads", "imports", "export", "trends", "freshness", "dashboard"),
+        default=None,
+        help="one section; `export` alone exports --export-rows sessions written by SQL",
     )
     parser.add_argument(
         "--trend-rows",
@@ -219,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dashboard-rows", type=int, default=1_000_000)
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--pandas-rows", type=int, default=50_000)
+    parser.add_argument("--export-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--no-doc", action="store_true", help="print the sections, leave docs/benchmarks.md alone"
+    )
     args = parser.parse_args(argv)
 
     meta = {
@@ -271,20 +282,54 @@ def main(argv: list[str] | None = None) -> int:
                 figures = bench_writes(targets, args.rounds, args.seconds)
                 batch = bench_batch(running.urls["persistence"], direct, db_url, rounds=5)
                 sections.append(write_report(figures, batch, meta))
-            if args.only in (None, "imports"):
+            if args.only in (None, "reads"):
+                if args.only == "reads":  # the reads need stored sessions
+                    bench_batch(running.urls["persistence"], direct, db_url, rounds=1)
+                reader_token = _client_token(running, "bench-reader", "qa_lead")
+                reader = sign_internal_token(
+                    Principal("bench", frozenset({"qa_lead"})), secret, ttl=7200
+                )
+                read_figures = bench_reads(
+                    {
+                        "gateway": (running.gateway, {"Authorization": f"Bearer {reader_token}"}),
+                        "direct": (
+                            running.urls["persistence"],
+                            {"Authorization": f"Bearer {reader}"},
+                        ),
+                    },
+                    args.rounds,
+                    args.seconds,
+                )
+                verification = bench_verification(running.env, reader_token)
+                sections.append(reads_report(read_figures, verification, meta))
+            if args.only in (None, "imports", "export"):
                 admin = sign_internal_token(
                     Principal("bench", frozenset({"admin"})), secret, ttl=7200
                 )
-                scale = bench_import_export(
-                    db_url,
-                    running.urls["persistence"],
-                    {"Authorization": f"Bearer {admin}"},
-                    running.children["persistence"].pid,
-                    work,
-                    args.import_rows,
-                    args.pandas_rows,
+                admin_headers = {"Authorization": f"Bearer {admin}"}
+                persistence_pid = running.children["persistence"].pid
+                if args.only == "export":
+                    seed_sessions(db_url, args.export_rows)
+                else:
+                    scale = bench_import_export(
+                        db_url,
+                        running.urls["persistence"],
+                        admin_headers,
+                        persistence_pid,
+                        work,
+                        args.import_rows,
+                        args.pandas_rows,
+                    )
+                    sections.append(import_report(scale, meta))
+                exported = bench_export(
+                    db_url, running.urls["persistence"], admin_headers, persistence_pid
                 )
-                sections.append(import_report(scale, meta))
+                source = (
+                    "written by SQL in the shape of the import bench's rows"
+                    if args.only == "export"
+                    else "the rows imported above, and any written before"
+                )
+                sections.append(export_report(exported, meta, source))
             if args.only in (None, "trends"):
                 reader = sign_internal_token(
                     Principal("bench", frozenset({"admin"})), secret, ttl=7200
@@ -335,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         server.remove()
     for section in sections:
         print(section)
-        _update_doc(section)
+        if not args.no_doc:
+            _update_doc(section)
     return 0
 
 
