@@ -3,14 +3,46 @@ API calls per caller; shared through REDIS_URL when several gateway replicas run
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 
 from flask import Flask, Response, g, jsonify, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
+from limits.storage import MemoryStorage
 
 from shared.errors import PROBLEM_MEDIA_TYPE, TooManyRequests, problem_body
 from shared.web import settings_of
+
+
+class PrunedMemoryStorage(MemoryStorage):
+    """limits' in-memory storage (one gateway process), its expired entries pruned once a second by
+    one thread. The stock storage starts a new 10 ms timer thread on a hit whenever the last one
+    has ended: about 0.3 ms per API call when calls come more than 10 ms apart, a large part of the
+    gateway's own time at concurrency 1. Pruning only frees memory; limits are exact either way."""
+
+    STORAGE_SCHEME = ["cr-memory"]
+    PRUNE_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        threading.Thread(
+            target=_prune_while_alive,
+            args=(weakref.ref(self),),
+            name="rate-limit-prune",
+            daemon=True,
+        ).start()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the stock per-hit timer
+        """Nothing to schedule per hit: the pruning thread runs on its own."""
+
+
+def _prune_while_alive(storage_ref: weakref.ref) -> None:
+    while (storage := storage_ref()) is not None:
+        storage._MemoryStorage__expire_events()
+        del storage  # no strong reference while sleeping: the storage can be collected
+        time.sleep(PrunedMemoryStorage.PRUNE_SECONDS)
 
 
 def _client_id() -> str:
@@ -44,7 +76,7 @@ def register_rate_limits(app: Flask) -> Limiter:
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=settings.redis_url or "cr-memory://",
         headers_enabled=False,
         strategy="moving-window",
         swallow_errors=True,
