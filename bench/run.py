@@ -29,12 +29,10 @@ from bench.reads import report as reads_report
 from bench.trends import bench_freshness, bench_trends, freshness_report
 from bench.trends import report as trends_report
 from shared.config import PROJECT_ROOT
-from shared.db import url_with_database
-from shared.migrations import migrate_all
 from shared.postgres import EmbeddedPostgres, free_port
 from shared.processes import start_platform
 from shared.stack import Process
-from shared.testing import create_client
+from shared.testing import create_client, migrated_database
 from shared.tokens import Principal, sign_internal_token
 
 ROOT_CAUSES = ("communication_issue", "knowledge_gap", "analytical_error", "process_issue", "other")
@@ -243,10 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     server = EmbeddedPostgres(work / "pg")
     admin = server.start()
     try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE cr_bench")
-        db_url = url_with_database(admin, "cr_bench")
-        migrate_all(db_url)
+        db_url = migrated_database(admin, "cr_bench")
         running = start_platform(
             db_url,
             work,

@@ -21,10 +21,9 @@ import psycopg
 
 from bench.imports import PeakMemory
 from bench.run import _client_token, _update_doc
-from shared.db import url_with_database
-from shared.migrations import migrate_all
 from shared.postgres import EmbeddedPostgres
 from shared.processes import start_platform
+from shared.testing import migrated_database
 from tests.common.load import REQUEST_NAMES, LoadRun, run_mixed_traffic
 
 TEAMS = ("soak-1", "soak-2", "soak-3")
@@ -49,10 +48,7 @@ def soak(rps: int, seconds: int, work: Path) -> dict:
     server = EmbeddedPostgres(work / "pg")
     admin = server.start()
     try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE cr_soak")
-        db_url = url_with_database(admin, "cr_soak")
-        migrate_all(db_url)
+        db_url = migrated_database(admin, "cr_soak")
         # the traffic of many agents from one client: the per-caller limit would refuse most of it
         running = start_platform(db_url, work, extra_env={"RATE_LIMIT_API": "1000000 per minute"})
         try:

@@ -45,9 +45,7 @@ def _admin(url: str) -> psycopg.Connection:
 def template_database(pg_server: str) -> Iterator[str]:
     """Name of a database with every service schema migrated, used as the template of each test."""
     name = f"cr_tpl_{secrets.token_hex(4)}"
-    with _admin(pg_server) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    migrate_all(url_with_database(pg_server, name))
+    migrated_database(pg_server, name)
     try:
         yield name
     finally:
@@ -55,6 +53,15 @@ def template_database(pg_server: str) -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def migrated_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server, migrate every service schema; returns its URL."""
+    with _admin(server_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = url_with_database(server_url, name)
+    migrate_all(url)
+    return url
 
 
 def clone_database(pg_server: str, template: str) -> str:

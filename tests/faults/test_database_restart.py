@@ -11,11 +11,9 @@ import psycopg
 import pytest
 import requests
 
-from shared.db import url_with_database
-from shared.migrations import migrate_all
 from shared.postgres import EmbeddedPostgres
 from shared.processes import start_platform
-from shared.testing import create_client
+from shared.testing import create_client, migrated_database
 from tests.common.builders import make_session
 
 
@@ -25,10 +23,7 @@ def restartable(tmp_path_factory):
     work = tmp_path_factory.mktemp("db-restart")
     server = EmbeddedPostgres(work / "pg")
     admin_url = server.start(fsync=False)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE cr_faults")
-    database = url_with_database(admin_url, "cr_faults")
-    migrate_all(database)
+    database = migrated_database(admin_url, "cr_faults")
     platform = start_platform(
         database,
         work,
