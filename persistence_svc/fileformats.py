@@ -85,6 +85,11 @@ def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         yield from _csv_rows(csv.reader(text, strict=True))
 
 
+def _blank(cells: list[str]) -> bool:
+    """An empty line, or one of empty cells only: counted as a row, not a record."""
+    return not any(cell and not cell.isspace() for cell in cells)
+
+
 def _csv_rows(reader) -> Iterator[tuple[int, Any]]:
     try:
         header = next(reader, None)
@@ -94,7 +99,7 @@ def _csv_rows(reader) -> Iterator[tuple[int, Any]]:
         row = 1
         for cells in reader:
             row += 1
-            if not any(cell.strip() for cell in cells):
+            if _blank(cells):
                 continue  # an empty line: counted, not a record
             if len(cells) > len(names):
                 yield row, {"__extra_cells__": len(cells) - len(names)}
@@ -127,7 +132,7 @@ def count_records(stream: IO[bytes], media_type: str) -> Iterator[int]:
             if not header:
                 raise FileError("The CSV file has no header row.")
             for cells in reader:
-                if any(cell and not cell.isspace() for cell in cells):
+                if not _blank(cells):
                     count += 1
                     yield count
         except (csv.Error, UnicodeDecodeError) as error:

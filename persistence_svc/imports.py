@@ -157,11 +157,14 @@ class Chunk:
     size: int
     prepared: list[tuple[int, dict]] = field(default_factory=list)
     problems: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, field, code, …
-    rejected: int = 0
 
     def reject(self, row: int, problems: Iterable[tuple[str, str, str]]) -> None:
         self.problems += [(row, *problem) for problem in problems]
-        self.rejected += 1
+
+    @property
+    def rejected(self) -> int:
+        """Rows rejected (a row may have several problems)."""
+        return len({problem[0] for problem in self.problems})
 
 
 def validate_rows(rows: list[tuple[int, Any]], key: bytes) -> Chunk:

@@ -172,16 +172,14 @@ class SessionInSchema(Schema):
 
 _SESSION_IN = SessionInSchema()
 _UNSET = object()
-_LOADED_DEFAULTS = {
-    "parts": None,
-    "tone_label": None,
-    "confidence_translation": None,
-    "started_at": None,
-    "ended_at": None,
-    "agent_version": None,
-    "model": None,
-    "notes": None,
-}
+# What the schema declares, read from it: the fields, the required ones, the defaults of the others.
+_SESSION_IN_FIELDS = frozenset(_SESSION_IN.load_fields)
+_REQUIRED = tuple(name for name, field in _SESSION_IN.load_fields.items() if field.required)
+_DEFAULTS = tuple(
+    (name, field.load_default)
+    for name, field in _SESSION_IN.load_fields.items()
+    if field.load_default is not ma.missing
+)
 
 
 def load_session(data: Any) -> dict[str, Any]:
@@ -204,7 +202,9 @@ def _load_direct(data: Any) -> dict[str, Any] | None:
         return None
     if ("case_number" in data) == ("case_ref" in data):
         return None
-    out: dict[str, Any] = dict(_LOADED_DEFAULTS)
+    out: dict[str, Any] = {
+        name: default() if callable(default) else default for name, default in _DEFAULTS
+    }
     try:
         for name, value in data.items():
             loaded = _DIRECT[name](value)
@@ -213,15 +213,9 @@ def _load_direct(data: Any) -> dict[str, Any] | None:
             out[name] = loaded
     except Exception:  # whatever the direct checks trip on, the schema answers
         return None
-    if "attributes" not in out:
-        out["attributes"] = {}
-    record_type, parts = out.get("record_type", _UNSET), out["parts"]
-    if record_type is _UNSET or "team" not in out or "languages" not in out:
+    if any(name not in out for name in _REQUIRED):
         return None
-    if "sentiment_score" not in out or "root_cause" not in out:
-        return None
-    if "confidence_analysis" not in out:
-        return None
+    record_type, parts = out["record_type"], out["parts"]
     if (record_type == "series" and not (parts and 2 <= parts <= 5)) or (
         record_type == "single" and parts not in (None, 1)
     ):
@@ -356,7 +350,6 @@ _DIRECT = {
     "notes": _optional_text(2000),
     "attributes": _attributes,
 }
-_SESSION_IN_FIELDS = frozenset(_DIRECT)
 
 
 class SessionSchema(Schema):
