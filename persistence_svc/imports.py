@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import queue
 import re
 import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
@@ -199,10 +203,56 @@ def validate_rows(rows: list[tuple[int, Any]], key: bytes) -> Chunk:
     return chunk
 
 
-def validated_chunks(records: Iterator[tuple[int, Any]], key: bytes) -> Iterator[Chunk]:
-    """The file's records, CHUNK_ROWS at a time, validated."""
-    while rows := list(islice(records, CHUNK_ROWS)):
-        yield validate_rows(rows, key)
+def validated_chunks(
+    records: Iterator[tuple[int, Any]], key: bytes, workers: int = 1
+) -> Iterator[Chunk]:
+    """The file's records, CHUNK_ROWS at a time, validated, in file order: in this process, or
+    in `workers` processes of their own (validation is the Python-bound part of an import; this
+    process then only reads the file and loads the chunks). At most two chunks per worker are in
+    flight, so memory stays flat whatever the file's size."""
+    batches = iter(lambda: list(islice(records, CHUNK_ROWS)), [])
+    if workers <= 1:
+        for rows in batches:
+            yield validate_rows(rows, key)
+        return
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
+        initializer=_keep_key,
+        initargs=(key,),
+    ) as pool:
+        pending: deque[Future] = deque()
+        try:
+            for rows in batches:
+                pending.append(pool.submit(_validate_with_kept_key, rows))
+                if len(pending) > 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def validation_workers(configured: int, total: int) -> int:
+    """How many processes validate an import of `total` records: IMPORT_WORKERS, or one per CPU
+    core when it is 0; a file of a few chunks is validated in the service process itself."""
+    if total < 4 * CHUNK_ROWS:
+        return 1
+    return max(1, configured or os.cpu_count() or 1)
+
+
+_kept_key: bytes = b""
+
+
+def _keep_key(key: bytes) -> None:
+    """Worker process start: the pseudonym key arrives once, not with every chunk."""
+    global _kept_key
+    _kept_key = key
+
+
+def _validate_with_kept_key(rows: list[tuple[int, Any]]) -> Chunk:
+    return validate_rows(rows, _kept_key)
 
 
 def _flat(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -263,16 +313,19 @@ def _count_rows(report: ImportReport, checkpoint: tuple[int, ...]) -> None:
         metrics.IMPORT_ROWS.labels(outcome, str(report.dry_run).lower()).inc(new - old)
 
 
-def run_import(app: Flask, spooled: IO[bytes], media_type: str, report: ImportReport) -> None:
+def run_import(
+    app: Flask, spooled: IO[bytes], media_type: str, report: ImportReport, *, workers: int = 1
+) -> None:
     """Second pass: chunk by chunk, each chunk's rows committed in one transaction together with
     the report that counts them, so a crash or a database restart leaves whole chunks and a report
     that says exactly how far it got. The next chunk is validated (Python) while PostgreSQL loads
-    this one. A dry run rolls back every session write and keeps only the report."""
+    this one (by `workers` processes: validated_chunks). A dry run rolls back every session
+    write and keeps only the report."""
     key = app.extensions["pseudonym_key"]
     try:
         with (
             app.app_context(),
-            read_ahead(validated_chunks(read_records(spooled, media_type), key)) as chunks,
+            read_ahead(validated_chunks(read_records(spooled, media_type), key, workers)) as chunks,
         ):
             for chunk in chunks:
                 checkpoint = report.checkpoint()
@@ -389,9 +442,11 @@ def start_import(
         )
         store.update_import(conn, report.id, report.as_row())
     if background:
+        workers = validation_workers(app.extensions["settings"].import_workers, total)
         threading.Thread(
             target=run_import,
             args=(app, spooled, media_type, report),
+            kwargs={"workers": workers},
             name=f"import-{report.id}",
             daemon=True,
         ).start()

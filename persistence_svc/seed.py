@@ -249,7 +249,8 @@ def seed_sessions(
     if progress is not None:
         ticker.start()
     try:
-        imports.run_import(app, spooled, CSV, report)  # closes the spooled file
+        workers = imports.validation_workers(app.extensions["settings"].import_workers, total)
+        imports.run_import(app, spooled, CSV, report, workers=workers)  # closes the spooled file
     except KeyboardInterrupt:
         report.status = "failed"
         report.failure = (

@@ -205,6 +205,13 @@ SETTINGS: tuple[Setting, ...] = (
         "and run in the background (progress at GET /imports/{id}).",
     ),
     Setting(
+        "IMPORT_WORKERS",
+        int,
+        0,
+        "Processes that validate the chunks of a background import beside the service "
+        "(0: one per CPU core; 1: none, the service validates them itself).",
+    ),
+    Setting(
         "METRICS_ALLOW_CIDRS",
         _csv,
         ("127.0.0.0/8", "::1/128"),

@@ -239,6 +239,37 @@ def test_large_file_answers_202_and_reports_progress(app_config, database_url):
         app.extensions["db_pool"].close()
 
 
+def test_background_import_validated_by_worker_processes(app_config, database_url):
+    app = create_app({**app_config, "import_async_bytes": 1000, "import_workers": 2})
+    try:
+        client = app.test_client()
+        lines = [csv_line() for _ in range(5000)]
+        lines[4321] = csv_line(root_cause="weather")
+        repeat = lines[10]
+        started = client.post(
+            "/api/v1/imports",
+            data=(HEADER + "".join(lines) + repeat).encode(),
+            content_type="text/csv",
+            headers=internal_headers("admin"),
+        )
+        assert started.status_code == 202
+        deadline = time.monotonic() + 60
+        while (
+            report := client.get(
+                started.headers["Location"], headers=internal_headers("admin")
+            ).json
+        )["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert report["status"] == "completed"
+        assert (report["processed"], report["inserted"], report["unchanged"]) == (5001, 4999, 1)
+        assert [(e["row"], e["field"], e["code"]) for e in report["errors"]] == [
+            (4323, "root_cause", "invalid")  # record 4322 of the file, after the header
+        ]
+        assert count_sessions(database_url) == 4999
+    finally:
+        app.extensions["db_pool"].close()
+
+
 def test_only_admins_import_and_managers_export_their_teams(api):
     for team in ("emea-1", "apac-2"):
         api.as_agent("POST", "/api/v1/sessions", json=make_session(team=team))

@@ -1,0 +1,81 @@
+"""Validation of an import's chunks: in the service process or in worker processes, the same
+chunks in the same order."""
+
+import multiprocessing
+
+import pytest
+
+from persistence_svc import imports
+
+KEY = b"import-validation-test-key-32-by"
+
+
+def record(number: int) -> dict:
+    return {
+        "session_id": f"00000000-0000-4000-8000-{number:012d}",
+        "engineer": f"Engineer {chr(65 + number % 26)}",
+        "case_number": f"{10_000_000 + number}",
+        "team": "emea-1",
+        "record_type": "single",
+        "parts": "1",
+        "languages": "EN;DE",
+        "sentiment_score": "0.4",
+        "root_cause": "Knowledge Gap",
+        "confidence_analysis": "0.9",
+        "ended_at": "2026-03-01T10:00:00+00:00",
+        "notes": "call me at anna@example.com" if number % 997 == 0 else "",
+    }
+
+
+def records(count: int):
+    """Numbered like a CSV file's rows (the header is row 1); every 500th row is bad."""
+    for number in range(count):
+        row = record(number)
+        if number % 500 == 7:
+            row["sentiment_score"] = "high"
+        yield number + 2, row
+
+
+def test_worker_processes_give_the_same_chunks_in_file_order():
+    count = 7 * imports.CHUNK_ROWS + 123  # more chunks than the window of 2 per worker
+    inline = list(imports.validated_chunks(records(count), KEY, workers=1))
+    pooled = list(imports.validated_chunks(records(count), KEY, workers=2))
+    assert [chunk.size for chunk in pooled] == [chunk.size for chunk in inline]
+    assert sum(chunk.size for chunk in pooled) == count
+    assert [chunk.problems for chunk in pooled] == [chunk.problems for chunk in inline]
+    assert [chunk.prepared for chunk in pooled] == [chunk.prepared for chunk in inline]
+    rows = [row for chunk in pooled for row, _ in chunk.prepared]
+    assert rows == sorted(rows)
+    problems = {(row, field, code) for chunk in pooled for row, field, code, _ in chunk.problems}
+    assert (9, "sentiment_score", "invalid") in problems
+    assert (999, "notes", "personal_data") in problems  # number 997: the PII guard ran there
+    first = pooled[0].prepared[0][1]
+    assert "engineer" not in first and first["engineer_code"].startswith("eng_")
+    assert not multiprocessing.active_children()
+
+
+def test_a_consumer_that_stops_early_shuts_the_workers_down():
+    chunks = imports.validated_chunks(records(10 * imports.CHUNK_ROWS), KEY, workers=2)
+    assert next(chunks).size == imports.CHUNK_ROWS
+    chunks.close()
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize(
+    ("configured", "total", "expected"),
+    [
+        (0, 100, 1),  # a small file: validated in the service process
+        (4, 3 * imports.CHUNK_ROWS, 1),
+        (4, 4 * imports.CHUNK_ROWS, 4),
+        (1, 1_000_000, 1),
+    ],
+)
+def test_validation_workers(configured, total, expected):
+    assert imports.validation_workers(configured, total) == expected
+
+
+def test_validation_workers_default_to_one_per_core(monkeypatch):
+    monkeypatch.setattr(imports.os, "cpu_count", lambda: 3)
+    assert imports.validation_workers(0, 1_000_000) == 3
+    monkeypatch.setattr(imports.os, "cpu_count", lambda: None)
+    assert imports.validation_workers(0, 1_000_000) == 1
