@@ -99,8 +99,21 @@ class PeakMemory:
         return self.samples[0] / 1_048_576
 
 
-def raw_copy(db_url: str, path: Path) -> float:
-    """Rows/s of COPY of the same file into a table with a primary key and three indexes."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time so far of a process and its descendants, those that ended and
+    were waited for included (a service's validation workers, PostgreSQL's backends)."""
+    process = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:4]) for p in [process, *process.children(True)])
+
+
+def postgres_pid(pgdata: Path) -> int:
+    """The postmaster of a data directory (first line of postmaster.pid)."""
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def raw_copy(db_url: str, path: Path, postgres: int) -> tuple[float, float]:
+    """Rows/s of COPY of the same file into a table with a primary key and three indexes, and
+    PostgreSQL's CPU time per row for it (µs)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_raw")
         conn.execute(
@@ -113,6 +126,7 @@ def raw_copy(db_url: str, path: Path) -> float:
         )
         for column in ("team", "ended_at", "engineer"):
             conn.execute(f"CREATE INDEX ON bench_raw ({column})")
+        cpu_before = cpu_seconds(postgres)
         started = time.perf_counter()
         with (
             conn.cursor() as cursor,
@@ -122,9 +136,10 @@ def raw_copy(db_url: str, path: Path) -> float:
             while chunk := handle.read(1 << 20):
                 copy.write(chunk)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(postgres) - cpu_before
         rows = conn.execute("SELECT count(*) FROM bench_raw").fetchone()[0]
         conn.execute("DROP TABLE bench_raw")
-    return rows / seconds
+    return rows / seconds, cpu / rows * 1e6
 
 
 def pandas_to_sql(db_url: str, path: Path, rows: int) -> float:
@@ -145,8 +160,10 @@ def pandas_to_sql(db_url: str, path: Path, rows: int) -> float:
     return rows / seconds
 
 
-def api_import(persistence_url: str, headers: dict, path: Path, pid: int) -> dict:
-    """Rows/s of POST /imports (202, then polled until completed) and the service's memory."""
+def api_import(persistence_url: str, headers: dict, path: Path, pid: int, postgres: int) -> dict:
+    """Rows/s of POST /imports (202, then polled until completed), the service's memory and the
+    CPU time that the service and PostgreSQL spent on it."""
+    cpu_before = cpu_seconds(pid), cpu_seconds(postgres)
     with PeakMemory(pid) as memory:
         started = time.perf_counter()
         with path.open("rb") as handle:
@@ -167,6 +184,10 @@ def api_import(persistence_url: str, headers: dict, path: Path, pid: int) -> dic
     return {
         "rows_per_s": report["inserted"] / seconds,
         "seconds": seconds,
+        "service_cpu_us_per_row": (cpu_seconds(pid) - cpu_before[0]) / report["inserted"] * 1e6,
+        "postgres_cpu_us_per_row": (cpu_seconds(postgres) - cpu_before[1])
+        / report["inserted"]
+        * 1e6,
         "rss_start_mb": memory.start_mb,
         "rss_peak_mb": memory.peak_mb,
     }
@@ -177,6 +198,7 @@ def bench_import_export(
     persistence_url: str,
     headers: dict,
     pid: int,
+    postgres: int,
     work: Path,
     rows: int,
     pandas_rows: int,
@@ -184,18 +206,23 @@ def bench_import_export(
     """All figures of the import section (the export of the imported rows: bench/exports.py)."""
     path = work / "import.csv"
     write_file(path, rows)
+    copies = sorted(raw_copy(db_url, path, postgres) for _ in range(2))
     figures = {
         "rows": rows,
         "pandas_rows": pandas_rows,
-        "raw_copy": statistics.median(raw_copy(db_url, path) for _ in range(2)),
+        "raw_copy": statistics.median(rate for rate, _ in copies),
+        "raw_copy_cpu_us_per_row": statistics.median(cpu for _, cpu in copies),
         "pandas": pandas_to_sql(db_url, path, pandas_rows),
+        "cores": psutil.cpu_count() or 1,
     }
-    figures["import"] = api_import(persistence_url, headers, path, pid)
+    figures["import"] = api_import(persistence_url, headers, path, pid, postgres)
     return figures
 
 
 def report(figures: dict, meta: dict) -> str:
     imp = figures["import"]
+    cpu_total = imp["service_cpu_us_per_row"] + imp["postgres_cpu_us_per_row"]
+    ceiling = figures["cores"] / cpu_total * 1e6
     return "\n".join(
         [
             "## Import and export at scale",
@@ -215,6 +242,15 @@ def report(figures: dict, meta: dict) -> str:
             "",
             "Targets: import ≥ 0.5× raw COPY and ≥ 10× pandas; memory flat. (The export: "
             "see “Export at scale”.)",
+            "",
+            f"CPU time per row, measured in the same run: the import {cpu_total:.1f} µs "
+            f"(the service with its validation workers {imp['service_cpu_us_per_row']:.1f}, "
+            f"PostgreSQL {imp['postgres_cpu_us_per_row']:.1f}); the raw COPY "
+            f"{figures['raw_copy_cpu_us_per_row']:.1f} (PostgreSQL). With all "
+            f"{figures['cores']} cores busy, that CPU time allows at most "
+            f"{ceiling:,.0f} imported rows/s on this machine "
+            f"({ceiling / figures['raw_copy']:.2f}× the raw COPY, "
+            f"{ceiling / figures['pandas']:.1f}× pandas).",
             "",
         ]
     )

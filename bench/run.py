@@ -21,7 +21,7 @@ import requests
 from bench.dashboard import TEAM, bench_dashboard, dashboard_report
 from bench.exports import bench_export, seed_sessions
 from bench.exports import report as export_report
-from bench.imports import bench_import_export
+from bench.imports import bench_import_export, postgres_pid
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
 from bench.reads import bench_reads, bench_verification
@@ -311,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                         running.urls["persistence"],
                         admin_headers,
                         persistence_pid,
+                        postgres_pid(server.pgdata),
                         work,
                         args.import_rows,
                         args.pandas_rows,

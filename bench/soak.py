@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.imports import PeakMemory
+from bench.imports import PeakMemory, cpu_seconds
 from bench.run import _client_token, _update_doc
 from shared.postgres import EmbeddedPostgres
 from shared.processes import start_platform
@@ -35,12 +35,6 @@ def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (a gunicorn master and its workers)."""
     process = psutil.Process(pid)
     return sum(p.memory_info().rss for p in [process, *process.children(True)]) / 1_048_576
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process and its children so far."""
-    process = psutil.Process(pid)
-    return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(True)])
 
 
 def soak(rps: int, seconds: int, work: Path) -> dict:
