@@ -8,7 +8,6 @@ import logging
 import multiprocessing
 import os
 import queue
-import re
 import tempfile
 import threading
 import time
@@ -37,7 +36,7 @@ from persistence_svc.fileformats import (
 from persistence_svc.schemas import load_session
 from persistence_svc.sessions import PersonalDataFound, prepare_record
 from shared import db, metrics
-from shared.errors import BadRequest, PayloadTooLarge, Unprocessable
+from shared.errors import BadRequest, PayloadTooLarge, Unprocessable, reportable_field
 
 CHUNK_ROWS = 1000
 FINAL_REPORT_PATIENCE = 120.0  # seconds a final report waits for the database to come back
@@ -45,9 +44,6 @@ MAX_REPORTED_ERRORS = 1000
 SPOOL_CHUNK = 256 * 1024
 KNOWN_COLUMNS = frozenset(INPUT_COLUMNS + DERIVED_COLUMNS + IMPORT_ONLY_COLUMNS)
 log = logging.getLogger("cr.imports")
-
-
-REPORTABLE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z0-9_]{1,64})*$")
 
 
 @dataclass
@@ -69,8 +65,7 @@ class ImportReport:
         """Note a problem of one row. Field names come from the file, so only names shaped like
         a column name are repeated (a key could be a person's name, or hold a NUL character,
         which PostgreSQL cannot store); anything else is reported as `record`."""
-        if not REPORTABLE_FIELD.match(field_name):
-            field_name = "record"
+        field_name = reportable_field(field_name, fallback="record")
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"row": row, "field": field_name, "code": code, "message": message})
 

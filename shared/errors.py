@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,6 +10,17 @@ from flask import g, has_request_context
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# A part of a field path that an error may repeat: shaped like a field name or a list index. Keys
+# of another shape come from the client and could be personal data (someone's name as a key, an
+# e-mail address), so errors name them UNNAMED_FIELD instead.
+_FIELD_NAME_PART = re.compile(r"[A-Za-z0-9_]{1,64}")
+UNNAMED_FIELD = "(unnamed)"
+
+
+def reportable_field(path: str, fallback: str) -> str:
+    """`path` (dotted) when every part of it may be repeated in an error, else `fallback`."""
+    parts = path.split(".")
+    return path if all(_FIELD_NAME_PART.fullmatch(part) for part in parts) else fallback
 
 
 class ApiError(HTTPException):
@@ -88,12 +100,15 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     """Turn marshmallow/webargs nested messages into `[{"field": "a.b", "reason": "..."}]`.
 
     The location level (`json`, `query`) is dropped from the path; marshmallow's own messages never
-    contain the rejected value, so they are safe to return.
+    contain the rejected value, so they are safe to return. A key that is not shaped like a field
+    name (an unknown key can be anything) is named UNNAMED_FIELD.
     """
     if isinstance(messages, Mapping):
         entries: list[dict[str, str]] = []
         for key, value in messages.items():
             name = str(key)
+            if not _FIELD_NAME_PART.fullmatch(name):
+                name = UNNAMED_FIELD
             if not prefix and name in {"json", "query", "form", "files", "headers", "view_args"}:
                 entries.extend(flatten_messages(value, ""))
             elif name == "_schema":

@@ -7,6 +7,7 @@ searched for them. The count must be zero everywhere."""
 import json
 import subprocess
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
@@ -74,13 +75,22 @@ def answers(platform, make_caller):
         json=canary_session(notes=f"reach {EMAIL} or {PHONE}"),
     )
     send(agent, "POST", "/api/v1/sessions", {422}, json=canary_session(attributes={"who": NAME}))
+    # keys are the client's too: a name or an address as a key is refused without repeating it
+    send(agent, "POST", "/api/v1/sessions", {422}, json={**canary_session(), NAME: 1})
+    send(agent, "POST", "/api/v1/sessions", {422}, json=canary_session(attributes={EMAIL: 1}))
+    send(admin, "GET", "/api/v1/sessions?" + urlencode({PHONE: "1"}), {422})
     send(
         agent,
         "POST",
         "/api/v1/sessions/batch",
         {200},
         json={
-            "items": [canary_session(), canary_session(notes=f"see {EMAIL}"), {"engineer": NAME}]
+            "items": [
+                canary_session(),
+                canary_session(notes=f"see {EMAIL}"),
+                {"engineer": NAME},
+                {**canary_session(), EMAIL: NAME},
+            ]
         },
     )
     # the agent's Compare History by name and engineer lookup (pseudonymised on the fly)

@@ -3,7 +3,7 @@
 import pytest
 
 from shared.api import decode_cursor, encode_cursor
-from shared.errors import ApiError, flatten_messages
+from shared.errors import UNNAMED_FIELD, ApiError, flatten_messages, reportable_field
 
 
 def test_nested_messages_become_dotted_fields():
@@ -19,6 +19,43 @@ def test_nested_messages_become_dotted_fields():
         {"field": "attributes.comment", "reason": "Too long. Bad."},
         {"field": "body", "reason": "Give one."},
     ]
+
+
+def test_keys_not_shaped_like_field_names_are_not_repeated():
+    messages = {
+        "json": {
+            "Anna Müller": ["Unknown field."],
+            "anna@example.com": ["Unknown field."],
+            "items": {0: {"bad key\x00": ["Unknown field."], "notes": ["Too long."]}},
+            "attributes": {"call +49 30 1234567": ["Not allowed."]},
+            "sentimnet_score": ["Unknown field."],  # a typo of a field: worth naming
+        }
+    }
+    assert flatten_messages(messages) == [
+        {"field": UNNAMED_FIELD, "reason": "Unknown field."},
+        {"field": UNNAMED_FIELD, "reason": "Unknown field."},
+        {"field": f"items.0.{UNNAMED_FIELD}", "reason": "Unknown field."},
+        {"field": "items.0.notes", "reason": "Too long."},
+        {"field": f"attributes.{UNNAMED_FIELD}", "reason": "Not allowed."},
+        {"field": "sentimnet_score", "reason": "Unknown field."},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("sentiment_score", "sentiment_score"),
+        ("attributes.2fa_used", "attributes.2fa_used"),
+        ("items.12.notes", "items.12.notes"),
+        ("Anna Berg", "record"),
+        ("attributes.anna@example.com", "record"),
+        ("bad\x00key", "record"),
+        ("", "record"),
+        ("x" * 65, "record"),
+    ],
+)
+def test_reportable_field(path, expected):
+    assert reportable_field(path, fallback="record") == expected
 
 
 def test_cursor_round_trip_and_forgery():
