@@ -252,6 +252,12 @@ class ImportById(MethodView):
         """Get an import's progress and report"""
         with db.connection() as conn:
             row = store.get_import(conn, import_id)
+            if (
+                row is not None
+                and row["status"] == "running"
+                and store.fail_abandoned_import(conn, import_id, imports.ABANDONED)
+            ):
+                row = store.get_import(conn, import_id)
         if row is None:
             raise NotFound("No import with this id.")
         return imports.report_body(row)

@@ -20,6 +20,7 @@ from itertools import islice
 from typing import IO, Any
 
 import marshmallow as ma
+import psycopg
 from flask import Flask
 
 from persistence_svc import store
@@ -308,8 +309,72 @@ def _count_rows(report: ImportReport, checkpoint: tuple[int, ...]) -> None:
         metrics.IMPORT_ROWS.labels(outcome, str(report.dry_run).lower()).inc(new - old)
 
 
+class RunnerLock:
+    """Held by the process that runs an import, on a database connection of its own, for as long
+    as the import runs. When that process dies, PostgreSQL ends the connection and the lock with
+    it, and GET /imports/{id} then reports the import as failed where it stopped, instead of
+    running for ever."""
+
+    def __init__(self, app: Flask, import_id: uuid.UUID) -> None:
+        self._pool = app.extensions["db_pool"]
+        self.import_id = import_id
+        with db.wrap_db_errors():
+            self._conn = self._acquire()
+
+    def _acquire(self) -> psycopg.Connection:
+        conn = psycopg.connect(self._pool.conninfo, autocommit=True, **self._pool.kwargs)
+        store.lock_import(conn, self.import_id)
+        return conn
+
+    def keep(self) -> None:
+        """Before each chunk: after a database restart, take the lock again on a new connection."""
+        try:
+            self._conn.execute("SELECT 1")
+        except psycopg.Error:
+            self._conn.close()
+            self._conn = self._acquire()
+
+    def release(self) -> None:
+        """Closing the connection ends the lock."""
+        self._conn.close()
+
+
+ABANDONED = (
+    "the service running the import stopped. Import the same file again to load the rest "
+    "(stored records count as unchanged)."
+)
+
+
+def begin_import(
+    app: Flask, report: ImportReport, *, media_type: str, created_by: str
+) -> RunnerLock:
+    """Take the import's runner lock, then record it as running: a reader never sees a running
+    import without its runner."""
+    lock = RunnerLock(app, report.id)
+    try:
+        with db.connection() as conn:
+            store.create_import(
+                conn,
+                report.id,
+                dry_run=report.dry_run,
+                media_type=media_type,
+                created_by=created_by,
+            )
+            store.update_import(conn, report.id, report.as_row())
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
 def run_import(
-    app: Flask, spooled: IO[bytes], media_type: str, report: ImportReport, *, workers: int = 1
+    app: Flask,
+    spooled: IO[bytes],
+    media_type: str,
+    report: ImportReport,
+    lock: RunnerLock,
+    *,
+    workers: int = 1,
 ) -> None:
     """Second pass: chunk by chunk, each chunk's rows committed in one transaction together with
     the report that counts them, so a crash or a database restart leaves whole chunks and a report
@@ -325,6 +390,7 @@ def run_import(
             for chunk in chunks:
                 checkpoint = report.checkpoint()
                 try:
+                    lock.keep()
                     _load(chunk, report)
                 except Exception:
                     report.rollback(checkpoint)  # the chunk did not happen
@@ -341,6 +407,8 @@ def run_import(
     finally:
         spooled.close()
         _save_final_report(app, report)
+        with contextlib.suppress(Exception):
+            lock.release()
 
 
 def _load(chunk: Chunk, report: ImportReport) -> None:
@@ -431,22 +499,18 @@ def start_import(
     """Record the import and run it, in this request or in a background thread (large files:
     the import then goes on even when the client disconnects)."""
     report = ImportReport(id=uuid.uuid4(), dry_run=dry_run, total=total)
-    with db.connection() as conn:
-        store.create_import(
-            conn, report.id, dry_run=dry_run, media_type=media_type, created_by=created_by
-        )
-        store.update_import(conn, report.id, report.as_row())
+    lock = begin_import(app, report, media_type=media_type, created_by=created_by)
     if background:
         workers = validation_workers(app.extensions["settings"].import_workers, total)
         threading.Thread(
             target=run_import,
-            args=(app, spooled, media_type, report),
+            args=(app, spooled, media_type, report, lock),
             kwargs={"workers": workers},
             name=f"import-{report.id}",
             daemon=True,
         ).start()
     else:
-        run_import(app, spooled, media_type, report)
+        run_import(app, spooled, media_type, report, lock)
     return report
 
 

@@ -235,9 +235,7 @@ def seed_sessions(
         spooled.close()
         raise
     report = imports.ImportReport(id=uuid.uuid4(), dry_run=False, total=total)
-    with db.connection() as conn:
-        store.create_import(conn, report.id, dry_run=False, media_type=CSV, created_by=created_by)
-        store.update_import(conn, report.id, report.as_row())
+    lock = imports.begin_import(app, report, media_type=CSV, created_by=created_by)
     loading = time.monotonic()
     done = threading.Event()
 
@@ -250,7 +248,8 @@ def seed_sessions(
         ticker.start()
     try:
         workers = imports.validation_workers(app.extensions["settings"].import_workers, total)
-        imports.run_import(app, spooled, CSV, report, workers=workers)  # closes the spooled file
+        # closes the spooled file and releases the lock
+        imports.run_import(app, spooled, CSV, report, lock, workers=workers)
     except KeyboardInterrupt:
         report.status = "failed"
         report.failure = (

@@ -234,6 +234,38 @@ def update_import(conn: psycopg.Connection, import_id: uuid.UUID, report: dict[s
     )
 
 
+# The advisory locks of running imports: (this class id, hashtext(import id)), each held by the
+# process that runs the import on a connection of its own (imports.RunnerLock).
+IMPORT_LOCK_CLASS = 0x494D504F
+
+
+def lock_import(conn: psycopg.Connection, import_id: uuid.UUID) -> None:
+    """Take the lock that says "this import has a runner" for the connection's lifetime."""
+    conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (IMPORT_LOCK_CLASS, str(import_id)))
+
+
+def fail_abandoned_import(conn: psycopg.Connection, import_id: uuid.UUID, reason: str) -> bool:
+    """Mark a running import failed when no connection holds its lock any more (the process that
+    ran it is gone), keeping the counts of its committed chunks; True when it was marked."""
+    with conn.transaction():
+        free = conn.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)) AS free",
+            (IMPORT_LOCK_CLASS, str(import_id)),
+        ).fetchone()["free"]
+        if not free:
+            return False
+        marked = conn.execute(
+            """
+            UPDATE imports
+            SET status = 'failed', finished_at = now(),
+                failure = 'Stopped after ' || processed || ' records: ' || %(reason)s
+            WHERE import_id = %(id)s AND status = 'running'
+            """,
+            {"id": import_id, "reason": reason},
+        )
+        return marked.rowcount == 1
+
+
 def get_import(conn: psycopg.Connection, import_id: uuid.UUID) -> dict | None:
     """One import with its report."""
     return conn.execute(

@@ -36,3 +36,13 @@ def make_session(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {key: value for key, value in body.items() if value is not ...}
+
+
+def csv_of_sessions(bodies: list[dict[str, Any]]) -> bytes:
+    """An import file (CRLF CSV) of session bodies that hold no nested values but `languages`."""
+    columns = [column for column in bodies[0] if column != "languages"] + ["languages"]
+    lines = [",".join(columns)]
+    for body in bodies:
+        cells = [";".join(body[c]) if c == "languages" else str(body[c]) for c in columns]
+        lines.append(",".join(cells))
+    return ("\r\n".join(lines) + "\r\n").encode()

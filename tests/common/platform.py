@@ -1,6 +1,8 @@
 """Real processes through the gateway: one platform per test session on its own database, shared by
 the end-to-end, fuzzing, security and load tests (a pytest plugin, see tests/conftest.py)."""
 
+import time
+
 import pytest
 import requests
 
@@ -55,3 +57,18 @@ def agent(make_caller):
 @pytest.fixture(scope="session")
 def admin(make_caller):
     return make_caller("admin")
+
+
+def wait_for_report(url: str, headers: dict[str, str], done, timeout: float = 180) -> dict:
+    """Poll an import report at `url` until `done(report)`; connection errors and non-200
+    answers (a service restarting) are retried."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            report = requests.get(url, headers=headers, timeout=10)
+            if report.status_code == 200 and done(report.json()):
+                return report.json()
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the import report did not reach the expected state")

@@ -14,7 +14,8 @@ import requests
 from shared.postgres import EmbeddedPostgres
 from shared.processes import start_platform
 from shared.testing import create_client, migrated_database
-from tests.common.builders import make_session
+from tests.common.builders import csv_of_sessions, make_session
+from tests.common.platform import wait_for_report
 
 
 @pytest.fixture(scope="module")
@@ -106,28 +107,6 @@ def test_writes_across_a_restart_get_503_then_succeed_and_nothing_is_lost(restar
     assert count(database, "restart-writes") == len(bodies)  # each exactly once
 
 
-def csv_of(bodies: list[dict]) -> bytes:
-    columns = [column for column in bodies[0] if column != "languages"] + ["languages"]
-    lines = [",".join(columns)]
-    for body in bodies:
-        cells = [";".join(body[c]) if c == "languages" else str(body[c]) for c in columns]
-        lines.append(",".join(cells))
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-def wait_for_report(platform, admin, location: str, done) -> dict:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            report = requests.get(f"{platform.gateway}{location}", headers=admin, timeout=10)
-            if report.status_code == 200 and done(report.json()):
-                return report.json()
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    pytest.fail("the import report did not reach the expected state")
-
-
 def test_an_import_across_a_restart_reports_exactly_what_it_stored(restartable):
     server, database, platform = restartable
     admin = token(platform, "admin")
@@ -135,7 +114,7 @@ def test_an_import_across_a_restart_reports_exactly_what_it_stored(restartable):
     for body in bodies:
         body.pop("notes", None)
         body.pop("attributes", None)
-    file = csv_of(bodies)
+    file = csv_of_sessions(bodies)
     started = requests.post(
         f"{platform.gateway}/api/v1/imports",
         data=file,
@@ -143,11 +122,11 @@ def test_an_import_across_a_restart_reports_exactly_what_it_stored(restartable):
         timeout=60,
     )
     assert started.status_code == 202, started.text
-    location = started.headers["Location"]
-    wait_for_report(platform, admin, location, lambda r: r["processed"] >= 2000)
+    location = platform.gateway + started.headers["Location"]
+    wait_for_report(location, admin, lambda r: r["processed"] >= 2000)
     restart(server, down_for=2.0)
 
-    stopped = wait_for_report(platform, admin, location, lambda r: r["status"] != "running")
+    stopped = wait_for_report(location, admin, lambda r: r["status"] != "running")
     stored = count(database, "restart-import")
     assert stopped["status"] == "failed", stopped
     assert 0 < stopped["processed"] < len(bodies)
@@ -163,7 +142,7 @@ def test_an_import_across_a_restart_reports_exactly_what_it_stored(restartable):
     )
     assert again.status_code == 202, again.text
     finished = wait_for_report(
-        platform, admin, again.headers["Location"], lambda r: r["status"] != "running"
+        platform.gateway + again.headers["Location"], admin, lambda r: r["status"] != "running"
     )
     assert finished["status"] == "completed", finished
     assert (finished["inserted"], finished["unchanged"]) == (len(bodies) - stored, stored)

@@ -10,6 +10,7 @@ import uuid
 import psycopg
 import pytest
 
+from persistence_svc import store
 from persistence_svc.app import create_app
 from shared.testing import internal_headers
 from tests.common.builders import make_session
@@ -268,6 +269,48 @@ def test_background_import_validated_by_worker_processes(app_config, database_ur
         assert count_sessions(database_url) == 4999
     finally:
         app.extensions["db_pool"].close()
+
+
+def test_a_running_import_without_its_runner_is_reported_failed(api, database_url):
+    """The row of an import whose process died stays `running`; its runner lock is gone with
+    the process's connection, so the next read says where it stopped."""
+    orphan, alive = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for import_id in (orphan, alive):
+            conn.execute(
+                "INSERT INTO persistence.imports (import_id, status, dry_run, media_type, "
+                "created_by, total, processed, inserted) "
+                "VALUES (%s, 'running', false, 'text/csv', 'test', 5000, 3000, 3000)",
+                (import_id,),
+            )
+        with psycopg.connect(database_url, autocommit=True) as runner:
+            runner.execute("SET search_path TO persistence")
+            store.lock_import(runner, alive)  # a live runner holds its lock
+            still = api.as_admin("GET", f"/api/v1/imports/{alive}").json
+            assert (still["status"], still["failure"]) == ("running", None)
+        stopped = api.as_admin("GET", f"/api/v1/imports/{orphan}").json
+        assert stopped["status"] == "failed"
+        assert (stopped["processed"], stopped["inserted"]) == (3000, 3000)
+        assert stopped["failure"].startswith("Stopped after 3000 records: the service running")
+        assert "Import the same file again" in stopped["failure"]
+        ended = api.as_admin("GET", f"/api/v1/imports/{alive}").json  # its runner is gone now
+        assert ended["status"] == "failed"
+        finished_at = conn.execute(
+            "SELECT finished_at FROM persistence.imports WHERE import_id = %s", (orphan,)
+        ).fetchone()[0]
+        assert finished_at is not None
+
+
+def test_imports_release_their_runner_lock(api, database_url):
+    response = post_import(api, HEADER + csv_line() + csv_line())
+    assert response.json["status"] == "completed"
+    with psycopg.connect(database_url) as conn:
+        held = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (store.IMPORT_LOCK_CLASS,),
+        ).fetchone()[0]
+    assert held == 0
 
 
 def test_only_admins_import_and_managers_export_their_teams(api):
