@@ -206,7 +206,7 @@ def bench_import_export(
     """All figures of the import section (the export of the imported rows: bench/exports.py)."""
     path = work / "import.csv"
     write_file(path, rows)
-    copies = sorted(raw_copy(db_url, path, postgres) for _ in range(2))
+    copies = [raw_copy(db_url, path, postgres) for _ in range(2)]
     figures = {
         "rows": rows,
         "pandas_rows": pandas_rows,
