@@ -223,7 +223,7 @@ class Imports(MethodView):
         upload, media_type = uploads.file_of_request(settings.max_import_bytes)
         spooled, size = imports.spool(upload, settings.max_import_bytes)
         try:
-            total = imports.check_file(spooled, media_type, settings.max_import_rows)
+            scan = imports.check_file(spooled, media_type, settings.max_import_rows)
         except Exception:
             spooled.close()
             raise
@@ -231,9 +231,8 @@ class Imports(MethodView):
         report = imports.start_import(
             current_app._get_current_object(),
             spooled,
-            media_type,
+            scan,
             dry_run=args["dry_run"],
-            total=total,
             created_by=current_principal().subject,
             background=background,
         )

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 import ijson
@@ -82,7 +83,19 @@ def _text(stream: IO[bytes]) -> Iterator[io.TextIOWrapper]:
 
 def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
     with _text(stream) as text:
-        yield from _csv_rows(csv.reader(text, strict=True))
+        reader = csv.reader(text, strict=True)
+        try:
+            names = _header(reader)
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise FileError(f"The CSV file is malformed near row {reader.line_num}.") from error
+        yield from _csv_rows(reader, names, after_row=1)
+
+
+def _header(reader) -> list[str]:
+    header = next(reader, None)
+    if not header:
+        raise FileError("The CSV file has no header row.")
+    return [name.strip() for name in header]
 
 
 def _blank(cells: list[str]) -> bool:
@@ -90,13 +103,10 @@ def _blank(cells: list[str]) -> bool:
     return not any(cell and not cell.isspace() for cell in cells)
 
 
-def _csv_rows(reader) -> Iterator[tuple[int, Any]]:
+def _csv_rows(reader, names: list[str], after_row: int) -> Iterator[tuple[int, Any]]:
+    """The records after the row numbered `after_row`, as (row, dict of its non-empty cells)."""
+    row = after_row
     try:
-        header = next(reader, None)
-        if not header:
-            raise FileError("The CSV file has no header row.")
-        names = [name.strip() for name in header]
-        row = 1
         for cells in reader:
             row += 1
             if _blank(cells):
@@ -114,29 +124,137 @@ def _csv_rows(reader) -> Iterator[tuple[int, Any]]:
                 },
             )
     except (csv.Error, UnicodeDecodeError) as error:
-        raise FileError(f"The CSV file is malformed near row {reader.line_num}.") from error
+        raise FileError(f"The CSV file is malformed near row {row}.") from error
 
 
-def count_records(stream: IO[bytes], media_type: str) -> Iterator[int]:
-    """Read the whole file as `read_records` would, yielding a running count of its records
-    (cheaper: CSV rows are not turned into dicts). Raises FileError when it is malformed."""
-    if media_type != CSV:
-        for count, _ in enumerate(read_records(stream, media_type), start=1):
-            yield count
-        return
-    count = 0
+@dataclass(frozen=True)
+class Block:
+    """Whole records of a CSV or NDJSON file: the bytes from `start` to `end`, whose first line
+    is the row after `after_row`. Any process can read its records with `read_block`, so an
+    import's workers read the file themselves instead of being sent its records."""
+
+    start: int
+    end: int
+    after_row: int
+    records: int
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What reading a whole file found: its number of records, a CSV file's column names, and
+    (CSV, NDJSON) the file cut into blocks of whole records; a JSON array has no blocks."""
+
+    media_type: str
+    total: int
+    columns: tuple[str, ...] = ()
+    blocks: tuple[Block, ...] = ()
+
+
+def scan_file(stream: IO[bytes], media_type: str, block_records: int) -> Iterator[FileScan]:
+    """Read the whole file as `read_records` would (raising FileError where it would), yielding
+    a FileScan of what was read every `block_records` records (a caller may stop at a limit) and
+    the FileScan of the whole file last."""
+    if media_type == CSV:
+        return _scan_csv(stream, block_records)
+    if media_type == NDJSON:
+        return _scan_ndjson(stream, block_records)
+    return _scan_json(stream, block_records)
+
+
+class _CountedLines:
+    """The lines of a UTF-8 text view (newline=""), counting the bytes they take in the file."""
+
+    def __init__(self, text: io.TextIOWrapper, position: int) -> None:
+        self.text = text
+        self.position = position
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.text:
+            self.position += len(line) if line.isascii() else len(line.encode())
+            yield line
+
+
+def _scan_csv(stream: IO[bytes], block_records: int) -> Iterator[FileScan]:
+    start = stream.tell()
+    bom = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    stream.seek(start)
     with _text(stream) as text:
-        reader = csv.reader(text, strict=True)
+        lines = _CountedLines(text, start + (len(codecs.BOM_UTF8) if bom else 0))
+        # csv.reader takes a line only when its record needs one: `lines.position` is always
+        # where the last record it gave ends.
+        reader = csv.reader(lines, strict=True)
+        blocks: list[Block] = []
+        total = records = 0
+        row = block_row = 1
         try:
-            header = next(reader, None)
-            if not header:
-                raise FileError("The CSV file has no header row.")
+            columns = tuple(_header(reader))
+            block_start = lines.position
             for cells in reader:
-                if not _blank(cells):
-                    count += 1
-                    yield count
+                row += 1
+                if _blank(cells):
+                    continue
+                records += 1
+                if records == block_records:
+                    blocks.append(Block(block_start, lines.position, block_row, records))
+                    total += records
+                    block_start, block_row, records = lines.position, row, 0
+                    yield FileScan(CSV, total, columns, tuple(blocks))
         except (csv.Error, UnicodeDecodeError) as error:
             raise FileError(f"The CSV file is malformed near row {reader.line_num}.") from error
+    if records:
+        blocks.append(Block(block_start, lines.position, block_row, records))
+        total += records
+    yield FileScan(CSV, total, columns, tuple(blocks))
+
+
+def _scan_ndjson(stream: IO[bytes], block_records: int) -> Iterator[FileScan]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    position = block_start = stream.tell()
+    blocks: list[Block] = []
+    total = records = 0
+    row = block_row = 1
+    try:
+        for raw in stream:
+            row += 1
+            position += len(raw)
+            line = decoder.decode(raw).strip()
+            if not line:
+                continue
+            json.loads(line)
+            records += 1
+            if records == block_records:
+                blocks.append(Block(block_start, position, block_row, records))
+                total += records
+                block_start, block_row, records = position, row, 0
+                yield FileScan(NDJSON, total, blocks=tuple(blocks))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise FileError(f"Line {row - 1} of the NDJSON file is not valid JSON.") from error
+    if records:
+        blocks.append(Block(block_start, position, block_row, records))
+        total += records
+    yield FileScan(NDJSON, total, blocks=tuple(blocks))
+
+
+def _scan_json(stream: IO[bytes], block_records: int) -> Iterator[FileScan]:
+    total = 0
+    for total, _ in enumerate(_json_records(stream), start=1):
+        if total % block_records == 0:
+            yield FileScan(JSON, total)
+    yield FileScan(JSON, total)
+
+
+def read_block(
+    stream: IO[bytes], media_type: str, block: Block, columns: tuple[str, ...] = ()
+) -> Iterator[tuple[int, Any]]:
+    """The (row, record) pairs of one block of a CSV or NDJSON file, exactly as `read_records`
+    gives them (`columns`: the CSV file's, from its FileScan)."""
+    stream.seek(block.start)
+    data = stream.read(block.end - block.start)
+    if media_type == CSV:
+        # StringIO(newline="") cuts lines as the file's TextIOWrapper(newline="") does.
+        text = io.StringIO(data.decode("utf-8"), newline="")
+        return _csv_rows(csv.reader(text, strict=True), list(columns), block.after_row)
+    return _ndjson_lines(io.BytesIO(data), block.after_row, bom=block.start == 0)
 
 
 def csv_header(stream: IO[bytes]) -> list[str]:
@@ -165,10 +283,14 @@ def _json_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
 
 
 def _ndjson_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    row = 1
+    return _ndjson_lines(stream, after_row=1, bom=True)
+
+
+def _ndjson_lines(lines: IO[bytes], after_row: int, *, bom: bool) -> Iterator[tuple[int, Any]]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if bom else "utf-8")()
+    row = after_row
     try:
-        for raw in stream:
+        for raw in lines:
             row += 1
             line = decoder.decode(raw).strip()
             if line:

@@ -230,11 +230,11 @@ def seed_sessions(
     started = time.monotonic()
     spooled, size = imports.spool(ChunkReader(csv_chunks(plan)), limit=2**62)
     try:
-        total = imports.check_file(spooled, CSV, max_rows=plan.rows)
+        scan = imports.check_file(spooled, CSV, max_rows=plan.rows)
     except BaseException:
         spooled.close()
         raise
-    report = imports.ImportReport(id=uuid.uuid4(), dry_run=False, total=total)
+    report = imports.ImportReport(id=uuid.uuid4(), dry_run=False, total=scan.total)
     lock = imports.begin_import(app, report, media_type=CSV, created_by=created_by)
     loading = time.monotonic()
     done = threading.Event()
@@ -247,9 +247,9 @@ def seed_sessions(
     if progress is not None:
         ticker.start()
     try:
-        workers = imports.validation_workers(app.extensions["settings"].import_workers, total)
+        workers = imports.validation_workers(app.extensions["settings"].import_workers, scan.total)
         # closes the spooled file and releases the lock
-        imports.run_import(app, spooled, CSV, report, lock, workers=workers)
+        imports.run_import(app, spooled, scan, report, lock, workers=workers)
     except KeyboardInterrupt:
         report.status = "failed"
         report.failure = (

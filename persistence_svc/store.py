@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from persistence_svc.fileformats import INPUT_COLUMNS
+from shared import db
 from shared.spreadsheet import FORMULA_STARTS, NEEDS_APOSTROPHE_SQL
 
 # Every stored column a write supplies: the client's fields, the derived ones and the hash.
@@ -176,20 +177,26 @@ _STAGED_TYPES = [_COLUMN_TYPES.get(name, "text") for name in SESSION_COLUMNS]
 _ATTRIBUTES = SESSION_COLUMNS.index("attributes")
 
 
-def copy_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-    """Bulk insert: binary COPY into a per-connection staging table, then one INSERT … SELECT …
-    ON CONFLICT DO NOTHING; returns the ids that were new."""
+def session_copy_data(records: Iterable[dict[str, Any]]) -> bytes:
+    """Prepared records as binary COPY data for `copy_session_data` (no connection needed)."""
+    rows = []
+    for record in records:
+        row = [record.get(name) for name in SESSION_COLUMNS]
+        row[_ATTRIBUTES] = row[_ATTRIBUTES] or {}
+        rows.append(row)
+    return db.binary_copy_data(rows, _STAGED_TYPES)
+
+
+def copy_session_data(conn: psycopg.Connection, data: bytes) -> set[uuid.UUID]:
+    """Bulk insert of `session_copy_data`: COPY into a per-connection staging table, then one
+    INSERT … SELECT … ON CONFLICT DO NOTHING; returns the ids that were new."""
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS import_staging "
         "(LIKE sessions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
     with conn.cursor() as cursor:
         with cursor.copy(f"COPY import_staging ({_STAGED}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_STAGED_TYPES)
-            for record in records:
-                row = [record.get(name) for name in SESSION_COLUMNS]
-                row[_ATTRIBUTES] = row[_ATTRIBUTES] or {}
-                copy.write_row(row)
+            copy.write(data)
         rows = cursor.execute(
             f"""
             INSERT INTO sessions ({_STAGED})
@@ -199,6 +206,11 @@ def copy_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -
             """
         ).fetchall()
     return {row["session_id"] for row in rows}
+
+
+def copy_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Bulk insert of prepared records; returns the ids that were new."""
+    return copy_session_data(conn, session_copy_data(records))
 
 
 def create_import(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from flask import current_app
+from psycopg import pq
+from psycopg._copy_base import format_row_binary  # psycopg's own (C) COPY row writer
 from psycopg.abc import Buffer
+from psycopg.adapt import Transformer
 from psycopg.rows import dict_row
 from psycopg.types.datetime import DatetimeDumper
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -26,6 +29,26 @@ class UtcDatetimeDumper(DatetimeDumper):
 
 
 psycopg.adapters.register_dumper(datetime, UtcDatetimeDumper)
+
+
+# The header of PostgreSQL's binary COPY format: signature, flags, header extension length
+# (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4.5).
+BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4)
+
+
+def binary_copy_data(rows: Iterable[Sequence], types: Sequence[str]) -> bytes:
+    """`rows` as the data of `COPY … FROM STDIN (FORMAT BINARY)` with columns of `types`, header
+    included (hand it to `copy.write()`; psycopg adds the trailer). Made without a connection, so
+    another process can make it: an import's validation workers send bytes, not Python objects.
+    psycopg's own row writer does the work (a private module: the version range in pyproject.toml
+    pins it, and every import and batch test goes through it)."""
+    transformer = Transformer()
+    registry = psycopg.adapters.types
+    transformer.set_dumper_types([registry.get_oid(name) for name in types], pq.Format.BINARY)
+    data = bytearray(BINARY_COPY_HEADER)
+    for row in rows:
+        format_row_binary(row, transformer, data)
+    return bytes(data)
 
 
 def url_with_user(url: str, user: str, password: str | None = None) -> str:

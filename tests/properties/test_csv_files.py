@@ -1,13 +1,22 @@
 """Session CSV files: what the platform writes, it reads back exactly, whatever the text holds
-(quotes, separators, line breaks, a byte-order mark, formula-looking cells)."""
+(quotes, separators, line breaks, a byte-order mark, formula-looking cells); cut into blocks for
+an import's workers, the blocks read back the same records with the same row numbers."""
 
 import csv
 import io
+import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from persistence_svc.fileformats import CSV, INPUT_COLUMNS, read_records
+from persistence_svc.fileformats import (
+    CSV,
+    INPUT_COLUMNS,
+    NDJSON,
+    read_block,
+    read_records,
+    scan_file,
+)
 from shared.spreadsheet import FORMULA_STARTS, neutralise, restore
 
 # Any text, often starting like a formula or like a neutralised one (the interesting edges).
@@ -60,3 +69,44 @@ def test_neutralised_cells_never_start_a_formula_and_restore_exactly(text):
     cell = neutralise(text)
     assert not cell.startswith(FORMULA_STARTS)
     assert restore(cell) == text
+
+
+def blocks_read(data: bytes, media_type: str, block_records: int) -> list:
+    *_, scan = scan_file(io.BytesIO(data), media_type, block_records)
+    assert all(0 < block.records <= block_records for block in scan.blocks)
+    stream = io.BytesIO(data)
+    rows = [
+        row for block in scan.blocks for row in read_block(stream, media_type, block, scan.columns)
+    ]
+    assert scan.total == len(rows) == sum(block.records for block in scan.blocks)
+    return rows
+
+
+# Lines a file may hold between records: counted as rows, never records.
+BLANK_LINES = st.sampled_from(["", "\r\n", "\n", ",,\r\n", " \n"])
+
+
+@given(files(), st.lists(BLANK_LINES, max_size=10), st.integers(1, 3))
+def test_blocks_of_a_csv_file_read_as_the_whole_file(file, blanks, block_records):
+    columns, rows, dialect, bom = file
+    # blank lines after the header, between records and at the end
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=dialect[0], quoting=dialect[1])
+    writer.writerow(columns)
+    for position, row in enumerate([*rows, None]):
+        out.write("".join(blanks[2 * position : 2 * position + 2]))
+        if row is not None:
+            writer.writerow([neutralise(row.get(column, "")) for column in columns])
+    data = ("\ufeff" if bom else "").encode() + out.getvalue().encode()
+    assert blocks_read(data, CSV, block_records) == list(read_records(io.BytesIO(data), CSV))
+
+
+@given(
+    st.lists(st.one_of(st.just(""), st.dictionaries(st.sampled_from(INPUT_COLUMNS), TEXT))),
+    st.booleans(),
+    st.integers(1, 3),
+)
+def test_blocks_of_an_ndjson_file_read_as_the_whole_file(items, bom, block_records):
+    lines = [json.dumps(item, ensure_ascii=False) if item != "" else "  " for item in items]
+    data = ("\ufeff" if bom else "").encode() + "\n".join(lines).encode()
+    assert blocks_read(data, NDJSON, block_records) == list(read_records(io.BytesIO(data), NDJSON))

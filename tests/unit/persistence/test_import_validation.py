@@ -36,26 +36,35 @@ def records(count: int):
         yield number + 2, row
 
 
+def work(count: int):
+    """The records as the second pass hands them on: CHUNK_ROWS at a time."""
+    rows = list(records(count))
+    for start in range(0, count, imports.CHUNK_ROWS):
+        yield rows[start : start + imports.CHUNK_ROWS]
+
+
 def test_worker_processes_give_the_same_chunks_in_file_order():
     count = 7 * imports.CHUNK_ROWS + 123  # more chunks than the window of 2 per worker
-    inline = list(imports.validated_chunks(records(count), KEY, workers=1))
-    pooled = list(imports.validated_chunks(records(count), KEY, workers=2))
+    inline = list(imports.validated_chunks(work(count), KEY, workers=1))
+    pooled = list(imports.validated_chunks(work(count), KEY, workers=2))
     assert [chunk.size for chunk in pooled] == [chunk.size for chunk in inline]
     assert sum(chunk.size for chunk in pooled) == count
     assert [chunk.problems for chunk in pooled] == [chunk.problems for chunk in inline]
-    assert [chunk.prepared for chunk in pooled] == [chunk.prepared for chunk in inline]
-    rows = [row for chunk in pooled for row, _ in chunk.prepared]
+    assert [chunk.keys for chunk in pooled] == [chunk.keys for chunk in inline]
+    assert [chunk.copy_data for chunk in pooled] == [chunk.copy_data for chunk in inline]
+    rows = [row for chunk in pooled for row, _, _ in chunk.keys]
     assert rows == sorted(rows)
+    assert len(rows) == count - len({problem[0] for chunk in pooled for problem in chunk.problems})
     problems = {(row, field, code) for chunk in pooled for row, field, code, _ in chunk.problems}
     assert (9, "sentiment_score", "invalid") in problems
     assert (999, "notes", "personal_data") in problems  # number 997: the PII guard ran there
-    first = pooled[0].prepared[0][1]
-    assert "engineer" not in first and first["engineer_code"].startswith("eng_")
+    first = pooled[0].copy_data
+    assert b"Engineer A" not in first and b"eng_" in first  # pseudonyms, not names
     assert not multiprocessing.active_children()
 
 
 def test_a_consumer_that_stops_early_shuts_the_workers_down():
-    chunks = imports.validated_chunks(records(10 * imports.CHUNK_ROWS), KEY, workers=2)
+    chunks = imports.validated_chunks(work(10 * imports.CHUNK_ROWS), KEY, workers=2)
     assert next(chunks).size == imports.CHUNK_ROWS
     chunks.close()
     assert not multiprocessing.active_children()
