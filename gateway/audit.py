@@ -22,6 +22,7 @@ AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("POST", r"imports", "imports.create"),
     ("POST", r"qa/reviews/[^/]+", "qa.review"),
     ("POST", r"alerts/[^/]+/(ack|resolve)", "alerts.decide"),
+    ("POST", r"engineers/lookup", "engineers.lookup"),  # who turned names into pseudonyms
 )
 
 

@@ -45,6 +45,10 @@ def _prune_while_alive(storage_ref: weakref.ref) -> None:
         time.sleep(PrunedMemoryStorage.PRUNE_SECONDS)
 
 
+# A name in, its pseudonym out: limited on its own so that no caller can test many names quickly.
+LOOKUP_PATH = "/api/v1/engineers/lookup"
+
+
 def _client_id() -> str:
     """The client named by HTTP Basic auth or the form, for per-client token limits."""
     if request.authorization and request.authorization.username:
@@ -93,7 +97,11 @@ def register_rate_limits(app: Flask) -> Limiter:
     views["erasure.erase_engineer"] = limiter.limit(settings.rate_limit_api, key_func=_caller)(
         views["erasure.erase_engineer"]
     )
-    views["proxy.forward"] = limiter.limit(settings.rate_limit_api, key_func=_caller)(
-        views["proxy.forward"]
-    )
+    api_view = limiter.limit(settings.rate_limit_api, key_func=_caller)(views["proxy.forward"])
+    views["proxy.forward"] = limiter.limit(
+        settings.rate_limit_lookup,
+        key_func=_caller,
+        scope="engineer-lookup",
+        exempt_when=lambda: request.path != LOOKUP_PATH,
+    )(api_view)
     return limiter

@@ -226,6 +226,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("RATE_LIMIT_API", str, "3000 per minute", "API calls per authenticated caller."),
     Setting(
+        "RATE_LIMIT_LOOKUP",
+        str,
+        "120 per minute",
+        "Engineer look-ups (`POST /api/v1/engineers/lookup`, a name to its pseudonym) per "
+        "authenticated caller, within the API limit: testing many names is slow.",
+    ),
+    Setting(
         "ALERT_WEBHOOK_URL",
         str,
         "",

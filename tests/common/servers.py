@@ -36,6 +36,12 @@ def echo_app() -> Flask:
             return {"status": 404}, 404
         if path == "sessions/export":
             return Response((b"x" * 1000 for _ in range(1000)), mimetype="text/csv")
+        if path == "sessions/cookie":  # a service that tries to set a cookie on the caller
+            return (
+                {"path": request.full_path},
+                200,
+                {"Set-Cookie": "cr_session=forged; Path=/", "Proxy-Authenticate": "Basic"},
+            )
         return {
             "path": request.full_path,
             "method": request.method,

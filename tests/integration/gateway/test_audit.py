@@ -74,6 +74,7 @@ def test_token_issuance_is_audited(audited, make_client, database_url):
         ("admin", "DELETE", "/api/v1/engineers/eng_abc", "engineers.erase", "failure", 201),
         ("admin", "PUT", "/api/v1/thresholds/recurring_issue", "thresholds.change", "success", 201),
         ("qa_lead", "POST", "/api/v1/qa/reviews/0b1d", "qa.review", "success", 201),
+        ("agent", "POST", "/api/v1/engineers/lookup", "engineers.lookup", "success", 201),
         ("manager", "DELETE", "/api/v1/engineers/eng_abc", "access.denied", "denied", 403),
         ("manager", "GET", "/api/v1/sessions/missing", "access.denied", "denied", 404),
     ],

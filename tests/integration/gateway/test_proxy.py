@@ -112,6 +112,18 @@ def test_large_response_streams_through(routed, token_for):
     assert response.headers["Content-Type"].startswith("text/csv")
 
 
+def test_a_service_cannot_set_cookies_or_hop_by_hop_headers(routed, token_for):
+    """The gateway's session cookie is its own: a service's Set-Cookie never reaches the
+    browser (nor do hop-by-hop headers); the rest of the answer does."""
+    response = routed.get(
+        "/api/v1/sessions/cookie", headers={"Authorization": f"Bearer {token_for('admin')}"}
+    )
+    assert response.status_code == 200 and response.json["path"] == "/api/v1/sessions/cookie?"
+    assert "Set-Cookie" not in response.headers
+    assert "Proxy-Authenticate" not in response.headers
+    assert response.headers["Content-Type"] == "application/json"
+
+
 def test_body_over_the_limit_gets_413_before_forwarding(routed, token_for):
     response = routed.post(
         "/api/v1/sessions",

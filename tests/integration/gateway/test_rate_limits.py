@@ -59,3 +59,36 @@ def test_api_calls_are_throttled_per_caller(gateway_config, make_client):
         assert other.status_code == 503
     finally:
         app.extensions["db_pool"].close()
+
+
+def test_engineer_lookups_have_a_limit_of_their_own_per_caller(gateway_config, make_client):
+    """Turning names into pseudonyms is limited apart from (and below) the API limit: a caller
+    cannot test many names quickly, and its other calls go on."""
+    app = limited_app(
+        gateway_config, rate_limit_api="10 per minute", rate_limit_lookup="2 per minute"
+    )
+    try:
+        client = app.test_client()
+
+        def bearer():
+            client_id, secret = make_client("agent")
+            token = client.post(
+                "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+            ).json["access_token"]
+            return {"Authorization": f"Bearer {token}"}
+
+        first, second = bearer(), bearer()
+
+        def lookup(headers):
+            return client.post(
+                "/api/v1/engineers/lookup", json={"engineer": "Anna Example"}, headers=headers
+            )
+
+        answers = [lookup(first) for _ in range(3)]
+        assert [answer.status_code for answer in answers] == [503, 503, 429]
+        assert int(answers[2].headers["Retry-After"]) > 0
+        other_call = client.get("/api/v1/history/eng_x", headers=first)
+        assert other_call.status_code == 503  # went through: only look-ups are used up
+        assert lookup(second).status_code == 503  # another caller has its own count
+    finally:
+        app.extensions["db_pool"].close()

@@ -107,3 +107,29 @@ def test_no_receiver_no_queue(trends_app, conn, feed):
     with conn.transaction():
         alerts.reconcile(conn, NOW, notify_base=trends_app.extensions["notify_base"])
     assert store.outbox_depth(conn) == 0
+
+
+def test_a_redirecting_receiver_is_not_followed(conn, feed):
+    """A receiver URL that answers with a redirect (to an internal address, say) is a failed
+    delivery: the alert never goes where the redirect points."""
+    elsewhere, elsewhere_calls = flaky_receiver(failures=0)
+    redirecting = Flask("redirecting")
+    redirects = []
+    feed(*[change(days_ago=d) for d in (1, 2, 3)])
+    with conn.transaction():
+        alerts.reconcile(conn, NOW, notify_base="https://cr.example")
+    with serve(elsewhere) as target:
+
+        @redirecting.post("/hook")
+        def hook():
+            redirects.append(request.get_data())
+            return "", 307, {"Location": f"{target}/hook"}  # 307 keeps method and body
+
+        with serve(redirecting) as base:
+            counts = webhooks.deliver_due(
+                conn, url=f"{base}/hook", secret=SECRET, backoff=10, max_attempts=10
+            )
+    assert counts == {"delivered": 0, "failed": 1}
+    assert len(redirects) == 1 and elsewhere_calls == []
+    row = conn.execute("SELECT delivered_at, last_error FROM webhook_outbox").fetchone()
+    assert row["delivered_at"] is None and row["last_error"] == "HTTP 307"

@@ -56,6 +56,7 @@ def test_the_gateway_uses_it_without_redis():
             "rate_limit_login": "5 per minute",
             "rate_limit_token": "5 per minute",
             "rate_limit_api": "5 per minute",
+            "rate_limit_lookup": "5 per minute",
         },
     )()
     for endpoint in (
