@@ -297,10 +297,15 @@ def validated_chunks(work: Iterator[Work], key: bytes, workers: int = 1) -> Iter
                 future.cancel()
 
 
+# Starting the workers takes about 0.7 s (a new interpreter importing the service's modules);
+# below about 20,000 records the service alone was faster (docs/scaling.md).
+POOLED_FROM_RECORDS = 20 * CHUNK_ROWS
+
+
 def validation_workers(configured: int, total: int) -> int:
     """How many processes validate an import of `total` records: IMPORT_WORKERS, or one per CPU
-    core when it is 0; a file of a few chunks is validated in the service process itself."""
-    if total < 4 * CHUNK_ROWS:
+    core when it is 0; a smaller file is validated in the service process itself."""
+    if total < POOLED_FROM_RECORDS:
         return 1
     return max(1, configured or os.cpu_count() or 1)
 

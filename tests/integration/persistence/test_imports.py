@@ -10,7 +10,7 @@ import uuid
 import psycopg
 import pytest
 
-from persistence_svc import store
+from persistence_svc import imports, store
 from persistence_svc.app import create_app
 from shared.testing import internal_headers
 from tests.common.builders import make_session
@@ -240,7 +240,16 @@ def test_large_file_answers_202_and_reports_progress(app_config, database_url):
         app.extensions["db_pool"].close()
 
 
-def test_background_import_validated_by_worker_processes(app_config, database_url):
+def test_background_import_validated_by_worker_processes(app_config, database_url, monkeypatch):
+    pools = []
+
+    class CountedPool(imports.ProcessPoolExecutor):
+        def __init__(self, workers, **options):
+            pools.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(imports, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(imports, "POOLED_FROM_RECORDS", 4 * imports.CHUNK_ROWS)  # a quicker file
     app = create_app({**app_config, "import_async_bytes": 1000, "import_workers": 2})
     try:
         client = app.test_client()
@@ -267,6 +276,7 @@ def test_background_import_validated_by_worker_processes(app_config, database_ur
             (4323, "root_cause", "invalid")  # record 4322 of the file, after the header
         ]
         assert count_sessions(database_url) == 4999
+        assert pools == [2]
     finally:
         app.extensions["db_pool"].close()
 

@@ -74,8 +74,8 @@ def test_a_consumer_that_stops_early_shuts_the_workers_down():
     ("configured", "total", "expected"),
     [
         (0, 100, 1),  # a small file: validated in the service process
-        (4, 3 * imports.CHUNK_ROWS, 1),
-        (4, 4 * imports.CHUNK_ROWS, 4),
+        (4, imports.POOLED_FROM_RECORDS - 1, 1),
+        (4, imports.POOLED_FROM_RECORDS, 4),
         (1, 1_000_000, 1),
     ],
 )
