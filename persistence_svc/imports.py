@@ -48,6 +48,7 @@ FINAL_REPORT_PATIENCE = 120.0  # seconds a final report waits for the database t
 MAX_REPORTED_ERRORS = 1000
 SPOOL_CHUNK = 256 * 1024
 KNOWN_COLUMNS = frozenset(INPUT_COLUMNS + DERIVED_COLUMNS + IMPORT_ONLY_COLUMNS)
+_DERIVED = frozenset(DERIVED_COLUMNS)
 log = logging.getLogger("cr.imports")
 
 
@@ -193,9 +194,10 @@ def prepare_chunk(rows: list[tuple[int, Any]], key: bytes) -> Chunk:
                 row, [("record", "extra_cells", "The row has more cells than the header.")]
             )
             continue
-        data = {k: v for k, v in record.items() if k not in DERIVED_COLUMNS}
+        if not _DERIVED.isdisjoint(record):  # computed here, whatever the file says
+            record = {k: v for k, v in record.items() if k not in _DERIVED}
         try:
-            session = prepare_record(load_session(data), key)
+            session = prepare_record(load_session(record), key)
         except ma.ValidationError as error:
             chunk.reject(row, [(name, _code(text), text) for name, text in _flat(error.messages)])
             continue

@@ -88,10 +88,9 @@ def _guard_free_text(record: dict[str, Any], *, names: tuple[str, ...], redact: 
 def content_hash(record: dict[str, Any]) -> bytes:
     """SHA-256 over the client-determined content: JSON of the content fields in a fixed order,
     times in UTC (the same instant written with another offset is the same content)."""
-    get = record.get
     values = [
         value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
-        for value in [get(name) for name in CONTENT_FIELDS]
+        for value in map(record.get, CONTENT_FIELDS)
     ]
     return hashlib.sha256(_HASHED_JSON.encode(values).encode()).digest()
 

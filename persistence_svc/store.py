@@ -181,7 +181,7 @@ def session_copy_data(records: Iterable[dict[str, Any]]) -> bytes:
     """Prepared records as binary COPY data for `copy_session_data` (no connection needed)."""
     rows = []
     for record in records:
-        row = [record.get(name) for name in SESSION_COLUMNS]
+        row = list(map(record.get, SESSION_COLUMNS))
         row[_ATTRIBUTES] = row[_ATTRIBUTES] or {}
         rows.append(row)
     return db.binary_copy_data(rows, _STAGED_TYPES)
