@@ -174,12 +174,14 @@ _SESSION_IN = SessionInSchema()
 _UNSET = object()
 # What the schema declares, read from it: the fields, the required ones, the defaults of the others.
 _SESSION_IN_FIELDS = frozenset(_SESSION_IN.load_fields)
-_REQUIRED = tuple(name for name, field in _SESSION_IN.load_fields.items() if field.required)
+_REQUIRED = frozenset(name for name, field in _SESSION_IN.load_fields.items() if field.required)
 _DEFAULTS = tuple(
     (name, field.load_default)
     for name, field in _SESSION_IN.load_fields.items()
     if field.load_default is not ma.missing
 )
+_PLAIN_DEFAULTS = {name: default for name, default in _DEFAULTS if not callable(default)}
+_MADE_DEFAULTS = tuple((name, default) for name, default in _DEFAULTS if callable(default))
 
 
 def load_session(data: Any) -> dict[str, Any]:
@@ -202,9 +204,9 @@ def _load_direct(data: Any) -> dict[str, Any] | None:
         return None
     if ("case_number" in data) == ("case_ref" in data):
         return None
-    out: dict[str, Any] = {
-        name: default() if callable(default) else default for name, default in _DEFAULTS
-    }
+    out: dict[str, Any] = dict(_PLAIN_DEFAULTS)
+    for name, make in _MADE_DEFAULTS:
+        out[name] = make()
     try:
         for name, value in data.items():
             loaded = _DIRECT[name](value)
@@ -213,7 +215,7 @@ def _load_direct(data: Any) -> dict[str, Any] | None:
             out[name] = loaded
     except Exception:  # whatever the direct checks trip on, the schema answers
         return None
-    if any(name not in out for name in _REQUIRED):
+    if not out.keys() >= _REQUIRED:
         return None
     record_type, parts = out["record_type"], out["parts"]
     if (record_type == "series" and not (parts and 2 <= parts <= 5)) or (

@@ -180,15 +180,22 @@ def check_part_count(value: Any, record_type: str = "series") -> RuleResult:
     return RuleResult(valid=True, normalized=parts)
 
 
+_LABEL_SEPARATORS = re.compile(r"[\s_-]+")
+
+
 def _label_key(value: str) -> str:
-    return re.sub(r"[\s_-]+", "_", value.strip().lower())
+    return _LABEL_SEPARATORS.sub("_", value.strip().lower())
 
 
 def normalize_root_cause(value: Any) -> str:
     """The API value of a root cause from its API value or spec label (`Knowledge Gap`,
     `knowledge-gap`, `KNOWLEDGE_GAP`); ValueError otherwise."""
-    if isinstance(value, str) and _label_key(value) in ROOT_CAUSES:
-        return _label_key(value)
+    if not isinstance(value, str):
+        raise ValueError("unknown root cause")
+    if value in ROOT_CAUSES:  # already the API value: the common case of bulk imports
+        return value
+    if (key := _label_key(value)) in ROOT_CAUSES:
+        return key
     raise ValueError("unknown root cause")
 
 
