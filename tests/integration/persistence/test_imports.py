@@ -54,7 +54,13 @@ def count_sessions(database_url):
         return conn.execute("SELECT count(*) FROM persistence.sessions").fetchone()[0]
 
 
-def test_nasty_csv_reports_exact_rows_and_loads_the_good_ones(api, database_url):
+# Chunks of 1,000 records (the file is one chunk), and chunks so small that blank lines, a quoted
+# line break and the repeated id fall on chunk boundaries (the file is cut into blocks by row).
+@pytest.mark.parametrize("chunk_rows", [imports.CHUNK_ROWS, 1, 2, 3])
+def test_nasty_csv_reports_exact_rows_and_loads_the_good_ones(
+    api, database_url, monkeypatch, chunk_rows
+):
+    monkeypatch.setattr(imports, "CHUNK_ROWS", chunk_rows)
     duplicate = str(uuid.uuid4())
     body = (
         "\ufeff"
