@@ -150,15 +150,49 @@ class FileScan:
     blocks: tuple[Block, ...] = ()
 
 
-def scan_file(stream: IO[bytes], media_type: str, block_records: int) -> Iterator[FileScan]:
-    """Read the whole file as `read_records` would (raising FileError where it would), yielding
-    a FileScan of what was read every `block_records` records (a caller may stop at a limit) and
-    the FileScan of the whole file last."""
+class TooManyRecords(FileError):
+    """The file holds more records than allowed (the rest of it is not read)."""
+
+
+def scan_file(
+    stream: IO[bytes], media_type: str, *, block_records: int, max_records: int
+) -> FileScan:
+    """Read the whole file as `read_records` would (raising FileError where it would, and
+    TooManyRecords soon after `max_records`), cutting it into blocks of `block_records`."""
     if media_type == CSV:
-        return _scan_csv(stream, block_records)
+        return _scan_csv(stream, _Blocks(block_records, max_records, stream.tell()))
     if media_type == NDJSON:
-        return _scan_ndjson(stream, block_records)
-    return _scan_json(stream, block_records)
+        return _scan_ndjson(stream, _Blocks(block_records, max_records, stream.tell()))
+    total = 0
+    for total, _ in enumerate(_json_records(stream), start=1):
+        if total > max_records:
+            raise TooManyRecords(f"The file holds more than {max_records} records.")
+    return FileScan(JSON, total)
+
+
+class _Blocks:
+    """The blocks of a file as a scan finds its records."""
+
+    def __init__(self, size: int, limit: int, start: int) -> None:
+        self.size, self.limit = size, limit
+        self.blocks: list[Block] = []
+        self.total = self.records = 0
+        self.start, self.after_row = start, 1
+
+    def record(self, end: int, row: int) -> None:
+        """One more record, on `row`, whose last line ends before byte `end`."""
+        self.records += 1
+        if self.records == self.size:
+            self.cut(end, row)
+
+    def cut(self, end: int, row: int) -> None:
+        if not self.records:
+            return
+        self.blocks.append(Block(self.start, end, self.after_row, self.records))
+        self.total += self.records
+        if self.total > self.limit:
+            raise TooManyRecords(f"The file holds more than {self.limit} records.")
+        self.start, self.after_row, self.records = end, row, 0
 
 
 class _CountedLines:
@@ -174,73 +208,44 @@ class _CountedLines:
             yield line
 
 
-def _scan_csv(stream: IO[bytes], block_records: int) -> Iterator[FileScan]:
-    start = stream.tell()
+def _scan_csv(stream: IO[bytes], blocks: _Blocks) -> FileScan:
     bom = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
-    stream.seek(start)
+    stream.seek(blocks.start)
     with _text(stream) as text:
-        lines = _CountedLines(text, start + (len(codecs.BOM_UTF8) if bom else 0))
+        lines = _CountedLines(text, blocks.start + (len(codecs.BOM_UTF8) if bom else 0))
         # csv.reader takes a line only when its record needs one: `lines.position` is always
         # where the last record it gave ends.
         reader = csv.reader(lines, strict=True)
-        blocks: list[Block] = []
-        total = records = 0
-        row = block_row = 1
         try:
             columns = tuple(_header(reader))
-            block_start = lines.position
+            blocks.start = lines.position
+            row = 1
             for cells in reader:
                 row += 1
-                if _blank(cells):
-                    continue
-                records += 1
-                if records == block_records:
-                    blocks.append(Block(block_start, lines.position, block_row, records))
-                    total += records
-                    block_start, block_row, records = lines.position, row, 0
-                    yield FileScan(CSV, total, columns, tuple(blocks))
+                if not _blank(cells):
+                    blocks.record(lines.position, row)
         except (csv.Error, UnicodeDecodeError) as error:
             raise FileError(f"The CSV file is malformed near row {reader.line_num}.") from error
-    if records:
-        blocks.append(Block(block_start, lines.position, block_row, records))
-        total += records
-    yield FileScan(CSV, total, columns, tuple(blocks))
+    blocks.cut(lines.position, row)
+    return FileScan(CSV, blocks.total, columns, tuple(blocks.blocks))
 
 
-def _scan_ndjson(stream: IO[bytes], block_records: int) -> Iterator[FileScan]:
+def _scan_ndjson(stream: IO[bytes], blocks: _Blocks) -> FileScan:
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    position = block_start = stream.tell()
-    blocks: list[Block] = []
-    total = records = 0
-    row = block_row = 1
-    try:
-        for raw in stream:
-            row += 1
-            position += len(raw)
+    position, row = blocks.start, 1
+    for raw in stream:
+        row += 1
+        position += len(raw)
+        try:
             line = decoder.decode(raw).strip()
-            if not line:
-                continue
-            json.loads(line)
-            records += 1
-            if records == block_records:
-                blocks.append(Block(block_start, position, block_row, records))
-                total += records
-                block_start, block_row, records = position, row, 0
-                yield FileScan(NDJSON, total, blocks=tuple(blocks))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise FileError(f"Line {row - 1} of the NDJSON file is not valid JSON.") from error
-    if records:
-        blocks.append(Block(block_start, position, block_row, records))
-        total += records
-    yield FileScan(NDJSON, total, blocks=tuple(blocks))
-
-
-def _scan_json(stream: IO[bytes], block_records: int) -> Iterator[FileScan]:
-    total = 0
-    for total, _ in enumerate(_json_records(stream), start=1):
-        if total % block_records == 0:
-            yield FileScan(JSON, total)
-    yield FileScan(JSON, total)
+            if line:
+                json.loads(line)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise FileError(f"Line {row - 1} of the NDJSON file is not valid JSON.") from error
+        if line:
+            blocks.record(position, row)
+    blocks.cut(position, row)
+    return FileScan(NDJSON, blocks.total, blocks=tuple(blocks.blocks))
 
 
 def read_block(

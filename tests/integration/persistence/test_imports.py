@@ -215,6 +215,40 @@ def test_oversize_file_gets_413(app_config):
         app.extensions["db_pool"].close()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "ndjson"])
+def test_a_file_of_too_many_records_gets_413_and_writes_nothing(app_config, database_url, fmt):
+    app = create_app({**app_config, "max_import_rows": 3})
+    try:
+        client = app.test_client()
+
+        def post(count: int):
+            if fmt == "csv":
+                body = HEADER + "".join(csv_line() for _ in range(count))
+                media_type = "text/csv"
+            elif fmt == "json":
+                body, media_type = (
+                    json.dumps([make_session() for _ in range(count)]),
+                    "application/json",
+                )
+            else:
+                body = "\n".join(json.dumps(make_session()) for _ in range(count))
+                media_type = "application/x-ndjson"
+            return client.post(
+                "/api/v1/imports",
+                data=body.encode(),
+                content_type=media_type,
+                headers=internal_headers("admin"),
+            )
+
+        refused = post(4)
+        assert refused.status_code == 413, refused.json
+        assert "3 records" in refused.json["detail"]
+        assert count_sessions(database_url) == 0
+        assert post(3).json["inserted"] == 3  # the limit itself is allowed
+    finally:
+        app.extensions["db_pool"].close()
+
+
 def test_large_file_answers_202_and_reports_progress(app_config, database_url):
     app = create_app({**app_config, "import_async_bytes": 1000})
     try:
