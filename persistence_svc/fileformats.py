@@ -180,7 +180,7 @@ class _Blocks:
         self.start, self.after_row = start, 1
 
     def record(self, end: int, row: int) -> None:
-        """One more record, on `row`, whose last line ends before byte `end`."""
+        """One more record, on `row`; its last line ends at byte `end` (exclusive)."""
         self.records += 1
         if self.records == self.size:
             self.cut(end, row)
