@@ -63,15 +63,20 @@ def post_scenario(agent, scenario, suffix):
         assert response.status_code == 201, response.text
 
 
-def open_alerts(admin, agent, scenario, suffix):
-    engineers = {item["engineer"] for item in scenario["sessions"]}
-    teams = {item["team"] for item in scenario["sessions"]}
+def engineer_codes(agent, scenario, suffix):
+    """The scenario's engineers by pseudonym (looked up once: look-ups are rate limited)."""
     codes = {}
-    for name in engineers:
+    for name in {item["engineer"] for item in scenario["sessions"]}:
         lookup = agent.request(
             "POST", "/api/v1/engineers/lookup", json={"engineer": f"{name} {suffix}"}
         )
+        assert lookup.status_code == 200, lookup.text
         codes[lookup.json()["engineer_code"]] = name
+    return codes
+
+
+def open_alerts(admin, codes, scenario, suffix):
+    teams = {item["team"] for item in scenario["sessions"]}
     found = set()
     queries = [f"engineer_code={code}" for code in codes] + [
         f"team={team}-{suffix}" for team in teams
@@ -123,15 +128,16 @@ def test_scenario_raises_exactly_its_alerts(agent, admin, path, mode):
         for rule, params in thresholds.items():
             set_threshold(admin, rule, {**DEFAULTS[rule], **params})
         post_scenario(agent, scenario, suffix)
+        codes = engineer_codes(agent, scenario, suffix)
         if mode == "evaluate":
             result = admin.request("POST", "/api/v1/trends/evaluate")
             assert result.status_code == 200, result.text
-            assert open_alerts(admin, agent, scenario, suffix) == expected(scenario)
+            assert open_alerts(admin, codes, scenario, suffix) == expected(scenario)
         else:
             deadline = time.monotonic() + 10
             found = set()
             while time.monotonic() < deadline:
-                found = open_alerts(admin, agent, scenario, suffix)
+                found = open_alerts(admin, codes, scenario, suffix)
                 if found == expected(scenario):
                     break
                 time.sleep(0.5)
