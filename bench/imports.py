@@ -99,6 +99,12 @@ class PeakMemory:
         return self.samples[0] / 1_048_576
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (fewer than the machine's under `taskset`); the
+    processes a benchmark starts inherit them."""
+    return len(psutil.Process().cpu_affinity()) or 1
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time so far of a process and its descendants, those that ended and
     were waited for included (a service's validation workers, PostgreSQL's backends)."""
@@ -225,7 +231,7 @@ def bench_import_export(
         "raw_copy": statistics.median(rate for rate, _ in copies),
         "raw_copy_cpu_us_per_row": statistics.median(cpu for _, cpu in copies),
         "pandas": pandas_to_sql(db_url, path, pandas_rows),
-        "cores": psutil.cpu_count() or 1,
+        "cores": usable_cores(),
     }
     figures["import"] = api_import(persistence_url, headers, path, pid, postgres)
     return figures

@@ -21,7 +21,7 @@ import requests
 from bench.dashboard import TEAM, bench_dashboard, dashboard_report
 from bench.exports import bench_export, seed_sessions
 from bench.exports import report as export_report
-from bench.imports import bench_import_export, postgres_pid
+from bench.imports import bench_import_export, postgres_pid, usable_cores
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
 from bench.reads import bench_reads, bench_verification
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "rounds": args.rounds,
         "seconds": args.seconds,
-        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {usable_cores()} cores, Python {platform.python_version()}",
     }
     sections: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="cr-bench-"))
@@ -390,12 +390,6 @@ def _client_token(running, name: str, role: str, teams: tuple[str, ...] = ()) ->
         data={"grant_type": "client_credentials"},
         timeout=10,
     ).json()["access_token"]
-
-
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 def _wait_http(url: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.imports import PeakMemory, cpu_seconds
+from bench.imports import PeakMemory, cpu_seconds, usable_cores
 from bench.run import _client_token, _update_doc
 from shared.postgres import EmbeddedPostgres
 from shared.processes import start_platform
@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "rps": args.rps,
         "seconds": args.seconds,
-        "cores": psutil.cpu_count(),
-        "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
+        "cores": usable_cores(),
+        "machine": f"{platform.machine()}, {usable_cores()} cores, "
         f"Python {platform.python_version()}",
     }
     work = Path(tempfile.mkdtemp(prefix="cr-soak-"))
