@@ -41,7 +41,13 @@ from persistence_svc.fileformats import (
 from persistence_svc.schemas import load_session
 from persistence_svc.sessions import PersonalDataFound, prepare_record
 from shared import db, metrics
-from shared.errors import BadRequest, PayloadTooLarge, Unprocessable, reportable_field
+from shared.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Unprocessable,
+    flatten_messages,
+    reportable_field,
+)
 
 CHUNK_ROWS = 1000
 FINAL_REPORT_PATIENCE = 120.0  # seconds a final report waits for the database to come back
@@ -197,7 +203,10 @@ def prepare_chunk(rows: list[tuple[int, Any]], key: bytes) -> Chunk:
         try:
             session = prepare_record(load_session(record), key)
         except ma.ValidationError as error:
-            chunk.reject(row, [(name, _code(text), text) for name, text in _flat(error.messages)])
+            problems = flatten_messages(error.messages, root="record", locations=frozenset())
+            chunk.reject(
+                row, [(item["field"], _code(item["reason"]), item["reason"]) for item in problems]
+            )
             continue
         except PersonalDataFound as found:
             chunk.reject(
@@ -321,18 +330,6 @@ def _start_worker(key: bytes) -> None:
 
 def _prepare_with_kept_key(work: Work) -> Chunk:
     return _prepare(work, _kept_key)
-
-
-def _flat(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
-            yield from _flat(value, name or "record")
-    elif isinstance(messages, list) and all(isinstance(item, str) for item in messages):
-        yield prefix or "record", " ".join(messages)
-    elif isinstance(messages, list):
-        for item in messages:
-            yield from _flat(item, prefix)
 
 
 def load_chunk(conn, chunk: Chunk, report: ImportReport) -> None:

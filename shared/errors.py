@@ -96,12 +96,23 @@ def field_error(field: str, reason: str) -> dict[str, str]:
     return {"field": field, "reason": reason}
 
 
-def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+# The parts of a request that webargs names at the top of its messages (dropped from paths).
+REQUEST_LOCATIONS = frozenset({"json", "query", "form", "files", "headers", "view_args"})
+
+
+def flatten_messages(
+    messages: Any,
+    prefix: str = "",
+    *,
+    root: str = "body",
+    locations: frozenset[str] = REQUEST_LOCATIONS,
+) -> list[dict[str, str]]:
     """Turn marshmallow/webargs nested messages into `[{"field": "a.b", "reason": "..."}]`.
 
-    The location level (`json`, `query`) is dropped from the path; marshmallow's own messages never
-    contain the rejected value, so they are safe to return. A key that is not shaped like a field
-    name (an unknown key can be anything) is named UNNAMED_FIELD.
+    The location level (`json`, `query`: `locations`) is dropped from the path, and messages
+    about the input as a whole are named `root`; marshmallow's own messages never contain the
+    rejected value, so they are safe to return. A key that is not shaped like a field name (an
+    unknown key can be anything) is named UNNAMED_FIELD.
     """
     if isinstance(messages, Mapping):
         entries: list[dict[str, str]] = []
@@ -109,21 +120,22 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
             name = str(key)
             if not _FIELD_NAME_PART.fullmatch(name):
                 name = UNNAMED_FIELD
-            if not prefix and name in {"json", "query", "form", "files", "headers", "view_args"}:
-                entries.extend(flatten_messages(value, ""))
+            if not prefix and name in locations:
+                path = ""
             elif name == "_schema":
-                entries.extend(flatten_messages(value, prefix))
+                path = prefix
             else:
-                entries.extend(flatten_messages(value, f"{prefix}.{name}" if prefix else name))
+                path = f"{prefix}.{name}" if prefix else name
+            entries.extend(flatten_messages(value, path, root=root, locations=locations))
         return entries
     if isinstance(messages, list | tuple):
         if all(isinstance(item, str) for item in messages):
-            return [field_error(prefix or "body", " ".join(messages))]
+            return [field_error(prefix or root, " ".join(messages))]
         entries = []
         for item in messages:
-            entries.extend(flatten_messages(item, prefix))
+            entries.extend(flatten_messages(item, prefix, root=root, locations=locations))
         return entries
-    return [field_error(prefix or "body", str(messages))]
+    return [field_error(prefix or root, str(messages))]
 
 
 def problem_body(error: HTTPException) -> dict[str, Any]:
