@@ -105,18 +105,13 @@ def usable_cores() -> int:
     return len(psutil.Process().cpu_affinity()) or 1
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, *, reaped_only: bool = False) -> float:
     """User and system CPU time so far of a process and its descendants, those that ended and
-    were waited for included (a service's validation workers, PostgreSQL's backends)."""
+    were waited for included (a service's validation workers, PostgreSQL's backends); with
+    `reaped_only`, only the part of those that ended (an import's workers, once it is done)."""
     process = psutil.Process(pid)
-    return sum(sum(p.cpu_times()[:4]) for p in [process, *process.children(True)])
-
-
-def reaped_cpu_seconds(pid: int) -> float:
-    """The part of `cpu_seconds` spent by descendants that ended and were waited for (an
-    import's validation workers, once the import is done)."""
-    process = psutil.Process(pid)
-    return sum(sum(p.cpu_times()[2:4]) for p in [process, *process.children(True)])
+    times = slice(2, 4) if reaped_only else slice(0, 4)  # user, system, children's user, system
+    return sum(sum(p.cpu_times()[times]) for p in [process, *process.children(True)])
 
 
 def postgres_pid(pgdata: Path) -> int:
@@ -176,7 +171,7 @@ def pandas_to_sql(db_url: str, path: Path, rows: int) -> float:
 def api_import(persistence_url: str, headers: dict, path: Path, pid: int, postgres: int) -> dict:
     """Rows/s of POST /imports (202, then polled until completed), the service's memory and the
     CPU time that the service and PostgreSQL spent on it."""
-    cpu_before = cpu_seconds(pid), cpu_seconds(postgres), reaped_cpu_seconds(pid)
+    cpu_before = cpu_seconds(pid), cpu_seconds(postgres), cpu_seconds(pid, reaped_only=True)
     with PeakMemory(pid) as memory:
         started = time.perf_counter()
         with path.open("rb") as handle:
@@ -202,7 +197,7 @@ def api_import(persistence_url: str, headers: dict, path: Path, pid: int, postgr
         "postgres_cpu_us_per_row": (cpu_seconds(postgres) - cpu_before[1])
         / report["inserted"]
         * 1e6,
-        "workers_cpu_us_per_row": (reaped_cpu_seconds(pid) - cpu_before[2])
+        "workers_cpu_us_per_row": (cpu_seconds(pid, reaped_only=True) - cpu_before[2])
         / report["inserted"]
         * 1e6,
         "seconds_to_202": accepted - started,
