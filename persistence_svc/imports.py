@@ -48,6 +48,7 @@ from shared.errors import (
     flatten_messages,
     reportable_field,
 )
+from shared.pseudonyms import EngineerCodes
 
 CHUNK_ROWS = 1000
 FINAL_REPORT_PATIENCE = 120.0  # seconds a final report waits for the database to come back
@@ -184,10 +185,14 @@ class Chunk:
         return len({problem[0] for problem in self.problems})
 
 
-def prepare_chunk(rows: list[tuple[int, Any]], key: bytes) -> Chunk:
+def prepare_chunk(
+    rows: list[tuple[int, Any]], key: bytes, codes: EngineerCodes | None = None
+) -> Chunk:
     """Validate and prepare each row through the rules of POST /sessions (one code path), then
-    turn the good ones into COPY data."""
+    turn the good ones into COPY data. `codes`: the engineer codes of the whole import."""
     chunk = Chunk(size=len(rows))
+    if codes is None:
+        codes = EngineerCodes(key)
     prepared: dict[uuid.UUID, tuple[int, dict]] = {}
     for row, record in rows:
         if not isinstance(record, dict):
@@ -201,7 +206,7 @@ def prepare_chunk(rows: list[tuple[int, Any]], key: bytes) -> Chunk:
         if not _DERIVED.isdisjoint(record):  # computed here, whatever the file says
             record = {k: v for k, v in record.items() if k not in _DERIVED}
         try:
-            session = prepare_record(load_session(record), key)
+            session = prepare_record(load_session(record), key, codes=codes)
         except ma.ValidationError as error:
             problems = flatten_messages(error.messages, root="record", locations=frozenset())
             chunk.reject(
@@ -274,8 +279,8 @@ def chunk_work(spooled: IO[bytes], scan: FileScan) -> Iterator[Work]:
     yield from iter(lambda: list(islice(records, CHUNK_ROWS)), [])
 
 
-def _prepare(work: Work, key: bytes) -> Chunk:
-    return prepare_chunk(work.rows() if isinstance(work, BlockOfFile) else work, key)
+def _prepare(work: Work, key: bytes, codes: EngineerCodes | None) -> Chunk:
+    return prepare_chunk(work.rows() if isinstance(work, BlockOfFile) else work, key, codes)
 
 
 def validated_chunks(work: Iterator[Work], key: bytes, workers: int = 1) -> Iterator[Chunk]:
@@ -284,8 +289,9 @@ def validated_chunks(work: Iterator[Work], key: bytes, workers: int = 1) -> Iter
     process then only loads the chunks). At most two chunks per worker are in flight, so memory
     stays flat whatever the file's size."""
     if workers <= 1:
+        codes = EngineerCodes(key)
         for item in work:
-            yield _prepare(item, key)
+            yield _prepare(item, key, codes)
         return
     with ProcessPoolExecutor(
         workers,
@@ -320,16 +326,19 @@ def validation_workers(configured: int, total: int) -> int:
 
 
 _kept_key: bytes = b""
+_kept_codes: EngineerCodes | None = None
 
 
 def _start_worker(key: bytes) -> None:
-    """Worker process start: the pseudonym key arrives once, not with every chunk."""
-    global _kept_key
+    """Worker process start: the pseudonym key arrives once, not with every chunk. A worker serves
+    one import, so the engineer codes it remembers are that import's."""
+    global _kept_key, _kept_codes
     _kept_key = key
+    _kept_codes = EngineerCodes(key)
 
 
 def _prepare_with_kept_key(work: Work) -> Chunk:
-    return _prepare(work, _kept_key)
+    return _prepare(work, _kept_key, _kept_codes)
 
 
 def load_chunk(conn, chunk: Chunk, report: ImportReport) -> None:

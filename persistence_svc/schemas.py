@@ -303,16 +303,29 @@ def _team(value: Any) -> Any:
     return value if type(value) is str and TEAM.regex.match(value) else _UNSET
 
 
+# Language fields as files write them ("EN;DE"), each with the codes it parsed to: a file repeats a
+# few such values on every row. Only values that parsed are kept (codes and separators, nothing
+# else), and at most _PARSED_LANGUAGES_LIMIT of them.
+_PARSED_LANGUAGES: dict[str, tuple[str, ...]] = {}
+_PARSED_LANGUAGES_LIMIT = 1000
+
+
 def _languages(value: Any) -> Any:
     if type(value) is str:
-        if "\x00" in value:
-            return _UNSET
-    elif type(value) is list:
-        if any(type(item) is not str or "\x00" in item for item in value):
-            return _UNSET
-    else:
+        return _parsed_languages(value)
+    if type(value) is not list or any(type(item) is not str or "\x00" in item for item in value):
         return _UNSET
     return domain.parse_languages_strict(value)
+
+
+def _parsed_languages(text: str) -> Any:
+    if (codes := _PARSED_LANGUAGES.get(text)) is None:
+        if "\x00" in text:
+            return _UNSET
+        codes = tuple(domain.parse_languages_strict(text))
+        if len(_PARSED_LANGUAGES) < _PARSED_LANGUAGES_LIMIT:
+            _PARSED_LANGUAGES[text] = codes
+    return list(codes)
 
 
 def _attributes(value: Any) -> Any:

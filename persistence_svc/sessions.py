@@ -16,10 +16,11 @@ from persistence_svc.fileformats import INPUT_COLUMNS
 from persistence_svc.schemas import load_session
 from shared import domain, pii
 from shared.errors import Conflict, Unprocessable, flatten_messages
-from shared.pseudonyms import case_ref, engineer_code
+from shared.pseudonyms import EngineerCodes, case_ref, engineer_code
 
 # The columns a record's content hash covers: everything the client determines.
 CONTENT_FIELDS = INPUT_COLUMNS[1:]  # all but session_id
+_TIME_POSITIONS = (CONTENT_FIELDS.index("started_at"), CONTENT_FIELDS.index("ended_at"))
 # The JSON a content hash covers; changing it changes every stored hash (re-imports would conflict).
 _HASHED_JSON = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
@@ -35,15 +36,21 @@ class PersonalDataFound(Exception):
 
 
 def prepare_record(
-    data: dict[str, Any], key: bytes, *, redact: bool = False, now: datetime | None = None
+    data: dict[str, Any],
+    key: bytes,
+    *,
+    redact: bool = False,
+    now: datetime | None = None,
+    codes: EngineerCodes | None = None,
 ) -> dict[str, Any]:
     """Turn a validated analysis into the row to store: names become pseudonyms, derived values are
-    computed, and free text is PII-checked (rejected, or redacted when `redact`)."""
+    computed, and free text is PII-checked (rejected, or redacted when `redact`). `codes` are the
+    engineer codes of the import or batch the record belongs to."""
     record = dict(data)
     name = record.pop("engineer", None)
     number = record.pop("case_number", None)
     if name is not None:
-        record["engineer_code"] = engineer_code(name, key)
+        record["engineer_code"] = engineer_code(name, key) if codes is None else codes(name)
     if number is not None:
         record["case_ref"] = case_ref(str(number).strip(), key)
     record["session_id"] = record.get("session_id") or uuid.uuid4()
@@ -88,10 +95,10 @@ def _guard_free_text(record: dict[str, Any], *, names: tuple[str, ...], redact: 
 def content_hash(record: dict[str, Any]) -> bytes:
     """SHA-256 over the client-determined content: JSON of the content fields in a fixed order,
     times in UTC (the same instant written with another offset is the same content)."""
-    values = [
-        value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
-        for value in map(record.get, CONTENT_FIELDS)
-    ]
+    values = list(map(record.get, CONTENT_FIELDS))
+    for position in _TIME_POSITIONS:
+        if isinstance(moment := values[position], datetime):
+            values[position] = moment.astimezone(UTC).isoformat()
     return hashlib.sha256(_HASHED_JSON.encode(values).encode()).digest()
 
 
@@ -147,11 +154,12 @@ def store_batch(
     """
     results: list[dict[str, Any]] = []
     valid: dict[uuid.UUID, tuple[int, dict[str, Any]]] = {}
+    codes = EngineerCodes(key)
     for index, item in enumerate(items):
         result: dict[str, Any] = {"index": index, "session_id": None, "status": "invalid"}
         results.append(result)
         try:
-            record = prepare_record(load_session(item), key, redact=redact)
+            record = prepare_record(load_session(item), key, redact=redact, codes=codes)
         except ma.ValidationError as error:
             result["errors"] = flatten_messages(error.messages)
             continue

@@ -53,6 +53,25 @@ def engineer_code(name: str, key: bytes) -> str:
     return _pseudonym(_ENGINEER_PREFIX, b"engineer\x00", name, key)
 
 
+class EngineerCodes:
+    """engineer_code under one key for the many records of one import or batch, which name the
+    same engineers again and again: a name seen before is looked up instead of hashed again. Holds
+    at most `limit` names, in memory only, for as long as its owner keeps it (one import or batch)."""
+
+    def __init__(self, key: bytes, limit: int = 10_000) -> None:
+        self._key = key
+        self._limit = limit
+        self._codes: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        code = self._codes.get(name)
+        if code is None:
+            code = engineer_code(name, self._key)
+            if len(self._codes) < self._limit:
+                self._codes[name] = code
+        return code
+
+
 def case_ref(case_number: str, key: bytes) -> str:
     """The case number's pseudonym, `case_` + 24 base32 characters; never equal to an engineer
     code of the same text (separate HMAC domains)."""

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from persistence_svc.schemas import SessionInSchema, _load_direct, load_session
+from persistence_svc.schemas import _PARSED_LANGUAGES, SessionInSchema, _load_direct, load_session
 from shared.pseudonyms import case_ref, engineer_code
 
 KEY = b"k" * 32
@@ -213,3 +213,18 @@ def test_whatever_the_direct_loader_takes_the_schema_loads_the_same(base, change
     direct = _load_direct(copy.deepcopy(record))
     if direct is not None:
         assert direct == SCHEMA.load(copy.deepcopy(record))
+
+
+def test_remembered_language_values_give_lists_of_their_own():
+    first, second = load_session(AS_CSV), load_session(AS_CSV)
+    assert first["languages"] == second["languages"] == ["EN", "DE"]
+    first["languages"].append("FR")  # the caller's list; the next record's is not touched
+    assert load_session(AS_CSV)["languages"] == ["EN", "DE"]
+
+
+def test_language_values_that_do_not_parse_are_not_remembered():
+    for _ in range(2):
+        with pytest.raises(ma.ValidationError) as raised:
+            load_session({**AS_CSV, "languages": "EN;XX"})
+        assert "languages" in raised.value.messages
+    assert "EN;XX" not in _PARSED_LANGUAGES

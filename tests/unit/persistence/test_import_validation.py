@@ -5,7 +5,10 @@ import multiprocessing
 
 import pytest
 
-from persistence_svc import imports
+from persistence_svc import imports, store
+from persistence_svc.schemas import load_session
+from persistence_svc.sessions import prepare_record
+from shared.pseudonyms import EngineerCodes
 
 KEY = b"import-validation-test-key-32-by"
 
@@ -61,6 +64,21 @@ def test_worker_processes_give_the_same_chunks_in_file_order():
     first = pooled[0].copy_data
     assert b"Engineer A" not in first and b"eng_" in first  # pseudonyms, not names
     assert not multiprocessing.active_children()
+
+
+def test_engineer_codes_remembered_across_chunks_are_the_plain_codes():
+    codes = EngineerCodes(KEY)
+    chunks = [imports.prepare_chunk(rows, KEY, codes) for rows in work(3 * imports.CHUNK_ROWS)]
+    expected = [
+        store.session_copy_data(
+            prepare_record(load_session(row), KEY)  # pseudonymised one by one
+            for _, row in rows
+            if row["sentiment_score"] != "high" and "@" not in row["notes"]
+        )
+        for rows in work(3 * imports.CHUNK_ROWS)
+    ]
+    assert [chunk.copy_data for chunk in chunks] == expected
+    assert len(codes._codes) == 26  # one per engineer named in the file
 
 
 def test_a_consumer_that_stops_early_shuts_the_workers_down():

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from shared.pseudonyms import (
+    EngineerCodes,
     _base32,
     case_ref,
     engineer_code,
@@ -50,6 +51,17 @@ def test_pseudonyms_are_stable_across_releases():
     # Pinned values: a change here would orphan every stored pseudonym.
     assert engineer_code("Anna Müller", KEY) == "eng_co2qwxqhazim7545rgwinvul"
     assert case_ref("12345678", KEY) == "case_rdvfkxkioeoesvlv6ouphc3o"
+
+
+def test_remembered_engineer_codes_are_the_codes_themselves():
+    codes = EngineerCodes(KEY, limit=2)
+    names = ["Anna Müller", "anna muller", "Ben Ode", "Cem Yıldız", "Anna Müller", "Ben Ode"]
+    assert [codes(name) for name in names] == [engineer_code(name, KEY) for name in names]
+    assert len(codes._codes) == 2  # past its limit it hashes instead of remembering more
+
+
+def test_remembered_codes_belong_to_their_key():
+    assert EngineerCodes(KEY)("Anna Berg") != EngineerCodes(b"x" * 32)("Anna Berg")
 
 
 @pytest.mark.parametrize(
