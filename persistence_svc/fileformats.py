@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import ijson
 
+from shared.api import loads_json
 from shared.spreadsheet import restore
 
 CSV, JSON, NDJSON = "text/csv", "application/json", "application/x-ndjson"
@@ -239,7 +240,7 @@ def _scan_ndjson(stream: IO[bytes], blocks: _Blocks) -> FileScan:
         try:
             line = decoder.decode(raw).strip()
             if line:
-                json.loads(line)
+                loads_json(line)
         except (ValueError, UnicodeDecodeError) as error:
             raise FileError(f"Line {row - 1} of the NDJSON file is not valid JSON.") from error
         if line:
@@ -299,7 +300,7 @@ def _ndjson_lines(lines: IO[bytes], after_row: int, *, bom: bool) -> Iterator[tu
             row += 1
             line = decoder.decode(raw).strip()
             if line:
-                yield row, json.loads(line)
+                yield row, loads_json(line)
     except (ValueError, UnicodeDecodeError) as error:
         raise FileError(f"Line {row - 1} of the NDJSON file is not valid JSON.") from error
 

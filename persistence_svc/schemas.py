@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,15 +12,24 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from shared import domain
-from shared.api import MAX_PAGE_SIZE, PageArgsSchema, Schema, holds_nul
+from shared.api import (
+    LABEL,
+    MAX_PAGE_SIZE,
+    PageArgsSchema,
+    Schema,
+    holds_nul,
+    loads_json,
+    nesting_depth,
+)
 from shared.pseudonyms import is_case_ref, is_engineer_code
 
 TEAM = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z",
     error="Use 1-64 letters, digits, dots, hyphens or underscores.",
 )
-LABEL = validate.Length(min=1, max=64)
 MAX_ATTRIBUTES_BYTES = 4096
+MAX_ATTRIBUTES_DEPTH = 32
+MAX_DURATION_SECONDS = 2**31 - 1  # duration_seconds is stored as a PostgreSQL integer
 MAX_BATCH = 1000
 
 
@@ -62,13 +72,24 @@ class Attributes(fields.Dict):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             try:
-                value = json.loads(value) if value.strip() else {}
+                value = loads_json(value) if value.strip() else {}
             except ValueError:
                 raise ma.ValidationError("Not valid JSON text.") from None
+        if isinstance(value, Mapping) and nesting_depth(value) > MAX_ATTRIBUTES_DEPTH:
+            raise ma.ValidationError(f"Nest attributes at most {MAX_ATTRIBUTES_DEPTH} levels deep.")
         result = super()._deserialize(value, attr, data, **kwargs)
-        if len(json.dumps(result, separators=(",", ":"))) > MAX_ATTRIBUTES_BYTES:
+        try:
+            size = len(attributes_json(result))
+        except ValueError:
+            raise ma.ValidationError("Numbers must be finite (no NaN or Infinity).") from None
+        if size > MAX_ATTRIBUTES_BYTES:
             raise ma.ValidationError(f"Keep attributes under {MAX_ATTRIBUTES_BYTES} bytes.")
         return result
+
+
+def attributes_json(value: dict) -> str:
+    """Attributes as the JSON text that is stored; ValueError for a NaN or infinite number."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 class SessionInSchema(Schema):
@@ -166,6 +187,10 @@ class SessionInSchema(Schema):
         started, ended = data.get("started_at"), data.get("ended_at")
         if started and ended and ended < started:
             errors.setdefault("ended_at", []).append("ended_at is before started_at.")
+        elif started and ended and domain.duration_seconds(started, ended) > MAX_DURATION_SECONDS:
+            errors.setdefault("ended_at", []).append(
+                "ended_at is more than 68 years after started_at."
+            )
         if errors:
             raise ma.ValidationError(errors)
 
@@ -223,7 +248,7 @@ def _load_direct(data: Any) -> dict[str, Any] | None:
     ):
         return None
     started, ended = out["started_at"], out["ended_at"]
-    if started and ended and ended < started:
+    if started and ended and not 0 <= (ended - started).total_seconds() <= MAX_DURATION_SECONDS:
         return None
     return out
 
@@ -232,6 +257,12 @@ def _text(value: Any, max_length: int, min_length: int = 0) -> Any:
     if type(value) is not str or not min_length <= len(value) <= max_length or "\x00" in value:
         return _UNSET
     return value
+
+
+def _optional_label(value: Any) -> Any:
+    if value is None:
+        return None
+    return value if type(value) is str and LABEL.regex.match(value) else _UNSET
 
 
 def _optional_text(max_length: int, min_length: int = 0):
@@ -332,12 +363,12 @@ def _attributes(value: Any) -> Any:
     if type(value) is str:
         if "\x00" in value:
             return _UNSET
-        value = json.loads(value) if value.strip() else {}
-    if type(value) is not dict or holds_nul(value):
+        value = loads_json(value) if value.strip() else {}
+    if type(value) is not dict or holds_nul(value) or nesting_depth(value) > MAX_ATTRIBUTES_DEPTH:
         return _UNSET
     if any(type(key) is not str or not 1 <= len(key) <= 64 for key in value):
         return _UNSET
-    if len(json.dumps(value, separators=(",", ":"))) > MAX_ATTRIBUTES_BYTES:
+    if len(attributes_json(value)) > MAX_ATTRIBUTES_BYTES:  # ValueError: left to the schema
         return _UNSET
     return dict(value)
 
@@ -349,7 +380,7 @@ _DIRECT = {
     "case_number": _case_number,
     "case_ref": _code(is_case_ref),
     "team": _team,
-    "region": _optional_text(64, 1),
+    "region": _optional_label,
     "record_type": _normalized(domain.normalize_record_type),
     "parts": _parts,
     "languages": _languages,
@@ -360,8 +391,8 @@ _DIRECT = {
     "confidence_translation": _optional_fraction,
     "started_at": _aware_datetime,
     "ended_at": _aware_datetime,
-    "agent_version": _optional_text(64, 1),
-    "model": _optional_text(64, 1),
+    "agent_version": _optional_label,
+    "model": _optional_label,
     "notes": _optional_text(2000),
     "attributes": _attributes,
 }

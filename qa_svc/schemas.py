@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.api import PageArgsSchema, Schema
+from shared.api import LABEL, PageArgsSchema, Schema
 
 FIELDS = ("engineer", "case_number", "languages", "record_type", "parts", "review")
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="Use a lower-case code like model_timeout.")
@@ -25,7 +25,7 @@ class CheckSchema(Schema):
         validate=validate.Length(max=20),
         metadata={"description": "For field=parts: the record type chosen before."},
     )
-    agent_version = fields.String(load_default=None, validate=validate.Length(max=64))
+    agent_version = fields.String(load_default=None, validate=LABEL)
 
 
 class CheckResultSchema(Schema):
@@ -49,7 +49,7 @@ class EventSchema(Schema):
     code = fields.String(load_default=None, validate=CODE)
     attempt = fields.Integer(load_default=1, validate=validate.Range(1, 100))
     time = fields.AwareDateTime(load_default=None)
-    agent_version = fields.String(load_default=None, validate=validate.Length(max=64))
+    agent_version = fields.String(load_default=None, validate=LABEL)
     message = fields.String(load_default=None, validate=validate.Length(max=200))
     confidence_overall = fields.Float(
         load_default=None,
@@ -68,6 +68,20 @@ class EventBatchResultSchema(Schema):
     recorded = fields.Integer()
 
 
+class LoggedEventSchema(Schema):
+    """One event of a session's validation log, oldest first."""
+
+    occurred_at = fields.AwareDateTime()
+    source = fields.String(metadata={"description": "check or agent"})
+    step = fields.Integer(allow_none=True)
+    field = fields.String()
+    outcome = fields.String()
+    code = fields.String(allow_none=True)
+    attempt = fields.Integer()
+    message = fields.String(allow_none=True)
+    agent_version = fields.String(allow_none=True)
+
+
 class ValidationLogSchema(Schema):
     session_id = fields.UUID()
     engineer_validity = fields.Boolean()
@@ -76,7 +90,7 @@ class ValidationLogSchema(Schema):
     record_type_status = fields.String()
     timestamp = fields.AwareDateTime(allow_none=True)
     restart_offered = fields.Boolean()
-    events = fields.List(fields.Dict())
+    events = fields.List(fields.Nested(LoggedEventSchema))
     text = fields.String()
 
 
@@ -109,7 +123,7 @@ class ReviewQueueArgsSchema(PageArgsSchema):
     has_errors = fields.Boolean(load_default=None)
     restart_offered = fields.Boolean(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    agent_version = fields.String(load_default=None, validate=validate.Length(max=64))
+    agent_version = fields.String(load_default=None, validate=LABEL)
     low_confidence = fields.Boolean(
         load_default=None,
         metadata={
@@ -158,6 +172,14 @@ class ReviewSchema(Schema):
     updated_at = fields.AwareDateTime()
 
 
+class DailyMetricsSchema(Schema):
+    day = fields.Date()
+    reviews = fields.Integer()
+    median_hours_to_review = fields.Float(allow_none=True)
+    first_pass_validity = fields.Float(allow_none=True)
+    errors_per_100_sessions = fields.Float(allow_none=True)
+
+
 class MetricsSchema(Schema):
     days = fields.Integer()
-    series = fields.List(fields.Dict())
+    series = fields.List(fields.Nested(DailyMetricsSchema))

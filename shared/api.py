@@ -12,13 +12,21 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask import g
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from shared.errors import BadRequest, Forbidden
 from shared.tokens import Principal
 
 OPENAPI_VERSION = "3.0.3"
 MAX_PAGE_SIZE = 500
+# Labels such as a region, an agent version or a model name: no spaces and no `@`, so that a
+# person's name or e-mail address cannot be stored as one, and no leading `=`, `+`, `-` or `@`
+# (spreadsheet formulas).
+LABEL = ma.validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._:+/-]{0,63}\Z",
+    error="Use 1-64 letters, digits, dots, underscores, colons, plus signs, slashes or hyphens, "
+    "starting with a letter or digit.",
+)
 
 
 class Schema(ma.Schema):
@@ -41,14 +49,35 @@ class Schema(ma.Schema):
 
 
 def holds_nul(value: Any) -> bool:
-    """True when a string, or any key or item of nested dicts and lists, has a NUL character."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(holds_nul(item) for item in value)
+    """True when a string, or any key or item of nested dicts and lists, has a NUL character
+    (walked without recursion: any depth of nesting is answered)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply dicts and lists nest in `value` (a scalar is 0, `{"a": [1]}` is 2), walked
+    without recursion."""
+    deepest = 0
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, Mapping):
+            item = list(item.values())
+        if isinstance(item, list | tuple):
+            deepest = max(deepest, depth + 1)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 class ProblemFieldSchema(Schema):
@@ -78,6 +107,35 @@ class Api(flask_smorest.Api):
         """Keep the app's one problem+json handler (shared.web.register_errors) in charge."""
 
 
+def loads_json(text: str | bytes) -> Any:
+    """JSON text as RFC 8259 defines it, as Python values: `NaN` and `Infinity`, which Python's
+    parser takes but JSON and PostgreSQL's jsonb do not, are refused, and so is nesting too deep
+    for Python's recursion; both as ValueError (json.JSONDecodeError for the constants)."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+class _JsonBodyParser(FlaskParser):
+    """webargs' parser with request bodies read by `loads_json`: a body that is not JSON by the
+    RFC, or nested too deeply, is the 400 of any invalid body instead of a 500."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return ma.missing
+        try:
+            return loads_json(req.get_data(cache=True).decode())  # UnicodeDecodeError: webargs
+        except json.JSONDecodeError:
+            raise  # webargs answers these (an empty body is a missing one)
+        except ValueError as error:
+            self._handle_invalid_json_error(error, req)  # type: ignore[arg-type]
+
+
 class Blueprint(flask_smorest.Blueprint):
     """smorest's Blueprint; views declare their access rule with `Blueprint.roles(...)`.
 
@@ -85,7 +143,7 @@ class Blueprint(flask_smorest.Blueprint):
     is a 422 naming it, not silently ignored.
     """
 
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    ARGUMENTS_PARSER = _JsonBodyParser(unknown=None)
 
     @staticmethod
     def roles(*allowed: str, public: bool = False) -> Callable:

@@ -6,6 +6,7 @@ import csv
 import io
 
 import psycopg
+import pytest
 
 from tests.common.builders import make_session
 
@@ -83,3 +84,77 @@ def test_import_reports_never_repeat_keys_that_are_not_column_names(api, databas
     with psycopg.connect(database_url) as conn:
         stored = conn.execute("SELECT errors::text FROM persistence.imports").fetchone()[0]
     assert "Anna" not in stored
+
+
+def test_json_bodies_nested_too_deeply_or_with_nan_are_a_400(api):
+    deep = '{"attributes": ' + "[" * 5000 + "]" * 5000 + "}"
+    for body in (deep, "[" * 5000, '{"sentiment_score": NaN}', '{"attributes": {"x": Infinity}}'):
+        for path in ("/api/v1/sessions", "/api/v1/sessions/batch"):
+            response = api.as_agent("POST", path, data=body, content_type="application/json")
+            assert response.status_code == 400, (body[:30], path, response.json)
+            assert response.json["errors"][0]["field"] == "body"
+
+
+# Values the schema took but PostgreSQL refused: a 500 for one session, a lost batch, a failed import.
+DATABASE_REFUSED = [
+    (
+        {"started_at": "1900-01-01T00:00:00+00:00", "ended_at": "2025-01-01T00:00:00+00:00"},
+        "ended_at",
+    ),
+    (
+        {
+            "attributes": {
+                "depth": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+            }
+        },
+        "attributes",
+    ),
+    ({"attributes": '{"x": NaN}'}, "attributes"),
+    ({"attributes": '{"x": 1e400}'}, "attributes"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), DATABASE_REFUSED)
+def test_values_the_database_would_refuse_are_a_422_naming_the_field(api, overrides, field):
+    response = api.as_agent("POST", "/api/v1/sessions", json=make_session(**overrides))
+    assert response.status_code == 422, response.json
+    assert [error["field"] for error in response.json["errors"]] == [field]
+
+
+@pytest.mark.parametrize(("overrides", "field"), DATABASE_REFUSED)
+def test_such_values_are_rejected_items_and_rows_the_others_are_stored(
+    api, database_url, overrides, field
+):
+    good, bad = make_session(), make_session(**overrides)
+    batch = api.as_agent("POST", "/api/v1/sessions/batch", json={"items": [good, bad]})
+    assert batch.status_code == 200, batch.json
+    assert [item["status"] for item in batch.json["items"]] == ["created", "invalid"]
+    assert batch.json["items"][1]["errors"][0]["field"] == field
+
+    imported = api.as_admin(
+        "POST", "/api/v1/imports", json=[make_session(), make_session(**overrides)]
+    )
+    assert imported.status_code == 200, imported.json
+    assert imported.json["status"] == "completed"
+    assert (imported.json["inserted"], imported.json["rejected"]) == (1, 1)
+    assert [(e["row"], e["field"]) for e in imported.json["errors"]] == [(3, field)]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM persistence.sessions").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("region", "jane.doe@example.com"),
+        ("agent_version", "john@x.io"),
+        ("model", "Jane Doe"),
+        ("region", "=cmd|' /C calc'!A0"),
+    ],
+)
+def test_labels_cannot_carry_addresses_names_or_formulas(api, database_url, field, value):
+    response = api.as_agent("POST", "/api/v1/sessions", json=make_session(**{field: value}))
+    assert response.status_code == 422, response.json
+    assert [error["field"] for error in response.json["errors"]] == [field]
+    assert value not in response.text
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM persistence.sessions").fetchone()[0] == 0

@@ -1,7 +1,7 @@
 """Error summary, review workflow and review metrics, computed exactly on a fixed data set."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -144,6 +144,11 @@ def test_review_api_queue_and_pii_guard(app_config, conn):
         reviewed = client.get("/api/v1/qa/reviews?status=reviewed", headers=headers).json["items"]
         assert [item["session_id"] for item in reviewed] == [str(A)]
         assert client.get("/api/v1/validation/summary?days=365", headers=headers).status_code == 200
+        series = client.get("/api/v1/validation/metrics?days=2", headers=headers).json["series"]
+        assert [date.fromisoformat(row["day"]) for row in series] == [
+            datetime.now(UTC).date() - timedelta(days=1),
+            datetime.now(UTC).date(),
+        ]
         assert (
             client.get("/api/v1/validation/metrics", headers=internal_headers("agent")).status_code
             == 403

@@ -4,6 +4,7 @@ the review form, the error summary, metrics, roles and HTML errors."""
 import re
 import uuid
 
+import psycopg
 import pytest
 
 from qa_svc.app import create_app
@@ -211,22 +212,27 @@ def test_the_session_page_links_the_next_session_to_review(client, many):
     )
 
 
-def test_the_error_summary_downloads_as_csv(client, sessions):
-    client.post(
+MODEL_TIMEOUT = {
+    "field": "model",
+    "outcome": "error",
+    "code": "model_timeout",
+    "agent_version": "=HYPERLINK(1)",
+}
+
+
+def test_the_error_summary_downloads_as_csv(client, sessions, database_url):
+    refused = client.post(
         "/api/v1/validation/events",
         headers=internal_headers("agent"),
-        json={
-            "events": [
-                {
-                    "session_id": str(sessions["clean"]),
-                    "field": "model",
-                    "outcome": "error",
-                    "code": "model_timeout",
-                    "agent_version": "=HYPERLINK(1)",
-                }
-            ]
-        },
+        json={"events": [{**MODEL_TIMEOUT, "session_id": str(sessions["clean"])}]},
     )
+    assert refused.status_code == 422  # versions cannot start like a formula any more …
+    with psycopg.connect(database_url) as conn:  # … but rows stored before must still be safe
+        conn.execute(
+            "INSERT INTO qa.validation_events (session_id, source, field, outcome, code, "
+            "agent_version) VALUES (%s, 'agent', 'model', 'error', 'model_timeout', %s)",
+            (sessions["clean"], MODEL_TIMEOUT["agent_version"]),
+        )
     response = client.get("/qa/errors.csv?days=30", headers=qa())
     assert response.status_code == 200
     assert response.mimetype == "text/csv"

@@ -144,6 +144,17 @@ def test_show_validation_log_summarises_the_session(client):
         body["restart_offered"],
     ) == (True, 2, 1, "Series", False)
     assert body["timestamp"] == "2030-01-01T10:00:00+00:00"
+    assert body["events"][-1] == {
+        "occurred_at": "2030-01-01T10:00:00+00:00",  # ISO 8601, as every time the API gives
+        "source": "agent",
+        "step": 7,
+        "field": "model",
+        "outcome": "error",
+        "code": "model_timeout",
+        "attempt": 1,
+        "message": "Model did not answer within 60 s.",
+        "agent_version": "3.7.0",
+    }
     assert [event["field"] for event in body["events"]] == [
         "engineer",
         "case_number",
