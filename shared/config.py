@@ -20,6 +20,18 @@ def _bool(text: str) -> bool:
     return text.strip().lower() in {"1", "true", "yes", "on"}
 
 
+ENVIRONMENTS = ("development", "test", "production")
+
+
+def environment(text: str) -> str:
+    """CR_ENV: one of ENVIRONMENTS (any case). Anything else stops the process: a typo such as
+    `prod` must not quietly drop the production safeguards."""
+    value = text.strip().lower()
+    if value not in ENVIRONMENTS:
+        raise ValueError(text)
+    return value
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -33,16 +45,17 @@ class Setting:
     default: Any
     doc: str
     secret: bool = False
+    required: str = ""  # when a secret must be set, as the configuration table says it
 
 
 # The table. The README's configuration table is tested against it (tests/unit/shared/test_config.py).
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CR_ENV",
-        str,
+        environment,
         "development",
-        "`development`, `test` or `production`; production refuses "
-        "generated secrets and demo identities.",
+        "`development`, `test` or `production` (any other value stops the process); "
+        "production refuses generated secrets and demo identities.",
     ),
     Setting(
         "DATA_DIR",
@@ -85,6 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
         "HMAC-SHA256 key for `engineer_code` and `case_ref`. Required in "
         "production; generated under DATA_DIR otherwise.",
         secret=True,
+        required="in production",
     ),
     Setting(
         "INTERNAL_TOKEN_SECRET",
@@ -93,6 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Key the gateway signs internal tokens with and every "
         "service verifies. Required in production; generated under DATA_DIR otherwise.",
         secret=True,
+        required="in production",
     ),
     Setting("INTERNAL_TOKEN_TTL", int, 60, "Lifetime of an internal token in seconds."),
     Setting(
@@ -122,6 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "The gateway's client secret at the external provider.",
         secret=True,
+        required="in production with OIDC_ISSUER",
     ),
     Setting(
         "OIDC_AUDIENCE",
@@ -163,6 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Key that signs the browser session cookie and CSRF tokens. Required in production; "
         "generated under DATA_DIR otherwise.",
         secret=True,
+        required="in production",
     ),
     Setting(
         "COOKIE_SECURE",
@@ -246,6 +263,7 @@ SETTINGS: tuple[Setting, ...] = (
         "HMAC-SHA256 key of the `X-CR-Signature` header of "
         "notifications. Required in production when ALERT_WEBHOOK_URL is set.",
         secret=True,
+        required="in production with ALERT_WEBHOOK_URL",
     ),
     Setting(
         "WEBHOOK_BACKOFF_SECONDS",
@@ -318,7 +336,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
                 setting.default if raw in (None, "") else setting.parse(raw)
             )
         except ValueError as exc:
-            raise ConfigError(f"{setting.env} is not a valid {setting.parse.__name__}") from exc
+            expected = (
+                "one of " + ", ".join(ENVIRONMENTS)
+                if setting.parse is environment
+                else f"a valid {setting.parse.__name__}"
+            )
+            raise ConfigError(f"{setting.env} must be {expected}") from exc
     values.update({k.lower(): v for k, v in overrides.items()})
     return Settings(values)
 
@@ -380,7 +403,11 @@ def settings_table() -> list[dict[str, str]]:
         if isinstance(default, tuple):
             default = ",".join(default)
         shown = (
-            "(required in production)" if setting.secret else str(default) if default != "" else ""
+            (f"(required {setting.required})" if setting.required else "(secret, optional)")
+            if setting.secret
+            else str(default)
+            if default != ""
+            else ""
         )
         rows.append({"variable": setting.env, "default": shown, "meaning": setting.doc})
     return rows

@@ -30,6 +30,16 @@ def test_bad_number_names_the_variable():
         load_settings({"DB_POOL_MAX": "many"})
 
 
+@pytest.mark.parametrize("typo", ["prod", "Prodution", "live"])
+def test_an_unknown_environment_stops_the_process(typo):
+    with pytest.raises(ConfigError, match="CR_ENV must be one of development, test, production"):
+        load_settings({"CR_ENV": typo})
+
+
+def test_the_environment_is_read_in_any_case():
+    assert load_settings({"CR_ENV": " Production "}).production
+
+
 def test_production_refuses_a_missing_secret(tmp_path):
     settings = load_settings({"CR_ENV": "production", "DATA_DIR": str(tmp_path)})
     with pytest.raises(ConfigError, match="PSEUDONYM_KEY must be set"):
