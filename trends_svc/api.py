@@ -13,11 +13,19 @@ from flask.views import MethodView
 
 from shared import db
 from shared.api import Blueprint, current_principal, decode_cursor, encode_cursor
-from shared.errors import NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
+from shared.errors import (
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+    field_error,
+)
 from shared.pseudonyms import engineer_code as pseudonym
+from shared.pseudonyms import is_engineer_code
 from shared.spreadsheet import neutralise
 from trends_svc import alerts, history, projection, store
 from trends_svc.schemas import (
+    NOT_AN_ENGINEER_CODE,
     AlertArgsSchema,
     AlertExportArgsSchema,
     AlertPageSchema,
@@ -43,6 +51,13 @@ READERS = ("manager", "qa_lead", "admin")
 def team_scope() -> list[str] | None:
     principal = current_principal()
     return sorted(principal.teams) if principal.team_scoped else None
+
+
+def check_engineer_code(engineer_code: str) -> None:
+    """422 naming the path's `engineer_code` when it is not a pseudonym (it may be a name; URLs
+    end up in access logs, so the answer does not repeat it)."""
+    if not is_engineer_code(engineer_code):
+        raise Unprocessable(errors=[field_error("engineer_code", NOT_AN_ENGINEER_CODE)])
 
 
 def visible(answer: dict) -> dict:
@@ -83,6 +98,7 @@ class EngineerHistory(MethodView):
 
         The same answer as Compare History, addressed by `engineer_code`.
         """
+        check_engineer_code(engineer_code)
         with db.connection() as conn:
             return visible(history.compare(conn, engineer_code, args["period_days"]))
 
@@ -328,6 +344,7 @@ class EngineerErasure(MethodView):
     @blp.response(200, ErasureSchema)
     def delete(self, engineer_code: str):
         """Erase an engineer's projection, rollups and alerts in the trends service"""
+        check_engineer_code(engineer_code)
         with db.connection() as conn:
             removed = store.delete_engineer(conn, engineer_code)
         return {"engineer_code": engineer_code, "sessions_deleted": removed}

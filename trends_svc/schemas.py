@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from shared import domain
 from shared.api import PageArgsSchema, Schema
+from shared.pseudonyms import is_engineer_code
 from trends_svc.thresholds import RULES
 
 TEAM = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Not a team name.")
+NOT_AN_ENGINEER_CODE = "Not an engineer_code this platform issued."
 
 
 class CompareSchema(Schema):
     engineer = fields.String(
         load_only=True,
-        validate=validate.Length(1, 200),
         metadata={"description": "Engineer name; pseudonymised on the fly, never stored."},
     )
-    engineer_code = fields.String(validate=validate.Length(1, 64))
+    engineer_code = fields.String(metadata={"description": "Pseudonym instead of a name."})
     period_days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+
+    @validates("engineer_code")
+    def _engineer_code_format(self, value: str, **_kwargs) -> None:
+        if not is_engineer_code(value):
+            raise ValidationError(NOT_AN_ENGINEER_CODE)
+
+    @validates("engineer")
+    def _engineer_name(self, value: str, **_kwargs) -> None:
+        result = domain.check_engineer_name(value)
+        if not result.valid:
+            raise ValidationError(result.message)
 
     @validates_schema(pass_original=True)
     def _one_subject(self, data, original, **_kwargs):

@@ -411,14 +411,25 @@ def list_alerts(
 
 
 def delete_engineer(conn: psycopg.Connection, engineer_code: str) -> int:
-    """Erase an engineer's projection, rollups and alerts; returns projected sessions removed."""
-    removed = conn.execute(
-        "DELETE FROM sessions WHERE engineer_code = %(code)s", {"code": engineer_code}
-    ).rowcount
+    """Erase an engineer's projection, rollups, alerts and alert notifications (delivered or not:
+    their bodies hold the engineer_code, and none may be sent after the erasure); returns
+    projected sessions removed. Call it in a transaction."""
+    # A running evaluation may have read the sessions and queue a notification about them when
+    # it commits: wait for it, so that the deletes below see (and remove) what it wrote.
+    lock_evaluation(conn)
+    params = {"code": engineer_code}
+    removed = conn.execute("DELETE FROM sessions WHERE engineer_code = %(code)s", params).rowcount
+    conn.execute("DELETE FROM engineer_weekly WHERE engineer_code = %(code)s", params)
+    # Waits for a delivery in flight (its rows are locked) rather than leaving it to be retried.
     conn.execute(
-        "DELETE FROM engineer_weekly WHERE engineer_code = %(code)s", {"code": engineer_code}
+        """
+        DELETE FROM webhook_outbox
+        WHERE alert_id IN (SELECT alert_id FROM alerts WHERE engineer_code = %(code)s)
+           OR payload -> 'alert' ->> 'engineer_code' = %(code)s
+        """,
+        params,
     )
-    conn.execute("DELETE FROM alerts WHERE engineer_code = %(code)s", {"code": engineer_code})
+    conn.execute("DELETE FROM alerts WHERE engineer_code = %(code)s", params)
     return removed
 
 
@@ -496,12 +507,12 @@ def engineer_timeline(conn: psycopg.Connection, engineer_code: str, since: datet
 def weekly_summary(
     conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
 ) -> list[dict]:
-    """The spec's weekly trend summary from the rollups: week, sessions, mean sentiment and
-    confidence, most common root cause, per team and region."""
+    """The spec's weekly trend summary: week, sessions, mean sentiment and confidence, most
+    common root cause, per team and region; from the rollup, or the projection for a language."""
     return conn.execute(
         f"""
         WITH rows AS (
-            SELECT * FROM team_weekly WHERE {_ROLLUP_FILTERS}
+            SELECT * FROM {_team_weeks(filters)} WHERE {_ROLLUP_FILTERS}
         ), causes AS (
             SELECT week, team, region, root_cause, sum(sessions) AS n,
                    row_number() OVER (PARTITION BY week, team, region
@@ -542,13 +553,14 @@ def language_summary(
 def root_cause_summary(
     conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
 ) -> list[dict]:
-    """Sessions and means per week and root cause from the rollups."""
+    """Sessions and means per week and root cause; from the rollup, or the projection for a
+    language."""
     return conn.execute(
         f"""
         SELECT week, root_cause, sum(sessions)::int AS sessions,
                sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
                sum(confidence_sum) / sum(sessions) AS mean_confidence
-        FROM team_weekly WHERE {_ROLLUP_FILTERS}
+        FROM {_team_weeks(filters)} WHERE {_ROLLUP_FILTERS}
         GROUP BY week, root_cause ORDER BY week, root_cause
         """,
         _rollup_params(filters, teams),
@@ -601,6 +613,22 @@ _ROLLUP_FILTERS = """(%(team)s::text IS NULL OR team = %(team)s)
           AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
           AND (%(from)s::timestamptz IS NULL OR week >= date_trunc('week', %(from)s)::date)
           AND (%(to)s::timestamptz IS NULL OR week < %(to)s::date)"""
+
+
+# team_weekly's rows computed from the projection, for the sessions in one output language (the
+# rollup has no language; team_language_weekly counts a session once per language it has).
+_TEAM_WEEKS_IN_LANGUAGE = """(
+            SELECT team, coalesce(region, '') AS region,
+                   date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week, root_cause,
+                   1 AS sessions, sentiment_score AS sentiment_sum,
+                   confidence_overall AS confidence_sum
+            FROM sessions WHERE %(language)s = ANY(languages)
+        ) AS team_weeks"""
+
+
+def _team_weeks(filters: dict[str, Any]) -> str:
+    """The team_weekly rollup, or with a language filter the same rows from the projection."""
+    return "team_weekly" if filters.get("language") is None else _TEAM_WEEKS_IN_LANGUAGE
 
 
 def _rollup_params(filters: dict[str, Any], teams: Sequence[str] | None) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.errors import reportable_field
+
 # rule -> parameter -> (type, minimum, maximum)
 PARAMETERS: dict[str, dict[str, tuple[type, float, float]]] = {
     "recurring_issue": {"min_count": (int, 2, 1000), "window_days": (int, 1, 3650)},
@@ -27,7 +29,9 @@ def validate_params(
     merged = dict(current)
     for name, value in params.items():
         if name not in allowed:
-            errors.append({"field": f"params.{name}", "reason": "Unknown parameter of this rule."})
+            # the key is the caller's (an e-mail address, say): repeated only when shaped as a name
+            field = reportable_field(f"params.{name}", fallback="params")
+            errors.append({"field": field, "reason": "Unknown parameter of this rule."})
             continue
         kind, low, high = allowed[name]
         if (

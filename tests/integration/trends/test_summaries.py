@@ -3,8 +3,12 @@ with filters and a manager's team scope."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from shared.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
+
+CODE = "eng_" + "a" * 24  # shaped as the pseudonyms persistence issues (the URL checks it)
 
 
 def manager():
@@ -65,8 +69,8 @@ def test_weekly_and_root_cause_summaries_respect_the_team_scope(trends_app, feed
 def test_compare_history_timeline_weeks_are_iso_dates(trends_app, feed):
     # the API answers relative to the real clock; the fixture's changes are relative to NOW
     offset = (datetime.now(UTC) - NOW).total_seconds() / 86400
-    feed(change("eng_a", days_ago=0.5 - offset), change("eng_a", days_ago=8.5 - offset))
-    answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=admin()).json
+    feed(change(CODE, days_ago=0.5 - offset), change(CODE, days_ago=8.5 - offset))
+    answer = trends_app.test_client().get(f"/api/v1/history/{CODE}", headers=admin()).json
     weeks = [week["week"] for week in answer["timeline"]]
     assert weeks and all(len(week) == 10 and week[4] == "-" and week[7] == "-" for week in weeks)
     assert sum(week["sessions"] for week in answer["timeline"]) == 2
@@ -74,10 +78,98 @@ def test_compare_history_timeline_weeks_are_iso_dates(trends_app, feed):
 
 def test_compare_history_periods_carry_from_and_to_over_http(trends_app, feed):
     offset = (datetime.now(UTC) - NOW).total_seconds() / 86400
-    feed(change("eng_a", days_ago=0.5 - offset))
-    answer = trends_app.test_client().get("/api/v1/history/eng_a", headers=admin()).json
+    feed(change(CODE, days_ago=0.5 - offset))
+    answer = trends_app.test_client().get(f"/api/v1/history/{CODE}", headers=admin()).json
     for period in ("current", "previous", "team_baseline"):
         start = datetime.fromisoformat(answer[period]["from"])
         end = datetime.fromisoformat(answer[period]["to"])
         assert end - start == timedelta(days=30), period
     assert answer["current"]["from"] == answer["previous"]["to"]
+
+
+def test_language_filter_applies_to_weekly_and_root_cause_summaries(trends_app, feed):
+    feed(
+        change(
+            "eng_a",
+            days_ago=1,
+            root_cause="knowledge_gap",
+            sentiment=0.2,
+            confidence=0.6,
+            languages=("EN", "DE"),
+        ),
+        change(
+            "eng_b",
+            days_ago=1,
+            root_cause="process_issue",
+            sentiment=0.8,
+            confidence=0.9,
+            languages=("FR",),
+        ),
+        change("eng_c", team="apac-1", region="APAC", days_ago=1, languages=("FR",)),
+    )
+    client = trends_app.test_client()
+    french = "?language=FR&team=emea-1"
+    languages = client.get("/api/v1/trends/languages" + french, headers=admin()).json["items"]
+    assert [row["sessions"] for row in languages] == [1]
+    weekly = client.get("/api/v1/trends/weekly" + french, headers=admin()).json["items"]
+    assert weekly == [
+        {
+            "week": "2026-06-29",
+            "team": "emea-1",
+            "region": "EMEA",
+            "sessions": 1,
+            "mean_sentiment": 0.8,
+            "mean_confidence": 0.9,
+            "most_common_root_cause": "process_issue",
+        }
+    ]
+    causes = client.get("/api/v1/trends/root-causes" + french, headers=admin()).json["items"]
+    assert causes == [
+        {
+            "week": "2026-06-29",
+            "root_cause": "process_issue",
+            "sessions": 1,
+            "mean_sentiment": 0.8,
+            "mean_confidence": 0.9,
+        }
+    ]
+    # a session in two languages counts once under each of them
+    german = client.get("/api/v1/trends/weekly?language=DE", headers=admin()).json["items"]
+    assert [(row["team"], row["sessions"], row["most_common_root_cause"]) for row in german] == [
+        ("emea-1", 1, "knowledge_gap")
+    ]
+    # the manager's team scope holds on the language path too
+    scoped = client.get("/api/v1/trends/weekly?language=FR", headers=manager()).json["items"]
+    assert [(row["team"], row["sessions"]) for row in scoped] == [("emea-1", 1)]
+    scoped = client.get("/api/v1/trends/root-causes?language=FR", headers=manager()).json["items"]
+    assert [(row["root_cause"], row["sessions"]) for row in scoped] == [("process_issue", 1)]
+    assert client.get("/api/v1/trends/weekly?language=XX", headers=admin()).status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/api/v1/trends/weekly", "/api/v1/trends/root-causes"])
+def test_language_filter_matching_every_session_answers_as_the_rollup_does(trends_app, feed, path):
+    """With a language every session has, the projection path gives the rollup's answer: same
+    weeks (Monday, UTC), same from/to bounds, unknown region as null."""
+    feed(
+        change("eng_a", days_ago=1, root_cause="knowledge_gap", sentiment=0.2, confidence=0.6),
+        change("eng_a", days_ago=9, root_cause="knowledge_gap", sentiment=0.4, confidence=0.7),
+        change("eng_b", days_ago=9, root_cause="other", sentiment=0.9, confidence=0.5),
+        change("eng_b", days_ago=16, root_cause="other", sentiment=0.1, region=None),
+        change("eng_c", team="apac-1", region="APAC", days_ago=30, root_cause="process_issue"),
+        change("eng_c", team="apac-1", region="APAC", days_ago=40, root_cause="process_issue"),
+    )
+    client = trends_app.test_client()
+    window = "from=2026-05-25T00:00:00%2B00:00&to=2026-06-29T00:00:00%2B00:00"
+    for query in ("", window, "root_cause=other", "team=apac-1"):
+        rollup = client.get(f"{path}?{query}", headers=admin()).json["items"]
+        by_language = client.get(f"{path}?{query}&language=EN", headers=admin()).json["items"]
+        assert rollup, query
+        assert rounded(by_language) == rounded(rollup), query
+
+
+def rounded(rows):
+    """Rows with their means rounded (the rollup sums in another order than the projection)."""
+    return [
+        {key: round(value, 9) if isinstance(value, float) else value for key, value in row.items()}
+        for row in rows
+    ]

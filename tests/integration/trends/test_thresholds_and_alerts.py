@@ -153,3 +153,22 @@ def test_evaluations_at_the_same_time_open_each_alert_once(conn, feed, database_
     assert "error" not in outcome, outcome
     assert outcome["counts"] == {"opened": 0, "updated": 0, "resolved": 0}
     assert conn.execute("SELECT count(*) AS n FROM alerts").fetchone()["n"] == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["jane.doe@example.com", "Anna Müller", "+44 20 7946 0958", "x" * 65]
+)
+def test_an_unknown_parameter_not_shaped_like_a_name_is_not_repeated(trends_app, key):
+    client = trends_app.test_client()
+    etag = client.get("/api/v1/thresholds/recurring_issue", headers=admin()).headers["ETag"]
+    response = client.put(
+        "/api/v1/thresholds/recurring_issue",
+        json={"params": {key: 1}, "enabled": True},
+        headers={**admin(), "If-Match": etag},
+    )
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"field": "params", "reason": "Unknown parameter of this rule."}
+    ]
+    text = response.get_data(as_text=True)
+    assert key not in text and "jane" not in text and "Anna" not in text

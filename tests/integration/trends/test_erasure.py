@@ -1,0 +1,105 @@
+"""Erasure of an engineer in the trends service: projection, rollups and alerts go, and so do the
+notifications about them, delivered or not; nothing about the engineer is sent afterwards."""
+
+import json
+import threading
+
+from flask import Flask, request
+
+from shared.testing import internal_headers
+from tests.common.servers import serve
+from tests.integration.trends.conftest import NOW, change
+from trends_svc import alerts, webhooks
+
+ERASED = "eng_" + "a" * 24
+KEPT = "eng_" + "b" * 24
+BASE = "https://cr.example"
+
+
+def admin():
+    return internal_headers("admin")
+
+
+def receiver():
+    app = Flask("receiver")
+    calls = []
+
+    @app.post("/hook")
+    def hook():
+        calls.append(json.loads(request.get_data()))
+        return "", 204
+
+    return app, calls
+
+
+def deliver(conn, url):
+    return webhooks.deliver_due(conn, url=url, secret="s", backoff=0.05, max_attempts=10)
+
+
+def mentions(conn, code):
+    """Notifications, delivered or not, whose body holds `code`."""
+    with conn.transaction():  # a transaction of its own: the connection is left idle
+        return conn.execute(
+            "SELECT count(*) AS n FROM webhook_outbox WHERE payload::text LIKE %(pattern)s",
+            {"pattern": f"%{code}%"},
+        ).fetchone()["n"]
+
+
+def test_erasure_removes_the_engineers_notifications_and_sends_nothing_about_them(
+    trends_app, conn, feed
+):
+    receiver_app, calls = receiver()
+    with serve(receiver_app) as base:
+        url = f"{base}/hook"
+        feed(*[change(ERASED, days_ago=d) for d in (1, 2, 3)])
+        with conn.transaction():
+            assert alerts.reconcile(conn, NOW, notify_base=BASE)["opened"] == 1
+        assert deliver(conn, url) == {"delivered": 1, "failed": 0}  # one delivered already
+        feed(
+            *[change(ERASED, days_ago=d, root_cause="process_issue") for d in (1, 2, 3)],
+            *[change(KEPT, team="apac-1", days_ago=d) for d in (1, 2, 3)],
+        )
+        with conn.transaction():
+            assert alerts.reconcile(conn, NOW, notify_base=BASE)["opened"] == 2
+        assert mentions(conn, ERASED) == 2  # one delivered, one pending
+
+        erased = trends_app.test_client().delete(f"/api/v1/engineers/{ERASED}", headers=admin())
+        assert erased.status_code == 200
+        assert erased.json == {"engineer_code": ERASED, "sessions_deleted": 6}
+
+        assert mentions(conn, ERASED) == 0
+        assert mentions(conn, KEPT) == 1
+        calls.clear()
+        assert deliver(conn, url) == {"delivered": 1, "failed": 0}
+        assert [call["alert"]["engineer_code"] for call in calls] == [KEPT]
+        with conn.transaction():  # a later evaluation has nothing left to resolve for them
+            assert alerts.reconcile(conn, NOW, notify_base=BASE) == {
+                "opened": 0,
+                "updated": 0,
+                "resolved": 0,
+            }
+        assert mentions(conn, ERASED) == 0
+
+
+def test_erasure_waits_for_a_running_evaluation_and_removes_what_it_queued(trends_app, conn, feed):
+    """An evaluation that read the engineer's sessions before the erasure cannot queue a
+    notification about them after it: the erasure waits for it, then removes what it wrote."""
+    feed(*[change(ERASED, days_ago=d) for d in (1, 2, 3)])
+    outcome = {}
+
+    def erase():
+        outcome["response"] = trends_app.test_client().delete(
+            f"/api/v1/engineers/{ERASED}", headers=admin()
+        )
+
+    thread = threading.Thread(target=erase)
+    with conn.transaction():
+        assert alerts.reconcile(conn, NOW, notify_base=BASE)["opened"] == 1  # not committed yet
+        thread.start()
+        thread.join(0.5)
+        outcome["waited"] = thread.is_alive()  # for the evaluation to end
+    thread.join(10)
+    assert outcome["waited"]
+    assert outcome["response"].status_code == 200
+    assert mentions(conn, ERASED) == 0
+    assert conn.execute("SELECT count(*) AS n FROM alerts").fetchone()["n"] == 0
