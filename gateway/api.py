@@ -7,7 +7,7 @@ from flask.views import MethodView
 from gateway import store
 from gateway.schemas import AuditPageSchema, AuditQueryArgsSchema
 from shared import db
-from shared.api import Blueprint, decode_cursor, encode_cursor
+from shared.api import Blueprint, cursor_int, decode_cursor, encode_cursor
 
 blp = Blueprint("audit", __name__, description="Audit trail of security-relevant actions.")
 
@@ -24,7 +24,7 @@ class AuditEvents(MethodView):
         Logins, token issuance, denied access, exports, threshold changes, erasures and QA
         decisions; filter by action, actor, outcome and time.
         """
-        before = decode_cursor(args["cursor"], 1)[0] if args.get("cursor") else None
+        before = decode_cursor(args["cursor"], cursor_int)[0] if args.get("cursor") else None
         with db.connection() as conn:
             rows = store.list_audit_events(conn, args, limit=args["limit"], before=before)
         last = rows[-1] if len(rows) == args["limit"] else None

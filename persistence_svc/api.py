@@ -26,7 +26,14 @@ from persistence_svc.schemas import (
     SessionWriteArgsSchema,
 )
 from shared import db
-from shared.api import Blueprint, current_principal, decode_cursor, encode_cursor
+from shared.api import (
+    Blueprint,
+    current_principal,
+    cursor_time,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+)
 from shared.errors import NotFound, Unprocessable
 from shared.pseudonyms import engineer_code, is_engineer_code
 
@@ -59,7 +66,9 @@ class Sessions(MethodView):
         Filters by team, region, engineer_code, root cause, language and analysis time; keyset
         pagination with `limit` and `cursor`. Managers see their own teams only.
         """
-        after = decode_cursor(args["cursor"], 2) if args.get("cursor") else None
+        after = (
+            decode_cursor(args["cursor"], cursor_time, cursor_uuid) if args.get("cursor") else None
+        )
         with db.connection() as conn:
             rows = store.list_sessions(
                 conn, args, limit=args["limit"], after=after, teams=team_scope()

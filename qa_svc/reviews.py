@@ -10,8 +10,8 @@ import psycopg
 
 from qa_svc import store
 from shared import pii
-from shared.api import decode_cursor, encode_cursor
-from shared.errors import BadRequest, NotFound, Unprocessable
+from shared.api import cursor_time, cursor_uuid, decode_cursor, encode_cursor
+from shared.errors import NotFound, Unprocessable
 
 
 def classify(daily: dict[str, int], since: datetime, until: datetime, regressed: bool) -> str:
@@ -108,15 +108,8 @@ def _queue_key(cursor: str | None) -> tuple[str, str] | None:
     """The (last_seen_at, session_id) inside a queue cursor; a forged one is a 400 naming it."""
     if not cursor:
         return None
-    seen_at, session_id = decode_cursor(cursor, 2)
-    try:
-        if not isinstance(seen_at, str) or not isinstance(session_id, str):
-            raise ValueError("not a queue key")
-        return datetime.fromisoformat(seen_at).isoformat(), str(uuid.UUID(session_id))
-    except ValueError:
-        raise BadRequest(
-            errors=[{"field": "cursor", "reason": "Not a cursor this list issued."}]
-        ) from None
+    seen_at, session_id = decode_cursor(cursor, cursor_time, cursor_uuid)
+    return seen_at.isoformat(), str(session_id)
 
 
 def metrics(conn: psycopg.Connection, days: int, now: datetime | None = None) -> dict[str, Any]:

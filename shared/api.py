@@ -6,7 +6,9 @@ import base64
 import binascii
 import functools
 import json
+import uuid
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import flask_smorest
@@ -191,13 +193,41 @@ def encode_cursor(values: Iterable[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    """The sort key inside a cursor; a cursor that was not ours is a 400 naming `cursor`."""
+def decode_cursor(cursor: str, *kinds: Callable[[Any], Any]) -> list[Any]:
+    """The sort key inside a cursor, one value per kind (`cursor_time`, `cursor_uuid`,
+    `cursor_int`), each read by it; a cursor that was not ours is a 400 naming `cursor`, whatever
+    it holds, before any of it reaches SQL."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != size:
-        raise BadRequest(errors=[{"field": "cursor", "reason": "Not a cursor this list issued."}])
-    return values
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError("not a sort key of this list")
+        return [kind(value) for kind, value in zip(kinds, values, strict=True)]
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadRequest(
+            errors=[{"field": "cursor", "reason": "Not a cursor this list issued."}]
+        ) from None
+
+
+def cursor_time(value: Any) -> datetime:
+    """An aware time in a cursor (written by `datetime.isoformat()`)."""
+    if not isinstance(value, str):
+        raise TypeError("not a time")
+    moment = datetime.fromisoformat(value)
+    if moment.utcoffset() is None:
+        raise ValueError("a time without offset")
+    return moment
+
+
+def cursor_uuid(value: Any) -> uuid.UUID:
+    """A UUID in a cursor."""
+    if not isinstance(value, str):
+        raise TypeError("not a uuid")
+    return uuid.UUID(value)
+
+
+def cursor_int(value: Any) -> int:
+    """A whole number in a cursor (a bigint key)."""
+    if type(value) is not int or not -(2**63) <= value < 2**63:
+        raise TypeError("not a bigint")
+    return value

@@ -12,7 +12,14 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from shared import db
-from shared.api import Blueprint, current_principal, decode_cursor, encode_cursor
+from shared.api import (
+    Blueprint,
+    current_principal,
+    cursor_time,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+)
 from shared.errors import (
     NotFound,
     PreconditionFailed,
@@ -187,7 +194,9 @@ class Alerts(MethodView):
 
         Filters: status, rule, team, engineer_code. Managers see their own teams only.
         """
-        after = decode_cursor(args["cursor"], 2) if args.get("cursor") else None
+        after = (
+            decode_cursor(args["cursor"], cursor_time, cursor_uuid) if args.get("cursor") else None
+        )
         with db.connection() as conn:
             rows = store.list_alerts(
                 conn, args, limit=args["limit"], after=after, teams=team_scope()

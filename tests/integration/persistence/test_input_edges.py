@@ -8,6 +8,7 @@ import io
 import psycopg
 import pytest
 
+from shared.api import encode_cursor
 from tests.common.builders import make_session
 
 
@@ -158,3 +159,13 @@ def test_labels_cannot_carry_addresses_names_or_formulas(api, database_url, fiel
     assert value not in response.text
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM persistence.sessions").fetchone()[0] == 0
+
+
+def test_a_forged_cursor_is_a_400_not_a_database_error(api):
+    forged = encode_cursor(["x", "y"])  # the right length, but no time and no uuid
+    for path in (f"/api/v1/sessions?cursor={forged}", f"/api/v1/sessions?limit=1&cursor={forged}"):
+        response = api.as_admin("GET", path)
+        assert response.status_code == 400, response.json
+        assert response.json["errors"] == [
+            {"field": "cursor", "reason": "Not a cursor this list issued."}
+        ]

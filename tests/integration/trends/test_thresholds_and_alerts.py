@@ -6,6 +6,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from shared.api import encode_cursor
 from shared.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
 from trends_svc import alerts
@@ -172,3 +173,11 @@ def test_an_unknown_parameter_not_shaped_like_a_name_is_not_repeated(trends_app,
     ]
     text = response.get_data(as_text=True)
     assert key not in text and "jane" not in text and "Anna" not in text
+
+
+def test_a_forged_alert_cursor_is_a_400_not_a_database_error(trends_app):
+    client = trends_app.test_client()
+    for values in (["x", "y"], ["2026-01-01T00:00:00+00:00", "not-a-uuid"]):
+        response = client.get(f"/api/v1/alerts?cursor={encode_cursor(values)}", headers=admin())
+        assert response.status_code == 400, response.json
+        assert response.json["errors"][0]["field"] == "cursor"

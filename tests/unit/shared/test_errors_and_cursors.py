@@ -1,8 +1,11 @@
 """Problem-detail field lists and keyset cursors."""
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 
-from shared.api import decode_cursor, encode_cursor
+from shared.api import cursor_int, cursor_time, cursor_uuid, decode_cursor, encode_cursor
 from shared.errors import UNNAMED_FIELD, ApiError, flatten_messages, reportable_field
 
 
@@ -58,11 +61,30 @@ def test_reportable_field(path, expected):
     assert reportable_field(path, fallback="record") == expected
 
 
-def test_cursor_round_trip_and_forgery():
-    cursor = encode_cursor(["2026-01-01T00:00:00+00:00", "abc"])
-    assert decode_cursor(cursor, 2) == ["2026-01-01T00:00:00+00:00", "abc"]
+def test_cursor_round_trip():
+    moment, key = datetime(2026, 1, 1, tzinfo=UTC), uuid.uuid4()
+    cursor = encode_cursor([moment.isoformat(), key])
+    assert decode_cursor(cursor, cursor_time, cursor_uuid) == [moment, key]
+    assert decode_cursor(encode_cursor([42]), cursor_int) == [42]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "kinds"),
+    [
+        ("%%%", (cursor_time, cursor_uuid)),
+        (encode_cursor([1, 2, 3]), (cursor_time, cursor_uuid)),
+        (encode_cursor(["x", "y"]), (cursor_time, cursor_uuid)),  # would reach ::timestamptz
+        (encode_cursor(["2026-01-01T00:00:00", str(uuid.uuid4())]), (cursor_time, cursor_uuid)),
+        (encode_cursor(["2026-01-01T00:00:00+00:00", "not-a-uuid"]), (cursor_time, cursor_uuid)),
+        (encode_cursor([None, None]), (cursor_time, cursor_uuid)),
+        (encode_cursor(["x"]), (cursor_int,)),
+        (encode_cursor([True]), (cursor_int,)),
+        (encode_cursor([2**63]), (cursor_int,)),
+        (encode_cursor({"a": 1}), (cursor_int,)),
+    ],
+)
+def test_a_forged_cursor_is_a_400_naming_it(cursor, kinds):
     with pytest.raises(ApiError) as raised:
-        decode_cursor("%%%", 2)
+        decode_cursor(cursor, *kinds)
     assert raised.value.code == 400
-    with pytest.raises(ApiError):
-        decode_cursor(encode_cursor([1, 2, 3]), 2)
+    assert raised.value.errors == [{"field": "cursor", "reason": "Not a cursor this list issued."}]
