@@ -143,7 +143,7 @@ def test_migrations_run_as_a_job_and_secrets_hold_example_values_only(manifests)
             assert "EXAMPLE" in value or value == '{"keys": []}', key
 
 
-def test_only_the_gateway_reaches_the_services(manifests):
+def test_only_the_gateway_and_the_change_feed_readers_reach_the_services(manifests):
     policies = of_kind(manifests, "NetworkPolicy")
     assert policies["default-deny-ingress"]["spec"]["podSelector"] == {}
     for name in API_SERVICES - {"gateway"}:
@@ -154,7 +154,8 @@ def test_only_the_gateway_reaches_the_services(manifests):
             for peer in rule["from"]
             if "podSelector" in peer
         }
-        allowed = {"gateway", "trends-worker"} if name == "persistence" else {"gateway"}
+        # the change feed: the worker follows it, POST /trends/evaluate catches up with it
+        allowed = {"gateway", "trends-worker", "trends"} if name == "persistence" else {"gateway"}
         assert callers == allowed, name
 
 
