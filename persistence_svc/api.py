@@ -257,7 +257,13 @@ class ImportById(MethodView):
     @blp.doc(operationId="getImport")
     @blp.response(200, ImportReportSchema)
     def get(self, import_id: uuid.UUID):
-        """Get an import's progress and report"""
+        """Get an import's progress and report
+
+        `status` (running, completed, failed), `processed` of `total` records, the counts of
+        inserted, unchanged and rejected rows, and each rejected row's number, field, code and
+        message. A failed import says where it stopped; importing the same file again loads the
+        rest.
+        """
         with db.connection() as conn:
             row = store.get_import(conn, import_id)
             if (

@@ -168,7 +168,11 @@ class SessionReview(MethodView):
     @blp.arguments(ReviewInSchema)
     @blp.response(200, ReviewSchema)
     def post(self, data, session_id: uuid.UUID):
-        """Record a review decision (pending, in_review, reviewed, flagged) with notes"""
+        """Record a review decision (pending, in_review, reviewed, flagged) with notes
+
+        The reviewer is the caller; notes are checked for personal data (422 naming `notes`
+        when found) and every decision is kept in the review history.
+        """
         with db.connection() as conn:
             return reviews.review(
                 conn, session_id, data["status"], data["notes"], current_principal().subject

@@ -132,7 +132,11 @@ class LanguageTrends(MethodView):
     @blp.arguments(TrendArgsSchema, location="query")
     @blp.response(200, TrendPageSchema)
     def get(self, args):
-        """Sessions per week and output language"""
+        """Sessions per week and output language
+
+        One row per week and language code, with mean sentiment and confidence; a session in two
+        languages counts in both. Managers see their own teams only.
+        """
         with db.connection() as conn:
             return {"items": store.language_summary(conn, args, team_scope())}
 
@@ -144,7 +148,11 @@ class RootCauseTrends(MethodView):
     @blp.arguments(TrendArgsSchema, location="query")
     @blp.response(200, TrendPageSchema)
     def get(self, args):
-        """Sessions per week and root cause"""
+        """Sessions per week and root cause
+
+        One row per week and root-cause category, with mean sentiment and confidence. Managers
+        see their own teams only.
+        """
         with db.connection() as conn:
             return {"items": store.root_cause_summary(conn, args, team_scope())}
 
@@ -213,7 +221,11 @@ class AlertExport(MethodView):
     @blp.arguments(AlertExportArgsSchema, location="query")
     @blp.response(200, description="The alerts as CSV or JSON.")
     def get(self, args):
-        """Export alerts as CSV or JSON"""
+        """Export alerts as CSV or JSON
+
+        The alerts of the list's filters as a download (`format=csv` or `json`); spreadsheet
+        formulas in cells are neutralised. Managers get their own teams' alerts only.
+        """
         with db.connection() as conn:
             rows = [
                 alerts.public(row)
@@ -269,7 +281,11 @@ class AcknowledgeAlert(MethodView):
     @blp.doc(operationId="acknowledgeAlert")
     @blp.response(200, AlertSchema)
     def post(self, alert_id: uuid.UUID):
-        """Acknowledge an alert (who and when are kept)"""
+        """Acknowledge an alert (who and when are kept)
+
+        An open alert becomes acknowledged: someone is on it. Managers of the alert's team and
+        admins only.
+        """
         return _decide(alert_id, "acknowledged")
 
 
@@ -279,7 +295,11 @@ class ResolveAlert(MethodView):
     @blp.doc(operationId="resolveAlert")
     @blp.response(200, AlertSchema)
     def post(self, alert_id: uuid.UUID):
-        """Resolve an alert by hand"""
+        """Resolve an alert by hand
+
+        An open or acknowledged alert becomes resolved (409 when it already is). Managers of the
+        alert's team and admins only.
+        """
         return _decide(alert_id, "resolved")
 
 
@@ -293,7 +313,11 @@ class Thresholds(MethodView):
     @blp.doc(operationId="listThresholds")
     @blp.response(200, ThresholdListSchema)
     def get(self):
-        """List the trend thresholds of every rule"""
+        """List the trend thresholds of every rule
+
+        Each rule's parameters (e.g. `min_count`, `window_days`), whether it is enabled, and who
+        changed it last.
+        """
         with db.connection() as conn:
             return {"items": store.list_thresholds(conn)}
 
@@ -304,7 +328,11 @@ class Threshold(MethodView):
     @blp.doc(operationId="getThreshold")
     @blp.response(200, ThresholdSchema)
     def get(self, rule: str):
-        """Get one rule's threshold (with an ETag for updates)"""
+        """Get one rule's threshold (with an ETag for updates)
+
+        Send the `ETag` back as `If-Match` with `PUT /thresholds/{rule}`; a change made in
+        between answers 412.
+        """
         with db.connection() as conn:
             row = store.get_threshold(conn, rule)
         if row is None:

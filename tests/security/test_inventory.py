@@ -68,5 +68,6 @@ def test_every_operation_can_be_imported_as_an_agent_action(document):
         for method, operation in item.items():
             if method in {"get", "put", "post", "delete", "patch"}:
                 ids.append(operation["operationId"])
-                assert operation["summary"] and len(operation.get("description", "")) < 300
+                description = operation.get("description", "")
+                assert operation["summary"] and 0 < len(description) < 300, operation["operationId"]
     assert len(ids) == len(set(ids))
