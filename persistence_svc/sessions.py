@@ -145,6 +145,16 @@ def store_session(conn: psycopg.Connection, record: dict[str, Any]) -> tuple[dic
     return store.get_session(conn, record["session_id"]), False
 
 
+def sent_id(item: Any) -> uuid.UUID | None:
+    """The session_id an item names, when it is a well-formed one (an invalid item's result says
+    which session it was)."""
+    value = item.get("session_id") if isinstance(item, dict) else None
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def store_batch(
     conn: psycopg.Connection, items: list[dict[str, Any]], key: bytes, *, redact: bool
 ) -> dict[str, Any]:
@@ -156,7 +166,7 @@ def store_batch(
     valid: dict[uuid.UUID, tuple[int, dict[str, Any]]] = {}
     codes = EngineerCodes(key)
     for index, item in enumerate(items):
-        result: dict[str, Any] = {"index": index, "session_id": None, "status": "invalid"}
+        result: dict[str, Any] = {"index": index, "session_id": sent_id(item), "status": "invalid"}
         results.append(result)
         try:
             record = prepare_record(load_session(item), key, redact=redact, codes=codes)

@@ -35,6 +35,8 @@ def test_batch_reports_each_item(api):
         2,
         1,
     )
+    invalid = items[3]["session_id"]
+    assert result["items"][3]["session_id"] == invalid  # which session it was, though invalid
     assert result["items"][3]["errors"] == [
         {
             "field": "sentiment_score",
