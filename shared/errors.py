@@ -138,11 +138,16 @@ def flatten_messages(
     return [field_error(prefix or root, str(messages))]
 
 
+# RFC 9110's names where werkzeug still uses the older ones, so that one status has one title
+# whichever code raised it (webargs' 422, werkzeug's 413 and ours).
+RFC_9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
 def problem_body(error: HTTPException) -> dict[str, Any]:
     """The JSON body for any HTTP error, including werkzeug's own (404 route, 405, 413)."""
     body: dict[str, Any] = {
         "type": getattr(error, "problem_type", "about:blank"),
-        "title": getattr(error, "title", None) or error.name,
+        "title": getattr(error, "title", None) or RFC_9110_TITLES.get(error.code) or error.name,
         "status": error.code,
     }
     detail = getattr(error, "detail", None)

@@ -18,6 +18,7 @@ def test_a_body_that_is_not_an_object_is_a_422(api):
             "POST", "/api/v1/sessions", data=body, content_type="application/json"
         )
         assert response.status_code == 422, (body, response.json)
+        assert response.json["title"] == "Unprocessable Content"  # webargs' 422, like ours
 
 
 def test_nul_characters_are_refused_naming_the_field(api):
