@@ -12,7 +12,7 @@ from gateway.bearer import BearerVerifier, IssuerVerifiers, RemoteKeySet, bearer
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
 from gateway.erasure import erasure
-from gateway.keys import KeyRing, load_keys
+from gateway.keys import KeyRing, keys_path, load_keys
 from gateway.limits import register_rate_limits
 from gateway.login import register_login
 from gateway.oauth import oauth
@@ -32,7 +32,11 @@ def create_app(config: dict | None = None) -> Flask:
     app = build_app("gateway", __name__, config)
     register_database(app, schema="gateway")
     register_browser_sessions(app)
-    key_ring = KeyRing(load_keys(settings_of(app)))
+    settings = settings_of(app)
+    load_keys(settings)  # creates the file on first use outside production
+    key_ring = KeyRing(
+        keys_path(settings), activation_delay=settings.gateway_key_activation_seconds
+    )
     register_provider(app, key_ring)
     register_bearer_auth(app, key_ring)
     register_login(app)
@@ -61,9 +65,7 @@ def register_bearer_auth(app: Flask, key_ring: KeyRing) -> None:
     provider's too."""
     settings = settings_of(app)
     verifiers = [
-        BearerVerifier(
-            key_ring.verifying, issuer=settings.gateway_issuer, audience=settings.gateway_audience
-        )
+        BearerVerifier(key_ring, issuer=settings.gateway_issuer, audience=settings.gateway_audience)
     ]
     if settings.oidc_issuer:
         verifiers.append(

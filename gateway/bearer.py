@@ -114,7 +114,7 @@ class BearerVerifier:
 
     def __init__(
         self,
-        keys: KeySet | RemoteKeySet,
+        keys: KeySet | Callable[[GuestProtocol], KeySet],  # a RemoteKeySet or a KeyRing
         *,
         issuer: str,
         audience: str,

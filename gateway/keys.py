@@ -1,10 +1,14 @@
-"""The gateway's signing keys: a private JWKS file; the newest key signs, all keys are published."""
+"""The gateway's signing keys: a private JWKS file; all keys are published, the newest one that every
+gateway has had time to publish signs."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from joserfc.jwk import KeySet, RSAKey
@@ -49,6 +53,11 @@ def load_keys(settings: Settings) -> list[RSAKey]:
         else:
             os.close(fd)
             _write(path, [new_key()])
+    return read_keys(path)
+
+
+def read_keys(path: Path) -> list[RSAKey]:
+    """The private keys of a JWKS file, in its order (oldest first)."""
     data = json.loads(path.read_text())
     return [RSAKey.import_key(entry) for entry in data["keys"]]
 
@@ -60,21 +69,85 @@ def _wait_for(path: Path, seconds: float = 10) -> None:
 
 
 def rotate_keys(settings: Settings, keep: int = 3) -> str:
-    """Add a new signing key (published at once, used for signing from the next start) and keep
-    the newest `keep` keys so tokens signed by the previous key stay valid until they expire."""
+    """Add a new signing key and keep the newest `keep` keys, so that tokens signed by the previous
+    key stay valid until they expire. Running gateways publish the new key within
+    KeyRing.check_every seconds and sign with it once it is GATEWAY_KEY_ACTIVATION_SECONDS old."""
     keys = load_keys(settings)
     key = new_key()
     _write(keys_path(settings), [*keys, key][-keep:])
     return key.kid
 
 
-class KeyRing:
-    """Keys loaded once per process: the signing key set and the public JWKS."""
+_KID_TIME = re.compile(r"k(\d+)-")
 
-    def __init__(self, keys: list[RSAKey]) -> None:
-        self.keys = keys
-        self.signing = KeySet([keys[-1]])
-        self.verifying = KeySet([RSAKey.import_key(key.as_dict(private=False)) for key in keys])
+
+def created_at(key: RSAKey) -> float:
+    """When a key was made, from its time-ordered kid (`new_key`); 0 for a kid of another form
+    (such a key is old enough to sign)."""
+    match = _KID_TIME.match(key.kid or "")
+    return float(match.group(1)) if match else 0.0
+
+
+class KeyRing:
+    """The gateway's keys, from the private JWKS file, followed while the process runs: the file is
+    looked at no more than every `check_every` seconds and read again when it changed, so a
+    rotation needs no restart. Every key in the file is published and verifies at once; the newest
+    key signs only when it is `activation_delay` seconds old, by when every gateway reading the same
+    file publishes it (no gateway signs a token that another cannot check yet). Until then the key
+    before it signs; a first key signs at once."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        check_every: float = 10.0,
+        activation_delay: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.check_every = check_every
+        self.activation_delay = activation_delay
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._stamp: tuple[int, int] | None = None
+        self.keys: list[RSAKey] = []
+        self._verifying = KeySet([])
+        self._refresh()
+
+    def _refresh(self) -> None:
+        now = self.clock()
+        if now - self._checked_at < self.check_every:
+            return
+        with self._lock:
+            self._checked_at = now
+            status = self.path.stat()
+            stamp = (status.st_mtime_ns, status.st_size)
+            if stamp == self._stamp:
+                return
+            keys = read_keys(self.path)  # a broken file raises here and keeps nothing half-read
+            self.keys = keys
+            self._verifying = KeySet([RSAKey.import_key(k.as_dict(private=False)) for k in keys])
+            self._stamp = stamp
+
+    @property
+    def verifying(self) -> KeySet:
+        """The public keys that tokens of this gateway may be signed with (parsed once per file
+        change, not per request)."""
+        self._refresh()
+        return self._verifying
+
+    def __call__(self, _token: object = None) -> KeySet:
+        """joserfc's key callback (BearerVerifier): the current verifying keys."""
+        return self.verifying
+
+    @property
+    def signing(self) -> KeySet:
+        """The key that signs now: the newest one old enough, else the oldest."""
+        self._refresh()
+        ready = self.clock() - self.activation_delay
+        active = [key for key in self.keys if created_at(key) <= ready] or self.keys[:1]
+        return KeySet([active[-1]])
 
     def public_jwks(self) -> dict:
         return self.verifying.as_dict(private=False)

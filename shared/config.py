@@ -173,6 +173,14 @@ SETTINGS: tuple[Setting, ...] = (
         "DATA_DIR/gateway_jwks.json, created on first use outside production.",
     ),
     Setting(
+        "GATEWAY_KEY_ACTIVATION_SECONDS",
+        float,
+        120.0,
+        "After `rotate-keys`, how old the new key must be before a gateway signs with it; every "
+        "gateway publishes it within 10 s of seeing the file change, so allow for the time the "
+        "file takes to reach every gateway (a Kubernetes secret: about a minute).",
+    ),
+    Setting(
         "SESSION_SECRET",
         str,
         "",

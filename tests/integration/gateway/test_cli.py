@@ -1,6 +1,7 @@
 """flask --app gateway create-client / seed-demo / rotate-keys."""
 
 import json
+import time
 from pathlib import Path
 
 from gateway.app import create_app
@@ -79,20 +80,24 @@ def test_seed_demo_is_refused_in_production(gateway_config, tmp_path):
         app.extensions["db_pool"].close()
 
 
-def test_rotate_keys_publishes_the_new_key_and_keeps_the_old(gateway_config, tmp_path):
+def test_rotate_keys_publishes_the_new_key_at_once_and_signs_with_it_later(
+    gateway_config, tmp_path
+):
     config = {**gateway_config, "gateway_signing_keys": str(tmp_path / "jwks.json")}
-    first = create_app(config)
-    old_kid = first.extensions["key_ring"].keys[-1].kid
-    result = first.test_cli_runner().invoke(args=["rotate-keys"])
-    first.extensions["db_pool"].close()
-    new_kid = result.output.strip().split(": ")[1]
-
-    restarted = create_app(config)
+    running = create_app(config)  # a gateway that keeps running through the rotation
     try:
-        published = [key["kid"] for key in restarted.test_client().get("/oauth/jwks").json["keys"]]
-        assert published == [old_kid, new_kid]
-        assert restarted.extensions["key_ring"].keys[-1].kid == new_kid
+        key_ring = running.extensions["key_ring"]
+        key_ring.check_every = 0  # look at the file on every use (10 s in service)
+        old_kid = key_ring.keys[-1].kid
+        result = running.test_cli_runner().invoke(args=["rotate-keys"])
+        new_kid = result.output.strip().split(": ")[1]
+
+        published = [key["kid"] for key in running.test_client().get("/oauth/jwks").json["keys"]]
+        assert published == [old_kid, new_kid]  # without a restart
+        assert [key.kid for key in key_ring.signing] == [old_kid]  # not every gateway has it yet
+        key_ring.clock = lambda: time.time() + key_ring.activation_delay + 1
+        assert [key.kid for key in key_ring.signing] == [new_kid]
         stored = json.loads((tmp_path / "jwks.json").read_text())
         assert all("d" in key for key in stored["keys"])
     finally:
-        restarted.extensions["db_pool"].close()
+        running.extensions["db_pool"].close()
