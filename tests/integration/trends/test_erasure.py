@@ -103,3 +103,27 @@ def test_erasure_waits_for_a_running_evaluation_and_removes_what_it_queued(trend
     assert outcome["response"].status_code == 200
     assert mentions(conn, ERASED) == 0
     assert conn.execute("SELECT count(*) AS n FROM alerts").fetchone()["n"] == 0
+
+
+def rollups(conn):
+    with conn.transaction():
+        return [
+            conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5").fetchall()
+            for table in ("team_weekly", "team_language_weekly")
+        ]
+
+
+def test_erasure_takes_the_engineers_sessions_out_of_the_team_rollups(trends_app, conn, feed):
+    kept = [change(KEPT, days_ago=d, languages=("EN", "DE")) for d in (1, 9)]
+    feed(*kept)
+    before = rollups(conn)
+    erased = [change(ERASED, days_ago=d, languages=("EN", "FR"), region=None) for d in (1, 2, 9)]
+    feed(*erased)
+    assert rollups(conn) != before
+
+    response = trends_app.test_client().delete(f"/api/v1/engineers/{ERASED}", headers=admin())
+    assert response.status_code == 200, response.json
+    assert rollups(conn) == before  # as if the engineer's sessions had never been projected
+    # the feed's deletes of the same sessions, arriving later, change nothing more
+    feed(*[change(operation="delete", session_id=item["session_id"]) for item in erased])
+    assert rollups(conn) == before
