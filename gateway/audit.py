@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Sequence
 
 from flask import g, request
 
 from gateway import store
+from gateway.bearer import TEAM_NAME
 from shared import db
+from shared.pseudonyms import is_engineer_code
 from shared.tokens import Principal
 
 log = logging.getLogger("cr.audit")
 
 # (method, path below /api/v1 as a pattern) -> action name, for calls audited whatever the outcome.
+# Look-ups (a name in, its pseudonym out) are recognised by gateway.lookups: one needs the body.
 AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("GET", r"sessions/export", "sessions.export"),
     ("GET", r"alerts/export", "alerts.export"),
@@ -22,13 +26,68 @@ AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("POST", r"imports", "imports.create"),
     ("POST", r"qa/reviews/[^/]+", "qa.review"),
     ("POST", r"alerts/[^/]+/(ack|resolve)", "alerts.decide"),
-    ("POST", r"engineers/lookup", "engineers.lookup"),  # who turned names into pseudonyms
 )
 
 
 # The same for browser UI requests (path without the leading slash). The dashboard acts through the
 # API (audited above); the QA UI records review decisions itself, so its form posts are listed.
 AUDITED_UI_CALLS: tuple[tuple[str, str, str], ...] = (("POST", r"qa/sessions/[^/]+", "qa.review"),)
+
+
+REDACTED = "{redacted}"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# The trend rules whose thresholds have a path (trends_svc.thresholds.RULES; a test keeps them equal).
+THRESHOLD_RULES = frozenset(
+    {"recurring_issue", "performance_decline", "positive_trend", "team_frequent_issue"}
+)
+_ROUTE_WORD = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def _is_uuid(text: str) -> bool:
+    return _UUID.fullmatch(text) is not None
+
+
+def _is_rule_name(text: str) -> bool:
+    return text in THRESHOLD_RULES
+
+
+# Paths that carry an id (whole paths as patterns, the id as group 1), and the form of that id.
+# Anything else in its place (a name typed into a URL) is recorded as REDACTED, never as sent.
+ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
+    (re.compile(r"/api/v1/engineers/(?!lookup$)([^/]+)"), is_engineer_code),
+    (re.compile(r"/api/v1/history/(?!compare$)([^/]+)"), is_engineer_code),
+    (re.compile(r"/api/v1/sessions/(?!export$|batch$)([^/]+)"), _is_uuid),
+    (re.compile(r"/api/v1/imports/([^/]+)"), _is_uuid),
+    (re.compile(r"/api/v1/alerts/(?!export$)([^/]+)(?:/(?:ack|resolve))?"), _is_uuid),
+    (re.compile(r"/api/v1/thresholds/([^/]+)"), _is_rule_name),
+    (re.compile(r"/api/v1/validation/sessions/([^/]+)"), _is_uuid),
+    (re.compile(r"/api/v1/qa/reviews/([^/]+)"), _is_uuid),
+    (re.compile(r"/qa/sessions/([^/]+)"), _is_uuid),  # the QA UI's review page
+)
+
+
+def audited_path(path: str) -> str:
+    """`path` as an audit row may hold it: an id that does not have its form is REDACTED (case
+    refs are never in a path). On a path with no known id only lower-case route words are kept
+    (engineer codes and case refs are such words), so the route stays readable."""
+    for pattern, well_formed in ID_PATHS:
+        match = pattern.fullmatch(path)
+        if match:
+            if well_formed(match[1]):
+                return path
+            return path[: match.start(1)] + REDACTED + path[match.end(1) :]
+    return "/".join(
+        part if not part or _ROUTE_WORD.fullmatch(part) else REDACTED for part in path.split("/")
+    )
+
+
+def request_object(query_team: Sequence[str] = ()) -> str:
+    """The current request as an audit row's object: method and audited path, plus the `team`
+    filter when it is the reason (each value that is not shaped like a team id REDACTED)."""
+    shown = "&".join(
+        "team=" + (team if TEAM_NAME.fullmatch(team) else REDACTED) for team in query_team
+    )
+    return f"{request.method} {audited_path(request.path)}" + ("?" + shown if shown else "")
 
 
 def audited_action(method: str, path: str, calls=AUDITED_CALLS) -> str | None:
@@ -74,13 +133,18 @@ def record(
 
 
 def record_request(
-    action: str, principal: Principal, status: int, outcome: str | None = None
+    action: str,
+    principal: Principal,
+    status: int,
+    outcome: str | None = None,
+    *,
+    query_team: Sequence[str] = (),
 ) -> None:
-    """Audit the current request (method and path as the object) with its answer's status."""
+    """Audit the current request (`request_object` as the object) with its answer's status."""
     record(
         action,
         principal=principal,
         outcome=outcome or outcome_of(status),
         status=status,
-        obj=f"{request.method} {request.path}",
+        obj=request_object(query_team),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 from urllib3.exceptions import HTTPError as UpstreamError
 
 from gateway import audit, policy
@@ -23,13 +23,7 @@ def erase_engineer(engineer_code: str):
     """DELETE /engineers/{code}: the sessions, the trends projection, rollups and alerts."""
     principal = g.principal
     if not principal.has_role(*policy.allowed_roles("DELETE", f"engineers/{engineer_code}")):
-        audit.record(
-            "access.denied",
-            principal=principal,
-            outcome="denied",
-            status=403,
-            obj=f"DELETE {request.path}",
-        )
+        audit.record_request("access.denied", principal, 403, "denied")
         raise Forbidden("Your role does not allow this action.")
     settings = settings_of(current_app)
     token = sign_internal_token(
@@ -46,37 +40,19 @@ def erase_engineer(engineer_code: str):
                 "DELETE", getattr(settings, setting) + upstream_target(), headers=headers
             )
         except UpstreamError:
-            audit.record(
-                "engineers.erase",
-                principal=principal,
-                outcome="failure",
-                status=503,
-                obj=f"DELETE {request.path}",
-            )
+            audit.record_request("engineers.erase", principal, 503, "failure")
             raise ServiceUnavailable(
                 "Not every service could erase; retry the erasure.", headers={"Retry-After": "5"}
             ) from None
         body = json.loads(upstream.data or b"{}")
         if upstream.status != 200:
-            audit.record(
-                "engineers.erase",
-                principal=principal,
-                outcome="failure",
-                status=upstream.status,
-                obj=f"DELETE {request.path}",
-            )
+            audit.record_request("engineers.erase", principal, upstream.status, "failure")
             response = jsonify(body)
             response.status_code = upstream.status
             response.content_type = upstream.headers.get("Content-Type", "application/json")
             return response
         answers[setting.removesuffix("_url")] = body
-    audit.record(
-        "engineers.erase",
-        principal=principal,
-        outcome="success",
-        status=200,
-        obj=f"DELETE {request.path}",
-    )
+    audit.record_request("engineers.erase", principal, 200, "success")
     return jsonify(
         {
             "engineer_code": engineer_code,

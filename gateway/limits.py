@@ -12,6 +12,7 @@ from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from limits.storage import MemoryStorage
 
+from gateway import lookups
 from shared.errors import PROBLEM_MEDIA_TYPE, TooManyRequests, problem_body
 from shared.web import settings_of
 
@@ -43,10 +44,6 @@ def _prune_while_alive(storage_ref: weakref.ref) -> None:
         storage._MemoryStorage__expire_events()
         del storage  # no strong reference while sleeping: the storage can be collected
         time.sleep(PrunedMemoryStorage.PRUNE_SECONDS)
-
-
-# A name in, its pseudonym out: limited on its own so that no caller can test many names quickly.
-LOOKUP_PATH = "/api/v1/engineers/lookup"
 
 
 def _client_id() -> str:
@@ -98,10 +95,12 @@ def register_rate_limits(app: Flask) -> Limiter:
         views["erasure.erase_engineer"]
     )
     api_view = limiter.limit(settings.rate_limit_api, key_func=_caller)(views["proxy.forward"])
+    # A name in, its pseudonym out (a look-up, or Compare History by name): limited on its own so
+    # that no caller can test many names quickly.
     views["proxy.forward"] = limiter.limit(
         settings.rate_limit_lookup,
         key_func=_caller,
         scope="engineer-lookup",
-        exempt_when=lambda: request.path != LOOKUP_PATH,
+        exempt_when=lambda: not lookups.names_an_engineer(),
     )(api_view)
     return limiter

@@ -9,9 +9,9 @@ import urllib3
 from flask import Blueprint, Flask, Response, current_app, g, request
 from urllib3.exceptions import HTTPError as UpstreamError
 
-from gateway import audit, policy
+from gateway import audit, lookups, policy
 from shared.config import secret_value
-from shared.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
+from shared.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, field_error
 from shared.tokens import sign_internal_token
 from shared.web import settings_of
 
@@ -81,11 +81,26 @@ def forward(path: str) -> Response:
     if not principal.has_role(*roles):
         audit.record_request("access.denied", principal, 403, "denied")
         raise Forbidden("Your role does not allow this action.")
+    refuse_other_teams(principal)
     settings = settings_of(current_app)
     limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
+    names_an_engineer = lookups.names_an_engineer()  # reads a compare body before forwarding it
     upstream = forward_to(getattr(settings, ROUTES[segment]), principal, limit)
-    _audit(principal, path, upstream.status)
+    _audit(principal, path, upstream.status, names_an_engineer)
     return stream_back(upstream)
+
+
+def refuse_other_teams(principal) -> None:
+    """A team-scoped caller (a manager) filtering on a team outside their token's teams gets 403,
+    audited, and nothing is forwarded. The value is never echoed: it may be anything."""
+    teams = request.args.getlist("team")
+    if all(principal.can_see_team(team) for team in teams):
+        return
+    audit.record_request("access.denied", principal, 403, "denied", query_team=teams)
+    raise Forbidden(
+        "You may filter only on your own teams.",
+        errors=[field_error("team", "Not one of your teams.")],
+    )
 
 
 def forward_to(base_url: str, principal, limit: int, extra_headers: dict[str, str] | None = None):
@@ -138,10 +153,13 @@ def stream_back(upstream) -> Response:
     return response
 
 
-def _audit(principal, path: str, status: int) -> None:
-    """Audit the call when its kind is audited, or when the service denied it (403, or 404 on an
-    object for a team-scoped caller: another team's data)."""
-    action = audit.audited_action(request.method, path)
+def _audit(principal, path: str, status: int, names_an_engineer: bool) -> None:
+    """Audit the call when its kind is audited (a name turned into a pseudonym is a look-up), or
+    when the service denied it (403, or 404 on an object for a team-scoped caller: another team's
+    data)."""
+    action = (
+        lookups.LOOKUP_ACTION if names_an_engineer else audit.audited_action(request.method, path)
+    )
     if action:
         audit.record_request(action, principal, status)
     elif status == 403 or (status == 404 and principal.team_scoped and "/" in path):
@@ -158,7 +176,12 @@ def _request_headers() -> dict[str, str]:
 
 
 def _request_body(limit: int, headers: dict[str, str]):
-    """The body as a stream: with its length when known, else counted chunk by chunk."""
+    """The body as a stream: with its length when known, else counted chunk by chunk (or as
+    bytes, when the gateway had to read it already)."""
+    if lookups.has_buffered_body():
+        body = lookups.buffered_body(limit)
+        headers["Content-Length"] = str(len(body))
+        return body
     length = request.content_length
     if length is not None:
         if length > limit:

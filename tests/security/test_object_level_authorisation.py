@@ -102,17 +102,11 @@ def test_another_teams_object_is_exactly_like_a_missing_one(world, name):
 
 LISTS = {
     "sessions": ("/api/v1/sessions", "session"),
-    "sessions of the other team by filter": (f"/api/v1/sessions?team={OTHER}", "session"),
     "session export": ("/api/v1/sessions/export?format=json", "session"),
-    "session export of the other team by filter": (
-        f"/api/v1/sessions/export?format=csv&team={OTHER}",
-        "session",
-    ),
     "alerts": ("/api/v1/alerts", "alert"),
     "alerts of the other engineer by filter": ("/api/v1/alerts?engineer_code={code}", "alert"),
     "alert export": ("/api/v1/alerts/export?format=csv", "alert"),
     "engineers": ("/api/v1/trends/engineers", "code"),
-    "weekly trends of the other team by filter": (f"/api/v1/trends/weekly?team={OTHER}", "code"),
 }
 
 
@@ -123,6 +117,37 @@ def test_lists_and_exports_leave_another_teams_objects_out(world, name):
     assert response.status_code == 200, response.text
     assert world[kind][OTHER] not in response.text
     assert OTHER not in response.text
+
+
+# Lists and exports a manager filters by naming a team (another team's: refused, see below).
+TEAM_FILTERS = {
+    "sessions": "/api/v1/sessions?team={team}",
+    "session export": "/api/v1/sessions/export?format=csv&team={team}",
+    "alerts": "/api/v1/alerts?team={team}",
+    "alert export": "/api/v1/alerts/export?format=csv&team={team}",
+    "weekly trends": "/api/v1/trends/weekly?team={team}",
+    "engineers": "/api/v1/trends/engineers?team={team}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEAM_FILTERS))
+def test_filtering_on_another_team_is_refused_and_audited(world, admin, name):
+    """Naming another team is asking for its data: 403 naming the field, and an audit event."""
+    manager = world["manager"]
+    own = manager.request("GET", TEAM_FILTERS[name].format(team=OWN))
+    assert own.status_code == 200, own.text
+    other = manager.request("GET", TEAM_FILTERS[name].format(team=OTHER))
+    assert other.status_code == 403, other.text
+    assert other.headers["Content-Type"] == "application/problem+json"
+    assert [error["field"] for error in other.json()["errors"]] == ["team"]
+    assert world["session"][OTHER] not in other.text
+    denied = admin.request("GET", "/api/v1/audit", params={"action": "access.denied"}).json()
+    request_id = other.headers["X-Request-ID"]
+    recorded = [event for event in denied["items"] if event["request_id"] == request_id]
+    path = TEAM_FILTERS[name].format(team=OTHER).split("?")[0]
+    assert [(event["object"], event["outcome"], event["status"]) for event in recorded] == [
+        (f"GET {path}?team={OTHER}", "denied", 403)
+    ]
 
 
 def test_the_own_team_shows_in_the_same_lists(world):

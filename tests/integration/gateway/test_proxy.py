@@ -2,6 +2,7 @@
 
 import io
 
+import psycopg
 import pytest
 
 from gateway.app import create_app
@@ -214,3 +215,101 @@ def test_encoded_characters_in_a_path_segment_stay_data(routed, token_for):
     assert response.status_code == 201
     # the service receives the segment `a#b?c%d` and the query, not a path cut at `#`
     assert response.json["path"] == "/api/v1/history/a#b?c%d?period_days=7"
+
+
+def test_a_compare_body_read_by_the_gateway_still_reaches_the_service(routed, token_for):
+    """The gateway reads a Compare History body (is it by name?) and forwards it unchanged."""
+    body = '{"engineer": "Anna Müller", "period_days": 30}'.encode()
+    response = routed.post(
+        "/api/v1/history/compare",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token_for('agent')}"},
+    )
+    assert response.status_code == 201
+    assert response.json["body_length"] == len(body)
+    assert response.json["headers"]["Content-Length"] == str(len(body))
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_compare_body_over_the_limit_gets_413(routed, token_for, chunked):
+    headers = {"Authorization": f"Bearer {token_for('agent')}", "Content-Type": "application/json"}
+    body = b'{"engineer": "' + b"a" * 5000 + b'"}'
+    if chunked:
+        response = routed.post(
+            "/api/v1/history/compare",
+            input_stream=io.BytesIO(body),
+            environ_base=CHUNKED,
+            headers={**headers, "Transfer-Encoding": "chunked"},
+        )
+    else:
+        response = routed.post("/api/v1/history/compare", data=body, headers=headers)
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+TEAM_FILTERED = [
+    "/api/v1/sessions",
+    "/api/v1/sessions/export",
+    "/api/v1/alerts",
+    "/api/v1/alerts/export",
+    "/api/v1/trends/weekly",
+    "/api/v1/trends/languages",
+    "/api/v1/trends/root-causes",
+    "/api/v1/trends/engineers",
+]
+
+
+def audit_rows(database_url):
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT action, object, outcome, status FROM gateway.audit_events"
+            " WHERE action <> 'token.issue' ORDER BY event_id"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("path", TEAM_FILTERED)
+def test_a_manager_filtering_on_another_team_gets_403_and_is_audited(
+    routed, token_for, database_url, path
+):
+    """Naming another team is asking for its data: refused at the gateway, never forwarded (the
+    echo service would answer 200 or 201), and audited."""
+    manager = {"Authorization": f"Bearer {token_for('manager', teams=('emea-1',))}"}
+    response = routed.get(f"{path}?team=apac-1&limit=5", headers=manager)
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json["errors"] == [{"field": "team", "reason": "Not one of your teams."}]
+    assert audit_rows(database_url) == [("access.denied", f"GET {path}?team=apac-1", "denied", 403)]
+
+
+def test_a_team_filter_that_is_no_team_id_is_neither_echoed_nor_recorded(
+    routed, token_for, database_url
+):
+    manager = {"Authorization": f"Bearer {token_for('manager', teams=('emea-1',))}"}
+    response = routed.get("/api/v1/sessions?team=emea-1&team=Anna%20M%C3%BCller", headers=manager)
+    assert response.status_code == 403
+    assert "Anna" not in response.get_data(as_text=True)
+    assert audit_rows(database_url) == [
+        ("access.denied", "GET /api/v1/sessions?team=emea-1&team={redacted}", "denied", 403)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("role", "teams", "query"),
+    [
+        ("manager", ("emea-1", "emea-2"), "team=emea-2"),
+        ("manager", ("emea-1",), "team=emea-1&team=emea-1"),
+        ("manager", ("emea-1",), ""),
+        ("admin", (), "team=apac-1"),
+        ("qa_lead", (), "team=apac-1"),
+        ("manager", ("emea-1",), "region=apac-1"),
+    ],
+)
+def test_own_teams_and_unscoped_callers_are_forwarded(
+    routed, token_for, database_url, role, teams, query
+):
+    headers = {"Authorization": f"Bearer {token_for(role, teams=teams)}"}
+    response = routed.get(f"/api/v1/sessions?{query}", headers=headers)
+    assert response.status_code == 201
+    assert response.json["path"] == f"/api/v1/sessions?{query}"
+    assert audit_rows(database_url) == []

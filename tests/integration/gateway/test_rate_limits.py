@@ -92,3 +92,34 @@ def test_engineer_lookups_have_a_limit_of_their_own_per_caller(gateway_config, m
         assert lookup(second).status_code == 503  # another caller has its own count
     finally:
         app.extensions["db_pool"].close()
+
+
+def test_compare_by_name_counts_as_a_lookup_and_by_code_does_not(gateway_config, make_client):
+    """Compare History by name also turns a name into its pseudonym: it uses up the same
+    per-caller look-up allowance; a compare by engineer_code is an ordinary call."""
+    app = limited_app(
+        gateway_config, rate_limit_api="20 per minute", rate_limit_lookup="2 per minute"
+    )
+    try:
+        client = app.test_client()
+        client_id, secret = make_client("agent")
+        token = client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        ).json["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def compare(body):
+            return client.post("/api/v1/history/compare", json=body, headers=headers)
+
+        by_code = {"engineer_code": "eng_" + "a" * 24}
+        assert [compare(by_code).status_code for _ in range(3)] == [503, 503, 503]
+        assert compare({"engineer": "Anna Example"}).status_code == 503
+        lookup = client.post(
+            "/api/v1/engineers/lookup", json={"engineer": "Anna Example"}, headers=headers
+        )
+        assert lookup.status_code == 503  # the second name: the allowance is used up
+        refused = compare({"engineer": "Bert Example"})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert compare(by_code).status_code == 503  # by code still goes through
+    finally:
+        app.extensions["db_pool"].close()
