@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 
 from dashboard_svc import api_client
 from dashboard_svc.api_client import ApiError
-from shared.errors import BadRequest, ServiceUnavailable
+from shared.errors import BadRequest, Forbidden, ServiceUnavailable
 
 downloads = Blueprint("downloads", __name__)
 SESSION_KEYS = ("format", "team", "region", "language", "root_cause", "from", "to")
@@ -30,6 +30,8 @@ def _pass_through(path: str, keys: tuple[str, ...]) -> Response:
     try:
         upstream, body = api_client.stream(path, params)
     except ApiError as error:
+        if error.status == 403:  # a manager's filter on another team: refused and audited
+            raise Forbidden(error.message) from None
         kind = BadRequest if error.status < 500 else ServiceUnavailable
         raise kind(error.message) from None
     response = Response(

@@ -17,14 +17,15 @@ from shared.api import (
     MAX_PAGE_SIZE,
     PageArgsSchema,
     Schema,
+    WholeText,
     holds_nul,
     loads_json,
     nesting_depth,
 )
 from shared.pseudonyms import is_case_ref, is_engineer_code
 
-TEAM = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z",
+TEAM = WholeText(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
     error="Use 1-64 letters, digits, dots, hyphens or underscores.",
 )
 MAX_ATTRIBUTES_BYTES = 4096
@@ -262,7 +263,7 @@ def _text(value: Any, max_length: int, min_length: int = 0) -> Any:
 def _optional_label(value: Any) -> Any:
     if value is None:
         return None
-    return value if type(value) is str and LABEL.regex.match(value) else _UNSET
+    return value if type(value) is str and LABEL.regex.fullmatch(value) else _UNSET
 
 
 def _optional_text(max_length: int, min_length: int = 0):
@@ -331,7 +332,7 @@ def _normalized(normalize, *, optional: bool = False):
 
 
 def _team(value: Any) -> Any:
-    return value if type(value) is str and TEAM.regex.match(value) else _UNSET
+    return value if type(value) is str and TEAM.regex.fullmatch(value) else _UNSET
 
 
 # Language fields as files write them ("EN;DE"), each with the codes it parsed to: a file repeats a

@@ -21,11 +21,23 @@ from shared.tokens import Principal
 
 OPENAPI_VERSION = "3.0.3"
 MAX_PAGE_SIZE = 500
+
+
 # Labels such as a region, an agent version or a model name: no spaces and no `@`, so that a
 # person's name or e-mail address cannot be stored as one, and no leading `=`, `+`, `-` or `@`
 # (spreadsheet formulas).
-LABEL = ma.validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9._:+/-]{0,63}\Z",
+class WholeText(ma.validate.Regexp):
+    """A pattern the whole text must match: `re.fullmatch`, where marshmallow's Regexp lets `$`
+    match before a trailing line break. The pattern stays one that OpenAPI (ECMA-262) can show."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+LABEL = WholeText(
+    r"^[A-Za-z0-9][A-Za-z0-9._:+/-]{0,63}$",
     error="Use 1-64 letters, digits, dots, underscores, colons, plus signs, slashes or hyphens, "
     "starting with a letter or digit.",
 )

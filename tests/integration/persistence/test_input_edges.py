@@ -151,6 +151,8 @@ def test_such_values_are_rejected_items_and_rows_the_others_are_stored(
         ("agent_version", "john@x.io"),
         ("model", "Jane Doe"),
         ("region", "=cmd|' /C calc'!A0"),
+        ("region", "EMEA\n"),  # `$` alone would let a trailing line break through
+        ("team", "emea-1\n"),
     ],
 )
 def test_labels_cannot_carry_addresses_names_or_formulas(api, database_url, field, value):
