@@ -12,7 +12,7 @@ from gateway.bearer import BearerVerifier, IssuerVerifiers, RemoteKeySet, bearer
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
 from gateway.erasure import erasure
-from gateway.keys import KeyRing, keys_path, load_keys
+from gateway.keys import KeyRing, ensure_keys
 from gateway.limits import register_rate_limits
 from gateway.login import register_login
 from gateway.oauth import oauth
@@ -33,9 +33,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_database(app, schema="gateway")
     register_browser_sessions(app)
     settings = settings_of(app)
-    load_keys(settings)  # creates the file on first use outside production
     key_ring = KeyRing(
-        keys_path(settings), activation_delay=settings.gateway_key_activation_seconds
+        ensure_keys(settings), activation_delay=settings.gateway_key_activation_seconds
     )
     register_provider(app, key_ring)
     register_bearer_auth(app, key_ring)

@@ -41,6 +41,11 @@ def _write(path: Path, keys: list[RSAKey]) -> None:
 
 def load_keys(settings: Settings) -> list[RSAKey]:
     """The private keys, oldest first; created on first use outside production."""
+    return read_keys(ensure_keys(settings))
+
+
+def ensure_keys(settings: Settings) -> Path:
+    """The private JWKS file, created with one key on first use outside production."""
     path = keys_path(settings)
     if not path.exists():
         if settings.production:
@@ -53,7 +58,7 @@ def load_keys(settings: Settings) -> list[RSAKey]:
         else:
             os.close(fd)
             _write(path, [new_key()])
-    return read_keys(path)
+    return path
 
 
 def read_keys(path: Path) -> list[RSAKey]:

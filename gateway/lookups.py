@@ -4,11 +4,10 @@ engineer_code means reading its (small, JSON) body before it is forwarded."""
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from shared.api import loads_json
 from shared.errors import PayloadTooLarge
 from shared.web import settings_of
 
@@ -35,8 +34,8 @@ def _names_an_engineer() -> bool:
     if request.path != COMPARE_PATH:
         return False
     try:
-        body = json.loads(buffered_body(settings_of(current_app).max_body_bytes))
-    except (HTTPException, ValueError, RecursionError):  # too large, cut off, not JSON, too deep
+        body = loads_json(buffered_body(settings_of(current_app).max_body_bytes))
+    except (HTTPException, ValueError):  # too large, cut off, not JSON, too deep
         return True
     return not (isinstance(body, dict) and "engineer" not in body)
 

@@ -410,46 +410,6 @@ def list_alerts(
     ).fetchall()
 
 
-def _subtract_from_team_rollups(conn: psycopg.Connection, engineer_code: str) -> None:
-    """Take the engineer's projected sessions out of the team rollups, set-based (what
-    adjust_rollups(-1) does per session); the feed's later deletes then find nothing to adjust."""
-    params = {"code": engineer_code}
-    conn.execute(
-        """
-        UPDATE team_weekly AS w
-        SET sessions = w.sessions - d.sessions, sentiment_sum = w.sentiment_sum - d.sentiment_sum,
-            confidence_sum = w.confidence_sum - d.confidence_sum
-        FROM (SELECT team, coalesce(region, '') AS region,
-                     date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week, root_cause,
-                     count(*) AS sessions, sum(sentiment_score) AS sentiment_sum,
-                     sum(confidence_overall) AS confidence_sum
-              FROM sessions WHERE engineer_code = %(code)s
-              GROUP BY 1, 2, 3, 4) AS d
-        WHERE (w.team, w.region, w.week, w.root_cause) = (d.team, d.region, d.week, d.root_cause)
-        """,
-        params,
-    )
-    conn.execute(
-        """
-        UPDATE team_language_weekly AS w
-        SET sessions = w.sessions - d.sessions, sentiment_sum = w.sentiment_sum - d.sentiment_sum,
-            confidence_sum = w.confidence_sum - d.confidence_sum
-        FROM (SELECT team, coalesce(region, '') AS region,
-                     date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week, language,
-                     root_cause, count(*) AS sessions, sum(sentiment_score) AS sentiment_sum,
-                     sum(confidence_overall) AS confidence_sum
-              FROM sessions CROSS JOIN unnest(languages) AS language
-              WHERE engineer_code = %(code)s
-              GROUP BY 1, 2, 3, 4, 5) AS d
-        WHERE (w.team, w.region, w.week, w.language, w.root_cause)
-            = (d.team, d.region, d.week, d.language, d.root_cause)
-        """,
-        params,
-    )
-    for table in ("team_weekly", "team_language_weekly"):
-        conn.execute(f"DELETE FROM {table} WHERE sessions = 0")
-
-
 def delete_engineer(conn: psycopg.Connection, engineer_code: str) -> int:
     """Erase an engineer's projection, rollups, alerts and alert notifications (delivered or not:
     their bodies hold the engineer_code, and none may be sent after the erasure); returns
@@ -458,7 +418,9 @@ def delete_engineer(conn: psycopg.Connection, engineer_code: str) -> int:
     # it commits: wait for it, so that the deletes below see (and remove) what it wrote.
     lock_evaluation(conn)
     params = {"code": engineer_code}
-    _subtract_from_team_rollups(conn, engineer_code)
+    projected = "SELECT * FROM sessions WHERE engineer_code = %(code)s"
+    for row in conn.execute(projected, params).fetchall():  # out of the team rollups too
+        adjust_rollups(conn, row, -1)
     removed = conn.execute("DELETE FROM sessions WHERE engineer_code = %(code)s", params).rowcount
     conn.execute("DELETE FROM engineer_weekly WHERE engineer_code = %(code)s", params)
     # Waits for a delivery in flight (its rows are locked) rather than leaving it to be retried.
