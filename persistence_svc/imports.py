@@ -341,25 +341,26 @@ def _prepare_with_kept_key(work: Work) -> Chunk:
     return _prepare(work, _kept_key, _kept_codes)
 
 
-def load_chunk(conn, chunk: Chunk, report: ImportReport) -> None:
-    """Count the chunk's rejected rows, then COPY + merge its good ones; repeats of stored
-    sessions count as unchanged, other content under a stored id is a rejected row with code
-    `conflict`."""
+def load_chunk(conn, chunk: Chunk, report: ImportReport, *, direct: bool = False) -> bool:
+    """Count the chunk's rejected rows, then COPY its good ones (`direct`: straight into the table,
+    see store.copy_session_data); repeats of stored sessions count as unchanged, other content
+    under a stored id is a rejected row with code `conflict`. True when every good row was new."""
     for row, field_name, code, message in chunk.problems:
         report.reject(row, field_name, code, message)
     report.rejected += chunk.rejected
     report.processed += chunk.size
     report.unchanged += chunk.unchanged
     if not chunk.keys:
-        return
-    created = store.copy_session_data(conn, chunk.copy_data)
+        return True
+    session_ids = [uuid.UUID(bytes=raw_id) for _, raw_id, _ in chunk.keys]
+    created = store.copy_session_data(conn, chunk.copy_data, session_ids, direct=direct)
     report.inserted += len(created)
     if len(created) == len(chunk.keys):
-        return
+        return True
     repeats = {
         session_id: (row, digest)
-        for row, raw_id, digest in chunk.keys
-        if (session_id := uuid.UUID(bytes=raw_id)) not in created
+        for (row, _, digest), session_id in zip(chunk.keys, session_ids, strict=True)
+        if session_id not in created
     }
     stored = store.content_hashes(conn, list(repeats))
     for session_id, (row, digest) in repeats.items():
@@ -368,6 +369,7 @@ def load_chunk(conn, chunk: Chunk, report: ImportReport) -> None:
         else:
             report.reject(row, "session_id", "conflict", "Stored with different content.")
             report.rejected += 1
+    return False
 
 
 def _count_rows(report: ImportReport, checkpoint: tuple[int, ...]) -> None:
@@ -456,11 +458,12 @@ def run_import(
             app.app_context(),
             read_ahead(validated_chunks(chunk_work(spooled, scan), key, workers)) as chunks,
         ):
+            direct = True  # until a chunk meets stored sessions (a repeated import)
             for chunk in chunks:
                 checkpoint = report.checkpoint()
                 try:
                     lock.keep()
-                    _load(chunk, report)
+                    direct = _load(chunk, report, direct=direct)
                 except Exception:
                     report.rollback(checkpoint)  # the chunk did not happen
                     raise
@@ -480,14 +483,15 @@ def run_import(
             lock.release()
 
 
-def _load(chunk: Chunk, report: ImportReport) -> None:
+def _load(chunk: Chunk, report: ImportReport, *, direct: bool) -> bool:
     with db.connection() as conn:
         with conn.transaction(force_rollback=report.dry_run):
-            load_chunk(conn, chunk, report)
+            all_new = load_chunk(conn, chunk, report, direct=direct)
             if not report.dry_run:
                 store.update_import(conn, report.id, report.as_row())
         if report.dry_run:
             store.update_import(conn, report.id, report.as_row())
+    return all_new
 
 
 _END = object()

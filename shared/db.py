@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -49,6 +50,23 @@ def binary_copy_data(rows: Iterable[Sequence], types: Sequence[str]) -> bytes:
     for row in rows:
         format_row_binary(row, transformer, data)
     return bytes(data)
+
+
+def binary_value(value: object, type_name: str) -> bytes:
+    """One value as PostgreSQL's binary form of `type_name`, by psycopg's dumper of that type: a
+    value that many rows repeat can be dumped once and sent in binary COPY data as `bytea`, whose
+    binary form is the bytes themselves (the COPY format carries no types, only lengths)."""
+    transformer = Transformer()
+    transformer.set_dumper_types([psycopg.adapters.types.get_oid(type_name)], pq.Format.BINARY)
+    (data,) = transformer.dump_sequence([value], [pq.Format.BINARY])
+    return bytes(data)
+
+
+def binary_dumper(type_name: str, python_type: type) -> Callable[[Any], Buffer | None]:
+    """psycopg's binary dumper of `type_name` for values of `python_type`, as a function: each
+    value as `binary_value` gives it, without setting up a transformer for every value."""
+    oid = psycopg.adapters.types.get_oid(type_name)
+    return psycopg.adapters.get_dumper_by_oid(oid, pq.Format.BINARY)(python_type).dump
 
 
 def url_with_user(url: str, user: str, password: str | None = None) -> str:

@@ -118,6 +118,32 @@ def test_reimport_is_idempotent(api, database_url):
     assert count_sessions(database_url) == 2
 
 
+def test_chunks_that_mix_stored_and_new_sessions_load_each_new_one_once(
+    api, database_url, monkeypatch
+):
+    """A chunk straight into the table (all new so far) and chunks that meet stored sessions (the
+    direct COPY is undone, the staging merge follows), in one import: every new session is stored
+    once and in the change feed once, the stored ones are unchanged, other content is a conflict."""
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 3)
+    stored = [csv_line() for _ in range(4)]
+    assert post_import(api, HEADER + stored[0] + stored[2]).json["inserted"] == 2
+    clash = stored[2].replace("knowledge_gap", "process_issue")
+    new = [csv_line() for _ in range(6)]
+    # chunk 1 all new (straight into the table), 2 meets a stored session, 3 a conflict
+    body = HEADER + "".join([*new[:3], new[3], stored[0], new[4], clash, new[5], stored[3]])
+    report = post_import(api, body).json
+    assert (report["inserted"], report["unchanged"], report["rejected"]) == (7, 1, 1)
+    assert [(e["row"], e["field"], e["code"]) for e in report["errors"]] == [
+        (8, "session_id", "conflict")
+    ]
+    with psycopg.connect(database_url) as conn:
+        sessions, changes, distinct = conn.execute(
+            "SELECT (SELECT count(*) FROM persistence.sessions),"
+            " count(*), count(DISTINCT session_id) FROM persistence.change_log"
+        ).fetchone()
+    assert (sessions, changes, distinct) == (9, 9, 9)
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json", "ndjson"])
 def test_export_then_import_round_trips_unchanged(api, fmt):
     bodies = [
