@@ -231,12 +231,16 @@ class Imports(MethodView):
         settings = current_app.extensions["settings"]
         upload, media_type = uploads.file_of_request(settings.max_import_bytes)
         spooled, size = imports.spool(upload, settings.max_import_bytes)
+        background = size > settings.import_async_bytes
+        key = current_app.extensions["pseudonym_key"]
+        pool = imports.validation_pool(key, settings.import_workers, size) if background else None
         try:
             scan = imports.check_file(spooled, media_type, settings.max_import_rows)
         except Exception:
             spooled.close()
+            if pool is not None:
+                pool.close()
             raise
-        background = size > settings.import_async_bytes
         report = imports.start_import(
             current_app._get_current_object(),
             spooled,
@@ -244,6 +248,7 @@ class Imports(MethodView):
             dry_run=args["dry_run"],
             created_by=current_principal().subject,
             background=background,
+            pool=pool,
         )
         with db.connection() as conn:
             body = imports.report_body(store.get_import(conn, report.id))

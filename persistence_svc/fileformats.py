@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -186,6 +187,17 @@ class _Blocks:
         if self.records == self.size:
             self.cut(end, row)
 
+    def add(self, ends: list[int], records: list[int], row: int) -> None:
+        """The lines after row `row` that end at `ends`, of which those numbered `records` (from
+        0) are records: `record` for each, in bulk."""
+        taken = 0
+        for index in range(self.size - self.records - 1, len(records), self.size):
+            line = records[index]
+            self.records += index + 1 - taken
+            taken = index + 1
+            self.cut(ends[line], row + 1 + line)
+        self.records += len(records) - taken
+
     def cut(self, end: int, row: int) -> None:
         if not self.records:
             return
@@ -209,26 +221,96 @@ class _CountedLines:
             yield line
 
 
+# The scan reads a CSV file in pieces of whole lines of about this size. A piece without quotes
+# (and without a line break other than LF or CRLF) is a record per line that is not blank, which
+# plain string operations find; any other piece is read by the csv module.
+SCAN_PIECE = 4 * 1024 * 1024
+
+
 def _scan_csv(stream: IO[bytes], blocks: _Blocks) -> FileScan:
     bom = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
     stream.seek(blocks.start)
     with _text(stream) as text:
         lines = _CountedLines(text, blocks.start + (len(codecs.BOM_UTF8) if bom else 0))
+        reader = csv.reader(lines, strict=True)
+        try:
+            columns = tuple(_header(reader))
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise FileError("The CSV file is malformed near row 1.") from error
+    blocks.start = position = lines.position
+    row = 1
+    while piece := _piece(stream, position):
+        found = _plain_lines(piece, position)
+        if found is None:
+            position, row = _scan_with_csv(stream, blocks, position, row, position + len(piece))
+            continue
+        ends, records = found
+        blocks.add(ends, records, row)
+        position, row = position + len(piece), row + len(ends)
+    blocks.cut(position, row)
+    return FileScan(CSV, blocks.total, columns, tuple(blocks.blocks))
+
+
+def _piece(stream: IO[bytes], position: int) -> bytes:
+    """Whole lines from `position`: about SCAN_PIECE bytes, on to the end of the line."""
+    stream.seek(position)
+    piece = stream.read(SCAN_PIECE)
+    if piece and not piece.endswith(b"\n"):
+        piece += stream.readline()
+    return piece
+
+
+def _plain_lines(piece: bytes, position: int) -> tuple[list[int], list[int]] | None:
+    """For a piece of lines that the csv module would read one record per line: where each line
+    ends in the file, and which lines are records (not blank). None for any other piece (quotes,
+    a lone CR, invalid UTF-8, a line longer than csv's field limit): the csv module reads it."""
+    if b'"' in piece or piece.count(b"\r") != piece.count(b"\r\n"):
+        return None
+    try:
+        text = piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # after the last line break
+    if max(map(len, lines), default=0) > csv.field_size_limit():
+        return None
+    sizes = map(len, lines if piece.isascii() else piece.split(b"\n")[: len(lines)])
+    ends = [position + end + line for line, end in enumerate(itertools.accumulate(sizes), start=1)]
+    ends[-1:] = [min(ends[-1], position + len(piece))] if ends else []  # no LF after the last
+    # a blank line is empty cells only: nothing but white space once the commas are gone
+    filled = list(
+        map(str.strip, map(str.replace, lines, itertools.repeat(","), itertools.repeat("")))
+    )
+    records = (
+        list(range(len(lines)))
+        if all(filled)
+        else list(itertools.compress(itertools.count(), filled))
+    )
+    return ends, records
+
+
+def _scan_with_csv(
+    stream: IO[bytes], blocks: _Blocks, position: int, row: int, until: int
+) -> tuple[int, int]:
+    """The records from `position` (after row `row`) by the csv module, up to the first record
+    that ends at or after `until`; returns where that record ends and its row."""
+    stream.seek(position)
+    with _text(stream) as text:
+        lines = _CountedLines(text, position)
         # csv.reader takes a line only when its record needs one: `lines.position` is always
         # where the last record it gave ends.
         reader = csv.reader(lines, strict=True)
         try:
-            columns = tuple(_header(reader))
-            blocks.start = lines.position
-            row = 1
             for cells in reader:
                 row += 1
                 if not _blank(cells):
                     blocks.record(lines.position, row)
+                if lines.position >= until:
+                    break
         except (csv.Error, UnicodeDecodeError) as error:
-            raise FileError(f"The CSV file is malformed near row {reader.line_num}.") from error
-    blocks.cut(lines.position, row)
-    return FileScan(CSV, blocks.total, columns, tuple(blocks.blocks))
+            raise FileError(f"The CSV file is malformed near row {row + 1}.") from error
+    return lines.position, row
 
 
 def _scan_ndjson(stream: IO[bytes], blocks: _Blocks) -> FileScan:

@@ -283,46 +283,62 @@ def _prepare(work: Work, key: bytes, codes: EngineerCodes | None) -> Chunk:
     return prepare_chunk(work.rows() if isinstance(work, BlockOfFile) else work, key, codes)
 
 
-def validated_chunks(work: Iterator[Work], key: bytes, workers: int = 1) -> Iterator[Chunk]:
+class ValidationPool:
+    """The processes that validate one import's chunks beside the service (validation is the
+    Python-bound part of an import; the service then only loads the chunks). Made before the file
+    is checked, so that they start while it is: starting them takes about 0.7 s."""
+
+    def __init__(self, key: bytes, workers: int) -> None:
+        self.workers = workers
+        self.executor = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
+            initializer=_start_worker,
+            initargs=(key,),
+        )
+        for _ in range(workers):  # a task for each: no process is idle yet, so each starts one
+            self.executor.submit(int)
+
+    def close(self) -> None:
+        self.executor.shutdown(cancel_futures=True)
+
+
+def validated_chunks(
+    work: Iterator[Work], key: bytes, pool: ValidationPool | None = None
+) -> Iterator[Chunk]:
     """The chunks of the work, validated and made COPY data, in file order: in this process, or
-    in `workers` processes of their own (validation is the Python-bound part of an import; this
-    process then only loads the chunks). At most two chunks per worker are in flight, so memory
-    stays flat whatever the file's size."""
-    if workers <= 1:
+    by the processes of `pool`. At most two chunks per worker are in flight, so memory stays flat
+    whatever the file's size. Closes the pool when done."""
+    if pool is None:
         codes = EngineerCodes(key)
         for item in work:
             yield _prepare(item, key, codes)
         return
-    with ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
-        initializer=_start_worker,
-        initargs=(key,),
-    ) as pool:
-        pending: deque[Future] = deque()
-        try:
-            for item in work:
-                pending.append(pool.submit(_prepare_with_kept_key, item))
-                if len(pending) > 2 * workers:
-                    yield pending.popleft().result()
-            while pending:
+    pending: deque[Future] = deque()
+    try:
+        for item in work:
+            pending.append(pool.executor.submit(_prepare_with_kept_key, item))
+            if len(pending) > 2 * pool.workers:
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.close()
 
 
-# Starting the workers takes about 0.7 s (a new interpreter importing the service's modules);
-# below about 20,000 records the service alone was faster (docs/scaling.md).
-POOLED_FROM_RECORDS = 20 * CHUNK_ROWS
+# Below about 20,000 records the service alone was faster than workers that had to start first
+# (docs/scaling.md); the file's size says so before the file is read: 20,000 records of the
+# benchmark's rows (bench/imports.py) are 2.5 MB.
+POOLED_FROM_BYTES = 2_500_000
 
 
-def validation_workers(configured: int, total: int) -> int:
-    """How many processes validate an import of `total` records: IMPORT_WORKERS, or one per CPU
-    core when it is 0; a smaller file is validated in the service process itself."""
-    if total < POOLED_FROM_RECORDS:
-        return 1
-    return max(1, configured or os.cpu_count() or 1)
+def validation_pool(key: bytes, configured: int, size: int) -> ValidationPool | None:
+    """The validation workers of an import of `size` bytes: IMPORT_WORKERS, or one per CPU core
+    when it is 0; None (the service validates) for a smaller file, or for one worker."""
+    if size < POOLED_FROM_BYTES:
+        return None
+    workers = configured or os.cpu_count() or 1
+    return ValidationPool(key, workers) if workers > 1 else None
 
 
 _kept_key: bytes = b""
@@ -352,15 +368,15 @@ def load_chunk(conn, chunk: Chunk, report: ImportReport, *, direct: bool = False
     report.unchanged += chunk.unchanged
     if not chunk.keys:
         return True
-    session_ids = [uuid.UUID(bytes=raw_id) for _, raw_id, _ in chunk.keys]
-    created = store.copy_session_data(conn, chunk.copy_data, session_ids, direct=direct)
-    report.inserted += len(created)
-    if len(created) == len(chunk.keys):
+    created = store.copy_session_data(conn, chunk.copy_data, direct=direct)
+    if created is None or len(created) == len(chunk.keys):
+        report.inserted += len(chunk.keys)
         return True
+    report.inserted += len(created)
     repeats = {
         session_id: (row, digest)
-        for (row, _, digest), session_id in zip(chunk.keys, session_ids, strict=True)
-        if session_id not in created
+        for row, raw_id, digest in chunk.keys
+        if (session_id := uuid.UUID(bytes=raw_id)) not in created
     }
     stored = store.content_hashes(conn, list(repeats))
     for session_id, (row, digest) in repeats.items():
@@ -445,18 +461,18 @@ def run_import(
     report: ImportReport,
     lock: RunnerLock,
     *,
-    workers: int = 1,
+    pool: ValidationPool | None = None,
 ) -> None:
     """Second pass: chunk by chunk, each chunk's rows committed in one transaction together with
     the report that counts them, so a crash or a database restart leaves whole chunks and a report
     that says exactly how far it got. The next chunks are validated (Python) while PostgreSQL
-    loads this one (by `workers` processes: validated_chunks). A dry run rolls back every session
-    write and keeps only the report."""
+    loads this one (by the processes of `pool`, which the import closes). A dry run rolls back
+    every session write and keeps only the report."""
     key = app.extensions["pseudonym_key"]
     try:
         with (
             app.app_context(),
-            read_ahead(validated_chunks(chunk_work(spooled, scan), key, workers)) as chunks,
+            read_ahead(validated_chunks(chunk_work(spooled, scan), key, pool)) as chunks,
         ):
             direct = True  # until a chunk meets stored sessions (a repeated import)
             for chunk in chunks:
@@ -478,6 +494,8 @@ def run_import(
         )
     finally:
         spooled.close()
+        if pool is not None:
+            pool.close()  # (when the import failed before its first chunk)
         _save_final_report(app, report)
         with contextlib.suppress(Exception):
             lock.release()
@@ -567,22 +585,27 @@ def start_import(
     dry_run: bool,
     created_by: str,
     background: bool,
+    pool: ValidationPool | None = None,
 ) -> ImportReport:
     """Record the import and run it, in this request or in a background thread (large files:
-    the import then goes on even when the client disconnects)."""
+    the import then goes on even when the client disconnects), validated by `pool` if given."""
     report = ImportReport(id=uuid.uuid4(), dry_run=dry_run, total=scan.total)
-    lock = begin_import(app, report, media_type=scan.media_type, created_by=created_by)
+    try:
+        lock = begin_import(app, report, media_type=scan.media_type, created_by=created_by)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
     if background:
-        workers = validation_workers(app.extensions["settings"].import_workers, scan.total)
         threading.Thread(
             target=run_import,
             args=(app, spooled, scan, report, lock),
-            kwargs={"workers": workers},
+            kwargs={"pool": pool},
             name=f"import-{report.id}",
             daemon=True,
         ).start()
     else:
-        run_import(app, spooled, scan, report, lock)
+        run_import(app, spooled, scan, report, lock, pool=pool)
     return report
 
 

@@ -229,10 +229,14 @@ def seed_sessions(
     the same command again loads the rest."""
     started = time.monotonic()
     spooled, size = imports.spool(ChunkReader(csv_chunks(plan)), limit=2**62)
+    key, workers = app.extensions["pseudonym_key"], app.extensions["settings"].import_workers
+    pool = imports.validation_pool(key, workers, size)
     try:
         scan = imports.check_file(spooled, CSV, max_rows=plan.rows)
     except BaseException:
         spooled.close()
+        if pool is not None:
+            pool.close()
         raise
     report = imports.ImportReport(id=uuid.uuid4(), dry_run=False, total=scan.total)
     lock = imports.begin_import(app, report, media_type=CSV, created_by=created_by)
@@ -247,9 +251,8 @@ def seed_sessions(
     if progress is not None:
         ticker.start()
     try:
-        workers = imports.validation_workers(app.extensions["settings"].import_workers, scan.total)
-        # closes the spooled file and releases the lock
-        imports.run_import(app, spooled, scan, report, lock, workers=workers)
+        # closes the spooled file and the pool, and releases the lock
+        imports.run_import(app, spooled, scan, report, lock, pool=pool)
     except KeyboardInterrupt:
         report.status = "failed"
         report.failure = (

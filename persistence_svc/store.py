@@ -209,13 +209,14 @@ def session_copy_data(records: Iterable[dict[str, Any]]) -> bytes:
 
 
 def copy_session_data(
-    conn: psycopg.Connection, data: bytes, session_ids: Sequence[uuid.UUID], *, direct: bool
-) -> set[uuid.UUID]:
-    """Bulk insert of `session_copy_data` of the sessions `session_ids`; returns the ids that were
-    new. Sessions already stored are left as they are: the data goes through a per-connection
-    staging table and one INSERT … SELECT … ON CONFLICT DO NOTHING. With `direct`, a COPY straight
-    into the table is tried first, in a savepoint (a third less work for PostgreSQL when every
-    session is new); one session already stored undoes it, and the staging path follows."""
+    conn: psycopg.Connection, data: bytes, *, direct: bool
+) -> set[uuid.UUID] | None:
+    """Bulk insert of `session_copy_data`; returns the ids that were new, or None when all were.
+    Sessions already stored are left as they are: the data goes through a per-connection staging
+    table and one INSERT … SELECT … ON CONFLICT DO NOTHING. With `direct`, a COPY straight into
+    the table is tried first, in a savepoint (a third less work for PostgreSQL when every session
+    is new, and None is the answer); one session already stored undoes it, and the staging path
+    follows."""
     if direct:
         try:
             with (
@@ -224,7 +225,7 @@ def copy_session_data(
                 cursor.copy(f"COPY sessions ({_STAGED}) FROM STDIN (FORMAT BINARY)") as copy,
             ):
                 copy.write(data)
-            return set(session_ids)
+            return None
         except psycopg.errors.UniqueViolation:
             pass
     conn.execute(
@@ -249,8 +250,8 @@ def copy_sessions(
     conn: psycopg.Connection, records: Sequence[dict[str, Any]], *, direct: bool = False
 ) -> set[uuid.UUID]:
     """Bulk insert of prepared records; returns the ids that were new."""
-    data = session_copy_data(records)
-    return copy_session_data(conn, data, [r["session_id"] for r in records], direct=direct)
+    created = copy_session_data(conn, session_copy_data(records), direct=direct)
+    return {record["session_id"] for record in records} if created is None else created
 
 
 def create_import(

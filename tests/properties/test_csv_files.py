@@ -5,10 +5,12 @@ an import's workers, the blocks read back the same records with the same row num
 import csv
 import io
 import json
+from unittest import mock
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from persistence_svc import fileformats
 from persistence_svc.fileformats import (
     CSV,
     INPUT_COLUMNS,
@@ -88,10 +90,9 @@ def blocks_read(data: bytes, media_type: str, block_records: int) -> list:
 BLANK_LINES = st.sampled_from(["", "\r\n", "\n", ",,\r\n", " \n"])
 
 
-@given(files(), st.lists(BLANK_LINES, max_size=10), st.integers(1, 3))
-def test_blocks_of_a_csv_file_read_as_the_whole_file(file, blanks, block_records):
+def with_blank_lines(file, blanks) -> bytes:
+    """The file, with the blank lines after the header, between records and at the end."""
     columns, rows, dialect, bom = file
-    # blank lines after the header, between records and at the end
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=dialect[0], quoting=dialect[1])
     writer.writerow(columns)
@@ -99,8 +100,33 @@ def test_blocks_of_a_csv_file_read_as_the_whole_file(file, blanks, block_records
         out.write("".join(blanks[2 * position : 2 * position + 2]))
         if row is not None:
             writer.writerow([neutralise(row.get(column, "")) for column in columns])
-    data = ("\ufeff" if bom else "").encode() + out.getvalue().encode()
+    return ("\ufeff" if bom else "").encode() + out.getvalue().encode()
+
+
+@given(files(), st.lists(BLANK_LINES, max_size=10), st.integers(1, 3))
+def test_blocks_of_a_csv_file_read_as_the_whole_file(file, blanks, block_records):
+    data = with_blank_lines(file, blanks)
     assert blocks_read(data, CSV, block_records) == list(read_records(io.BytesIO(data), CSV))
+
+
+# Pieces of a few bytes: the lines of a file fall into pieces the quick scan reads and pieces that
+# need the csv module (quotes), one after the other.
+@given(
+    files(),
+    st.lists(BLANK_LINES, max_size=10),
+    st.integers(1, 3),
+    st.sampled_from([1, 16, 100, fileformats.SCAN_PIECE]),
+)
+def test_the_quick_scan_cuts_the_blocks_the_csv_module_cuts(file, blanks, block_records, piece):
+    data = with_blank_lines(file, blanks)
+
+    def scan():
+        return scan_file(io.BytesIO(data), CSV, block_records=block_records, max_records=len(data))
+
+    with mock.patch.object(fileformats, "SCAN_PIECE", piece):
+        quick = scan()
+    with mock.patch.object(fileformats, "_plain_lines", lambda piece, position: None):
+        assert scan() == quick
 
 
 @given(

@@ -45,7 +45,7 @@ def csv_line(**overrides):
 
 
 def post_import(api, body, content_type="text/csv", query=""):
-    data = body.encode() if isinstance(body, str) else body
+    data = body.encode(errors="surrogateescape") if isinstance(body, str) else body
     return api.as_admin("POST", f"/api/v1/imports{query}", data=data, content_type=content_type)
 
 
@@ -215,6 +215,9 @@ def test_records_that_are_not_objects_are_rejected_rows(api):
         ("not json at all\n", "application/x-ndjson", 400),
         ("", "text/csv", 400),
         ('session_id,team\r\n"unclosed,emea-1\r\n', "text/csv", 400),
+        # lines without quotes, which the scan reads without the csv module: still refused
+        (HEADER + csv_line() * 3 + "\udcff,x\r\n", "text/csv", 400),  # not UTF-8
+        (HEADER + csv_line() + "x" * 200_000 + "\r\n", "text/csv", 400),  # over csv's field limit
         ("colour,size\r\nred,1\r\n", "text/csv", 422),
         (HEADER.replace("notes", "favourite_food") + csv_line(), "text/csv", 422),
         ("a;b", "application/vnd.ms-excel", 415),
@@ -321,7 +324,7 @@ def test_background_import_validated_by_worker_processes(app_config, database_ur
             super().__init__(workers, **options)
 
     monkeypatch.setattr(imports, "ProcessPoolExecutor", CountedPool)
-    monkeypatch.setattr(imports, "POOLED_FROM_RECORDS", 4 * imports.CHUNK_ROWS)  # a quicker file
+    monkeypatch.setattr(imports, "POOLED_FROM_BYTES", 100_000)  # a quicker file
     app = create_app({**app_config, "import_async_bytes": 1000, "import_workers": 2})
     try:
         client = app.test_client()

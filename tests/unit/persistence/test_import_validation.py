@@ -2,6 +2,7 @@
 chunks in the same order."""
 
 import multiprocessing
+import time
 
 import pytest
 
@@ -48,8 +49,8 @@ def work(count: int):
 
 def test_worker_processes_give_the_same_chunks_in_file_order():
     count = 7 * imports.CHUNK_ROWS + 123  # more chunks than the window of 2 per worker
-    inline = list(imports.validated_chunks(work(count), KEY, workers=1))
-    pooled = list(imports.validated_chunks(work(count), KEY, workers=2))
+    inline = list(imports.validated_chunks(work(count), KEY))
+    pooled = list(imports.validated_chunks(work(count), KEY, imports.ValidationPool(KEY, 2)))
     assert [chunk.size for chunk in pooled] == [chunk.size for chunk in inline]
     assert sum(chunk.size for chunk in pooled) == count
     assert [chunk.problems for chunk in pooled] == [chunk.problems for chunk in inline]
@@ -82,27 +83,47 @@ def test_engineer_codes_remembered_across_chunks_are_the_plain_codes():
 
 
 def test_a_consumer_that_stops_early_shuts_the_workers_down():
-    chunks = imports.validated_chunks(work(10 * imports.CHUNK_ROWS), KEY, workers=2)
+    pool = imports.ValidationPool(KEY, 2)
+    chunks = imports.validated_chunks(work(10 * imports.CHUNK_ROWS), KEY, pool)
     assert next(chunks).size == imports.CHUNK_ROWS
     chunks.close()
     assert not multiprocessing.active_children()
 
 
 @pytest.mark.parametrize(
-    ("configured", "total", "expected"),
+    ("configured", "size", "expected"),
     [
-        (0, 100, 1),  # a small file: validated in the service process
-        (4, imports.POOLED_FROM_RECORDS - 1, 1),
-        (4, imports.POOLED_FROM_RECORDS, 4),
-        (1, 1_000_000, 1),
+        (0, 100, None),  # a small file: validated in the service process
+        (4, imports.POOLED_FROM_BYTES - 1, None),
+        (4, imports.POOLED_FROM_BYTES, 4),
+        (1, 10**9, None),
     ],
 )
-def test_validation_workers(configured, total, expected):
-    assert imports.validation_workers(configured, total) == expected
+def test_validation_pool(configured, size, expected):
+    pool = imports.validation_pool(KEY, configured, size)
+    try:
+        assert (pool and pool.workers) == expected
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def test_validation_workers_default_to_one_per_core(monkeypatch):
     monkeypatch.setattr(imports.os, "cpu_count", lambda: 3)
-    assert imports.validation_workers(0, 1_000_000) == 3
+    pool = imports.validation_pool(KEY, 0, 10**9)
+    pool.close()
+    assert pool.workers == 3
     monkeypatch.setattr(imports.os, "cpu_count", lambda: None)
-    assert imports.validation_workers(0, 1_000_000) == 1
+    assert imports.validation_pool(KEY, 0, 10**9) is None
+
+
+def test_the_pool_starts_its_processes_when_it_is_made():
+    pool = imports.ValidationPool(KEY, 2)
+    try:
+        deadline = time.monotonic() + 30
+        while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(multiprocessing.active_children()) == 2
+    finally:
+        pool.close()
+    assert not multiprocessing.active_children()
