@@ -101,12 +101,16 @@ def _header(reader) -> list[str]:
 
 
 def _blank(cells: list[str]) -> bool:
-    """An empty line, or one of empty cells only: counted as a row, not a record."""
-    return not any(cell and not cell.isspace() for cell in cells)
+    """An empty line, or one of empty cells only (white space is empty): counted as a row, not a
+    record."""
+    return not any(map(str.strip, cells))
 
 
-def _csv_rows(reader, names: list[str], after_row: int) -> Iterator[tuple[int, Any]]:
-    """The records after the row numbered `after_row`, as (row, dict of its non-empty cells)."""
+def _csv_rows(
+    reader: Iterable[list[str]], names: list[str], after_row: int, *, apostrophes: bool = True
+) -> Iterator[tuple[int, Any]]:
+    """The records after the row numbered `after_row`, as (row, dict of its non-empty cells);
+    without `apostrophes` (none in the text) no cell is looked at for `restore`."""
     row = after_row
     try:
         for cells in reader:
@@ -116,14 +120,17 @@ def _csv_rows(reader, names: list[str], after_row: int) -> Iterator[tuple[int, A
             if len(cells) > len(names):
                 yield row, {"__extra_cells__": len(cells) - len(names)}
                 continue
+            cells = zip(names, cells, strict=False)
             yield (
                 row,
                 {
                     # restore() only changes cells that begin with an apostrophe
                     name: restore(cell) if cell[:1] == "'" else cell
-                    for name, cell in zip(names, cells, strict=False)
+                    for name, cell in cells
                     if cell and not cell.isspace()
-                },
+                }
+                if apostrophes
+                else {name: cell for name, cell in cells if cell and not cell.isspace()},
             )
     except (csv.Error, UnicodeDecodeError) as error:
         raise FileError(f"The CSV file is malformed near row {row}.") from error
@@ -264,11 +271,11 @@ def _plain_lines(piece: bytes, position: int) -> tuple[list[int], list[int]] | N
     """For a piece of lines that the csv module would read one record per line: where each line
     ends in the file, and which lines are records (not blank). None for any other piece (quotes,
     a lone CR, invalid UTF-8, a line longer than csv's field limit): the csv module reads it."""
-    if b'"' in piece or piece.count(b"\r") != piece.count(b"\r\n"):
-        return None
     try:
         text = piece.decode("utf-8")
     except UnicodeDecodeError:
+        return None
+    if not _record_per_line(text):
         return None
     lines = text.split("\n")
     if lines[-1] == "":
@@ -339,10 +346,27 @@ def read_block(
     stream.seek(block.start)
     data = stream.read(block.end - block.start)
     if media_type == CSV:
-        # StringIO(newline="") cuts lines as the file's TextIOWrapper(newline="") does.
-        text = io.StringIO(data.decode("utf-8"), newline="")
-        return _csv_rows(csv.reader(text, strict=True), list(columns), block.after_row)
+        text = data.decode("utf-8")
+        return _csv_rows(_cells(text), list(columns), block.after_row, apostrophes="'" in text)
     return _ndjson_lines(io.BytesIO(data), block.after_row, bom=block.start == 0)
+
+
+def _record_per_line(text: str) -> bool:
+    """True when the csv module reads each line of `text` as one record, cut at its commas: no
+    quotes, and no line break but LF and CRLF."""
+    return '"' not in text and text.count("\r") == text.count("\r\n")
+
+
+def _cells(text: str) -> Iterable[list[str]]:
+    """The cells of each line of whole CSV records, as the csv module reads them: lines without
+    quotes (and without a line break other than LF or CRLF) are cut at the commas."""
+    if not _record_per_line(text):
+        # StringIO(newline="") cuts lines as the file's TextIOWrapper(newline="") does.
+        return csv.reader(io.StringIO(text, newline=""), strict=True)
+    lines = (text.replace("\r\n", "\n") if "\r" in text else text).split("\n")
+    if lines[-1] == "":
+        lines.pop()  # after the last line break
+    return map(str.split, lines, itertools.repeat(","))
 
 
 def csv_header(stream: IO[bytes]) -> list[str]:

@@ -305,13 +305,13 @@ def _aware_datetime(value: Any) -> Any:
 
 
 def _engineer(value: Any) -> Any:
-    if _text(value, 200) is _UNSET or not domain.check_engineer_name(value).valid:
+    if _text(value, 200) is _UNSET or not domain.is_engineer_name(value):
         return _UNSET
     return value
 
 
 def _case_number(value: Any) -> Any:
-    if _text(value, 200) is _UNSET or not domain.check_case_number(value).valid:
+    if _text(value, 200) is _UNSET or not domain.is_case_number(value):
         return _UNSET
     return value
 

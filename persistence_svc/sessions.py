@@ -25,6 +25,18 @@ _TIME_POSITIONS = (CONTENT_FIELDS.index("started_at"), CONTENT_FIELDS.index("end
 _HASHED_JSON = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
 )
+# What _HASHED_JSON.encode() sets up on every call (a third of a hash's time), set up once: the C
+# encoder with the same options (no check for cycles: content values hold none).
+_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, str, json.encoder.encode_basestring, None, ":", ",", True, False, True
+)
+
+
+def hashed_json(values: list[Any]) -> str:
+    """`_HASHED_JSON.encode(values)`, the text a content hash covers."""
+    if _C_ENCODER is None:
+        return _HASHED_JSON.encode(values)
+    return "".join(_C_ENCODER(values, 0))
 
 
 class PersonalDataFound(Exception):
@@ -99,7 +111,7 @@ def content_hash(record: dict[str, Any]) -> bytes:
     for position in _TIME_POSITIONS:
         if isinstance(moment := values[position], datetime):
             values[position] = moment.astimezone(UTC).isoformat()
-    return hashlib.sha256(_HASHED_JSON.encode(values).encode()).digest()
+    return hashlib.sha256(hashed_json(values).encode()).digest()
 
 
 def pii_problem_errors(error: PersonalDataFound, prefix: str = "") -> list[dict[str, str]]:

@@ -77,6 +77,22 @@ def check_engineer_name(value: Any) -> RuleResult:
     return RuleResult(valid=True, normalized=unicodedata.normalize("NFC", name))
 
 
+def is_engineer_name(value: Any) -> bool:
+    """`check_engineer_name(value).valid`, without making the result for the common case of an
+    ASCII name (imports check one name per row)."""
+    if type(value) is str and value.isascii():
+        name = " ".join(value.split())
+        return 0 < len(name) <= MAX_NAME_LENGTH and _ASCII_NAME.fullmatch(name) is not None
+    return check_engineer_name(value).valid
+
+
+def is_case_number(value: Any) -> bool:
+    """`check_case_number(value).valid`, without making the result (imports check one per row)."""
+    if type(value) is str:
+        return _CASE_NUMBER.fullmatch(value.strip()) is not None
+    return check_case_number(value).valid
+
+
 def check_case_number(value: Any) -> RuleResult:
     """Step 2: exactly 8 ASCII digits (surrounding white space ignored). An int is accepted when it
     has 8 digits itself: `1234` is not padded to `00001234`, since the digits typed were 4."""
@@ -224,7 +240,9 @@ def overall_confidence(
     there is no translation (no translation confidence, or output only in EN). Without languages
     the formula applies whenever a translation confidence is given."""
     codes = [languages] if isinstance(languages, str) else languages
-    english_only = bool(codes) and all(str(code).strip().upper() == "EN" for code in codes)
+    english_only = codes == ["EN"] or (  # (the common case first: one code, upper case)
+        bool(codes) and all(str(code).strip().upper() == "EN" for code in codes)
+    )
     if translation is None or english_only:
         return round(analysis, 4)
     return round(0.7 * analysis + 0.3 * translation, 4)

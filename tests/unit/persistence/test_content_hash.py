@@ -4,7 +4,10 @@ would make every stored session a conflict for the same file imported again."""
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
-from persistence_svc.sessions import content_hash
+from hypothesis import given
+from hypothesis import strategies as st
+
+from persistence_svc.sessions import _HASHED_JSON, content_hash, hashed_json
 
 RECORD = {
     "session_id": uuid.UUID("00000000-0000-4000-8000-000000000001"),
@@ -44,3 +47,15 @@ def test_the_session_id_and_derived_values_are_not_content():
     other = {**RECORD, "session_id": uuid.uuid4(), "confidence_overall": 0.1}
     assert content_hash(other) == content_hash(RECORD)
     assert content_hash({**RECORD, "notes": "Another note."}) != content_hash(RECORD)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@given(st.lists(JSON_VALUES))
+def test_the_hashed_json_is_what_the_configured_encoder_writes(values):
+    assert hashed_json(values) == _HASHED_JSON.encode(values)

@@ -326,3 +326,48 @@ def test_duration_in_whole_seconds():
     assert domain.duration_seconds(start, start + timedelta(minutes=2, seconds=5.9)) == 125
     assert domain.duration_seconds(start, None) is None
     assert domain.duration_seconds(None, start) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Anna Berg",
+        "  anna   berg ",
+        "O'Neil-Smith",
+        "Anna2",
+        "",
+        "   ",
+        "-",
+        "'",
+        "x" * 200,
+        "x" * 201,
+        " " + "x" * 200 + " ",
+        "José Núñez",
+        "Zoë\u0301",
+        "Anna\tBerg",
+        12345678,
+        None,
+    ],
+)
+def test_the_quick_name_check_agrees_with_the_rule(value):
+    assert domain.is_engineer_name(value) == domain.check_engineer_name(value).valid
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "12345678",
+        " 12345678 ",
+        "1234567",
+        "123456789",
+        "1234567a",
+        "１２３４５６７８",
+        12345678,
+        1234,
+        True,
+        None,
+        "",
+    ],
+)
+def test_the_quick_case_number_check_agrees_with_the_rule(value):
+    assert domain.is_case_number(value) == domain.check_case_number(value).valid
