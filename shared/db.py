@@ -13,7 +13,7 @@ from flask import current_app
 from psycopg import pq
 from psycopg._copy_base import format_row_binary  # psycopg's own (C) COPY row writer
 from psycopg.abc import Buffer
-from psycopg.adapt import Transformer
+from psycopg.adapt import AdaptersMap, PyFormat, Transformer
 from psycopg.rows import dict_row
 from psycopg.types.datetime import DatetimeDumper
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -32,6 +32,11 @@ class UtcDatetimeDumper(DatetimeDumper):
 psycopg.adapters.register_dumper(datetime, UtcDatetimeDumper)
 
 
+# The dumpers of binary COPY data: psycopg's, but bytea by its C dumper of bytes (by type oid,
+# psycopg would pick the one of the DB-API's Binary wrapper, written in Python).
+_COPY_ADAPTERS = AdaptersMap(psycopg.adapters)
+_COPY_ADAPTERS.register_dumper(bytes, psycopg.adapters.get_dumper(bytes, PyFormat.BINARY))
+
 # The header of PostgreSQL's binary COPY format: signature, flags, header extension length
 # (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4.5).
 BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4)
@@ -43,8 +48,8 @@ def binary_copy_data(rows: Iterable[Sequence], types: Sequence[str]) -> bytes:
     another process can make it: an import's validation workers send bytes, not Python objects.
     psycopg's own row writer does the work (a private module: the version range in pyproject.toml
     pins it, and every import and batch test goes through it)."""
-    transformer = Transformer()
-    registry = psycopg.adapters.types
+    transformer = Transformer(_COPY_ADAPTERS)
+    registry = _COPY_ADAPTERS.types
     transformer.set_dumper_types([registry.get_oid(name) for name in types], pq.Format.BINARY)
     data = bytearray(BINARY_COPY_HEADER)
     for row in rows:
