@@ -187,7 +187,7 @@ def api_import(persistence_url: str, headers: dict, path: Path, pid: int, postgr
         while (report := requests.get(location, headers=headers, timeout=30).json())[
             "status"
         ] == "running":
-            time.sleep(0.5)
+            time.sleep(0.1)  # the import's end is known to 0.1 s (0.4 % of its time here)
         seconds = time.perf_counter() - started
     assert report["status"] == "completed" and report["rejected"] == 0, report
     return {

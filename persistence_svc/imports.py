@@ -4,6 +4,7 @@ chunks (COPY into staging + one merge per chunk) through the same rules as POST 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -345,12 +346,20 @@ _kept_key: bytes = b""
 _kept_codes: EngineerCodes | None = None
 
 
+# A worker makes and drops a few dicts per row, which reference counting frees (no cycles): the
+# cycle collector, which would run every 700 new objects, waits for this many (6 % of a worker's
+# time, measured in docs/scaling.md).
+WORKER_GC_THRESHOLD = 50_000
+
+
 def _start_worker(key: bytes) -> None:
     """Worker process start: the pseudonym key arrives once, not with every chunk. A worker serves
     one import, so the engineer codes it remembers are that import's."""
     global _kept_key, _kept_codes
     _kept_key = key
     _kept_codes = EngineerCodes(key)
+    gc.freeze()  # what the worker imported lives as long as it does: not looked at again
+    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _prepare_with_kept_key(work: Work) -> Chunk:

@@ -94,7 +94,7 @@ def _guard_free_text(record: dict[str, Any], *, names: tuple[str, ...], redact: 
         elif findings:
             found["notes"] = sorted({finding.kind for finding in findings})
     attributes = record.get("attributes") or {}
-    hits = pii.scan_value(attributes, names=names)
+    hits = pii.scan_value(attributes, names=names) if attributes else []
     if hits and redact:
         record["attributes"] = pii.redact_value(attributes, names=names)
     elif hits:

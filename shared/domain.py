@@ -239,11 +239,10 @@ def overall_confidence(
     """0.7 × analysis + 0.3 × translation, rounded to 4 places; the analysis confidence alone when
     there is no translation (no translation confidence, or output only in EN). Without languages
     the formula applies whenever a translation confidence is given."""
+    if translation is None:
+        return round(analysis, 4)
     codes = [languages] if isinstance(languages, str) else languages
-    english_only = codes == ["EN"] or (  # (the common case first: one code, upper case)
-        bool(codes) and all(str(code).strip().upper() == "EN" for code in codes)
-    )
-    if translation is None or english_only:
+    if bool(codes) and all(str(code).strip().upper() == "EN" for code in codes):  # English only
         return round(analysis, 4)
     return round(0.7 * analysis + 0.3 * translation, 4)
 

@@ -1,6 +1,7 @@
 """Validation of an import's chunks: in the service process or in worker processes, the same
 chunks in the same order."""
 
+import gc
 import multiprocessing
 import time
 
@@ -127,3 +128,13 @@ def test_the_pool_starts_its_processes_when_it_is_made():
     finally:
         pool.close()
     assert not multiprocessing.active_children()
+
+
+def test_workers_run_the_cycle_collector_less_often():
+    pool = imports.ValidationPool(KEY, 2)
+    try:
+        threshold = pool.executor.submit(gc.get_threshold).result(timeout=60)
+    finally:
+        pool.close()
+    assert threshold[0] == imports.WORKER_GC_THRESHOLD
+    assert gc.get_threshold()[0] != imports.WORKER_GC_THRESHOLD  # the service's own is left alone
