@@ -9,7 +9,8 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -267,34 +268,58 @@ def _piece(stream: IO[bytes], position: int) -> bytes:
     return piece
 
 
-def _plain_lines(piece: bytes, position: int) -> tuple[list[int], list[int]] | None:
+class _LineEnds(Sequence[int]):
+    """Where each line of a piece ends in the file (after its LF), from the lines' lengths."""
+
+    def __init__(self, position: int, lengths: list[int], size: int) -> None:
+        self.position, self.lengths, self.size = position, list(itertools.accumulate(lengths)), size
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, line):  # type: ignore[override]  # (ints only)
+        return self.position + min(self.lengths[line] + line + 1, self.size)  # no LF after the last
+
+
+# A line break, then nothing but ASCII white space and commas up to the next: maybe a blank line.
+_BLANK_ASCII_LINE = re.compile(rb"\n[ \t\r\x0b\x0c\x1c-\x1f,]*\n")
+
+
+def _filled(line: str) -> bool:
+    """Not a blank line: a cell holds more than white space."""
+    return bool(line.replace(",", "").strip())
+
+
+def _plain_lines(piece: bytes, position: int) -> tuple[Sequence[int], Sequence[int]] | None:
     """For a piece of lines that the csv module would read one record per line: where each line
     ends in the file, and which lines are records (not blank). None for any other piece (quotes,
     a lone CR, invalid UTF-8, a line longer than csv's field limit): the csv module reads it."""
+    if not _record_per_line(piece):
+        return None
     try:
         text = piece.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not _record_per_line(text):
-        return None
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()  # after the last line break
-    if max(map(len, lines), default=0) > csv.field_size_limit():
+    if not lines or max(map(len, lines)) > csv.field_size_limit():
         return None
-    sizes = map(len, lines if piece.isascii() else piece.split(b"\n")[: len(lines)])
-    ends = [position + end + line for line, end in enumerate(itertools.accumulate(sizes), start=1)]
-    ends[-1:] = [min(ends[-1], position + len(piece))] if ends else []  # no LF after the last
-    # a blank line is empty cells only: nothing but white space once the commas are gone
-    filled = list(
-        map(str.strip, map(str.replace, lines, itertools.repeat(","), itertools.repeat("")))
+    ascii_only = piece.isascii()
+    ends = _LineEnds(
+        position,
+        list(map(len, lines if ascii_only else piece.split(b"\n")[: len(lines)])),
+        len(piece),
     )
-    records = (
-        list(range(len(lines)))
-        if all(filled)
-        else list(itertools.compress(itertools.count(), filled))
-    )
-    return ends, records
+    if (
+        ascii_only
+        and not _BLANK_ASCII_LINE.search(piece)
+        and _filled(lines[0])
+        and _filled(lines[-1])
+    ):
+        return ends, range(len(lines))  # (the first and last lines have no LF on both sides)
+    filled = list(map(_filled, lines))
+    return ends, list(itertools.compress(itertools.count(), filled))
 
 
 def _scan_with_csv(
@@ -347,20 +372,22 @@ def read_block(
     data = stream.read(block.end - block.start)
     if media_type == CSV:
         text = data.decode("utf-8")
-        return _csv_rows(_cells(text), list(columns), block.after_row, apostrophes="'" in text)
+        cells = _cells(data, text)
+        return _csv_rows(cells, list(columns), block.after_row, apostrophes="'" in text)
     return _ndjson_lines(io.BytesIO(data), block.after_row, bom=block.start == 0)
 
 
-def _record_per_line(text: str) -> bool:
-    """True when the csv module reads each line of `text` as one record, cut at its commas: no
-    quotes, and no line break but LF and CRLF."""
-    return '"' not in text and text.count("\r") == text.count("\r\n")
+def _record_per_line(data: bytes) -> bool:
+    """True when the csv module reads each line of the UTF-8 text `data` as one record, cut at its
+    commas: no quotes, and no line break but LF and CRLF."""
+    return b'"' not in data and data.count(b"\r") == data.count(b"\r\n")
 
 
-def _cells(text: str) -> Iterable[list[str]]:
-    """The cells of each line of whole CSV records, as the csv module reads them: lines without
-    quotes (and without a line break other than LF or CRLF) are cut at the commas."""
-    if not _record_per_line(text):
+def _cells(data: bytes, text: str) -> Iterable[list[str]]:
+    """The cells of each line of whole CSV records (`text`, decoded from `data`), as the csv
+    module reads them: lines without quotes (and without a line break other than LF or CRLF) are
+    cut at the commas."""
+    if not _record_per_line(data):
         # StringIO(newline="") cuts lines as the file's TextIOWrapper(newline="") does.
         return csv.reader(io.StringIO(text, newline=""), strict=True)
     lines = (text.replace("\r\n", "\n") if "\r" in text else text).split("\n")
