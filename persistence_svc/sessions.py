@@ -20,7 +20,7 @@ from shared.pseudonyms import EngineerCodes, case_ref, engineer_code
 
 # The columns a record's content hash covers: everything the client determines.
 CONTENT_FIELDS = INPUT_COLUMNS[1:]  # all but session_id
-_TIME_POSITIONS = (CONTENT_FIELDS.index("started_at"), CONTENT_FIELDS.index("ended_at"))
+_STARTED, _ENDED = CONTENT_FIELDS.index("started_at"), CONTENT_FIELDS.index("ended_at")
 # The JSON a content hash covers; changing it changes every stored hash (re-imports would conflict).
 _HASHED_JSON = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
@@ -108,9 +108,10 @@ def content_hash(record: dict[str, Any]) -> bytes:
     """SHA-256 over the client-determined content: JSON of the content fields in a fixed order,
     times in UTC (the same instant written with another offset is the same content)."""
     values = list(map(record.get, CONTENT_FIELDS))
-    for position in _TIME_POSITIONS:
-        if isinstance(moment := values[position], datetime):
-            values[position] = moment.astimezone(UTC).isoformat()
+    if isinstance(started := values[_STARTED], datetime):
+        values[_STARTED] = started.astimezone(UTC).isoformat()
+    if isinstance(ended := values[_ENDED], datetime):
+        values[_ENDED] = ended.astimezone(UTC).isoformat()
     return hashlib.sha256(hashed_json(values).encode()).digest()
 
 
