@@ -329,8 +329,8 @@ def validated_chunks(
 
 # Below about 20,000 records the service alone was faster than workers that had to start first
 # (docs/scaling.md); the file's size says so before the file is read: 20,000 records of the
-# benchmark's rows (bench/imports.py) are 2.5 MB.
-POOLED_FROM_BYTES = 2_500_000
+# benchmark's rows (bench/imports.py, 194 bytes each) are 3.9 MB.
+POOLED_FROM_BYTES = 4_000_000
 
 
 def validation_pool(key: bytes, configured: int, size: int) -> ValidationPool | None:
