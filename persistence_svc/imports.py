@@ -51,7 +51,7 @@ from shared.errors import (
 )
 from shared.pseudonyms import EngineerCodes
 
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 4000
 FINAL_REPORT_PATIENCE = 120.0  # seconds a final report waits for the database to come back
 MAX_REPORTED_ERRORS = 1000
 SPOOL_CHUNK = 256 * 1024

@@ -6,10 +6,11 @@ import signal
 
 import psycopg
 
+from persistence_svc.imports import CHUNK_ROWS
 from tests.common.builders import csv_of_sessions, make_session
 from tests.common.platform import wait_for_report
 
-ROWS = 40_000
+ROWS = 10 * CHUNK_ROWS
 TEAM = "crash-import"
 
 
@@ -46,7 +47,7 @@ def test_an_import_whose_service_was_killed_reports_where_it_stopped(platform, p
     count = stored(platform_db)
     assert stopped["status"] == "failed", stopped
     assert 3000 <= stopped["processed"] < ROWS
-    assert stopped["processed"] % 1000 == 0, "whole chunks only"
+    assert stopped["processed"] % CHUNK_ROWS == 0, "whole chunks only"
     assert stopped["inserted"] == count == stopped["processed"]  # the report is the database
     assert stopped["failure"].startswith(f"Stopped after {count} records: the service running")
 
