@@ -121,17 +121,17 @@ def _csv_rows(
             if len(cells) > len(names):
                 yield row, {"__extra_cells__": len(cells) - len(names)}
                 continue
-            cells = zip(names, cells, strict=False)
+            named = zip(names, cells, strict=False)
             yield (
                 row,
                 {
                     # restore() only changes cells that begin with an apostrophe
                     name: restore(cell) if cell[:1] == "'" else cell
-                    for name, cell in cells
+                    for name, cell in named
                     if cell and not cell.isspace()
                 }
                 if apostrophes
-                else {name: cell for name, cell in cells if cell and not cell.isspace()},
+                else {name: cell for name, cell in named if cell and not cell.isspace()},
             )
     except (csv.Error, UnicodeDecodeError) as error:
         raise FileError(f"The CSV file is malformed near row {row}.") from error
@@ -195,7 +195,7 @@ class _Blocks:
         if self.records == self.size:
             self.cut(end, row)
 
-    def add(self, ends: list[int], records: list[int], row: int) -> None:
+    def add(self, ends: _LineEnds, records: Sequence[int], row: int) -> None:
         """The lines after row `row` that end at `ends`, of which those numbered `records` (from
         0) are records: `record` for each, in bulk."""
         taken = 0
@@ -268,7 +268,7 @@ def _piece(stream: IO[bytes], position: int) -> bytes:
     return piece
 
 
-class _LineEnds(Sequence[int]):
+class _LineEnds:
     """Where each line of a piece ends in the file (after its LF), from the lines' lengths."""
 
     def __init__(self, position: int, lengths: list[int], size: int) -> None:
@@ -277,7 +277,7 @@ class _LineEnds(Sequence[int]):
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def __getitem__(self, line):  # type: ignore[override]  # (ints only)
+    def __getitem__(self, line: int) -> int:
         return self.position + min(self.lengths[line] + line + 1, self.size)  # no LF after the last
 
 
@@ -290,7 +290,7 @@ def _filled(line: str) -> bool:
     return bool(line.replace(",", "").strip())
 
 
-def _plain_lines(piece: bytes, position: int) -> tuple[Sequence[int], Sequence[int]] | None:
+def _plain_lines(piece: bytes, position: int) -> tuple[_LineEnds, Sequence[int]] | None:
     """For a piece of lines that the csv module would read one record per line: where each line
     ends in the file, and which lines are records (not blank). None for any other piece (quotes,
     a lone CR, invalid UTF-8, a line longer than csv's field limit): the csv module reads it."""
