@@ -216,7 +216,7 @@ def copy_session_data(
     table and one INSERT … SELECT … ON CONFLICT DO NOTHING. With `direct`, a COPY straight into
     the table is tried first, in a savepoint (a third less work for PostgreSQL when every session
     is new, and None is the answer); one session already stored undoes it, and the staging path
-    follows."""
+    follows. One call per transaction: the staging table empties at commit."""
     if direct:
         try:
             with (
