@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -364,18 +365,28 @@ def secret_value(settings: Settings, name: str) -> str:
     if settings.production:
         raise ConfigError(f"{name.upper()} must be set when CR_ENV=production")
     path = settings.data_dir / "secrets" / name
-    if path.exists():
-        return path.read_text().strip()
+    if not path.exists():
+        _create_secret(path)
+    value = path.read_text().strip()
+    if not value:
+        raise ConfigError(f"{path} is empty: delete it, and a new {name} is generated")
+    return value
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new secret to `path` unless it exists. Several processes may start at once: each
+    writes its own to a file of its own, then links it to `path`, which appears whole or not at
+    all; the first link wins, the others read that one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    generated = secrets.token_urlsafe(32)
-    # O_EXCL: several processes may start at once; the first writer wins, the others read it.
+    own = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(generated)
-    return generated
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(own, path)
+    finally:
+        own.unlink()
 
 
 def admin_database_url(settings: Settings) -> str:

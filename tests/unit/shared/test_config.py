@@ -1,6 +1,8 @@
 """shared/config.py: one table of settings, secrets refused in production, the README kept true."""
 
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -52,6 +54,31 @@ def test_development_secret_is_generated_once_and_kept(tmp_path):
     assert len(first) >= 40
     assert secret_value(load_settings({"DATA_DIR": str(tmp_path)}), "pseudonym_key") == first
     assert (tmp_path / "secrets" / "pseudonym_key").stat().st_mode & 0o077 == 0
+
+
+def _secret_after(barrier, data_dir: str) -> str:
+    barrier.wait()
+    return secret_value(load_settings({"DATA_DIR": data_dir}), "internal_token_secret")
+
+
+def test_processes_starting_at_once_share_one_whole_secret(tmp_path):
+    """Services of `make run` start together: none may read the file while another writes it
+    (an empty secret, and every token between them refused)."""
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        data_dir = tmp_path / str(attempt)
+        with context.Manager() as manager, ProcessPoolExecutor(6, mp_context=context) as pool:
+            barrier = manager.Barrier(6)
+            values = list(pool.map(_secret_after, [barrier] * 6, [str(data_dir)] * 6))
+        assert len(set(values)) == 1 and len(values[0]) >= 40
+        assert [path.name for path in (data_dir / "secrets").iterdir()] == ["internal_token_secret"]
+
+
+def test_an_empty_secret_file_is_refused_not_used(tmp_path):
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "pseudonym_key").write_text("\n")
+    with pytest.raises(ConfigError, match="empty"):
+        secret_value(load_settings({"DATA_DIR": str(tmp_path)}), "pseudonym_key")
 
 
 def test_service_connects_with_its_own_role():
