@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -367,26 +367,28 @@ def secret_value(settings: Settings, name: str) -> str:
     path = settings.data_dir / "secrets" / name
     if not path.exists():
         _create_secret(path)
-    value = path.read_text().strip()
+    # Services start together: the file may exist a moment before its creator has written it.
+    deadline = time.monotonic() + SECRET_WRITE_PATIENCE
+    while not (value := path.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.01)
     if not value:
         raise ConfigError(f"{path} is empty: delete it, and a new {name} is generated")
     return value
 
 
+SECRET_WRITE_PATIENCE = 5.0  # seconds a process waits for another one to write a new secret
+
+
 def _create_secret(path: Path) -> None:
-    """Write a new secret to `path` unless it exists. Several processes may start at once: each
-    writes its own to a file of its own, then links it to `path`, which appears whole or not at
-    all; the first link wins, the others read that one."""
+    """Write a new secret to `path` unless it exists; of processes starting at once, the first
+    to create the file writes it (O_EXCL) and the others read what it wrote."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    own = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-        with contextlib.suppress(FileExistsError):
-            os.link(own, path)
-    finally:
-        own.unlink()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32))
 
 
 def admin_database_url(settings: Settings) -> str:

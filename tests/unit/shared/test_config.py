@@ -6,6 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
+from shared import config
 from shared.config import (
     PROJECT_ROOT,
     SETTINGS,
@@ -74,7 +75,8 @@ def test_processes_starting_at_once_share_one_whole_secret(tmp_path):
         assert [path.name for path in (data_dir / "secrets").iterdir()] == ["internal_token_secret"]
 
 
-def test_an_empty_secret_file_is_refused_not_used(tmp_path):
+def test_an_empty_secret_file_is_refused_not_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "SECRET_WRITE_PATIENCE", 0.2)  # (no writer is coming)
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "pseudonym_key").write_text("\n")
     with pytest.raises(ConfigError, match="empty"):
