@@ -327,10 +327,10 @@ def validated_chunks(
         pool.close()
 
 
-# Below about 20,000 records the service alone was faster than workers that had to start first
-# (docs/scaling.md); the file's size says so before the file is read: 20,000 records of the
-# benchmark's rows (bench/imports.py, 194 bytes each) are 3.9 MB.
-POOLED_FROM_BYTES = 4_000_000
+# Below about 28,000 records the service alone was faster than workers that had to start first
+# (docs/scaling.md); the file's size says so before the file is read: 28,000 records of the
+# benchmark's rows (bench/imports.py, 194 bytes each) are 5.4 MB.
+POOLED_FROM_BYTES = 5_500_000
 
 
 def validation_pool(key: bytes, configured: int, size: int) -> ValidationPool | None:

@@ -234,8 +234,8 @@ SETTINGS: tuple[Setting, ...] = (
         "IMPORT_WORKERS",
         int,
         0,
-        "Processes that validate the chunks of a background import of a file of 4 MB (about "
-        "20,000 records) or more beside the service (0: one per CPU core; 1: none, the service "
+        "Processes that validate the chunks of a background import of a file of 5.5 MB (about "
+        "28,000 records) or more beside the service (0: one per CPU core; 1: none, the service "
         "validates them itself).",
     ),
     Setting(
