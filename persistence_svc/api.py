@@ -234,13 +234,7 @@ class Imports(MethodView):
         background = size > settings.import_async_bytes
         key = current_app.extensions["pseudonym_key"]
         pool = imports.validation_pool(key, settings.import_workers, size) if background else None
-        try:
-            scan = imports.check_file(spooled, media_type, settings.max_import_rows)
-        except Exception:
-            spooled.close()
-            if pool is not None:
-                pool.close()
-            raise
+        scan = imports.check_upload(spooled, media_type, settings.max_import_rows, pool)
         report = imports.start_import(
             current_app._get_current_object(),
             spooled,

@@ -300,9 +300,7 @@ def _plain_lines(piece: bytes, position: int) -> tuple[_LineEnds, Sequence[int]]
         text = piece.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # after the last line break
+    lines = _lines(text)
     if not lines or max(map(len, lines)) > csv.field_size_limit():
         return None
     ascii_only = piece.isascii()
@@ -377,6 +375,14 @@ def read_block(
     return _ndjson_lines(io.BytesIO(data), block.after_row, bom=block.start == 0)
 
 
+def _lines(text: str) -> list[str]:
+    """The lines of `text` (whole lines) without their LF; nothing after the last line break."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _record_per_line(data: bytes) -> bool:
     """True when the csv module reads each line of the UTF-8 text `data` as one record, cut at its
     commas: no quotes, and no line break but LF and CRLF."""
@@ -390,9 +396,7 @@ def _cells(data: bytes, text: str) -> Iterable[list[str]]:
     if not _record_per_line(data):
         # StringIO(newline="") cuts lines as the file's TextIOWrapper(newline="") does.
         return csv.reader(io.StringIO(text, newline=""), strict=True)
-    lines = (text.replace("\r\n", "\n") if "\r" in text else text).split("\n")
-    if lines[-1] == "":
-        lines.pop()  # after the last line break
+    lines = _lines(text.replace("\r\n", "\n") if "\r" in text else text)
     return map(str.split, lines, itertools.repeat(","))
 
 

@@ -155,6 +155,20 @@ def check_file(spooled: IO[bytes], media_type: str, max_rows: int) -> FileScan:
         spooled.seek(0)
 
 
+def check_upload(
+    spooled: IO[bytes], media_type: str, max_rows: int, pool: ValidationPool | None
+) -> FileScan:
+    """check_file for an import about to run: when the file is refused (or the check is
+    interrupted), the spooled copy and the import's validation pool are closed with it."""
+    try:
+        return check_file(spooled, media_type, max_rows)
+    except BaseException:
+        spooled.close()
+        if pool is not None:
+            pool.close()
+        raise
+
+
 def _code(message: str) -> str:
     if message.startswith("Missing data"):
         return "required"
@@ -366,7 +380,7 @@ def _prepare_with_kept_key(work: Work) -> Chunk:
     return _prepare(work, _kept_key, _kept_codes)
 
 
-def load_chunk(conn, chunk: Chunk, report: ImportReport, *, direct: bool = False) -> bool:
+def load_chunk(conn, chunk: Chunk, report: ImportReport, *, direct: bool) -> bool:
     """Count the chunk's rejected rows, then COPY its good ones (`direct`: straight into the table,
     see store.copy_session_data); repeats of stored sessions count as unchanged, other content
     under a stored id is a rejected row with code `conflict`. True when every good row was new."""

@@ -231,13 +231,7 @@ def seed_sessions(
     spooled, size = imports.spool(ChunkReader(csv_chunks(plan)), limit=2**62)
     key, workers = app.extensions["pseudonym_key"], app.extensions["settings"].import_workers
     pool = imports.validation_pool(key, workers, size)
-    try:
-        scan = imports.check_file(spooled, CSV, max_rows=plan.rows)
-    except BaseException:
-        spooled.close()
-        if pool is not None:
-            pool.close()
-        raise
+    scan = imports.check_upload(spooled, CSV, plan.rows, pool)
     report = imports.ImportReport(id=uuid.uuid4(), dry_run=False, total=scan.total)
     lock = imports.begin_import(app, report, media_type=CSV, created_by=created_by)
     loading = time.monotonic()

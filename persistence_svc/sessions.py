@@ -197,9 +197,7 @@ def store_batch(
             continue
         valid[record["session_id"]] = (index, record)
     created = (
-        store.copy_sessions(conn, [record for _, record in valid.values()], direct=True)
-        if valid
-        else set()
+        store.copy_sessions(conn, [record for _, record in valid.values()]) if valid else set()
     )
     repeats = [sid for sid in valid if sid not in created]
     stored = store.content_hashes(conn, repeats) if repeats else {}

@@ -246,11 +246,10 @@ def copy_session_data(
     return {row["session_id"] for row in rows}
 
 
-def copy_sessions(
-    conn: psycopg.Connection, records: Sequence[dict[str, Any]], *, direct: bool = False
-) -> set[uuid.UUID]:
-    """Bulk insert of prepared records; returns the ids that were new."""
-    created = copy_session_data(conn, session_copy_data(records), direct=direct)
+def copy_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Bulk insert of prepared records (straight into the table while none is stored yet);
+    returns the ids that were new."""
+    created = copy_session_data(conn, session_copy_data(records), direct=True)
     return {record["session_id"] for record in records} if created is None else created
 
 
