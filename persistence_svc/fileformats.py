@@ -112,29 +112,40 @@ def _csv_rows(
 ) -> Iterator[tuple[int, Any]]:
     """The records after the row numbered `after_row`, as (row, dict of its non-empty cells);
     without `apostrophes` (none in the text) no cell is looked at for `restore`."""
+    for row, cells in _csv_lines(reader, after_row):
+        yield row, csv_record(cells, names, apostrophes=apostrophes)
+
+
+def _csv_lines(reader: Iterable[list[str]], after_row: int) -> Iterator[tuple[int, list[str]]]:
+    """The (row, cells) of the lines after the row numbered `after_row` that are not blank."""
     row = after_row
     try:
         for cells in reader:
             row += 1
-            if _blank(cells):
-                continue  # an empty line: counted, not a record
-            if len(cells) > len(names):
-                yield row, {"__extra_cells__": len(cells) - len(names)}
-                continue
-            named = zip(names, cells, strict=False)
-            yield (
-                row,
-                {
-                    # restore() only changes cells that begin with an apostrophe
-                    name: restore(cell) if cell[:1] == "'" else cell
-                    for name, cell in named
-                    if cell and not cell.isspace()
-                }
-                if apostrophes
-                else {name: cell for name, cell in named if cell and not cell.isspace()},
-            )
+            if not _blank(cells):  # an empty line: counted, not a record
+                yield row, cells
     except (csv.Error, UnicodeDecodeError) as error:
         raise FileError(f"The CSV file is malformed near row {row}.") from error
+
+
+def csv_record(
+    cells: list[str], names: Sequence[str], *, apostrophes: bool = True
+) -> dict[str, Any]:
+    """The record of a CSV line: its non-empty cells by column name (a cell of white space is
+    empty), the apostrophe that neutralises a formula removed; a line with more cells than the
+    header is `{"__extra_cells__": how many more}`. Without `apostrophes` (none in the text) no
+    cell is looked at for `restore`."""
+    if len(cells) > len(names):
+        return {"__extra_cells__": len(cells) - len(names)}
+    named = zip(names, cells, strict=False)
+    if not apostrophes:
+        return {name: cell for name, cell in named if cell and not cell.isspace()}
+    # restore() only changes cells that begin with an apostrophe
+    return {
+        name: restore(cell) if cell[:1] == "'" else cell
+        for name, cell in named
+        if cell and not cell.isspace()
+    }
 
 
 @dataclass(frozen=True)
@@ -373,6 +384,15 @@ def read_block(
         cells = _cells(data, text)
         return _csv_rows(cells, list(columns), block.after_row, apostrophes="'" in text)
     return _ndjson_lines(io.BytesIO(data), block.after_row, bom=block.start == 0)
+
+
+def read_csv_lines(stream: IO[bytes], block: Block) -> tuple[list[tuple[int, list[str]]], bool]:
+    """The (row, cells) of the lines of one block of a CSV file that are not blank, and whether
+    its text holds an apostrophe (`csv_record` makes their records as `read_block` does)."""
+    stream.seek(block.start)
+    data = stream.read(block.end - block.start)
+    text = data.decode("utf-8")
+    return list(_csv_lines(_cells(data, text), block.after_row)), "'" in text
 
 
 def _lines(text: str) -> list[str]:

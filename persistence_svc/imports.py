@@ -14,9 +14,10 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 from typing import IO, Any
 
@@ -24,7 +25,7 @@ import marshmallow as ma
 import psycopg
 from flask import Flask
 
-from persistence_svc import store
+from persistence_svc import columnar, store
 from persistence_svc.fileformats import (
     CSV,
     DERIVED_COLUMNS,
@@ -35,7 +36,9 @@ from persistence_svc.fileformats import (
     FileScan,
     TooManyRecords,
     csv_header,
+    csv_record,
     read_block,
+    read_csv_lines,
     read_records,
     scan_file,
 )
@@ -200,51 +203,109 @@ class Chunk:
         return len({problem[0] for problem in self.problems})
 
 
+_Prepared = tuple[int, bytes, bytes, Any]  # row, session_id bytes, content hash, COPY row
+
+
 def prepare_chunk(
-    rows: list[tuple[int, Any]], key: bytes, codes: EngineerCodes | None = None
+    rows: list[tuple[int, Any]],
+    key: bytes,
+    codes: EngineerCodes | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Chunk:
-    """Validate and prepare each row through the rules of POST /sessions (one code path), then
-    turn the good ones into COPY data. `codes`: the engineer codes of the whole import."""
+    """Validate and prepare each record through the rules of POST /sessions (one code path), then
+    turn the good ones into COPY data. `codes`: the engineer codes of the whole import; `now`: the
+    analysis time of records without an end time (default: the time of the call)."""
     chunk = Chunk(size=len(rows))
-    if codes is None:
-        codes = EngineerCodes(key)
-    prepared: dict[uuid.UUID, tuple[int, dict]] = {}
-    for row, record in rows:
-        if not isinstance(record, dict):
-            chunk.reject(row, [("record", "not_an_object", "Each record must be an object.")])
-            continue
-        if "__extra_cells__" in record:
-            chunk.reject(
-                row, [("record", "extra_cells", "The row has more cells than the header.")]
-            )
-            continue
-        if not _DERIVED.isdisjoint(record):  # computed here, whatever the file says
-            record = {k: v for k, v in record.items() if k not in _DERIVED}
-        try:
-            session = prepare_record(load_session(record), key, codes=codes)
-        except ma.ValidationError as error:
-            problems = flatten_messages(error.messages, root="record", locations=frozenset())
-            chunk.reject(
-                row, [(item["field"], _code(item["reason"]), item["reason"]) for item in problems]
-            )
-            continue
-        except PersonalDataFound as found:
-            chunk.reject(
-                row,
-                [
-                    (
-                        field_name,
-                        "personal_data",
-                        "Personal data is not stored: remove the " + ", ".join(kinds) + ".",
-                    )
-                    for field_name, kinds in sorted(found.fields.items())
-                ],
-            )
-            continue
-        first = prepared.setdefault(session["session_id"], (row, session))[1]
-        if first is session:
-            continue
-        if first["content_hash"] == session["content_hash"]:
+    codes = codes or EngineerCodes(key)
+    now = now or datetime.now(UTC)
+    prepared = [
+        entry
+        for row, record in rows
+        if (entry := _prepare_record(chunk, row, record, key, codes, now)) is not None
+    ]
+    return _with_copy_data(chunk, prepared)
+
+
+def prepare_csv_chunk(
+    lines: list[tuple[int, list[str]]],
+    names: Sequence[str],
+    key: bytes,
+    codes: EngineerCodes | None = None,
+    *,
+    apostrophes: bool = True,
+    now: datetime | None = None,
+) -> Chunk:
+    """prepare_chunk of the records of CSV lines (`fileformats.read_csv_lines`; `names`: the
+    header), a column at a time (persistence_svc.columnar); the lines it doubts go the record
+    way. The same Chunk as prepare_chunk of the lines' records."""
+    chunk = Chunk(size=len(lines))
+    codes = codes or EngineerCodes(key)
+    now = now or datetime.now(UTC)
+    sure = columnar.prepare_lines(
+        names, [cells for _, cells in lines], key=key, codes=codes, now=now
+    )
+    ready = iter(zip(sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True))
+    prepared: list[_Prepared] = []
+    for index, (row, cells) in enumerate(lines):
+        if index in sure.doubtful:
+            record = csv_record(cells, names, apostrophes=apostrophes)
+            if (entry := _prepare_record(chunk, row, record, key, codes, now)) is not None:
+                prepared.append(entry)
+        else:
+            prepared.append((row, *next(ready)))
+    return _with_copy_data(chunk, prepared)
+
+
+def _prepare_record(
+    chunk: Chunk, row: int, record: Any, key: bytes, codes: EngineerCodes, now: datetime
+) -> _Prepared | None:
+    """One record of a chunk, prepared; None when rejected (its problems go to the chunk)."""
+    if not isinstance(record, dict):
+        chunk.reject(row, [("record", "not_an_object", "Each record must be an object.")])
+        return None
+    if "__extra_cells__" in record:
+        chunk.reject(row, [("record", "extra_cells", "The row has more cells than the header.")])
+        return None
+    if not _DERIVED.isdisjoint(record):  # computed here, whatever the file says
+        record = {k: v for k, v in record.items() if k not in _DERIVED}
+    try:
+        session = prepare_record(load_session(record), key, codes=codes, now=now)
+    except ma.ValidationError as error:
+        problems = flatten_messages(error.messages, root="record", locations=frozenset())
+        chunk.reject(
+            row, [(item["field"], _code(item["reason"]), item["reason"]) for item in problems]
+        )
+        return None
+    except PersonalDataFound as found:
+        chunk.reject(
+            row,
+            [
+                (
+                    field_name,
+                    "personal_data",
+                    "Personal data is not stored: remove the " + ", ".join(kinds) + ".",
+                )
+                for field_name, kinds in sorted(found.fields.items())
+            ],
+        )
+        return None
+    copy_row = store.session_copy_row(session)
+    return row, session["session_id"].bytes, session["content_hash"], copy_row
+
+
+def _with_copy_data(chunk: Chunk, prepared: list[_Prepared]) -> Chunk:
+    """The chunk with the COPY data of its prepared records. A session repeated within the chunk
+    is loaded once: a repeat with the same content counts as unchanged, other content is a
+    rejected row with code `conflict`."""
+    first_hashes: dict[bytes, bytes] = {}
+    kept: list[_Prepared] = []
+    for entry in prepared:
+        row, session_id, digest, _ = entry
+        first = first_hashes.setdefault(session_id, digest)
+        if first is digest:
+            kept.append(entry)
+        elif first == digest:
             chunk.unchanged += 1
         else:
             chunk.reject(
@@ -257,12 +318,9 @@ def prepare_chunk(
                     )
                 ],
             )
-    if prepared:
-        chunk.copy_data = store.session_copy_data(session for _, session in prepared.values())
-        chunk.keys = [
-            (row, session_id.bytes, session["content_hash"])
-            for session_id, (row, session) in prepared.items()
-        ]
+    if kept:
+        chunk.copy_data = store.copy_rows_data(entry[3] for entry in kept)
+        chunk.keys = [entry[:3] for entry in kept]
     return chunk
 
 
@@ -278,6 +336,14 @@ class BlockOfFile:
     def rows(self) -> list[tuple[int, Any]]:
         with open(self.path, "rb") as stream:
             return list(read_block(stream, self.media_type, self.block, self.columns))
+
+    def prepare(self, key: bytes, codes: EngineerCodes | None) -> Chunk:
+        """The block's chunk: CSV lines a column at a time, NDJSON records one by one."""
+        if self.media_type != CSV:
+            return prepare_chunk(self.rows(), key, codes)
+        with open(self.path, "rb") as stream:
+            lines, apostrophes = read_csv_lines(stream, self.block)
+        return prepare_csv_chunk(lines, self.columns, key, codes, apostrophes=apostrophes)
 
 
 Work = BlockOfFile | list[tuple[int, Any]]  # a block to read, or records already read
@@ -295,7 +361,11 @@ def chunk_work(spooled: IO[bytes], scan: FileScan) -> Iterator[Work]:
 
 
 def _prepare(work: Work, key: bytes, codes: EngineerCodes | None) -> Chunk:
-    return prepare_chunk(work.rows() if isinstance(work, BlockOfFile) else work, key, codes)
+    return (
+        work.prepare(key, codes)
+        if isinstance(work, BlockOfFile)
+        else prepare_chunk(work, key, codes)
+    )
 
 
 class ValidationPool:

@@ -197,17 +197,19 @@ class SessionInSchema(Schema):
 
 
 _SESSION_IN = SessionInSchema()
-_UNSET = object()
+UNSET = object()
 # What the schema declares, read from it: the fields, the required ones, the defaults of the others.
-_SESSION_IN_FIELDS = frozenset(_SESSION_IN.load_fields)
-_REQUIRED = frozenset(name for name, field in _SESSION_IN.load_fields.items() if field.required)
+SESSION_IN_FIELDS = frozenset(_SESSION_IN.load_fields)
+REQUIRED_FIELDS = frozenset(
+    name for name, field in _SESSION_IN.load_fields.items() if field.required
+)
 _DEFAULTS = tuple(
     (name, field.load_default)
     for name, field in _SESSION_IN.load_fields.items()
     if field.load_default is not ma.missing
 )
-_PLAIN_DEFAULTS = {name: default for name, default in _DEFAULTS if not callable(default)}
-_MADE_DEFAULTS = tuple((name, default) for name, default in _DEFAULTS if callable(default))
+PLAIN_DEFAULTS = {name: default for name, default in _DEFAULTS if not callable(default)}
+MADE_DEFAULTS = tuple((name, default) for name, default in _DEFAULTS if callable(default))
 
 
 def load_session(data: Any) -> dict[str, Any]:
@@ -224,46 +226,57 @@ def load_session(data: Any) -> dict[str, Any]:
 def _load_direct(data: Any) -> dict[str, Any] | None:
     """The loaded record when every field is plainly valid, else None (never an error: doubtful
     input is left to the schema, so the rules and messages have one home)."""
-    if not isinstance(data, dict) or not data.keys() <= _SESSION_IN_FIELDS:
+    if not isinstance(data, dict) or not data.keys() <= SESSION_IN_FIELDS:
         return None
     if ("engineer" in data) == ("engineer_code" in data):
         return None
     if ("case_number" in data) == ("case_ref" in data):
         return None
-    out: dict[str, Any] = dict(_PLAIN_DEFAULTS)
-    for name, make in _MADE_DEFAULTS:
+    out: dict[str, Any] = dict(PLAIN_DEFAULTS)
+    for name, make in MADE_DEFAULTS:
         out[name] = make()
     try:
         for name, value in data.items():
-            loaded = _DIRECT[name](value)
-            if loaded is _UNSET:
+            loaded = DIRECT_CHECKS[name](value)
+            if loaded is UNSET:
                 return None
             out[name] = loaded
     except Exception:  # whatever the direct checks trip on, the schema answers
         return None
-    if not out.keys() >= _REQUIRED:
+    if not out.keys() >= REQUIRED_FIELDS:
         return None
-    record_type, parts = out["record_type"], out["parts"]
-    if (record_type == "series" and not (parts and 2 <= parts <= 5)) or (
-        record_type == "single" and parts not in (None, 1)
-    ):
+    if not parts_fit(out["record_type"], out["parts"]):
         return None
-    started, ended = out["started_at"], out["ended_at"]
-    if started and ended and not 0 <= (ended - started).total_seconds() <= MAX_DURATION_SECONDS:
+    if not duration_fits(out["started_at"], out["ended_at"]):
         return None
     return out
 
 
+def parts_fit(record_type: str, parts: int | None) -> bool:
+    """The direct check of a loaded record type and number of parts (False: the schema answers)."""
+    return not (
+        (record_type == "series" and not (parts and 2 <= parts <= 5))
+        or (record_type == "single" and parts not in (None, 1))
+    )
+
+
+def duration_fits(started: datetime | None, ended: datetime | None) -> bool:
+    """The direct check of loaded start and end times (False: the schema answers)."""
+    return not (
+        started and ended and not 0 <= (ended - started).total_seconds() <= MAX_DURATION_SECONDS
+    )
+
+
 def _text(value: Any, max_length: int, min_length: int = 0) -> Any:
     if type(value) is not str or not min_length <= len(value) <= max_length or "\x00" in value:
-        return _UNSET
+        return UNSET
     return value
 
 
 def _optional_label(value: Any) -> Any:
     if value is None:
         return None
-    return value if type(value) is str and LABEL.regex.fullmatch(value) else _UNSET
+    return value if type(value) is str and LABEL.regex.fullmatch(value) else UNSET
 
 
 def _optional_text(max_length: int, min_length: int = 0):
@@ -272,9 +285,9 @@ def _optional_text(max_length: int, min_length: int = 0):
 
 def _fraction(value: Any) -> Any:
     if value is True or value is False or type(value) not in (float, int, str):
-        return _UNSET
+        return UNSET
     number = float(value)
-    return number if 0 <= number <= 1 else _UNSET  # NaN fails both comparisons
+    return number if 0 <= number <= 1 else UNSET  # NaN fails both comparisons
 
 
 def _optional_fraction(value: Any) -> Any:
@@ -289,50 +302,50 @@ def _parts(value: Any) -> Any:
     elif type(value) is str and value.isascii() and value.isdigit():
         number = int(value)
     else:
-        return _UNSET
-    return number if 1 <= number <= 5 else _UNSET
+        return UNSET
+    return number if 1 <= number <= 5 else UNSET
 
 
 def _aware_datetime(value: Any) -> Any:
     if value is None:
         return None
     if type(value) is not str:
-        return _UNSET
+        return UNSET
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
-        return _UNSET
+        return UNSET
     return moment
 
 
 def _engineer(value: Any) -> Any:
-    if _text(value, 200) is _UNSET or not domain.is_engineer_name(value):
-        return _UNSET
+    if _text(value, 200) is UNSET or not domain.is_engineer_name(value):
+        return UNSET
     return value
 
 
 def _case_number(value: Any) -> Any:
-    if _text(value, 200) is _UNSET or not domain.is_case_number(value):
-        return _UNSET
+    if _text(value, 200) is UNSET or not domain.is_case_number(value):
+        return UNSET
     return value
 
 
 def _code(check):
-    return lambda value: value if _text(value, 200) is not _UNSET and check(value) else _UNSET
+    return lambda value: value if _text(value, 200) is not UNSET and check(value) else UNSET
 
 
 def _normalized(normalize, *, optional: bool = False):
     def load(value: Any) -> Any:
         if value is None and optional:
             return None
-        if _text(value, 10_000) is _UNSET:
-            return _UNSET
+        if _text(value, 10_000) is UNSET:
+            return UNSET
         return normalize(value)
 
     return load
 
 
 def _team(value: Any) -> Any:
-    return value if type(value) is str and TEAM.regex.fullmatch(value) else _UNSET
+    return value if type(value) is str and TEAM.regex.fullmatch(value) else UNSET
 
 
 # Language fields as files write them ("EN;DE"), each with the codes it parsed to: a file repeats a
@@ -346,14 +359,14 @@ def _languages(value: Any) -> Any:
     if type(value) is str:
         return _parsed_languages(value)
     if type(value) is not list or any(type(item) is not str or "\x00" in item for item in value):
-        return _UNSET
+        return UNSET
     return domain.parse_languages_strict(value)
 
 
 def _parsed_languages(text: str) -> Any:
     if (codes := _PARSED_LANGUAGES.get(text)) is None:
         if "\x00" in text:
-            return _UNSET
+            return UNSET
         codes = tuple(domain.parse_languages_strict(text))
         if len(_PARSED_LANGUAGES) < _PARSED_LANGUAGES_LIMIT:
             _PARSED_LANGUAGES[text] = codes
@@ -363,19 +376,19 @@ def _parsed_languages(text: str) -> Any:
 def _attributes(value: Any) -> Any:
     if type(value) is str:
         if "\x00" in value:
-            return _UNSET
+            return UNSET
         value = loads_json(value) if value.strip() else {}
     if type(value) is not dict or holds_nul(value) or nesting_depth(value) > MAX_ATTRIBUTES_DEPTH:
-        return _UNSET
+        return UNSET
     if any(type(key) is not str or not 1 <= len(key) <= 64 for key in value):
-        return _UNSET
+        return UNSET
     if len(attributes_json(value)) > MAX_ATTRIBUTES_BYTES:  # ValueError: left to the schema
-        return _UNSET
+        return UNSET
     return dict(value)
 
 
-_DIRECT = {
-    "session_id": lambda value: uuid.UUID(value) if type(value) is str else _UNSET,
+DIRECT_CHECKS = {
+    "session_id": lambda value: uuid.UUID(value) if type(value) is str else UNSET,
     "engineer": _engineer,
     "engineer_code": _code(is_engineer_code),
     "case_number": _case_number,

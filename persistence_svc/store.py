@@ -173,21 +173,26 @@ _COLUMN_TYPES = {
     "attributes": "jsonb",
     "content_hash": "bytea",
 }
+_SESSION_ID = SESSION_COLUMNS.index("session_id")
 _ATTRIBUTES = SESSION_COLUMNS.index("attributes")
 _LANGUAGES = SESSION_COLUMNS.index("languages")
 # Languages and attributes are few distinct values over many rows, and their dumpers are the slow
 # ones (Python): each distinct value is dumped once and sent as bytes (shared.db.binary_value).
+# A session_id goes as its 16 bytes, which are PostgreSQL's binary form of a uuid.
 _STAGED_TYPES = [
-    "bytea" if name in ("languages", "attributes") else _COLUMN_TYPES.get(name, "text")
+    "bytea"
+    if name in ("session_id", "languages", "attributes")
+    else _COLUMN_TYPES.get(name, "text")
     for name in SESSION_COLUMNS
 ]
 _dump_attributes = db.binary_dumper("jsonb", dict)
-_EMPTY_ATTRIBUTES = _dump_attributes({})
+EMPTY_ATTRIBUTES = _dump_attributes({})
 _LANGUAGE_BYTES: dict[tuple[str, ...], bytes] = {}
 _LANGUAGE_BYTES_LIMIT = 1000  # 8 codes give 109,600 ordered lists; files repeat a few
 
 
-def _languages_bytes(codes: list[str]) -> bytes:
+def languages_bytes(codes: list[str]) -> bytes:
+    """The COPY data of a languages value (`session_copy_row`)."""
     key = tuple(codes)
     if (data := _LANGUAGE_BYTES.get(key)) is None:
         data = db.binary_value(codes, "text[]")
@@ -196,15 +201,27 @@ def _languages_bytes(codes: list[str]) -> bytes:
     return data
 
 
+def attributes_bytes(attributes: dict[str, Any]) -> bytes:
+    """The COPY data of an attributes value (`session_copy_row`)."""
+    return _dump_attributes(attributes) if attributes else EMPTY_ATTRIBUTES
+
+
+def session_copy_row(record: dict[str, Any]) -> list[Any]:
+    """A prepared record as one row of `session_copy_data`: its values in SESSION_COLUMNS order."""
+    row = list(map(record.get, SESSION_COLUMNS))
+    row[_SESSION_ID] = row[_SESSION_ID].bytes
+    row[_LANGUAGES] = languages_bytes(row[_LANGUAGES])
+    row[_ATTRIBUTES] = attributes_bytes(row[_ATTRIBUTES])
+    return row
+
+
 def session_copy_data(records: Iterable[dict[str, Any]]) -> bytes:
     """Prepared records as binary COPY data for `copy_session_data` (no connection needed)."""
-    rows = []
-    for record in records:
-        row = list(map(record.get, SESSION_COLUMNS))
-        row[_LANGUAGES] = _languages_bytes(row[_LANGUAGES])
-        attributes = row[_ATTRIBUTES]
-        row[_ATTRIBUTES] = _dump_attributes(attributes) if attributes else _EMPTY_ATTRIBUTES
-        rows.append(row)
+    return copy_rows_data(map(session_copy_row, records))
+
+
+def copy_rows_data(rows: Iterable[Sequence[Any]]) -> bytes:
+    """Rows such as `session_copy_row` makes as binary COPY data for `copy_session_data`."""
     return db.binary_copy_data(rows, _STAGED_TYPES)
 
 

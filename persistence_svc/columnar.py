@@ -1,0 +1,286 @@
+"""The lines of a CSV import chunk prepared a column at a time: the rules of POST /sessions, applied
+once per distinct cell.
+
+A file repeats few distinct values in most of its columns (teams, categories, languages, scores,
+days), so each distinct cell of a column is checked once, by the direct checks that
+`schemas.load_session` uses (`schemas.DIRECT_CHECKS`), and what `sessions.prepare_record` derives
+from it (pseudonyms, the default tone, the confidences, the duration, the content hash's JSON, the
+COPY value) is computed once per distinct value or combination. A line that any check doubts (an
+invalid or missing value, a column the direct checks do not know, personal data in its text, more
+cells than the header) is left to the way every other record goes, `load_session` and
+`prepare_record`, whose answer, messages included, is the reference: tests/properties/
+test_columnar.py shows that both ways give the same COPY rows and content hashes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from persistence_svc import store
+from persistence_svc.fileformats import DERIVED_COLUMNS
+from persistence_svc.schemas import (
+    DIRECT_CHECKS,
+    MADE_DEFAULTS,
+    PLAIN_DEFAULTS,
+    REQUIRED_FIELDS,
+    UNSET,
+    duration_fits,
+    parts_fit,
+)
+from persistence_svc.sessions import CONTENT_FIELDS, hashed_json
+from shared import domain, pii
+from shared.pseudonyms import EngineerCodes, case_ref
+from shared.spreadsheet import restore
+
+_ABSENT = object()  # an empty cell, or one of white space only: not in the line's record
+_DEFAULTS = {**dict.fromkeys(DIRECT_CHECKS), **PLAIN_DEFAULTS}
+_MADE = dict(MADE_DEFAULTS)
+_DROPPED = frozenset(DERIVED_COLUMNS)  # computed here, whatever the file says
+# The form of a session_id that files write: uuid.UUID(text).bytes is then its hex digits' bytes.
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+@dataclass
+class PreparedLines:
+    """The outcome for the lines of a chunk: `doubtful` holds the indices of the lines left to the
+    record path; the others, in order, have a session_id (16 bytes), a content hash and a row of
+    COPY data (store.session_copy_row's layout) each."""
+
+    doubtful: set[int] = field(default_factory=set)
+    session_ids: list[bytes] = field(default_factory=list)
+    content_hashes: list[bytes] = field(default_factory=list)
+    copy_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _cell(text: str) -> Any:
+    """What the record of a line holds for a cell (fileformats.csv_record's rule)."""
+    if not text or text.isspace():
+        return _ABSENT
+    return restore(text) if text[:1] == "'" else text
+
+
+def _loaded(name: str, text: str) -> Any:
+    """The loaded value of one field's cell as load_session's direct checks give it (absent: the
+    field's default), or UNSET when they doubt it."""
+    value = _cell(text)
+    if value is _ABSENT:
+        if name in REQUIRED_FIELDS:
+            return UNSET
+        return _MADE[name]() if name in _MADE else _DEFAULTS[name]
+    try:
+        return DIRECT_CHECKS[name](value)
+    except Exception:  # whatever a direct check trips on, the schema answers
+        return UNSET
+
+
+def _session_id(text: str) -> Any:
+    """The 16 bytes of a cell's session_id, None when absent, UNSET when doubtful."""
+    value = _cell(text)
+    if value is _ABSENT:
+        return None
+    if _CANONICAL_UUID.fullmatch(value):
+        return bytes.fromhex(value.replace("-", ""))
+    loaded = _loaded("session_id", text)
+    return UNSET if loaded is UNSET else loaded.bytes
+
+
+def _present(text: str) -> bool:
+    return _cell(text) is not _ABSENT
+
+
+def _json(value: Any) -> bytes:
+    """One content value's part of the content hash's JSON (sessions.hashed_json of a list joins
+    its items' texts with commas)."""
+    return hashed_json(value).encode()
+
+
+def _json_time(moment: datetime | None) -> bytes:
+    return _json(None if moment is None else moment.astimezone(UTC).isoformat())
+
+
+def _by_key(function: Callable[..., Any], keys: Sequence[Any], *, spread: bool) -> list[Any]:
+    """function(key) (function(*key) with `spread`) for every key, computed once per distinct key."""
+    if spread:
+        table = {key: function(*key) for key in set(keys)}
+    else:
+        table = {key: function(key) for key in set(keys)}
+    return list(map(table.__getitem__, keys))
+
+
+def _doubted(keys: Sequence[Any], table: dict[Any, Any], doubtful: set[int]) -> None:
+    """Add the indices of the keys whose value in `table` is UNSET or False."""
+    bad = {key for key, value in table.items() if value is UNSET or value is False}
+    if bad:
+        doubtful.update(index for index, key in enumerate(keys) if key in bad)
+
+
+class _Lines:
+    """The cells of a chunk's lines by column, the loaded value of each distinct cell by field."""
+
+    def __init__(self, names: Sequence[str], lines: list[list[str]]) -> None:
+        self.size = len(lines)
+        width = len(names)
+        self.doubtful: set[int] = set()
+        if set(map(len, lines)) - {width}:
+            lines = [self._fit(index, cells, width) for index, cells in enumerate(lines)]
+        by_name = dict(zip(names, zip(*lines, strict=True), strict=True)) if lines else {}
+        self.unknown = {name: by_name[name] for name in by_name.keys() - DIRECT_CHECKS - _DROPPED}
+        nothing = ("",) * self.size
+        self.cells = {name: by_name.get(name, nothing) for name in DIRECT_CHECKS}
+        self.tables: dict[str, dict[str, Any]] = {}
+
+    def _fit(self, index: int, cells: list[str], width: int) -> list[str]:
+        if len(cells) > width:  # the record path rejects it
+            self.doubtful.add(index)
+            return cells[:width]
+        return cells + [""] * (width - len(cells))
+
+    def check(self) -> None:
+        """Find the doubtful lines: load every distinct cell, then the checks across fields."""
+        for cells in self.unknown.values():
+            self.doubtful.update(index for index, text in enumerate(cells) if _present(text))
+        for name, cells in self.cells.items():
+            load = _session_id if name == "session_id" else functools.partial(_loaded, name)
+            table = self.tables[name] = {text: load(text) for text in set(cells)}
+            _doubted(cells, table, self.doubtful)
+        for first, second in (("engineer", "engineer_code"), ("case_number", "case_ref")):
+            self._across(lambda one, other: _present(one) != _present(other), first, second)
+        self._across(
+            lambda kind, count: kind is UNSET or count is UNSET or parts_fit(kind, count),
+            "record_type",
+            "parts",
+            loaded=True,
+        )
+        self._across(
+            lambda start, end: start is UNSET or end is UNSET or duration_fits(start, end),
+            "started_at",
+            "ended_at",
+            loaded=True,
+        )
+        self._across(_free_text_is_clean, "notes", "attributes", "engineer", loaded=True)
+
+    def _across(self, check: Callable[..., bool], *names: str, loaded: bool = False) -> None:
+        keys = list(zip(*(self.cells[name] for name in names), strict=True))
+        if loaded:
+            tables = [self.tables[name] for name in names]
+            table = {
+                key: check(*(t[text] for t, text in zip(tables, key, strict=True)))
+                for key in set(keys)
+            }
+        else:
+            table = {key: check(*key) for key in set(keys)}
+        _doubted(keys, table, self.doubtful)
+
+    def keep_sure(self) -> None:
+        """Drop the doubtful lines' cells (they go the record path)."""
+        if not self.doubtful:
+            return
+        kept = [index for index in range(self.size) if index not in self.doubtful]
+        self.cells = {name: [cells[i] for i in kept] for name, cells in self.cells.items()}
+        self.size = len(kept)
+
+    def values(self, name: str) -> list[Any]:
+        return list(map(self.tables[name].__getitem__, self.cells[name]))
+
+    def derived(self, function: Callable[..., Any], *names: str) -> list[Any]:
+        """function(loaded values of `names`) for every line, once per distinct combination."""
+        tables = [self.tables[name] for name in names]
+        if len(names) == 1:
+            (table,) = tables
+            return _by_key(lambda text: function(table[text]), self.cells[names[0]], spread=False)
+        keys = list(zip(*(self.cells[name] for name in names), strict=True))
+        return _by_key(
+            lambda *texts: function(*(t[text] for t, text in zip(tables, texts, strict=True))),
+            keys,
+            spread=True,
+        )
+
+
+def _free_text_is_clean(notes: Any, attributes: Any, engineer: Any) -> bool:
+    """sessions.prepare_record's PII guard finds nothing (False: the record path reports it)."""
+    if notes is UNSET or attributes is UNSET or engineer is UNSET:
+        return True  # doubtful anyway
+    names = (engineer,) if engineer else ()
+    if notes and pii.find_pii(notes, names=names):
+        return False
+    return not (attributes and pii.scan_value(attributes, names=names))
+
+
+def prepare_lines(
+    names: Sequence[str],
+    lines: list[list[str]],
+    *,
+    key: bytes,
+    codes: EngineerCodes,
+    now: datetime,
+) -> PreparedLines:
+    """Check and prepare the cells of CSV lines (not blank; `names`: the header) as
+    `prepare_record(load_session(record))` would with `now`, the lines it doubts aside."""
+    table = _Lines(names, lines)
+    if len(set(names)) != len(names):  # a column twice: the record path decides which counts
+        return PreparedLines(doubtful=set(range(len(lines))))
+    table.check()
+    table.keep_sure()
+    outcome = PreparedLines(doubtful=table.doubtful)
+    if table.size == 0:
+        return outcome
+    values: dict[str, list[Any]] = {}
+
+    def code(engineer: Any, engineer_code: Any) -> str:
+        return codes(engineer) if engineer is not None else engineer_code
+
+    def reference(number: Any, ref: Any) -> str:
+        return case_ref(str(number).strip(), key) if number is not None else ref
+
+    values["engineer_code"] = table.derived(code, "engineer", "engineer_code")
+    values["case_ref"] = table.derived(reference, "case_number", "case_ref")
+    for name in ("team", "region", "record_type", "root_cause", "agent_version", "model"):
+        values[name] = table.values(name)
+    for name in ("sentiment_score", "confidence_analysis", "confidence_translation", "notes"):
+        values[name] = table.values(name)
+    values["parts"] = table.derived(lambda parts: parts or 1, "parts")
+    values["languages"] = table.values("languages")
+    values["attributes"] = table.values("attributes")
+    values["tone_label"] = table.derived(
+        lambda tone, score: domain.tone_for_sentiment(score) if tone is None else tone,
+        "tone_label",
+        "sentiment_score",
+    )
+    values["started_at"] = table.values("started_at")
+    values["ended_at"] = table.values("ended_at")
+    content = [_content_json(table, values, name) for name in CONTENT_FIELDS]
+    outcome.content_hashes = [
+        hashlib.sha256(b"[" + b",".join(parts) + b"]").digest()
+        for parts in zip(*content, strict=True)
+    ]
+    overall = table.derived(
+        domain.overall_confidence, "confidence_analysis", "confidence_translation", "languages"
+    )
+    values["confidence_overall"] = overall
+    values["confidence_rating"] = _by_key(domain.confidence_rating, overall, spread=False)
+    values["analysed_at"] = table.derived(lambda end: end or now, "ended_at")
+    values["duration_seconds"] = table.derived(domain.duration_seconds, "started_at", "ended_at")
+    values["languages"] = table.derived(store.languages_bytes, "languages")
+    values["attributes"] = table.derived(store.attributes_bytes, "attributes")
+    ids = table.values("session_id")
+    outcome.session_ids = [sid if sid is not None else uuid.uuid4().bytes for sid in ids]
+    values["session_id"] = outcome.session_ids
+    values["content_hash"] = outcome.content_hashes
+    outcome.copy_rows = list(zip(*(values[name] for name in store.SESSION_COLUMNS), strict=True))
+    return outcome
+
+
+def _content_json(table: _Lines, values: dict[str, list[Any]], name: str) -> list[bytes]:
+    """The JSON part of each line's content hash for one content field."""
+    if name in ("started_at", "ended_at"):
+        return table.derived(_json_time, name)
+    if name in ("engineer_code", "case_ref", "parts", "tone_label"):  # derived: by value
+        return _by_key(_json, values[name], spread=False)
+    return table.derived(_json, name)
