@@ -44,7 +44,9 @@ _DEFAULTS = {**dict.fromkeys(DIRECT_CHECKS), **PLAIN_DEFAULTS}
 _MADE = dict(MADE_DEFAULTS)
 _DROPPED = frozenset(DERIVED_COLUMNS)  # computed here, whatever the file says
 # The form of a session_id that files write: uuid.UUID(text).bytes is then its hex digits' bytes.
-_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_UUID_FORM = r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+_CANONICAL_UUID = re.compile(_UUID_FORM)
+_CANONICAL_UUIDS = re.compile(rf"{_UUID_FORM}(?:\n{_UUID_FORM})*")  # one per line
 
 
 @dataclass
@@ -89,6 +91,16 @@ def _session_id(text: str) -> Any:
         return bytes.fromhex(value.replace("-", ""))
     loaded = _loaded("session_id", text)
     return UNSET if loaded is UNSET else loaded.bytes
+
+
+def _uuid_column(cells: Sequence[str]) -> list[bytes] | None:
+    """The 16 bytes of each session_id of a column where every cell has the canonical form
+    (one pattern match and one hex decoding for all), else None."""
+    text = "\n".join(cells)
+    if not cells or not _CANONICAL_UUIDS.fullmatch(text):
+        return None
+    data = bytes.fromhex(text.replace("-", "").replace("\n", ""))
+    return [data[start : start + 16] for start in range(0, len(data), 16)]
 
 
 def _present(text: str) -> bool:
@@ -147,36 +159,42 @@ class _Lines:
         for cells in self.unknown.values():
             self.doubtful.update(index for index, text in enumerate(cells) if _present(text))
         for name, cells in self.cells.items():
+            if name == "session_id" and (ids := _uuid_column(cells)) is not None:
+                self.cells[name], self.tables[name] = ids, {}  # the bytes themselves
+                continue
             load = _session_id if name == "session_id" else functools.partial(_loaded, name)
             table = self.tables[name] = {text: load(text) for text in set(cells)}
             _doubted(cells, table, self.doubtful)
-        for first, second in (("engineer", "engineer_code"), ("case_number", "case_ref")):
-            self._across(lambda one, other: _present(one) != _present(other), first, second)
-        self._across(
+        self._one_of("engineer", "engineer_code")
+        self._one_of("case_number", "case_ref")
+        self._doubt_unless(
             lambda kind, count: kind is UNSET or count is UNSET or parts_fit(kind, count),
             "record_type",
             "parts",
-            loaded=True,
         )
-        self._across(
+        self._doubt_unless(
             lambda start, end: start is UNSET or end is UNSET or duration_fits(start, end),
             "started_at",
             "ended_at",
-            loaded=True,
         )
-        self._across(_free_text_is_clean, "notes", "attributes", "engineer", loaded=True)
+        self._doubt_unless(_free_text_is_clean, "notes", "attributes", "engineer")
 
-    def _across(self, check: Callable[..., bool], *names: str, loaded: bool = False) -> None:
-        keys = list(zip(*(self.cells[name] for name in names), strict=True))
-        if loaded:
-            tables = [self.tables[name] for name in names]
-            table = {
-                key: check(*(t[text] for t, text in zip(tables, key, strict=True)))
-                for key in set(keys)
-            }
-        else:
-            table = {key: check(*key) for key in set(keys)}
-        _doubted(keys, table, self.doubtful)
+    def _one_of(self, first: str, second: str) -> None:
+        """Doubt the lines that give both fields or neither (both load as None when absent)."""
+        tables = self.tables[first], self.tables[second]
+        absent = [{text for text, value in table.items() if value is None} for table in tables]
+        for this, other in ((0, 1), (1, 0)):
+            if absent[other] == tables[other].keys():  # the other is absent on every line
+                name = (first, second)[this]
+                _doubted(self.cells[name], dict.fromkeys(absent[this], False), self.doubtful)
+                return
+        self._doubt_unless(lambda one, two: (one is None) != (two is None), first, second)
+
+    def _doubt_unless(self, check: Callable[..., bool], *names: str) -> None:
+        """Doubt the lines for which check(loaded values of `names`) is False."""
+        passed = self.derived(check, *names)
+        if not all(passed):
+            self.doubtful.update(index for index, ok in enumerate(passed) if not ok)
 
     def keep_sure(self) -> None:
         """Drop the doubtful lines' cells (they go the record path)."""
@@ -187,20 +205,36 @@ class _Lines:
         self.size = len(kept)
 
     def values(self, name: str) -> list[Any]:
+        if not self.tables[name]:
+            return list(self.cells[name])
         return list(map(self.tables[name].__getitem__, self.cells[name]))
 
     def derived(self, function: Callable[..., Any], *names: str) -> list[Any]:
-        """function(loaded values of `names`) for every line, once per distinct combination."""
+        """function(loaded values of `names`) for every line, computed once per distinct
+        combination of the cells of the fields that vary (a field with one distinct cell in the
+        chunk, such as one the file does not have, is a constant)."""
         tables = [self.tables[name] for name in names]
-        if len(names) == 1:
-            (table,) = tables
-            return _by_key(lambda text: function(table[text]), self.cells[names[0]], spread=False)
-        keys = list(zip(*(self.cells[name] for name in names), strict=True))
-        return _by_key(
-            lambda *texts: function(*(t[text] for t, text in zip(tables, texts, strict=True))),
-            keys,
-            spread=True,
-        )
+        varying = [slot for slot, table in enumerate(tables) if len(table) > 1]
+        args = [None if len(table) > 1 else next(iter(table.values())) for table in tables]
+        if not varying:
+            return [function(*args)] * self.size
+        if len(varying) == 1:
+            (slot,) = varying
+            table = tables[slot]
+
+            def compute(text: str) -> Any:
+                args[slot] = table[text]
+                return function(*args)
+
+            return _by_key(compute, self.cells[names[slot]], spread=False)
+
+        def compute_many(*texts: str) -> Any:
+            for slot, text in zip(varying, texts, strict=True):
+                args[slot] = tables[slot][text]
+            return function(*args)
+
+        keys = list(zip(*(self.cells[names[slot]] for slot in varying), strict=True))
+        return _by_key(compute_many, keys, spread=True)
 
 
 def _free_text_is_clean(notes: Any, attributes: Any, engineer: Any) -> bool:
@@ -223,9 +257,11 @@ def prepare_lines(
 ) -> PreparedLines:
     """Check and prepare the cells of CSV lines (not blank; `names`: the header) as
     `prepare_record(load_session(record))` would with `now`, the lines it doubts aside."""
-    table = _Lines(names, lines)
+    if not lines:
+        return PreparedLines()
     if len(set(names)) != len(names):  # a column twice: the record path decides which counts
         return PreparedLines(doubtful=set(range(len(lines))))
+    table = _Lines(names, lines)
     table.check()
     table.keep_sure()
     outcome = PreparedLines(doubtful=table.doubtful)
@@ -281,6 +317,8 @@ def _content_json(table: _Lines, values: dict[str, list[Any]], name: str) -> lis
     """The JSON part of each line's content hash for one content field."""
     if name in ("started_at", "ended_at"):
         return table.derived(_json_time, name)
-    if name in ("engineer_code", "case_ref", "parts", "tone_label"):  # derived: by value
+    if name in ("engineer_code", "case_ref"):  # pseudonyms: letters, digits, `_` (no escapes)
+        return list(map(str.encode, map('"{}"'.format, values[name])))
+    if name in ("parts", "tone_label"):  # derived: by value
         return _by_key(_json, values[name], spread=False)
     return table.derived(_json, name)
