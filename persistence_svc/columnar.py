@@ -36,7 +36,7 @@ from persistence_svc.schemas import (
 )
 from persistence_svc.sessions import CONTENT_FIELDS, hashed_json
 from shared import domain, pii
-from shared.pseudonyms import EngineerCodes, case_ref
+from shared.pseudonyms import EngineerCodes, case_ref, case_refs
 from shared.spreadsheet import restore
 
 _ABSENT = object()  # an empty cell, or one of white space only: not in the line's record
@@ -47,6 +47,7 @@ _DROPPED = frozenset(DERIVED_COLUMNS)  # computed here, whatever the file says
 _UUID_FORM = r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
 _CANONICAL_UUID = re.compile(_UUID_FORM)
 _CANONICAL_UUIDS = re.compile(rf"{_UUID_FORM}(?:\n{_UUID_FORM})*")  # one per line
+_CASE_NUMBERS = re.compile(r"[0-9]{8}(?:\n[0-9]{8})*")  # one per line, without white space
 
 
 @dataclass
@@ -160,7 +161,10 @@ class _Lines:
             self.doubtful.update(index for index, text in enumerate(cells) if _present(text))
         for name, cells in self.cells.items():
             if name == "session_id" and (ids := _uuid_column(cells)) is not None:
-                self.cells[name], self.tables[name] = ids, {}  # the bytes themselves
+                self.tables[name] = dict(zip(cells, ids, strict=True))
+                continue
+            if name == "case_number" and _CASE_NUMBERS.fullmatch("\n".join(cells)):
+                self.tables[name] = dict(zip(cells, cells, strict=True))  # each is its own value
                 continue
             load = _session_id if name == "session_id" else functools.partial(_loaded, name)
             table = self.tables[name] = {text: load(text) for text in set(cells)}
@@ -205,8 +209,6 @@ class _Lines:
         self.size = len(kept)
 
     def values(self, name: str) -> list[Any]:
-        if not self.tables[name]:
-            return list(self.cells[name])
         return list(map(self.tables[name].__getitem__, self.cells[name]))
 
     def derived(self, function: Callable[..., Any], *names: str) -> list[Any]:
@@ -276,7 +278,11 @@ def prepare_lines(
         return case_ref(str(number).strip(), key) if number is not None else ref
 
     values["engineer_code"] = table.derived(code, "engineer", "engineer_code")
-    values["case_ref"] = table.derived(reference, "case_number", "case_ref")
+    numbers = table.values("case_number")
+    if None not in numbers:  # every line gives a number (so none a case_ref): all distinct, mostly
+        values["case_ref"] = case_refs(map(str.strip, numbers), key)
+    else:
+        values["case_ref"] = table.derived(reference, "case_number", "case_ref")
     for name in ("team", "region", "record_type", "root_cause", "agent_version", "model"):
         values[name] = table.values(name)
     for name in ("sentiment_score", "confidence_analysis", "confidence_translation", "notes"):

@@ -9,6 +9,7 @@ from shared.pseudonyms import (
     EngineerCodes,
     _base32,
     case_ref,
+    case_refs,
     engineer_code,
     is_case_ref,
     is_engineer_code,
@@ -113,3 +114,8 @@ def test_the_base32_of_a_pseudonym_is_rfc_4648_base32():
         for _ in range(200):
             digest = os.urandom(length)
             assert _base32(digest) == base64.b32encode(digest[:15]).decode().lower()
+
+
+def test_case_refs_of_many_numbers_are_their_case_refs():
+    numbers = ["12345678", "00000001", " 87654321 ", "12345678"]
+    assert case_refs(numbers, KEY) == [case_ref(number, KEY) for number in numbers]
