@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing
+import operator
 import os
 import queue
 import tempfile
@@ -319,8 +320,11 @@ def _with_copy_data(chunk: Chunk, prepared: list[_Prepared]) -> Chunk:
                 ],
             )
     if kept:
-        chunk.copy_data = store.copy_rows_data(entry[3] for entry in kept)
-        chunk.keys = [entry[:3] for entry in kept]
+        # In session_id order, PostgreSQL inserts into the primary key's index page after page:
+        # its CPU per row fell by 2 to 6 µs of about 30 (100,000 rows, docs/scaling.md).
+        by_id = sorted(kept, key=operator.itemgetter(1))
+        chunk.copy_data = store.copy_rows_data(entry[3] for entry in by_id)
+        chunk.keys = [entry[:3] for entry in kept]  # in file order, as rejections are reported
     return chunk
 
 
