@@ -263,11 +263,11 @@ def prepare_lines(
         return PreparedLines()
     if len(set(names)) != len(names):  # a column twice: the record path decides which counts
         return PreparedLines(doubtful=set(range(len(lines))))
-    table = _Lines(names, lines)
-    table.check()
-    table.keep_sure()
-    outcome = PreparedLines(doubtful=table.doubtful)
-    if table.size == 0:
+    columns = _Lines(names, lines)
+    columns.check()
+    columns.keep_sure()
+    outcome = PreparedLines(doubtful=columns.doubtful)
+    if columns.size == 0:
         return outcome
     values: dict[str, list[Any]] = {}
 
@@ -277,41 +277,41 @@ def prepare_lines(
     def reference(number: Any, ref: Any) -> str:
         return case_ref(str(number).strip(), key) if number is not None else ref
 
-    values["engineer_code"] = table.derived(code, "engineer", "engineer_code")
-    numbers = table.values("case_number")
+    values["engineer_code"] = columns.derived(code, "engineer", "engineer_code")
+    numbers = columns.values("case_number")
     if None not in numbers:  # every line gives a number (so none a case_ref): all distinct, mostly
         values["case_ref"] = case_refs(map(str.strip, numbers), key)
     else:
-        values["case_ref"] = table.derived(reference, "case_number", "case_ref")
+        values["case_ref"] = columns.derived(reference, "case_number", "case_ref")
     for name in ("team", "region", "record_type", "root_cause", "agent_version", "model"):
-        values[name] = table.values(name)
+        values[name] = columns.values(name)
     for name in ("sentiment_score", "confidence_analysis", "confidence_translation", "notes"):
-        values[name] = table.values(name)
-    values["parts"] = table.derived(lambda parts: parts or 1, "parts")
-    values["languages"] = table.values("languages")
-    values["attributes"] = table.values("attributes")
-    values["tone_label"] = table.derived(
+        values[name] = columns.values(name)
+    values["parts"] = columns.derived(lambda parts: parts or 1, "parts")
+    values["languages"] = columns.values("languages")
+    values["attributes"] = columns.values("attributes")
+    values["tone_label"] = columns.derived(
         lambda tone, score: domain.tone_for_sentiment(score) if tone is None else tone,
         "tone_label",
         "sentiment_score",
     )
-    values["started_at"] = table.values("started_at")
-    values["ended_at"] = table.values("ended_at")
-    content = [_content_json(table, values, name) for name in CONTENT_FIELDS]
+    values["started_at"] = columns.values("started_at")
+    values["ended_at"] = columns.values("ended_at")
+    content = [_content_json(columns, values, name) for name in CONTENT_FIELDS]
     outcome.content_hashes = [
         hashlib.sha256(b"[" + b",".join(parts) + b"]").digest()
         for parts in zip(*content, strict=True)
     ]
-    overall = table.derived(
+    overall = columns.derived(
         domain.overall_confidence, "confidence_analysis", "confidence_translation", "languages"
     )
     values["confidence_overall"] = overall
     values["confidence_rating"] = _by_key(domain.confidence_rating, overall, spread=False)
-    values["analysed_at"] = table.derived(lambda end: end or now, "ended_at")
-    values["duration_seconds"] = table.derived(domain.duration_seconds, "started_at", "ended_at")
-    values["languages"] = table.derived(store.languages_bytes, "languages")
-    values["attributes"] = table.derived(store.attributes_bytes, "attributes")
-    ids = table.values("session_id")
+    values["analysed_at"] = columns.derived(lambda end: end or now, "ended_at")
+    values["duration_seconds"] = columns.derived(domain.duration_seconds, "started_at", "ended_at")
+    values["languages"] = columns.derived(store.languages_bytes, "languages")
+    values["attributes"] = columns.derived(store.attributes_bytes, "attributes")
+    ids = columns.values("session_id")
     outcome.session_ids = [sid if sid is not None else uuid.uuid4().bytes for sid in ids]
     values["session_id"] = outcome.session_ids
     values["content_hash"] = outcome.content_hashes
@@ -319,12 +319,12 @@ def prepare_lines(
     return outcome
 
 
-def _content_json(table: _Lines, values: dict[str, list[Any]], name: str) -> list[bytes]:
+def _content_json(columns: _Lines, values: dict[str, list[Any]], name: str) -> list[bytes]:
     """The JSON part of each line's content hash for one content field."""
     if name in ("started_at", "ended_at"):
-        return table.derived(_json_time, name)
+        return columns.derived(_json_time, name)
     if name in ("engineer_code", "case_ref"):  # pseudonyms: letters, digits, `_` (no escapes)
         return list(map(str.encode, map('"{}"'.format, values[name])))
     if name in ("parts", "tone_label"):  # derived: by value
         return _by_key(_json, values[name], spread=False)
-    return table.derived(_json, name)
+    return columns.derived(_json, name)
