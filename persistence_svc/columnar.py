@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from persistence_svc import store
-from persistence_svc.fileformats import DERIVED_COLUMNS
+from persistence_svc.fileformats import DERIVED_COLUMNS, cell_value
 from persistence_svc.schemas import (
     DIRECT_CHECKS,
     MADE_DEFAULTS,
@@ -37,9 +37,7 @@ from persistence_svc.schemas import (
 from persistence_svc.sessions import CONTENT_FIELDS, hashed_json
 from shared import domain, pii
 from shared.pseudonyms import EngineerCodes, case_ref, case_refs
-from shared.spreadsheet import restore
 
-_ABSENT = object()  # an empty cell, or one of white space only: not in the line's record
 _DEFAULTS = {**dict.fromkeys(DIRECT_CHECKS), **PLAIN_DEFAULTS}
 _MADE = dict(MADE_DEFAULTS)
 _DROPPED = frozenset(DERIVED_COLUMNS)  # computed here, whatever the file says
@@ -62,18 +60,11 @@ class PreparedLines:
     copy_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def _cell(text: str) -> Any:
-    """What the record of a line holds for a cell (fileformats.csv_record's rule)."""
-    if not text or text.isspace():
-        return _ABSENT
-    return restore(text) if text[:1] == "'" else text
-
-
 def _loaded(name: str, text: str) -> Any:
     """The loaded value of one field's cell as load_session's direct checks give it (absent: the
     field's default), or UNSET when they doubt it."""
-    value = _cell(text)
-    if value is _ABSENT:
+    value = cell_value(text)
+    if value is None:
         if name in REQUIRED_FIELDS:
             return UNSET
         return _MADE[name]() if name in _MADE else _DEFAULTS[name]
@@ -85,8 +76,8 @@ def _loaded(name: str, text: str) -> Any:
 
 def _session_id(text: str) -> Any:
     """The 16 bytes of a cell's session_id, None when absent, UNSET when doubtful."""
-    value = _cell(text)
-    if value is _ABSENT:
+    value = cell_value(text)
+    if value is None:
         return None
     if _CANONICAL_UUID.fullmatch(value):
         return bytes.fromhex(value.replace("-", ""))
@@ -105,7 +96,7 @@ def _uuid_column(cells: Sequence[str]) -> list[bytes] | None:
 
 
 def _present(text: str) -> bool:
-    return _cell(text) is not _ABSENT
+    return cell_value(text) is not None
 
 
 def _json(value: Any) -> bytes:

@@ -137,15 +137,19 @@ def csv_record(
     cell is looked at for `restore`."""
     if len(cells) > len(names):
         return {"__extra_cells__": len(cells) - len(names)}
-    named = zip(names, cells, strict=False)
-    if not apostrophes:
+    named = zip(names, cells, strict=False)  # a short line: the missing cells are empty
+    if not apostrophes:  # cell_value without the look at the first character
         return {name: cell for name, cell in named if cell and not cell.isspace()}
-    # restore() only changes cells that begin with an apostrophe
-    return {
-        name: restore(cell) if cell[:1] == "'" else cell
-        for name, cell in named
-        if cell and not cell.isspace()
-    }
+    values = zip(names, map(cell_value, cells), strict=False)
+    return {name: value for name, value in values if value is not None}
+
+
+def cell_value(cell: str) -> str | None:
+    """What a CSV cell gives its line's record: None for an empty cell or one of white space, else
+    its text, the apostrophe that neutralised a formula removed."""
+    if not cell or cell.isspace():
+        return None
+    return restore(cell) if cell[:1] == "'" else cell
 
 
 @dataclass(frozen=True)
