@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import operator
 import os
 import queue
@@ -372,16 +373,33 @@ def _prepare(work: Work, key: bytes, codes: EngineerCodes | None) -> Chunk:
     )
 
 
+def _workers_context() -> multiprocessing.context.BaseContext:
+    """Validation workers are forked from a fork server that has imported this module once: a
+    new worker is ready in milliseconds, where a spawned one spent about 1.1 s of CPU importing
+    it (docs/scaling.md). The server is a small single-threaded process, so forking it is safe
+    where forking the threaded service is not."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the fork server of the validation workers now (the service does at start-up), so
+    that the first large import does not wait for it. It lives as long as the service."""
+    _workers_context()
+    multiprocessing.forkserver.ensure_running()
+
+
 class ValidationPool:
     """The processes that validate one import's chunks beside the service (validation is the
     Python-bound part of an import; the service then only loads the chunks). Made before the file
-    is checked, so that they start while it is: starting them takes about 0.7 s."""
+    is checked, so that they start while it is."""
 
     def __init__(self, key: bytes, workers: int) -> None:
         self.workers = workers
         self.executor = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
+            mp_context=_workers_context(),
             initializer=_start_worker,
             initargs=(key,),
         )
@@ -421,12 +439,18 @@ def validated_chunks(
 POOLED_FROM_BYTES = 5_500_000
 
 
+def validation_workers(configured: int) -> int:
+    """How many processes validate a large import: IMPORT_WORKERS, or one per CPU core when it
+    is 0 (1: the service validates)."""
+    return configured or os.cpu_count() or 1
+
+
 def validation_pool(key: bytes, configured: int, size: int) -> ValidationPool | None:
-    """The validation workers of an import of `size` bytes: IMPORT_WORKERS, or one per CPU core
-    when it is 0; None (the service validates) for a smaller file, or for one worker."""
+    """The validation workers of an import of `size` bytes (validation_workers); None (the
+    service validates) for a smaller file, or for one worker."""
     if size < POOLED_FROM_BYTES:
         return None
-    workers = configured or os.cpu_count() or 1
+    workers = validation_workers(configured)
     return ValidationPool(key, workers) if workers > 1 else None
 
 
@@ -601,6 +625,12 @@ def run_import(
 def _load(chunk: Chunk, report: ImportReport, *, direct: bool) -> bool:
     with db.connection() as conn:
         with conn.transaction(force_rollback=report.dry_run):
+            # A chunk's commit does not wait for its WAL to reach the disk: a crash may undo the
+            # last chunks of a running import, together with the report that counts them (the
+            # database stays consistent, and the report says where it stopped). The final
+            # report's commit waits, and WAL is flushed in order, so a completed import is
+            # durable whole. Waiting for each of 250 flushes idled the CPU (docs/scaling.md).
+            store.commit_without_flush_wait(conn)
             all_new = load_chunk(conn, chunk, report, direct=direct)
             if not report.dry_run:
                 store.update_import(conn, report.id, report.as_row())

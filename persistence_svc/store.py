@@ -270,6 +270,12 @@ def copy_sessions(conn: psycopg.Connection, records: Sequence[dict[str, Any]]) -
     return {record["session_id"] for record in records} if created is None else created
 
 
+def commit_without_flush_wait(conn: psycopg.Connection) -> None:
+    """The current transaction's commit returns before its WAL is flushed to disk
+    (synchronous_commit off, for this transaction only)."""
+    conn.execute("SET LOCAL synchronous_commit = off")
+
+
 def create_import(
     conn: psycopg.Connection,
     import_id: uuid.UUID,

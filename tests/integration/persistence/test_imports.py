@@ -14,6 +14,7 @@ from persistence_svc import imports, store
 from persistence_svc.app import create_app
 from shared.testing import internal_headers
 from tests.common.builders import make_session
+from tests.integration.persistence.conftest import SignedClient
 
 HEADER = (
     "session_id,engineer,case_number,team,region,record_type,parts,languages,sentiment_score,"
@@ -416,3 +417,52 @@ def test_only_admins_import_and_managers_export_their_teams(api):
 
 def test_unknown_import_id_is_404(api):
     assert api.as_admin("GET", f"/api/v1/imports/{uuid.uuid4()}").status_code == 404
+
+
+@pytest.mark.parametrize(("configured", "started"), [(0, 1), (2, 1), (1, 0)])
+def test_the_service_starts_the_workers_fork_server_unless_it_validates_alone(
+    app_config, monkeypatch, configured, started
+):
+    calls = []
+    monkeypatch.setattr(imports, "start_worker_server", lambda: calls.append(1))
+    monkeypatch.setattr(imports.os, "cpu_count", lambda: 2)
+    app = create_app({**app_config, "import_workers": configured})
+    app.extensions["db_pool"].close()
+    assert len(calls) == started
+
+
+def test_chunks_commit_without_waiting_for_the_flush_and_the_final_report_waits(
+    app_config, database_url, monkeypatch
+):
+    """A chunk's transaction runs with synchronous_commit off; the final report's commit, which
+    makes the whole import durable (WAL is flushed in order), waits as the database says (on
+    here; the test server itself runs with it off)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        database = conn.info.dbname
+        conn.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = on')
+    app = create_app(app_config)
+    api = SignedClient(app.test_client())
+    seen = []
+    load_chunk, update_import = imports.load_chunk, store.update_import
+
+    def setting(conn):
+        return conn.execute("SELECT current_setting('synchronous_commit') AS value").fetchone()[
+            "value"
+        ]
+
+    def spying_load_chunk(conn, *args, **kwargs):
+        seen.append(("chunk", setting(conn)))
+        return load_chunk(conn, *args, **kwargs)
+
+    def spying_update_import(conn, import_id, report):
+        seen.append((report["status"], setting(conn)))
+        return update_import(conn, import_id, report)
+
+    monkeypatch.setattr(imports, "load_chunk", spying_load_chunk)
+    monkeypatch.setattr(store, "update_import", spying_update_import)
+    response = post_import(api, HEADER + csv_line() + csv_line())
+    assert response.status_code == 200, response.json
+    assert response.json["inserted"] == 2
+    assert seen[-3:] == [("chunk", "off"), ("running", "off"), ("completed", "on")]
+    assert count_sessions(database_url) == 2
+    app.extensions["db_pool"].close()

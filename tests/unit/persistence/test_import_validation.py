@@ -3,6 +3,7 @@ chunks in the same order."""
 
 import gc
 import multiprocessing
+import os
 import time
 
 import pytest
@@ -138,3 +139,14 @@ def test_workers_run_the_cycle_collector_less_often():
         pool.close()
     assert threshold[0] == imports.WORKER_GC_THRESHOLD
     assert gc.get_threshold()[0] != imports.WORKER_GC_THRESHOLD  # the service's own is left alone
+
+
+def test_workers_are_forked_from_the_fork_server():
+    imports.start_worker_server()
+    pool = imports.ValidationPool(KEY, 2)
+    try:
+        parents = {pool.executor.submit(os.getppid).result(timeout=60) for _ in range(4)}
+    finally:
+        pool.close()
+    assert os.getpid() not in parents  # a spawned worker's parent is the service itself
+    assert len(parents) == 1  # both forked by the one server
