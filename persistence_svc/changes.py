@@ -1,4 +1,5 @@
-"""The change feed: cursors over (txid, change_id) and pages of committed session changes."""
+"""The change feed: cursors over (txid, change_id, position) and pages of committed session
+changes (a change_log row holds the sessions of one statement; `position` is one's place in it)."""
 
 from __future__ import annotations
 
@@ -10,29 +11,35 @@ import psycopg
 from persistence_svc import store
 from shared.errors import BadRequest
 
-_CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,20})$")
+_CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,20})(?:\.(\d{1,10}))?$")
+# The two-part cursors of earlier releases each stood for a log row of one session, read whole.
+WHOLE_ROW = 2**63 - 1
 
 
-def parse_cursor(text: str) -> tuple[int, int]:
-    """`""` is the beginning; otherwise `<txid>.<change_id>` as a previous page handed out."""
+def parse_cursor(text: str) -> tuple[int, int, int]:
+    """`""` is the beginning; otherwise `<txid>.<change_id>.<position>` as a previous page handed
+    out (`<txid>.<change_id>`, as earlier releases handed out, is the end of that log row)."""
     if not text:
-        return (0, 0)
+        return (0, 0, 0)
     match = _CURSOR.match(text)
     if not match:
         raise BadRequest(errors=[{"field": "after", "reason": "Not a cursor this feed issued."}])
-    return int(match.group(1)), int(match.group(2))
+    position = int(match.group(3)) if match.group(3) is not None else WHOLE_ROW
+    return int(match.group(1)), int(match.group(2)), position
 
 
-def format_cursor(txid: int | str, change_id: int) -> str:
-    return f"{txid}.{change_id}"
+def format_cursor(txid: int | str, change_id: int, position: int) -> str:
+    if position == WHOLE_ROW:
+        return f"{txid}.{change_id}"
+    return f"{txid}.{change_id}.{position}"
 
 
-def page(conn: psycopg.Connection, after: tuple[int, int], limit: int) -> dict[str, Any]:
+def page(conn: psycopg.Connection, after: tuple[int, int, int], limit: int) -> dict[str, Any]:
     """Up to `limit` changes after the cursor and the cursor to continue from."""
     rows = store.list_changes(conn, after, limit)
     items = [
         {
-            "cursor": format_cursor(row["txid"], row["change_id"]),
+            "cursor": format_cursor(row["txid"], row["change_id"], row["position"]),
             "operation": row["operation"],
             "session_id": row["session_id"],
             "changed_at": row["changed_at"],

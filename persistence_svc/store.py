@@ -133,26 +133,41 @@ def delete_engineer_sessions(conn: psycopg.Connection, engineer_code: str) -> in
     ).rowcount
 
 
-def list_changes(conn: psycopg.Connection, after: tuple[int, int], limit: int) -> list[dict]:
-    """Committed changes after the cursor `(txid, change_id)`, oldest first, with the current row.
+def list_changes(conn: psycopg.Connection, after: tuple[int, int, int], limit: int) -> list[dict]:
+    """Committed changes after the cursor `(txid, change_id, position)`, oldest first, one per
+    session of a log row (`position` counts from 1 in the row), with the current row.
 
     Only transactions older than every transaction still running are read, so a change that
     commits later can never sort before a cursor already handed out.
     """
     return conn.execute(
         f"""
-        SELECT c.txid::text AS txid, c.change_id, c.operation, c.session_id, c.changed_at,
-               to_jsonb(s) - 'content_hash' AS session
-        FROM change_log c
+        SELECT p.txid::text AS txid, p.change_id, p.position, p.operation, p.session_id,
+               p.changed_at, to_jsonb(s) - 'content_hash' AS session
+        FROM (
+            SELECT c.txid, c.change_id, u.position, c.operation, u.session_id, c.changed_at
+            FROM (
+                -- each log row holds one change or more: `limit` + 1 rows fill a page
+                SELECT txid, change_id, operation, changed_at,
+                       coalesce(session_ids, ARRAY[session_id]) AS session_ids
+                FROM change_log
+                WHERE (txid, change_id) >= (%(txid)s::text::xid8, %(change_id)s::bigint)
+                  AND txid < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY txid, change_id
+                LIMIT %(limit)s + 1
+            ) c
+            CROSS JOIN LATERAL unnest(c.session_ids) WITH ORDINALITY AS u(session_id, position)
+            WHERE (c.txid, c.change_id, u.position)
+                  > (%(txid)s::text::xid8, %(change_id)s::bigint, %(position)s::bigint)
+            ORDER BY c.txid, c.change_id, u.position
+            LIMIT %(limit)s
+        ) p
         LEFT JOIN LATERAL (
-            SELECT {_RETURNED} FROM sessions WHERE sessions.session_id = c.session_id
-        ) s ON c.operation <> 'delete'
-        WHERE (c.txid, c.change_id) > (%(txid)s::text::xid8, %(change_id)s::bigint)
-          AND c.txid < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY c.txid, c.change_id
-        LIMIT %(limit)s
+            SELECT {_RETURNED} FROM sessions WHERE sessions.session_id = p.session_id
+        ) s ON p.operation <> 'delete'
+        ORDER BY p.txid, p.change_id, p.position
         """,
-        {"txid": str(after[0]), "change_id": after[1], "limit": limit},
+        {"txid": str(after[0]), "change_id": after[1], "position": after[2], "limit": limit},
     ).fetchall()
 
 

@@ -120,3 +120,59 @@ def test_follower_misses_nothing_under_concurrent_writers(api, database_url):
     assert len(committed) > 100
     assert len(seen) == len(set(seen))
     assert set(seen) == set(committed)
+
+
+def _follow_by(api, cursor, limit):
+    response = api.call("GET", f"/api/v1/internal/changes?after={cursor}&limit={limit}", "service")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_a_batch_is_one_log_row_and_the_feed_pages_through_it(api, database_url):
+    items = [make_session(engineer="Ola Berg") for _ in range(7)]
+    response = api.as_agent("POST", "/api/v1/sessions/batch", json={"items": items})
+    assert response.status_code == 200, response.json
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT cardinality(session_ids) FROM persistence.change_log"
+        ).fetchall()
+    assert rows == [(7,)]
+
+    whole = follow_until(api, "", 7)
+    ids = [change["session_id"] for change in whole["items"]]
+    assert sorted(ids) == sorted(item["session_id"] for item in items)
+    txid, change_id, _ = whole["items"][0]["cursor"].split(".")
+    assert [change["cursor"] for change in whole["items"]] == [
+        f"{txid}.{change_id}.{n}" for n in range(1, 8)
+    ]
+    paged, cursor = [], ""
+    for _ in range(4):  # pages of 3 end inside the row, then at its end, then empty
+        page = _follow_by(api, cursor, 3)
+        paged += [change["session_id"] for change in page["items"]]
+        cursor = page["next_cursor"]
+    assert paged == ids
+    assert cursor == f"{txid}.{change_id}.7"
+
+
+def test_a_cursor_of_an_earlier_release_continues_after_its_log_row(api, database_url):
+    """Two-part cursors (`<txid>.<change_id>`) were issued for log rows of one session each."""
+    with psycopg.connect(database_url) as conn:
+        old = "00000000-0000-0000-0000-000000000001"
+        _insert_raw(conn, old)
+        conn.execute(  # the row as an earlier release wrote it, one session, no session_ids
+            "UPDATE persistence.change_log SET session_id = session_ids[1], session_ids = NULL"
+        )
+        conn.commit()
+        _insert_raw(conn, "00000000-0000-0000-0000-000000000002")
+        conn.commit()
+    first = follow_until(api, "", 2)
+    assert [c["session_id"] for c in first["items"]] == [
+        old,
+        "00000000-0000-0000-0000-000000000002",
+    ]
+    legacy = first["items"][0]["cursor"].rsplit(".", 1)[0]  # as the earlier release wrote it
+    assert first["items"][0]["cursor"] == f"{legacy}.1"
+    rest = follow(api, legacy)
+    assert [c["session_id"] for c in rest["items"]] == ["00000000-0000-0000-0000-000000000002"]
+    assert follow(api, rest["next_cursor"])["items"] == []
+    assert follow(api, first["items"][1]["cursor"].rsplit(".", 1)[0])["items"] == []
