@@ -10,7 +10,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -180,14 +180,20 @@ class TooManyRecords(FileError):
 
 
 def scan_file(
-    stream: IO[bytes], media_type: str, *, block_records: int, max_records: int
+    stream: IO[bytes],
+    media_type: str,
+    *,
+    block_records: int,
+    max_records: int,
+    on_block: Callable[[Block], None] | None = None,
 ) -> FileScan:
     """Read the whole file as `read_records` would (raising FileError where it would, and
-    TooManyRecords soon after `max_records`), cutting it into blocks of `block_records`."""
+    TooManyRecords soon after `max_records`), cutting it into blocks of `block_records`;
+    `on_block` is called with each block as soon as it is cut (CSV, NDJSON)."""
     if media_type == CSV:
-        return _scan_csv(stream, _Blocks(block_records, max_records, stream.tell()))
+        return _scan_csv(stream, _Blocks(block_records, max_records, stream.tell(), on_block))
     if media_type == NDJSON:
-        return _scan_ndjson(stream, _Blocks(block_records, max_records, stream.tell()))
+        return _scan_ndjson(stream, _Blocks(block_records, max_records, stream.tell(), on_block))
     total = 0
     for total, _ in enumerate(_json_records(stream), start=1):
         if total > max_records:
@@ -198,8 +204,10 @@ def scan_file(
 class _Blocks:
     """The blocks of a file as a scan finds its records."""
 
-    def __init__(self, size: int, limit: int, start: int) -> None:
-        self.size, self.limit = size, limit
+    def __init__(
+        self, size: int, limit: int, start: int, on_block: Callable[[Block], None] | None
+    ) -> None:
+        self.size, self.limit, self.on_block = size, limit, on_block
         self.blocks: list[Block] = []
         self.total = self.records = 0
         self.start, self.after_row = start, 1
@@ -229,6 +237,8 @@ class _Blocks:
         if self.total > self.limit:
             raise TooManyRecords(f"The file holds more than {self.limit} records.")
         self.start, self.after_row, self.records = end, row, 0
+        if self.on_block is not None:
+            self.on_block(self.blocks[-1])
 
 
 class _CountedLines:

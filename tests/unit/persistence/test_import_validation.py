@@ -1,9 +1,12 @@
 """Validation of an import's chunks: in the service process or in worker processes, the same
 chunks in the same order."""
 
+import csv
 import gc
+import io
 import multiprocessing
 import os
+import tempfile
 import time
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from persistence_svc import imports, store
 from persistence_svc.schemas import load_session
 from persistence_svc.sessions import prepare_record
+from shared.errors import BadRequest
 from shared.pseudonyms import EngineerCodes
 
 KEY = b"import-validation-test-key-32-by"
@@ -150,3 +154,42 @@ def test_workers_are_forked_from_the_fork_server():
         pool.close()
     assert os.getpid() not in parents  # a spawned worker's parent is the service itself
     assert len(parents) == 1  # both forked by the one server
+
+
+def csv_file(count: int, tail: bytes = b"") -> tempfile.NamedTemporaryFile:
+    """A spooled CSV upload of `count` records (and `tail` appended), as the API keeps it."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(record(0)), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(row for _, row in records(count))
+    spooled = tempfile.NamedTemporaryFile()  # noqa: SIM115 - closed by the test
+    spooled.write(text.getvalue().encode() + tail)
+    spooled.flush()
+    spooled.seek(0)
+    return spooled
+
+
+def test_workers_start_on_the_first_blocks_while_the_file_is_checked(monkeypatch):
+    monkeypatch.setattr(imports, "AHEAD_CHUNKS", 3)
+    count = 5 * imports.CHUNK_ROWS + 17
+    with csv_file(count) as spooled:
+        pool = imports.ValidationPool(KEY, 2)
+        scan = imports.check_upload(spooled, "text/csv", 10**6, pool)
+        assert len(pool.ahead) == 3  # the first three of six blocks, started during the check
+        pooled = list(imports.validated_chunks(imports.chunk_work(spooled, scan), KEY, pool))
+        inline = list(imports.validated_chunks(imports.chunk_work(spooled, scan), KEY))
+    assert [chunk.size for chunk in pooled] == [imports.CHUNK_ROWS] * 5 + [17]
+    assert [chunk.keys for chunk in pooled] == [chunk.keys for chunk in inline]
+    assert [chunk.problems for chunk in pooled] == [chunk.problems for chunk in inline]
+    assert [chunk.copy_data for chunk in pooled] == [chunk.copy_data for chunk in inline]
+    assert not multiprocessing.active_children()
+
+
+def test_a_file_refused_late_stops_the_chunks_started_ahead():
+    with csv_file(3 * imports.CHUNK_ROWS, tail=b"\xff\xfe not utf-8\r\n") as spooled:
+        pool = imports.ValidationPool(KEY, 2)
+        with pytest.raises(BadRequest):
+            imports.check_upload(spooled, "text/csv", 10**6, pool)
+        assert len(pool.ahead) == 2  # blocks cut before the bad bytes were read
+        assert spooled.closed
+    assert not multiprocessing.active_children()
