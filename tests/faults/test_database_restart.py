@@ -110,7 +110,9 @@ def test_writes_across_a_restart_get_503_then_succeed_and_nothing_is_lost(restar
 def test_an_import_across_a_restart_reports_exactly_what_it_stored(restartable):
     server, database, platform = restartable
     admin = token(platform, "admin")
-    bodies = [make_session(team="restart-import", notes=None) for _ in range(12_000)]
+    # Fifteen chunks: the import must still be running when the restart comes (12,000 rows, three
+    # chunks, were done by then once imports got faster).
+    bodies = [make_session(team="restart-import", notes=None) for _ in range(60_000)]
     for body in bodies:
         body.pop("notes", None)
         body.pop("attributes", None)
@@ -123,7 +125,8 @@ def test_an_import_across_a_restart_reports_exactly_what_it_stored(restartable):
     )
     assert started.status_code == 202, started.text
     location = platform.gateway + started.headers["Location"]
-    wait_for_report(location, admin, lambda r: r["processed"] >= 2000)
+    running = wait_for_report(location, admin, lambda r: r["processed"] >= 2000)
+    assert running["status"] == "running", running
     restart(server, down_for=2.0)
 
     stopped = wait_for_report(location, admin, lambda r: r["status"] != "running")
