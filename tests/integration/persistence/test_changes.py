@@ -8,8 +8,8 @@ import psycopg
 from tests.common.builders import make_session
 
 
-def follow(api, cursor=""):
-    response = api.call("GET", f"/api/v1/internal/changes?after={cursor}&limit=1000", "service")
+def follow(api, cursor="", limit=1000):
+    response = api.call("GET", f"/api/v1/internal/changes?after={cursor}&limit={limit}", "service")
     assert response.status_code == 200, response.json
     return response.json
 
@@ -122,12 +122,6 @@ def test_follower_misses_nothing_under_concurrent_writers(api, database_url):
     assert set(seen) == set(committed)
 
 
-def _follow_by(api, cursor, limit):
-    response = api.call("GET", f"/api/v1/internal/changes?after={cursor}&limit={limit}", "service")
-    assert response.status_code == 200, response.json
-    return response.json
-
-
 def test_a_batch_is_one_log_row_and_the_feed_pages_through_it(api, database_url):
     items = [make_session(engineer="Ola Berg") for _ in range(7)]
     response = api.as_agent("POST", "/api/v1/sessions/batch", json={"items": items})
@@ -147,7 +141,7 @@ def test_a_batch_is_one_log_row_and_the_feed_pages_through_it(api, database_url)
     ]
     paged, cursor = [], ""
     for _ in range(4):  # pages of 3 end inside the row, then at its end, then empty
-        page = _follow_by(api, cursor, 3)
+        page = follow(api, cursor, limit=3)
         paged += [change["session_id"] for change in page["items"]]
         cursor = page["next_cursor"]
     assert paged == ids
