@@ -13,6 +13,8 @@ from joserfc.jwk import OctKey
 INTERNAL_ISSUER = "cr-gateway"
 INTERNAL_AUDIENCE = "cr-internal"
 _ALGORITHMS = ["HS256"]
+# The roles that read every team's data; every other reader is held to the teams of its token.
+UNRESTRICTED_READERS = ("qa_lead", "admin")
 
 
 class InvalidToken(Exception):
@@ -33,8 +35,10 @@ class Principal:
 
     @property
     def team_scoped(self) -> bool:
-        """True when this caller may only see its own teams' data (managers without wider roles)."""
-        return "manager" in self.roles and not self.has_role("admin", "qa_lead", "agent")
+        """True when this caller may only see its own teams' data: a manager who holds no reader
+        role without team restriction (qa_lead, admin). Any other role held beside it (agent, say)
+        never widens the scope."""
+        return "manager" in self.roles and not self.has_role(*UNRESTRICTED_READERS)
 
     def can_see_team(self, team: str | None) -> bool:
         return not self.team_scoped or (team is not None and team in self.teams)

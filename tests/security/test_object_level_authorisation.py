@@ -15,15 +15,18 @@ from gateway.policy import RULES, SEGMENT
 
 OWN, OTHER = "bola-own", "bola-other"
 NAMES = {OWN: "Olive Ownteam", OTHER: "Otto Otherteam"}
+# The manager of OWN who reads: alone, and holding a further role that must not widen the scope.
+# Each gets a world of its own (teams and engineers suffixed), as the alert calls change alerts.
+MANAGER_ROLES = {"": ("manager",), "-agent": ("manager", "agent")}
 
 
-def analysis(team: str, days_ago: int) -> dict:
+def analysis(team: str, suffix: str, days_ago: int) -> dict:
     ended = datetime.now(UTC) - timedelta(days=days_ago, hours=2)
     return {
         "session_id": str(uuid.uuid4()),
-        "engineer": NAMES[team],
+        "engineer": NAMES[team] + suffix.replace("-", " "),
         "case_number": "12340000",
-        "team": team,
+        "team": team + suffix,
         "region": "EMEA",
         "record_type": "single",
         "parts": 1,
@@ -38,17 +41,19 @@ def analysis(team: str, days_ago: int) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def world(make_caller):
-    """Each team: one engineer with three knowledge gaps this month (a recurring-issue alert)."""
+@pytest.fixture(scope="module", params=sorted(MANAGER_ROLES), ids=lambda s: "manager" + s)
+def world(request, make_caller):
+    """Each team: one engineer with three knowledge gaps this month (a recurring-issue alert),
+    and a manager of OWN holding the roles of the parameter."""
+    suffix = request.param
     agent, admin = make_caller("agent"), make_caller("admin")
-    items = [analysis(team, days) for team in (OWN, OTHER) for days in (1, 3, 5)]
+    items = [analysis(team, suffix, days) for team in (OWN, OTHER) for days in (1, 3, 5)]
     stored = agent.request("POST", "/api/v1/sessions/batch", json={"items": items})
     assert stored.status_code == 200 and stored.json()["created"] == 6, stored.text
     codes = {
-        team: admin.request("POST", "/api/v1/engineers/lookup", json={"engineer": name}).json()[
-            "engineer_code"
-        ]
+        team: admin.request(
+            "POST", "/api/v1/engineers/lookup", json={"engineer": name + suffix.replace("-", " ")}
+        ).json()["engineer_code"]
         for team, name in NAMES.items()
     }
     deadline = time.monotonic() + 60
@@ -62,9 +67,11 @@ def world(make_caller):
         time.sleep(0.3)
     assert len(alerts) == 2, "both recurring-issue alerts opened"
     return {
-        "manager": make_caller("manager", teams=(OWN,)),
+        "manager": make_caller(*MANAGER_ROLES[suffix], teams=(OWN + suffix,)),
+        "suffix": suffix,
         "session": {
-            team: next(i["session_id"] for i in items if i["team"] == team) for team in NAMES
+            team: next(i["session_id"] for i in items if i["team"] == team + suffix)
+            for team in NAMES
         },
         "code": codes,
         "alert": alerts,
@@ -85,7 +92,8 @@ MISSING = {"session": str(uuid.uuid4()), "code": "eng_" + "z" * 24, "alert": str
 def call(world, caller, name: str, team: str | None):
     method, template, body = OBJECT_CALLS[name]
     values = {key: world[key][team] for key in ("session", "code", "alert")} if team else MISSING
-    json = {"engineer": NAMES.get(team, "Nobody Atall")} if body == "name" else body
+    name = NAMES[team] + world["suffix"].replace("-", " ") if team else "Nobody Atall"
+    json = {"engineer": name} if body == "name" else body
     return caller.request(method, template.format(**values), json=json)
 
 
@@ -116,7 +124,7 @@ def test_lists_and_exports_leave_another_teams_objects_out(world, name):
     response = world["manager"].request("GET", template.format(code=world["code"][OTHER]))
     assert response.status_code == 200, response.text
     assert world[kind][OTHER] not in response.text
-    assert OTHER not in response.text
+    assert OTHER + world["suffix"] not in response.text
 
 
 # Lists and exports a manager filters by naming a team (another team's: refused, see below).
@@ -134,9 +142,10 @@ TEAM_FILTERS = {
 def test_filtering_on_another_team_is_refused_and_audited(world, admin, name):
     """Naming another team is asking for its data: 403 naming the field, and an audit event."""
     manager = world["manager"]
-    own = manager.request("GET", TEAM_FILTERS[name].format(team=OWN))
+    own_team, other_team = OWN + world["suffix"], OTHER + world["suffix"]
+    own = manager.request("GET", TEAM_FILTERS[name].format(team=own_team))
     assert own.status_code == 200, own.text
-    other = manager.request("GET", TEAM_FILTERS[name].format(team=OTHER))
+    other = manager.request("GET", TEAM_FILTERS[name].format(team=other_team))
     assert other.status_code == 403, other.text
     assert other.headers["Content-Type"] == "application/problem+json"
     assert [error["field"] for error in other.json()["errors"]] == ["team"]
@@ -144,9 +153,9 @@ def test_filtering_on_another_team_is_refused_and_audited(world, admin, name):
     denied = admin.request("GET", "/api/v1/audit", params={"action": "access.denied"}).json()
     request_id = other.headers["X-Request-ID"]
     recorded = [event for event in denied["items"] if event["request_id"] == request_id]
-    path = TEAM_FILTERS[name].format(team=OTHER).split("?")[0]
+    path = TEAM_FILTERS[name].format(team=other_team).split("?")[0]
     assert [(event["object"], event["outcome"], event["status"]) for event in recorded] == [
-        (f"GET {path}?team={OTHER}", "denied", 403)
+        (f"GET {path}?team={other_team}", "denied", 403)
     ]
 
 
