@@ -67,10 +67,14 @@ def check_engineer_code(engineer_code: str) -> None:
         raise Unprocessable(errors=[field_error("engineer_code", NOT_AN_ENGINEER_CODE)])
 
 
-def visible(answer: dict) -> dict:
-    """A manager sees the history of engineers in their teams only (404 otherwise)."""
+def engineer_history(engineer_code: str, period_days: int) -> dict:
+    """The caller's part of an engineer's history: for a team-scoped caller only their teams'
+    sessions and alerts count, and the answer is 404 (as for an engineer with no history at all)
+    when the engineer has no session in them."""
     scope = team_scope()
-    if scope is not None and answer["team"] not in scope:
+    with db.connection() as conn:
+        answer = history.compare(conn, engineer_code, period_days, teams=scope)
+    if scope is not None and answer["team"] is None:
         raise NotFound("No history for this engineer.")
     return answer
 
@@ -90,8 +94,7 @@ class CompareHistory(MethodView):
         code = data.get("engineer_code") or pseudonym(
             data["engineer"], current_app.extensions["pseudonym_key"]
         )
-        with db.connection() as conn:
-            return visible(history.compare(conn, code, data["period_days"]))
+        return engineer_history(code, data["period_days"])
 
 
 @blp.route("/history/<string:engineer_code>")
@@ -106,8 +109,7 @@ class EngineerHistory(MethodView):
         The same answer as Compare History, addressed by `engineer_code`.
         """
         check_engineer_code(engineer_code)
-        with db.connection() as conn:
-            return visible(history.compare(conn, engineer_code, args["period_days"]))
+        return engineer_history(engineer_code, args["period_days"])
 
 
 @blp.route("/trends/weekly")

@@ -3,6 +3,7 @@ baseline, recurring categories, streaks, a weekly timeline, open alerts and a su
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ def _round(value: Any) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-def period(conn: psycopg.Connection, start: datetime, end: datetime, **subject: str | None) -> dict:
+def period(conn: psycopg.Connection, start: datetime, end: datetime, **subject: Any) -> dict:
     summary = store.period_summary(conn, start=start, end=end, **subject)
     return {
         "from": start,
@@ -54,14 +55,21 @@ def streaks(sequence: list[dict]) -> list[dict]:
 
 
 def compare(
-    conn: psycopg.Connection, engineer_code: str, period_days: int, now: datetime | None = None
+    conn: psycopg.Connection,
+    engineer_code: str,
+    period_days: int,
+    now: datetime | None = None,
+    teams: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The Compare History answer for one engineer."""
+    """The Compare History answer for one engineer. With `teams` (a team-scoped caller) every
+    part of it counts the sessions and alerts of those teams only, and the team baseline is the
+    team of the engineer's latest session among them; `team` is then None when the engineer has
+    no session in them."""
     now = now or datetime.now(UTC)
     span = timedelta(days=period_days)
-    current = period(conn, now - span, now, engineer_code=engineer_code)
-    previous = period(conn, now - 2 * span, now - span, engineer_code=engineer_code)
-    sequence = store.engineer_sequence(conn, engineer_code, now)
+    current = period(conn, now - span, now, engineer_code=engineer_code, teams=teams)
+    previous = period(conn, now - 2 * span, now - span, engineer_code=engineer_code, teams=teams)
+    sequence = store.engineer_sequence(conn, engineer_code, now, teams=teams)
     team = sequence[-1]["team"] if sequence else None
     thresholds = alerts.thresholds_by_rule(conn)["recurring_issue"]["params"]
     recurring = [
@@ -70,12 +78,14 @@ def compare(
             "sessions": row["sessions"],
             "window_days": thresholds["window_days"],
         }
-        for row in store.recurring_issues(conn, now, **thresholds, engineer_code=engineer_code)
+        for row in store.recurring_issues(
+            conn, now, **thresholds, engineer_code=engineer_code, teams=teams
+        )
     ]
     live = [
         alerts.public(alert)
         for alert in store.list_alerts(
-            conn, {"engineer_code": engineer_code}, limit=None, after=None, teams=None
+            conn, {"engineer_code": engineer_code}, limit=None, after=None, teams=teams
         )
         if alert["status"] != "resolved"
     ]
@@ -87,7 +97,7 @@ def compare(
             "mean_confidence": _round(row["mean_confidence"]),
         }
         for row in store.engineer_timeline(
-            conn, engineer_code, now - max(2 * span, timedelta(days=84))
+            conn, engineer_code, now - max(2 * span, timedelta(days=84)), teams=teams
         )
     ]
     answer = {

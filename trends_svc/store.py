@@ -162,9 +162,11 @@ def recurring_issues(
     min_count: int,
     window_days: int,
     engineer_code: str | None = None,
+    teams: Sequence[str] | None = None,
 ) -> list[dict]:
     """Engineer × category with at least `min_count` sessions in the last `window_days` (one
-    engineer's only, when `engineer_code` is given)."""
+    engineer's only, when `engineer_code` is given; counting the sessions of `teams` only, when
+    given)."""
     return conn.execute(
         """
         SELECT engineer_code, root_cause AS category, count(*) AS sessions,
@@ -174,6 +176,7 @@ def recurring_issues(
         WHERE analysed_at > %(now)s - make_interval(days => %(window_days)s)
           AND analysed_at <= %(now)s
           AND (%(engineer_code)s::text IS NULL OR engineer_code = %(engineer_code)s)
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
         GROUP BY engineer_code, root_cause
         HAVING count(*) >= %(min_count)s
         """,
@@ -182,6 +185,7 @@ def recurring_issues(
             "window_days": window_days,
             "min_count": min_count,
             "engineer_code": engineer_code,
+            "teams": _teams(teams),
         },
     ).fetchall()
 
@@ -371,7 +375,7 @@ def get_alert(
         SELECT * FROM alerts WHERE alert_id = %(id)s
           AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
         """,
-        {"id": alert_id, "teams": list(teams) if teams is not None else None},
+        {"id": alert_id, "teams": _teams(teams)},
     ).fetchone()
 
 
@@ -402,7 +406,7 @@ def list_alerts(
             "rule": filters.get("rule"),
             "team": filters.get("team"),
             "engineer_code": filters.get("engineer_code"),
-            "teams": list(teams) if teams is not None else None,
+            "teams": _teams(teams),
             "after_at": after[0] if after else None,
             "after_id": after[1] if after else None,
             "limit": limit,
@@ -446,17 +450,27 @@ def period_summary(
     end: datetime,
     engineer_code: str | None = None,
     team: str | None = None,
+    teams: Sequence[str] | None = None,
 ) -> dict:
-    """Count, means and root-cause mix of an engineer's or a team's sessions in (start, end].
-    One pass per root cause; a team's rows come from the covering index (no table reads once
-    the visibility map is set, which the table's autovacuum settings keep up)."""
+    """Count, means and root-cause mix of an engineer's or a team's sessions in (start, end],
+    of `teams` only when given. One pass per root cause; a team's rows come from the covering
+    index (no table reads once the visibility map is set, which the table's autovacuum settings
+    keep up)."""
     where = "analysed_at > %(start)s AND analysed_at <= %(end)s"
     where += " AND engineer_code = %(engineer_code)s" if engineer_code else " AND team = %(team)s"
+    if teams is not None:
+        where += " AND team = ANY(%(teams)s::text[])"
     rows = conn.execute(
         "SELECT root_cause, count(*) AS sessions, sum(sentiment_score) AS sentiment_sum, "
         f"sum(confidence_overall) AS confidence_sum FROM sessions WHERE {where} "
         "GROUP BY root_cause ORDER BY root_cause",
-        {"start": start, "end": end, "engineer_code": engineer_code, "team": team},
+        {
+            "start": start,
+            "end": end,
+            "engineer_code": engineer_code,
+            "team": team,
+            "teams": _teams(teams),
+        },
     ).fetchall()
     sessions = sum(row["sessions"] for row in rows)
     return {
@@ -468,16 +482,21 @@ def period_summary(
 
 
 def engineer_sequence(
-    conn: psycopg.Connection, engineer_code: str, now: datetime, per_category: int = 50
+    conn: psycopg.Connection,
+    engineer_code: str,
+    now: datetime,
+    per_category: int = 50,
+    teams: Sequence[str] | None = None,
 ) -> list[dict]:
-    """An engineer's latest sessions up to `now` (at most `per_category` per root cause), oldest
-    first: category, sentiment, time, team."""
+    """An engineer's latest sessions up to `now` (at most `per_category` per root cause; of
+    `teams` only, when given), oldest first: category, sentiment, time, team."""
     return conn.execute(
         """
         SELECT latest.* FROM unnest(%(causes)s::text[]) AS cause
         CROSS JOIN LATERAL (
             SELECT root_cause, sentiment_score, analysed_at, team, session_id FROM sessions
             WHERE engineer_code = %(code)s AND root_cause = cause AND analysed_at <= %(now)s
+              AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
             ORDER BY analysed_at DESC, session_id DESC
             LIMIT %(per_category)s
         ) latest
@@ -488,23 +507,39 @@ def engineer_sequence(
             "now": now,
             "per_category": per_category,
             "causes": list(ROOT_CAUSES),
+            "teams": _teams(teams),
         },
     ).fetchall()
 
 
-def engineer_timeline(conn: psycopg.Connection, engineer_code: str, since: datetime) -> list[dict]:
-    """Weekly sessions and means of an engineer from the rollup."""
+def engineer_timeline(
+    conn: psycopg.Connection,
+    engineer_code: str,
+    since: datetime,
+    teams: Sequence[str] | None = None,
+) -> list[dict]:
+    """Weekly sessions and means of an engineer from the rollup; with `teams`, of those teams'
+    sessions only, from the projection (the rollup has no team)."""
     return conn.execute(
-        """
+        f"""
         SELECT week, sum(sessions)::int AS sessions,
                sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
                sum(confidence_sum) / sum(sessions) AS mean_confidence
-        FROM engineer_weekly
+        FROM {"engineer_weekly" if teams is None else _ENGINEER_WEEKS_IN_TEAMS}
         WHERE engineer_code = %(code)s AND week >= date_trunc('week', %(since)s)::date
         GROUP BY week ORDER BY week
         """,
-        {"code": engineer_code, "since": since},
+        {"code": engineer_code, "since": since, "teams": _teams(teams)},
     ).fetchall()
+
+
+# engineer_weekly's rows computed from the projection, for the sessions of some teams.
+_ENGINEER_WEEKS_IN_TEAMS = """(
+            SELECT engineer_code, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week,
+                   1 AS sessions, sentiment_score AS sentiment_sum,
+                   confidence_overall AS confidence_sum
+            FROM sessions WHERE team = ANY(%(teams)s::text[])
+        ) AS engineer_weeks"""
 
 
 def weekly_summary(
@@ -634,6 +669,11 @@ def _team_weeks(filters: dict[str, Any]) -> str:
     return "team_weekly" if filters.get("language") is None else _TEAM_WEEKS_IN_LANGUAGE
 
 
+def _teams(teams: Sequence[str] | None) -> list[str] | None:
+    """A team scope as a query parameter: None (every team) or the list of teams."""
+    return list(teams) if teams is not None else None
+
+
 def _rollup_params(filters: dict[str, Any], teams: Sequence[str] | None) -> dict[str, Any]:
     return {
         "team": filters.get("team"),
@@ -642,7 +682,7 @@ def _rollup_params(filters: dict[str, Any], teams: Sequence[str] | None) -> dict
         "language": filters.get("language"),
         "from": filters.get("from_"),
         "to": filters.get("to"),
-        "teams": list(teams) if teams is not None else None,
+        "teams": _teams(teams),
     }
 
 
