@@ -7,8 +7,15 @@ from functools import partial
 
 from flask import Flask, g, request
 
+from gateway import api_keys
 from gateway.api import blp as audit_api
-from gateway.bearer import BearerVerifier, IssuerVerifiers, RemoteKeySet, bearer_token
+from gateway.bearer import (
+    BearerCredentials,
+    BearerVerifier,
+    IssuerVerifiers,
+    RemoteKeySet,
+    bearer_token,
+)
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
 from gateway.erasure import erasure
@@ -86,11 +93,14 @@ def register_bearer_auth(app: Flask, key_ring: KeyRing) -> None:
     verifier = IssuerVerifiers(verifiers)
     app.extensions["bearer_verifier"] = verifier
     app.extensions["builtin_verifier"] = verifiers[0]  # userinfo: only our own users
+    # API calls (and /mcp) also take the API keys of `create-api-key`
+    credentials = BearerCredentials(verifier, api_keys.verify_api_key, api_keys.is_api_key)
+    app.extensions["api_credentials"] = credentials
 
     @app.before_request
     def authenticate() -> None:
         if request.path.startswith("/api/v1/"):
-            g.principal = verifier.verify(bearer_token(request.headers.get("Authorization", "")))
+            g.principal = credentials.verify(bearer_token(request.headers.get("Authorization", "")))
 
 
 def register_metrics_guard(app: Flask) -> None:

@@ -186,6 +186,26 @@ class IssuerVerifiers:
         return verifier.verify(token)
 
 
+class BearerCredentials:
+    """What `Authorization: Bearer` may carry at the API: an API key (sent to `api_keys`, when
+    `is_api_key` says it is one) or a JWT access token (sent to the issuers' verifiers)."""
+
+    def __init__(
+        self,
+        tokens: IssuerVerifiers,
+        api_keys: Callable[[str], Principal],
+        is_api_key: Callable[[str], bool],
+    ) -> None:
+        self.tokens = tokens
+        self.api_keys = api_keys
+        self.is_api_key = is_api_key
+
+    def verify(self, credential: str) -> Principal:
+        if self.is_api_key(credential):
+            return self.api_keys(credential)
+        return self.tokens.verify(credential)
+
+
 def _unverified_issuer(token: str) -> str | None:
     try:
         claims = json.loads(jws.extract_compact(token.encode()).payload)

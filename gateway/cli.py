@@ -1,4 +1,4 @@
-"""Flask commands of the gateway: clients, demo identities, key rotation."""
+"""Flask commands of the gateway: clients, API keys, demo identities, key rotation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from gateway import clients, keys, seed, users
+from gateway import api_keys, audit, clients, keys, seed, store, users
 from shared import db
 from shared.config import ConfigError
 from shared.web import settings_of
@@ -19,6 +19,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(rotate_keys_command)
+    app.cli.add_command(create_api_key_command)
+    app.cli.add_command(list_api_keys_command)
+    app.cli.add_command(revoke_api_key_command)
 
 
 @click.command("create-client")
@@ -92,3 +95,88 @@ def seed_demo_command():
 def rotate_keys_command():
     """Add a new signing key; it is published at once and signs after the next restart."""
     click.echo(f"new key: {keys.rotate_keys(settings_of(current_app))}")
+
+
+@click.command("create-api-key")
+@with_appcontext
+@click.argument("name")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(clients.ROLES),
+    help="Role of the key (repeatable).",
+)
+@click.option("--team", "teams", multiple=True, help="Team the key acts within (repeatable).")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Days until the key is refused (default: never).",
+)
+def create_api_key_command(name, roles, teams, expires_days):
+    """Create an API key; prints `api_key: …` (shown only this once, stored as a hash)."""
+    try:
+        with db.connection() as conn:
+            key, row = api_keys.create_api_key(conn, name, roles, teams, expires_days=expires_days)
+    except api_keys.ApiKeyError as error:
+        raise click.ClickException(str(error)) from None
+    audit.record(
+        "api_key.create",
+        principal=None,
+        actor="cli",
+        outcome="success",
+        obj=f"api-key {row['prefix']} roles={','.join(row['roles'])}",
+    )
+    click.echo(f"api_key: {key}")
+    click.echo(f"prefix: {row['prefix']}")
+    click.echo(f"expires_at: {_shown(row['expires_at'])}")
+
+
+@click.command("list-api-keys")
+@with_appcontext
+def list_api_keys_command():
+    """List API keys: name, prefix, roles, teams, state, expiry and last use (never the key)."""
+    with db.connection() as conn:
+        rows = store.list_api_keys(conn)
+    click.echo("name\tprefix\troles\tteams\tstatus\tcreated_at\texpires_at\tlast_used_at")
+    for row in rows:
+        click.echo(
+            "\t".join(
+                [
+                    row["name"],
+                    row["prefix"],
+                    ",".join(row["roles"]),
+                    ",".join(row["teams"]) or "-",
+                    row["status"],
+                    _shown(row["created_at"]),
+                    _shown(row["expires_at"]),
+                    _shown(row["last_used_at"]),
+                ]
+            )
+        )
+
+
+@click.command("revoke-api-key")
+@with_appcontext
+@click.argument("name")
+def revoke_api_key_command(name):
+    """Revoke the live API key with this name: every call with it gets 401 from now on."""
+    try:
+        with db.connection() as conn:
+            row = api_keys.revoke_api_key(conn, name)
+    except api_keys.ApiKeyError as error:
+        raise click.ClickException(str(error)) from None
+    audit.record(
+        "api_key.revoke",
+        principal=None,
+        actor="cli",
+        outcome="success",
+        obj=f"api-key {row['prefix']}",
+    )
+    click.echo(f"revoked: {row['prefix']}")
+
+
+def _shown(moment) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "-"

@@ -1,11 +1,14 @@
 """Real processes through the gateway: one platform per test session on its own database, shared by
 the end-to-end, fuzzing, security and load tests (a pytest plugin, see tests/conftest.py)."""
 
+import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
+from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
 from shared.processes import start_platform
 from shared.testing import client_token, clone_database, create_client, drop_database
@@ -72,3 +75,50 @@ def wait_for_report(url: str, headers: dict[str, str], done, timeout: float = 18
             pass
         time.sleep(0.1)
     raise AssertionError("the import report did not reach the expected state")
+
+
+def gateway_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run `flask --app gateway <args>` against the platform's database (the real CLI)."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "gateway", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class ApiKey:
+    """An API key made with `create-api-key`, and a client of the public API that sends it."""
+
+    def __init__(self, base_url: str, name: str, key: str, prefix: str):
+        self.base_url = base_url
+        self.name = name
+        self.key = key
+        self.prefix = prefix
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {key}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, f"{self.base_url}{path}", timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def make_api_key(platform):
+    """`make(name, *roles, teams=(), expires_days=None)`: a new key from the real CLI."""
+
+    def make(name: str, *roles: str, teams=(), expires_days: int | None = None) -> ApiKey:
+        args = ["create-api-key", name]
+        for role in roles:
+            args += ["--role", role]
+        for team in teams:
+            args += ["--team", team]
+        if expires_days is not None:
+            args += ["--expires-days", str(expires_days)]
+        done = gateway_command(platform.env, *args)
+        assert done.returncode == 0, done.stderr
+        values = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
+        return ApiKey(platform.gateway, name, values["api_key"], values["prefix"])
+
+    return make
