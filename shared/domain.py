@@ -262,6 +262,58 @@ def confidence_rating(overall: float) -> str:
     return "Low"
 
 
+# Labels: a shape each, narrow enough that no name, address or case number fits (issue #21,
+# finding 6). The patterns are ECMA-262 as well (OpenAPI shows them); `re.fullmatch` applies them.
+AGENT_VERSION_PATTERN = (
+    r"^(?:0|[1-9][0-9]{0,3})\.(?:0|[1-9][0-9]{0,3})\.(?:0|[1-9][0-9]{0,3})"
+    r"(?:-(?:alpha|beta|rc|dev|preview)(?:\.(?:0|[1-9][0-9]{0,3}))?)?$"
+)
+AGENT_VERSION_RULE = (
+    "Use a semantic version MAJOR.MINOR.PATCH (each 0-9999), optionally with -alpha, -beta, "
+    "-rc, -dev or -preview and a number (3.7.0, 3.8.0-rc.1)."
+)
+TEAM_PATTERN = r"^(?![a-z0-9._-]*[0-9]{6})[a-z0-9][a-z0-9._-]{0,63}$"
+TEAM_RULE = (
+    "Use a lower-case slug: 1-64 lower-case letters, digits, dots, hyphens or underscores, "
+    "starting with a letter or digit, without six digits in a row."
+)
+# Model names as vendors write them: family words, version numbers, size and date parts.
+MODEL_WORDS = (
+    "gpt", "chatgpt", "claude", "gemini", "gemma", "llama", "mistral", "mixtral", "codestral",
+    "command", "qwen", "deepseek", "phi", "sonnet", "opus", "haiku", "turbo", "mini", "nano",
+    "pro", "flash", "lite", "preview", "latest", "instruct", "chat", "large", "medium", "small",
+    "plus", "max", "ultra", "vision", "omni", "realtime", "audio", "search", "reasoner", "coder",
+    "exp", "it",
+)  # fmt: skip
+_MODEL_PART = r"(?:[0-9]{1,4}[a-z]?|[a-z][0-9]{1,2}|" + "|".join(MODEL_WORDS) + ")"
+MODEL_PATTERN = rf"^{_MODEL_PART}(?:[.-]{_MODEL_PART}){{0,9}}$"
+MODEL_RULE = (
+    "Use a model name as its vendor writes it (gpt-4o, gpt-4.1-mini, o3-mini, "
+    "gpt-4o-2024-08-06): lower-case family words, versions and dates joined by - or ."
+)
+# Regions: an ISO 3166-1 country code (`DE`), an ISO 3166-2 subdivision (`US-CA`, `AT-5`), or one
+# of the multi-country regions support organisations use.
+REGIONS = (
+    "EMEA", "AMER", "APAC", "APJ", "LATAM", "NORAM", "MEA", "ANZ", "DACH", "CEE", "NORDICS",
+    "BENELUX", "GCC",
+)  # fmt: skip
+REGION_PATTERN = r"^(?:[A-Z]{2}(?:-[A-Z0-9]{1,3})?|" + "|".join(REGIONS) + ")$"
+REGION_RULE = (
+    "Use an ISO 3166 country or subdivision code (DE, US-CA) or one of " + ", ".join(REGIONS) + "."
+)
+# The validation events the agent reports itself: the fields of its workflow and of its runtime,
+# and the codes of the spec's messages and of runtime problems (docs/api.md lists both).
+EVENT_FIELDS = (
+    "engineer", "case_number", "languages", "record_type", "parts", "feedback", "review",
+    "analysis", "model", "translation", "output",
+)  # fmt: skip
+EVENT_CODES = (
+    *MESSAGES,
+    "model_timeout", "model_error", "rate_limited", "translation_failed", "output_too_long",
+    "content_filtered", "tool_error", "network_error", "restart_offered", "restart_accepted",
+)  # fmt: skip
+
+
 def duration_seconds(started_at: datetime | None, ended_at: datetime | None) -> int | None:
     """Whole seconds from start to end, or None when either is missing."""
     if started_at is None or ended_at is None:

@@ -1,10 +1,12 @@
 """The PII guard for free text: finds e-mail addresses, phone numbers, IP addresses, IBANs, card
-numbers, case numbers and given names; reports positions and kinds only, never the text."""
+numbers, case numbers, given names and the names of the platform's known engineers; reports
+positions and kinds only, never the text."""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -14,7 +16,7 @@ from typing import Any
 import phonenumbers
 from stdnum import iban, luhn
 
-from shared.pseudonyms import normalize_identity
+from shared.pseudonyms import KnownEngineers, normalize_identity
 
 KINDS = ("email", "phone", "ip_address", "iban", "card_number", "case_number", "person_name")
 # None: international numbers written with a leading + (region "ZZ"); the others read national
@@ -36,6 +38,15 @@ _DATE = re.compile(
 )
 _PHONE_CANDIDATE = re.compile(r"(?<!\d)\+?\(?\d(?:[ \t./()-]{0,3}\d){6,}")
 _DIGITS = re.compile(r"\d")
+# A word of a name, in folded text: letters, with apostrophes or hyphens inside (`o'brien`,
+# `anne-marie`); and what follows it up to the next word.
+_NAME_WORD = r"[^\W\d_]+(?:['-][^\W\d_]+)*"
+_WORDS_AND_GAPS = re.compile(rf"({_NAME_WORD})([\W\d_]*)")
+_WORDS = re.compile(_NAME_WORD)
+MAX_NAME_WORDS = 3
+# What may stand between two words of one name: white space, or one `.` or `_` between letters
+# (a handle such as `anna.berg`). Anything else (a comma, a digit, `. `) ends the run.
+_JOINERS = (".", "_")
 
 
 @dataclass(frozen=True)
@@ -207,21 +218,88 @@ def _names(text: str, names: Iterable[str]) -> Iterable[PiiFinding]:
             yield PiiFinding("person_name", start, end)
 
 
-def find_pii(text: str | None, *, names: Iterable[str] = ()) -> list[PiiFinding]:
-    """Every piece of personal data in `text`, sorted by position, overlaps resolved (the longer
-    finding wins). Empty text, and text with fewer than four digits and without `@`, `:` or
-    names, return at once.
+def _joins(gap: str) -> bool:
+    """True when the text between two words lets them belong to one name."""
+    return gap == " " or gap in _JOINERS or gap.isspace()
 
-    A name matches whole words after the pseudonyms' normalisation (case, accents, white space);
-    a single word of a multi-word name (`Berg` of `Anna Berg`) matches only when capitalised."""
+
+def name_runs(folded: str) -> set[str]:
+    """Every run of one to MAX_NAME_WORDS (3) words of folded text (`_fold`), each in the form
+    `normalize_identity` gives a name: words joined by one space. A run ends where the text
+    between two words is more than white space or one `.`/`_`; a last word ending in `'s` also
+    counts without it (`Anna Berg's`)."""
+    tokens = _WORDS_AND_GAPS.findall(folded)
+    words = [word for word, _ in tokens]
+    runs = set(words)
+    # pairs and triples of words, where the gaps between them join
+    joined = [gap == " " or gap in _JOINERS or gap.isspace() for _, gap in tokens]
+    last = len(tokens) - 1
+    for first in range(last):
+        if joined[first]:
+            pair = words[first] + " " + words[first + 1]
+            runs.add(pair)
+            if first + 1 < last and joined[first + 1]:
+                runs.add(pair + " " + words[first + 2])
+    if "'s" in folded:
+        runs.update([run[:-2] for run in runs if run.endswith("'s")])
+    return runs
+
+
+def _known_names(text: str, known: KnownEngineers | None) -> Iterable[PiiFinding]:
+    """The runs of words of `text` that are a known engineer's name: every run's engineer code is
+    made (one HMAC each, each distinct run once) and looked up among the known codes."""
+    if not known:
+        return
+    folded, index = _fold(text.replace("’", "'"))
+    found = known.names_among(name_runs(folded))
+    if not found:
+        return
+    # Rare: where are they? Walk the words again, with their positions.
+    for run, start, end in _runs_with_spans(folded):
+        if run in found:
+            if index is not None:
+                start, end = index[start], index[end - 1] + 1
+            yield PiiFinding("person_name", start, end)
+
+
+def _runs_with_spans(folded: str) -> Iterable[tuple[str, int, int]]:
+    """`name_runs` of folded text, each with its start and end there."""
+    words = [(match.start(), match.end(), match.group()) for match in _WORDS.finditer(folded)]
+    for first, (start, _, _) in enumerate(words):
+        run = ""
+        for position in range(first, min(first + MAX_NAME_WORDS, len(words))):
+            if position > first and not _joins(folded[words[position - 1][1] : words[position][0]]):
+                break
+            _, end, word = words[position]
+            run = f"{run} {word}" if run else word
+            yield run, start, end
+            if word.endswith("'s"):
+                yield run[:-2], start, end - 2
+
+
+def find_pii(
+    text: str | None, *, names: Iterable[str] = (), known: KnownEngineers | None = None
+) -> list[PiiFinding]:
+    """Every piece of personal data in `text`, sorted by position, overlaps resolved (the longer
+    finding wins). Empty text, and text with fewer than four digits and without `@`, `:`,
+    names or known engineers, return at once.
+
+    `names` (the names sent with the text) match whole words after the pseudonyms' normalisation
+    (case, accents, white space); a single word of a multi-word name (`Berg` of `Anna Berg`)
+    matches only when capitalised. `known`: any run of one to three words (`name_runs`) whose
+    engineer code is a known engineer's is a name too, in any letter case."""
     if not text:
         return []
     names = tuple(names)
     # Every kind but e-mail, IPv6 and names needs at least four digits (`1.2.3.4`).
     has_digit = len(_DIGITS.findall(text)) >= 4
-    if not has_digit and "@" not in text and ":" not in text and not names:
+    if not has_digit and "@" not in text and ":" not in text and not names and not known:
         return []
-    findings: list[PiiFinding] = [*_emails(text), *_names(text, names)]
+    findings: list[PiiFinding] = [
+        *_emails(text),
+        *_names(text, names),
+        *_known_names(text, known),
+    ]
     if has_digit:
         findings += [
             *_ip_addresses(text),
@@ -267,53 +345,69 @@ def redact(text: str, findings: Iterable[PiiFinding]) -> str:
 
 
 def _scannable(value: Any) -> str | None:
-    """The text to check of a scalar: strings, and integers (a case number sent as a number)."""
+    """The text to check of a scalar: strings, and numbers as they would be written (a case
+    number sent as `73915847` or `73915847.0` is the text `73915847`)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
     return None
 
 
-def scan_value(value: Any, *, names: Iterable[str] = (), path: str = "") -> list[tuple[str, str]]:
+def scan_value(
+    value: Any,
+    *,
+    names: Iterable[str] = (),
+    known: KnownEngineers | None = None,
+    path: str = "",
+) -> list[tuple[str, str]]:
     """Walk nested dicts/lists and return `(dotted path, kind)` for each piece of personal data in
-    a string or integer value or a key, e.g. `("comment", "email")`; `path` prefixes the paths
-    (`path="attributes"` gives `attributes.comment`). A key with personal data is shown redacted
-    in the path (`attributes.[redacted:email]`)."""
+    a string or number value or a key (`find_pii` with `names` and `known`), e.g.
+    `("comment", "email")`; `path` prefixes the paths (`path="attributes"` gives
+    `attributes.comment`). A key with personal data is shown redacted in the path
+    (`attributes.[redacted:email]`)."""
     names = tuple(names)
     hits: list[tuple[str, str]] = []
     if isinstance(value, dict):
         for key, item in value.items():
             # A key holding personal data appears redacted in the path, which callers echo.
-            key_findings = find_pii(str(key), names=names)
+            key_findings = find_pii(str(key), names=names, known=known)
             key_text = redact(str(key), key_findings)
             child = f"{path}.{key_text}" if path else key_text
             hits += [(child, finding.kind) for finding in key_findings]
-            hits += scan_value(item, names=names, path=child)
+            hits += scan_value(item, names=names, known=known, path=child)
     elif isinstance(value, list | tuple):
         for position, item in enumerate(value):
             child = f"{path}.{position}" if path else str(position)
-            hits += scan_value(item, names=names, path=child)
+            hits += scan_value(item, names=names, known=known, path=child)
     elif (text := _scannable(value)) is not None:
-        hits += [(path, finding.kind) for finding in find_pii(text, names=names)]
+        hits += [(path, finding.kind) for finding in find_pii(text, names=names, known=known)]
     return hits
 
 
-def redact_value(value: Any, *, names: Iterable[str] = ()) -> Any:
-    """A copy of a nested value with personal data in its strings, integers and keys redacted (an
-    integer that held personal data becomes the redacted string)."""
+def redact_value(
+    value: Any, *, names: Iterable[str] = (), known: KnownEngineers | None = None
+) -> Any:
+    """A copy of a nested value with personal data in its strings, numbers and keys redacted (a
+    number that held personal data becomes the redacted string)."""
     names = tuple(names)
     if isinstance(value, dict):
         return {
-            redact(str(k), find_pii(str(k), names=names)): redact_value(v, names=names)
+            redact(str(k), find_pii(str(k), names=names, known=known)): redact_value(
+                v, names=names, known=known
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [redact_value(item, names=names) for item in value]
+        return [redact_value(item, names=names, known=known) for item in value]
     text = _scannable(value)
     if text is None:
         return value
-    findings = find_pii(text, names=names)
+    findings = find_pii(text, names=names, known=known)
     if not findings:
         return value
     return redact(text, findings)

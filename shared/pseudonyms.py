@@ -3,6 +3,7 @@ without the key."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 
 _ENGINEER_PREFIX = "eng_"
 _CASE_PREFIX = "case_"
+_ENGINEER_DOMAIN = b"engineer\x00"
 _CODE_CHARS = 24
 _CODE_BYTES = _CODE_CHARS * 5 // 8  # 24 base32 characters are exactly 15 bytes
 _BASE32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -76,7 +78,7 @@ def _pseudonyms(prefix: str, domain: bytes, texts: Iterable[str], key: bytes) ->
 
 def engineer_code(name: str, key: bytes) -> str:
     """The engineer's pseudonym, e.g. `eng_` + 24 base32 characters (120 bits)."""
-    return _pseudonym(_ENGINEER_PREFIX, b"engineer\x00", name, key)
+    return _pseudonym(_ENGINEER_PREFIX, _ENGINEER_DOMAIN, name, key)
 
 
 class EngineerCodes:
@@ -96,6 +98,36 @@ class EngineerCodes:
             if len(self._codes) < self._limit:
                 self._codes[name] = code
         return code
+
+
+class KnownEngineers:
+    """The engineer codes stored on this platform, held as the HMAC digests they were made from,
+    with the key: `names_among` tells which of some names are known engineers' names, by making
+    each one's code (no name is ever stored). A snapshot; its owner decides when to take a new one.
+    Pickles (import workers receive it when they start)."""
+
+    def __init__(self, codes: Iterable[str], key: bytes) -> None:
+        self._key = key
+        self._digests = frozenset(
+            base64.b32decode(code[len(_ENGINEER_PREFIX) :].upper()) for code in codes
+        )
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def names_among(self, names: Iterable[str]) -> set[str]:
+        """The names among `names` (each already in `normalize_identity` form) whose
+        engineer_code is a known one: one HMAC per name, a set look-up for its digest."""
+        if not self._digests:
+            return set()
+        keyed, digests = _keyed(self._key, _ENGINEER_DOMAIN).copy, self._digests
+        found = set()
+        for name in names:
+            one = keyed()
+            one.update(name.encode())
+            if one.digest()[:_CODE_BYTES] in digests:
+                found.add(name)
+        return found
 
 
 def case_ref(case_number: str, key: bytes) -> str:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from shared.pii import PiiFinding, find_pii, redact, redact_value, scan_value
+from shared.pii import PiiFinding, find_pii, name_runs, redact, redact_value, scan_value
+from shared.pseudonyms import KnownEngineers, engineer_code
 
 
 @pytest.mark.parametrize(
@@ -167,3 +168,103 @@ def test_redact_value_turns_an_integer_with_personal_data_into_text():
         "count": 3,
         "ok": True,
     }
+
+
+# Known engineers: every run of one to three words is checked against the stored engineer codes.
+KEY = b"unit-test-pseudonym-key-0123456789abcdef"
+KNOWN = KnownEngineers(
+    [
+        engineer_code("Quintessa Marbleforge", KEY),
+        engineer_code("Zoë", KEY),
+        engineer_code("Anne-Marie O'Neil Duval", KEY),
+    ],
+    KEY,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("quintessa marbleforge escalated too late", "[name] escalated too late"),
+        ("QUINTESSA MARBLEFORGE escalated", "[name] escalated"),
+        ("Quintéssa   Marblefórge escalated", "[name] escalated"),  # accents, extra spaces
+        ("Quinte\u0301ssa Marbleforge", "[name]"),  # a decomposed accent
+        ("call with Quintessa\nMarbleforge.", "call with [name]."),
+        ("Quintessa Marbleforge's reply", "[name]'s reply"),
+        ("Quintessa Marbleforge’s reply", "[name]’s reply"),
+        ("handle quintessa.marbleforge or quintessa_marbleforge", "handle [name] or [name]"),
+        ("ask zoe, then ZOË", "ask [name], then [name]"),  # one word
+        ("anne-marie o’neil duval agreed", "[name] agreed"),  # three words
+        ("(Quintessa Marbleforge)", "([name])"),
+    ],
+)
+def test_a_known_engineers_name_is_found_in_any_case_and_form(text, redacted):
+    findings = find_pii(text, known=KNOWN)
+    assert {finding.kind for finding in findings} == {"person_name"}
+    assert redact(text, findings).replace("[redacted:person_name]", "[name]") == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "quintessa, marbleforge",  # a comma between the words: not one name
+        "Quintessa. Marbleforge",  # a sentence ends between them
+        "quintessa 2 marbleforge",
+        "quintessa marbleforges",  # another word
+        "Quintessa alone",  # one word of a two-word name is no known name
+        "Zoey and Zoo",
+        "anne-marie o'neil",  # two of the three words
+        "The customer waited.",
+    ],
+)
+def test_other_word_runs_are_no_known_name(text):
+    assert find_pii(text, known=KNOWN) == []
+
+
+def test_without_known_engineers_no_name_is_looked_up():
+    assert find_pii("quintessa marbleforge", known=KnownEngineers([], KEY)) == []
+    assert find_pii("quintessa marbleforge") == []
+
+
+def test_name_runs_are_one_to_three_words_that_join():
+    assert name_runs("anna berg, was late. ok_go x's") == {
+        "anna",
+        "berg",
+        "was",
+        "late",
+        "ok",
+        "go",
+        "x's",
+        "x",
+        "anna berg",
+        "was late",
+        "ok go",
+        "go x's",
+        "go x",
+        "ok go x's",
+        "ok go x",
+    }
+
+
+def test_known_names_are_found_in_attribute_values_and_keys():
+    value = {"who": "Quintessa Marbleforge", "quintessa marbleforge": 1, "n": 2}
+    assert scan_value(value, known=KNOWN) == [
+        ("who", "person_name"),
+        ("[redacted:person_name]", "person_name"),
+    ]
+    assert redact_value(value, known=KNOWN) == {
+        "who": "[redacted:person_name]",
+        "[redacted:person_name]": 1,
+        "n": 2,
+    }
+
+
+@pytest.mark.parametrize("number", [73915847, 73915847.0])
+def test_numbers_are_scanned_as_they_are_written(number):
+    assert scan_value({"case": number}) == [("case", "case_number")]
+    assert redact_value({"case": number}) == {"case": "[redacted:case_number]"}
+
+
+@pytest.mark.parametrize("number", [0.5, 3.0, 1234.5, float("nan"), True])
+def test_ordinary_numbers_are_left_alone(number):
+    assert scan_value({"n": number}) == []
