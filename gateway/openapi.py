@@ -18,6 +18,7 @@ from flask import (
 from swagger_ui_bundle import swagger_ui_path
 from urllib3.exceptions import HTTPError as UpstreamError
 
+from gateway.agent_openapi import agent_document
 from shared.api import OPENAPI_VERSION
 from shared.tokens import Principal, sign_internal_token
 from shared.web import settings_of
@@ -206,6 +207,14 @@ def document_erasure(document: dict[str, Any]) -> None:
 @docs.get("/api/openapi.json")
 def openapi_json():
     return jsonify(merged_document(current_app))
+
+
+@docs.get("/api/openapi-agent.json")
+def openapi_agent_json():
+    """The agent's operations only, as OpenAPI 3.1 (gateway/agent_openapi.py)."""
+    return jsonify(
+        agent_document(merged_document(current_app), settings_of(current_app).gateway_issuer)
+    )
 
 
 SWAGGER_PAGE = """<!doctype html>
