@@ -8,6 +8,7 @@ from functools import partial
 from flask import Flask, g, request
 
 from gateway import api_keys
+from gateway.addresses import register_trusted_proxies
 from gateway.api import blp as audit_api
 from gateway.bearer import (
     BearerCredentials,
@@ -37,6 +38,7 @@ from shared.web import build_app, register_api, register_database, settings_of
 def create_app(config: dict | None = None) -> Flask:
     """Build the gateway app; `config` overrides settings (tests)."""
     app = build_app("gateway", __name__, config)
+    register_trusted_proxies(app)
     register_database(app, schema="gateway")
     register_browser_sessions(app)
     settings = settings_of(app)

@@ -1,106 +1,244 @@
-"""Abuse limits at the gateway (flask-limiter): sign-in and token requests per IP and per client,
-API calls per caller; shared through REDIS_URL when several gateway replicas run."""
+"""Abuse limits at the gateway, counted in moving windows of the `limits` library (in this process,
+or in Redis when REDIS_URL is set and several gateway replicas run).
+
+Sign-in and client authentication count *failures* only, per client address and per account or
+client at that address, and the budget is checked before a password or secret is: whoever has the
+right one from another address is never refused because of someone else's failures. API calls and
+engineer look-ups count every call per authenticated caller."""
 
 from __future__ import annotations
 
-import threading
+import functools
+import hashlib
+import hmac
+import ipaddress
+import logging
+import math
 import time
-import weakref
+from collections.abc import Callable
 
-from flask import Flask, Response, g, jsonify, request
-from flask_limiter import Limiter, RequestLimit
-from flask_limiter.util import get_remote_address
-from limits.storage import MemoryStorage
+from flask import Flask, Response, current_app, g, jsonify, request
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
-from gateway import lookups
+from gateway import lookups, oidc
+from shared.config import secret_value
 from shared.errors import PROBLEM_MEDIA_TYPE, TooManyRequests, problem_body
 from shared.web import settings_of
 
+log = logging.getLogger("cr.limits")
 
-class PrunedMemoryStorage(MemoryStorage):
-    """limits' in-memory storage (one gateway process), its expired entries pruned once a second by
-    one thread. The stock storage starts a new 10 ms timer thread on a hit whenever the last one
-    has ended: about 0.3 ms per API call when calls come more than 10 ms apart, a large part of the
-    gateway's own time at concurrency 1. Pruning only frees memory; limits are exact either way."""
-
-    STORAGE_SCHEME = ["cr-memory"]
-    PRUNE_SECONDS = 1.0
-
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options) -> None:
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        threading.Thread(
-            target=_prune_while_alive,
-            args=(weakref.ref(self),),
-            name="rate-limit-prune",
-            daemon=True,
-        ).start()
-
-    def _MemoryStorage__schedule_expiry(self) -> None:  # the stock per-hit timer
-        """Nothing to schedule per hit: the pruning thread runs on its own."""
+# Views limited per authenticated caller (the bearer check has set g.principal before them).
+API_ENDPOINTS = frozenset({"proxy.forward", "erasure.erase_engineer"})
+# Views that authenticate an OAuth client by its secret.
+CLIENT_AUTH_ENDPOINTS = ("oauth.issue_token", "oauth.revoke_token")
+UNKNOWN_CLIENT = "unknown-client"
 
 
-def _prune_while_alive(storage_ref: weakref.ref) -> None:
-    while (storage := storage_ref()) is not None:
-        storage._MemoryStorage__expire_events()
-        del storage  # no strong reference while sleeping: the storage can be collected
-        time.sleep(PrunedMemoryStorage.PRUNE_SECONDS)
+class RateLimits:
+    """The gateway's limits and their counters. Counter keys are keyed hashes: neither a client
+    address nor what someone typed is kept in the storage (Redis included) or in a log line."""
+
+    def __init__(self, storage_uri: str, key_secret: bytes, limits: dict[str, str]) -> None:
+        # wrap_exceptions: a storage that cannot be reached raises limits' StorageError, and the
+        # request goes on (a rate limit is not worth an outage).
+        self.windows = MovingWindowRateLimiter(
+            storage_from_string(storage_uri, wrap_exceptions=True)
+        )
+        self.key_secret = key_secret
+        self.limits: dict[str, RateLimitItem] = {name: parse(text) for name, text in limits.items()}
+
+    def key(self, *parts: str) -> str:
+        """The counter key of these parts (a keyed hash, the same on every replica)."""
+        message = "\x1f".join(parts).encode()
+        return hmac.new(self.key_secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def wait(self, name: str, key: str) -> int | None:
+        """Seconds until `key` has room again in limit `name`; None when it has room now."""
+        limit = self.limits[name]
+        try:
+            if self.windows.test(limit, name, key):
+                return None
+            reset_at = self.windows.get_window_stats(limit, name, key).reset_time
+        except StorageError:
+            _storage_unreachable(name)
+            return None
+        return max(1, math.ceil(reset_at - time.time()))
+
+    def spend(self, name: str, key: str) -> int | None:
+        """Count one event against limit `name` if there is room; else the seconds to wait."""
+        try:
+            if self.windows.hit(self.limits[name], name, key):
+                return None
+        except StorageError:
+            _storage_unreachable(name)
+            return None
+        return self.wait(name, key) or 1
+
+    def count(self, name: str, key: str) -> None:
+        """Count one failure against limit `name` (refusals are decided by `wait` beforehand)."""
+        try:
+            self.windows.hit(self.limits[name], name, key)
+        except StorageError:
+            _storage_unreachable(name)
 
 
-def _client_id() -> str:
-    """The client named by HTTP Basic auth or the form, for per-client token limits."""
-    if request.authorization and request.authorization.username:
-        return "client:" + request.authorization.username
-    return "client:" + request.form.get("client_id", "-")
+def _storage_unreachable(name: str) -> None:
+    log.warning("rate-limit storage unreachable; not counted", extra={"limit": name})
 
 
-def _caller() -> str:
-    principal = g.get("principal")
-    return "caller:" + principal.subject if principal else "ip:" + get_remote_address()
+def rate_limits() -> RateLimits:
+    return current_app.extensions["rate_limits"]
 
 
-def _too_many_requests(limit: RequestLimit) -> Response:
+def client_address() -> str:
+    """The caller's address as the limits count it: an IPv4 address, or the /64 of an IPv6 one
+    (what one host usually holds). `request.remote_addr` is the proxy's client only behind a
+    trusted proxy (gateway.addresses)."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def refused(name: str, wait: int, **known: str | None) -> None:
+    """Log a refusal by limit name, with known ids only (never an address or a typed value)."""
+    log.warning("rate limit reached", extra={"limit": name, "retry_after": wait, **known})
+
+
+def too_many_requests(wait: int) -> Response:
     """429 as problem details with the seconds until the window frees up."""
-    retry_after = max(1, limit.reset_at - int(time.time()))
-    error = TooManyRequests(
-        "Too many requests; slow down.", headers={"Retry-After": str(retry_after)}
-    )
+    error = TooManyRequests("Too many requests; slow down.", headers={"Retry-After": str(wait)})
     response = jsonify(problem_body(error))
     response.status_code = 429
-    response.headers.update({"Retry-After": str(retry_after), "Content-Type": PROBLEM_MEDIA_TYPE})
+    response.headers.update({"Retry-After": str(wait), "Content-Type": PROBLEM_MEDIA_TYPE})
     return response
 
 
-def register_rate_limits(app: Flask) -> Limiter:
-    """Attach the limits to the login form, the token endpoint and the API proxy (429 with
-    Retry-After when exceeded)."""
+# Sign-in (the login form of gateway.login) --------------------------------------------------------
+
+
+def _account(email: str) -> str:
+    return email.strip().lower()
+
+
+def sign_in_wait(email: str) -> int | None:
+    """Seconds this address must wait before its next password check for `email` (None: go on)."""
+    limits, address = rate_limits(), client_address()
+    wait = limits.wait("login", limits.key(address)) or limits.wait(
+        "login_account", limits.key(address, _account(email))
+    )
+    if wait:
+        refused("login", wait)
+    return wait
+
+
+def count_failed_sign_in(email: str) -> None:
+    """A wrong e-mail or password: counted for this address and for the account at it."""
+    limits, address = rate_limits(), client_address()
+    limits.count("login", limits.key(address))
+    limits.count("login_account", limits.key(address, _account(email)))
+
+
+def spend_bad_form() -> int | None:
+    """A sign-in form without this session's CSRF token: counted for this address on its own
+    (a cross-site page can make a browser send such posts, so they never hold back a real
+    sign-in); the seconds to wait once the address has sent too many."""
+    limits = rate_limits()
+    wait = limits.spend("login_form", limits.key(client_address()))
+    if wait:
+        refused("login_form", wait)
+    return wait
+
+
+# Client authentication (token and revocation endpoints) --------------------------------------------
+
+
+def claimed_client() -> str:
+    """The client this request names, if it exists; UNKNOWN_CLIENT for anything else (what a
+    stranger typed is never kept)."""
+    client_id = (request.authorization.username if request.authorization else None) or (
+        request.form.get("client_id") or ""
+    )
+    if client_id and oidc.query_client(client_id) is not None:
+        return client_id
+    return UNKNOWN_CLIENT
+
+
+def failed_client_authentication(response: Response) -> bool:
+    """True when the answer says the client's credentials were not accepted (RFC 6749 5.2)."""
+    if response.status_code not in (400, 401):
+        return False
+    body = response.get_json(silent=True)
+    return isinstance(body, dict) and body.get("error") == "invalid_client"
+
+
+def guard_client_authentication(view: Callable) -> Callable:
+    """`view` checked against the failure budgets of this address and of the named client at it
+    before any secret is, its failed client authentications counted after."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        limits, address, client_id = rate_limits(), client_address(), claimed_client()
+        per_address, per_client = limits.key(address), limits.key(address, client_id)
+        wait = limits.wait("token", per_address) or limits.wait("token_client", per_client)
+        if wait:
+            refused("token", wait, client_id=None if client_id == UNKNOWN_CLIENT else client_id)
+            return too_many_requests(wait)
+        response = current_app.make_response(view(*args, **kwargs))
+        if failed_client_authentication(response):
+            limits.count("token", per_address)
+            limits.count("token_client", per_client)
+        return response
+
+    return guarded
+
+
+# API calls -----------------------------------------------------------------------------------------
+
+
+def limit_api_calls() -> Response | None:
+    """Every API call counts for its caller; a call that turns a name into a pseudonym also counts
+    against the lower look-up limit, so that no caller can test many names quickly."""
+    principal = g.get("principal")
+    if request.endpoint not in API_ENDPOINTS or principal is None:
+        return None
+    limits = rate_limits()
+    caller = limits.key(principal.subject)
+    for name in ("lookup", "api") if lookups.names_an_engineer() else ("api",):
+        wait = limits.spend(name, caller)
+        if wait:
+            refused(name, wait, caller=principal.subject)
+            return too_many_requests(wait)
+    return None
+
+
+def register_rate_limits(app: Flask) -> RateLimits:
+    """The limits of this gateway: the failure budgets of the token and revocation endpoints (the
+    login form checks its own, in gateway.login), and the per-caller API limits."""
     settings = settings_of(app)
-    limiter = Limiter(
-        key_func=get_remote_address,
-        app=app,
-        storage_uri=settings.redis_url or "cr-memory://",
-        headers_enabled=False,
-        strategy="moving-window",
-        swallow_errors=True,
-        on_breach=_too_many_requests,
+    limits = RateLimits(
+        settings.redis_url or "memory://",
+        secret_value(settings, "session_secret").encode(),
+        {
+            "login": settings.rate_limit_login,
+            "login_form": settings.rate_limit_login,
+            "login_account": settings.rate_limit_login_account,
+            "token": settings.rate_limit_token,
+            "token_client": settings.rate_limit_token_client,
+            "api": settings.rate_limit_api,
+            "lookup": settings.rate_limit_lookup,
+        },
     )
-    views = app.view_functions
-    views["login.login_page"] = limiter.limit(settings.rate_limit_login, methods=["POST"])(
-        views["login.login_page"]
-    )
-    token_view = limiter.limit(settings.rate_limit_token)(views["oauth.issue_token"])
-    views["oauth.issue_token"] = limiter.limit(settings.rate_limit_token, key_func=_client_id)(
-        token_view
-    )
-    views["erasure.erase_engineer"] = limiter.limit(settings.rate_limit_api, key_func=_caller)(
-        views["erasure.erase_engineer"]
-    )
-    api_view = limiter.limit(settings.rate_limit_api, key_func=_caller)(views["proxy.forward"])
-    # A name in, its pseudonym out (a look-up, or Compare History by name): limited on its own so
-    # that no caller can test many names quickly.
-    views["proxy.forward"] = limiter.limit(
-        settings.rate_limit_lookup,
-        key_func=_caller,
-        scope="engineer-lookup",
-        exempt_when=lambda: not lookups.names_an_engineer(),
-    )(api_view)
-    return limiter
+    app.extensions["rate_limits"] = limits
+    for endpoint in CLIENT_AUTH_ENDPOINTS:
+        app.view_functions[endpoint] = guard_client_authentication(app.view_functions[endpoint])
+    app.before_request(limit_api_calls)
+    return limits

@@ -244,12 +244,37 @@ SETTINGS: tuple[Setting, ...] = (
         ("127.0.0.0/8", "::1/128"),
         "Who may read the gateway's `/metrics` (comma-separated CIDRs).",
     ),
-    Setting("RATE_LIMIT_LOGIN", str, "10 per minute", "Sign-in attempts per client IP."),
+    Setting(
+        "TRUSTED_PROXIES",
+        _csv,
+        (),
+        "Reverse proxies (comma-separated CIDRs) whose `X-Forwarded-For` names the client "
+        "address; unset: the header is never trusted and the socket's peer is the client.",
+    ),
+    Setting(
+        "RATE_LIMIT_LOGIN",
+        str,
+        "10 per minute",
+        "Failed sign-ins (wrong e-mail or password) per client address; sign-in forms without "
+        "a valid CSRF token have an allowance of this size of their own.",
+    ),
+    Setting(
+        "RATE_LIMIT_LOGIN_ACCOUNT",
+        str,
+        "5 per minute",
+        "Wrong passwords for one account from one client address (within `RATE_LIMIT_LOGIN`).",
+    ),
     Setting(
         "RATE_LIMIT_TOKEN",
         str,
         "120 per minute",
-        "Token requests per client IP and, separately, per client id.",
+        "Failed client authentications (token and revocation endpoints) per client address.",
+    ),
+    Setting(
+        "RATE_LIMIT_TOKEN_CLIENT",
+        str,
+        "30 per minute",
+        "Failed authentications of one client per client address, within `RATE_LIMIT_TOKEN`.",
     ),
     Setting("RATE_LIMIT_API", str, "3000 per minute", "API calls per authenticated caller."),
     Setting(

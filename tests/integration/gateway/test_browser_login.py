@@ -83,6 +83,12 @@ def log_in(client, email, password, next_url=""):
     )
 
 
+def log_out(client):
+    """Sign out as the sign-out button does: a post with the session's CSRF token."""
+    page = client.get("/logout")
+    return client.post("/logout", data={"csrf_token": csrf_of(page.data)})
+
+
 def get_code(client, client_id, challenge):
     response = client.get(authorize_url(client_id, challenge))
     assert response.status_code == 302, response.data
@@ -226,7 +232,7 @@ def test_login_without_csrf_token_is_refused(client, gateway_app, manager):
 
 def test_login_lands_on_the_role_page_and_ignores_foreign_next(client, manager):
     assert log_in(client, manager, "right-password").headers["Location"] == "/dashboard/"
-    client.get("/logout")
+    log_out(client)
     foreign = log_in(client, manager, "right-password", next_url="https://evil.test/x")
     assert foreign.headers["Location"] == "/dashboard/"
 
@@ -244,10 +250,24 @@ def test_logout_ends_the_session_and_shows_login(client, gateway_app, manager):
     register_web_client(gateway_app)
     _, challenge = pkce()
     log_in(client, manager, "right-password")
-    out = client.get("/logout")
-    assert out.headers["Location"] == "/login"
+    out = log_out(client)
+    assert out.status_code == 302 and out.headers["Location"] == "/login"
     again = client.get(authorize_url("web", challenge))
     assert again.headers["Location"].startswith("/login?next=")
+
+
+def test_a_cross_site_logout_link_or_post_signs_nobody_out(client, gateway_app, manager):
+    """GET /logout only shows the sign-out button; a post without the session's CSRF token (what
+    another site can make a browser send) is refused. The session goes on either way."""
+    register_web_client(gateway_app)
+    _, challenge = pkce()
+    log_in(client, manager, "right-password")
+    page = client.get("/logout", headers={"Sec-Fetch-Site": "cross-site"})
+    assert page.status_code == 200 and b"Sign out" in page.data
+    forged = client.post("/logout", data={}, headers={"Origin": "https://evil.test"})
+    assert forged.status_code == 400
+    still = client.get(authorize_url("web", challenge))
+    assert still.status_code == 302 and "code=" in still.headers["Location"]
 
 
 def test_security_headers_on_every_response(client):

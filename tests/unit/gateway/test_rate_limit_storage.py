@@ -1,69 +1,57 @@
-"""The gateway's in-memory rate-limit storage: exact limits, no thread started per hit, and
-expired entries pruned on its own thread."""
-
-import threading
-import time
+"""The gateway's rate-limit counters: limits' stock storage and moving window, exact counts, budgets
+that are looked at without being spent, and keys that hold neither an address nor what was typed."""
 
 from flask import Flask
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.storage import MemoryStorage
 
-from gateway.limits import PrunedMemoryStorage, register_rate_limits
+from gateway.limits import RateLimits, register_rate_limits
+from shared.config import load_settings
 
-
-def test_the_moving_window_is_exact():
-    limiter = MovingWindowRateLimiter(storage_from_string("cr-memory://"))
-    limit = parse("3 per 1 second")
-    assert [limiter.hit(limit, "caller:a") for _ in range(4)] == [True, True, True, False]
-    assert limiter.hit(limit, "caller:b")  # another caller has a window of its own
-    time.sleep(1.05)
-    assert limiter.hit(limit, "caller:a")
+SECRET = b"k" * 32
 
 
-def test_hits_spaced_apart_start_no_threads(monkeypatch):
-    limiter = MovingWindowRateLimiter(storage_from_string("cr-memory://"))
-    limit = parse("1000 per minute")
-    started = []
-    real_start = threading.Thread.start
-    monkeypatch.setattr(
-        threading.Thread, "start", lambda thread: (started.append(thread), real_start(thread))[1]
-    )
-    for _ in range(20):  # the stock storage starts a timer thread for each of these
-        limiter.hit(limit, "caller:a")
-        time.sleep(0.015)
-    assert started == []
+def counters(**limits: str) -> RateLimits:
+    return RateLimits("memory://", SECRET, limits)
 
 
-def test_expired_entries_are_pruned_by_the_storage_thread():
-    storage = storage_from_string("cr-memory://")
-    limiter = MovingWindowRateLimiter(storage)
-    limiter.hit(parse("5 per 1 second"), "caller:a")
-    assert any(storage.events.values())
-    deadline = time.monotonic() + 3 * PrunedMemoryStorage.PRUNE_SECONDS + 1
-    while any(storage.events.values()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(storage.events.values())
+def test_spending_is_exact_per_key():
+    limits = counters(api="3 per minute")
+    first, second = limits.key("caller-a"), limits.key("caller-b")
+    assert [limits.spend("api", first) for _ in range(3)] == [None, None, None]
+    wait = limits.spend("api", first)
+    assert wait is not None and 1 <= wait <= 60
+    assert limits.spend("api", second) is None  # another caller has a window of its own
 
 
-def test_the_gateway_uses_it_without_redis():
+def test_a_budget_is_looked_at_without_being_spent():
+    limits = counters(token="2 per minute")
+    key = limits.key("198.51.100.7")
+    assert [limits.wait("token", key) for _ in range(10)] == [None] * 10
+    limits.count("token", key)
+    assert limits.wait("token", key) is None
+    limits.count("token", key)
+    wait = limits.wait("token", key)
+    assert wait is not None and 1 <= wait <= 60
+
+
+def test_keys_are_keyed_hashes_of_fixed_length():
+    limits = counters()
+    typed = "Anna Müller 12345678 " * 500
+    key = limits.key("198.51.100.7", typed)
+    assert len(key) == 32 and "198" not in key and "Anna" not in key
+    assert key == limits.key("198.51.100.7", typed)  # the same on every replica
+    assert key != limits.key("198.51.100.7", typed + "x")
+    assert key != RateLimits("memory://", b"other", {}).key("198.51.100.7", typed)
+    assert limits.key("a", "bc") != limits.key("ab", "c")
+
+
+def test_the_gateway_counts_in_memory_without_redis(tmp_path):
     app = Flask("limits-test")
-    app.extensions["settings"] = type(
-        "S",
-        (),
-        {
-            "redis_url": "",
-            "rate_limit_login": "5 per minute",
-            "rate_limit_token": "5 per minute",
-            "rate_limit_api": "5 per minute",
-            "rate_limit_lookup": "5 per minute",
-        },
-    )()
-    for endpoint in (
-        "login.login_page",
-        "oauth.issue_token",
-        "erasure.erase_engineer",
-        "proxy.forward",
-    ):
+    app.extensions["settings"] = load_settings(
+        {}, data_dir=tmp_path, redis_url="", session_secret="s" * 32
+    )
+    for endpoint in ("oauth.issue_token", "oauth.revoke_token"):
         app.view_functions[endpoint] = lambda: ""
-    assert isinstance(register_rate_limits(app).storage, PrunedMemoryStorage)
+    limits = register_rate_limits(app)
+    assert isinstance(limits.windows.storage, MemoryStorage)
+    assert app.extensions["rate_limits"] is limits
