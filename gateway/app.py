@@ -23,6 +23,7 @@ from gateway.erasure import erasure
 from gateway.keys import KeyRing, ensure_keys
 from gateway.limits import register_rate_limits
 from gateway.login import register_login
+from gateway.mcp import register_mcp
 from gateway.oauth import oauth
 from gateway.oidc import create_authorization_server
 from gateway.openapi import register_docs
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_proxy(app)
     register_ui(app)
     register_docs(app)
+    register_mcp(app)
     register_rate_limits(app)
     register_security_headers(app)
     register_metrics_guard(app)

@@ -210,6 +210,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DASHBOARD_URL", str, "http://127.0.0.1:8050", "Where the gateway reaches dashboard_svc."
     ),
+    Setting(
+        "MCP_URL",
+        str,
+        "http://127.0.0.1:8004",
+        "Where the gateway reaches mcp_svc (the MCP server behind `/mcp`).",
+    ),
     Setting("UPSTREAM_TIMEOUT", float, 30.0, "Seconds the gateway waits for a service."),
     Setting(
         "QA_LOW_CONFIDENCE",
@@ -328,6 +334,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRENDS_PORT", int, 8002, "`make run`: port of trends_svc."),
     Setting("QA_PORT", int, 8003, "`make run`: port of qa_svc."),
     Setting("DASHBOARD_PORT", int, 8050, "`make run`: port of dashboard_svc."),
+    Setting("MCP_PORT", int, 8004, "`make run`: port of mcp_svc."),
     Setting("SEED", _bool, True, "`make run` seeds demo data (`SEED=0` skips it)."),
 )
 

@@ -113,6 +113,7 @@ def start_platform(
         "TRENDS_URL": urls["trends"],
         "QA_URL": urls["qa"],
         "DASHBOARD_URL": urls["dashboard"],
+        "MCP_URL": urls["mcp"],
         "GATEWAY_ISSUER": urls["gateway"],
         "GATEWAY_URL": urls["gateway"],
         **(extra_env or {}),

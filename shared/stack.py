@@ -20,8 +20,8 @@ KEEP_ALIVE_SECONDS = 75
 
 @dataclass(frozen=True)
 class Process:
-    """One long-running process of the platform: a gunicorn app on a port, or a worker module
-    (`app` is then `-m module` and `port` 0)."""
+    """One long-running process of the platform: a gunicorn app on a port, or a module (`app` is
+    then `-m module`): an ASGI server given `--port`, or a worker with `port` 0."""
 
     name: str
     app: str
@@ -29,7 +29,8 @@ class Process:
 
     def command(self) -> list[str]:
         if self.app.startswith("-m "):
-            return [sys.executable, "-m", self.app.removeprefix("-m ")]
+            module = [sys.executable, "-m", self.app.removeprefix("-m ")]
+            return [*module, "--port", str(self.port)] if self.port else module  # an ASGI server
         return [
             sys.executable,
             "-m",
@@ -62,6 +63,7 @@ PROCESSES = (
     Process("qa", "qa_svc.app:create_app()", 8003),
     Process("dashboard", "dashboard_svc.app:create_app()", 8050),
     Process("trends-worker", "-m trends_svc.worker", 0),
+    Process("mcp", "-m mcp_svc", 8004),
 )
 
 
@@ -99,6 +101,7 @@ def process_environment(
         ("trends", "TRENDS_URL"),
         ("qa", "QA_URL"),
         ("dashboard", "DASHBOARD_URL"),
+        ("mcp", "MCP_URL"),
     ):
         env.setdefault(variable, f"http://127.0.0.1:{port_of(name, settings)}")
     env.setdefault("GATEWAY_ISSUER", f"http://127.0.0.1:{port_of('gateway', settings)}")
@@ -150,6 +153,7 @@ def banner(settings: Settings) -> str:
             f"  OpenID discovery           {gateway}/.well-known/openid-configuration",
             f"  Dashboard                  {gateway}/dashboard/",
             f"  QA UI                      {gateway}/qa/",
+            f"  MCP server (agents)        {gateway}/mcp",
             "",
             "Demo identities:",
             "  agent client   demo-agent / demo-agent-secret   (client_credentials)",

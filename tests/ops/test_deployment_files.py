@@ -56,8 +56,9 @@ def test_compose_has_one_service_per_process_from_one_image(compose):
 def test_compose_commands_start_the_right_app_on_the_right_port(compose):
     for process in PROCESSES:
         command = compose["services"][process.name]["command"]
-        if not process.port:
-            assert command == ["python", *process.app.split()]
+        if process.app.startswith("-m "):  # a worker, or an ASGI server given its port
+            port = ["--host", "0.0.0.0", "--port", str(process.port)] if process.port else []  # noqa: S104
+            assert command == ["python", *process.app.split(), *port]
             continue
         assert command[-1] == process.app
         assert f"0.0.0.0:{process.port}" in command
@@ -176,7 +177,7 @@ def test_every_deployed_gunicorn_keeps_idle_connections_as_long_as_the_local_one
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert f'ENV GUNICORN_CMD_ARGS="--keep-alive {KEEP_ALIVE_SECONDS}"' in dockerfile
     for process in PROCESSES:
-        if process.port:
+        if process.port and not process.app.startswith("-m "):  # gunicorn apps
             command = process.command()
             assert command[command.index("--keep-alive") + 1] == str(KEEP_ALIVE_SECONDS)
     assert KEEP_ALIVE_SECONDS >= 60
