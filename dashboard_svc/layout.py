@@ -8,7 +8,7 @@ from datetime import date
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback_context, dcc, html
-from flask import g
+from flask import g, request
 
 from dashboard_svc import filters as shared_filters
 from dashboard_svc import ids
@@ -57,7 +57,7 @@ def navbar():
         if not page.get("path_template")
     ]
     links.append(dbc.NavItem(dbc.NavLink("QA", href="/qa/", external_link=True)))
-    links.append(dbc.NavItem(dbc.NavLink("Sign out", href="/logout", external_link=True)))
+    links.append(dbc.NavItem(sign_out_form()))
     return dbc.Navbar(
         dbc.Container(
             [
@@ -69,6 +69,23 @@ def navbar():
         color="primary",
         dark=True,
         className="mb-3",
+    )
+
+
+def sign_out_form():
+    """Sign-out is a post to the gateway's /logout with the session's CSRF token, which the
+    gateway hands to this request in X-Gateway-CSRF-Token (a link could be followed cross-site)."""
+    return html.Form(
+        [
+            dcc.Input(
+                type="hidden",
+                name="csrf_token",
+                value=request.headers.get("X-Gateway-CSRF-Token", ""),
+            ),
+            html.Button("Sign out", type="submit", className="nav-link btn btn-link"),
+        ],
+        action="/logout",
+        method="POST",
     )
 
 

@@ -30,6 +30,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from gateway import audit, login, store
@@ -182,7 +183,7 @@ def _forward_ui(name: str) -> Response:
         getattr(settings, setting),
         principal,
         settings.max_import_bytes if name == "dashboard" else settings.max_body_bytes,
-        {"X-Forwarded-Access-Token": access_token},
+        {"X-Forwarded-Access-Token": access_token, login.CSRF_HEADER: generate_csrf()},
     )
     action = audit.audited_action(request.method, request.path[1:], audit.AUDITED_UI_CALLS)
     if action:

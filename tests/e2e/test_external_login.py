@@ -182,7 +182,8 @@ def test_sign_out_ends_the_platform_session(corp, new_page):
     page.goto(f"{platform.gateway}/dashboard/")
     sign_in_at_provider(page, provider, "mara.manager@corp.test")
     page.wait_for_url(f"{platform.gateway}/dashboard/**")
-    page.goto(f"{platform.gateway}/logout")
+    page.click("button:has-text('Sign out')")
+    page.wait_for_load_state()
     assert "You are signed out" in page.content()
     cookies = {cookie["name"] for cookie in page.context.cookies(platform.gateway)}
     assert "cr_session" not in cookies

@@ -104,14 +104,29 @@ def test_admin_lands_on_the_dashboard_and_a_deep_link_survives_sign_in(
     assert page.title().startswith("CR Assistant — Dashboard")
 
 
-def test_logout_ends_the_ui_session(platform, new_page, demo_identities):
+@pytest.mark.parametrize(
+    ("email", "landing"), [("qa@demo.local", "/qa/"), ("manager@demo.local", "/dashboard/")]
+)
+def test_signing_out_in_the_ui_ends_the_session_and_shows_login(
+    platform, new_page, demo_identities, email, landing
+):
+    page = new_page()
+    sign_in(page, platform.gateway, email)
+    assert page.url.startswith(f"{platform.gateway}{landing}")
+    page.click("button:has-text('Sign out')")  # a form post with the session's CSRF token
+    page.wait_for_url(f"{platform.gateway}/login")
+    assert page.locator("input[name=password]").count() == 1
+    page.goto(f"{platform.gateway}{landing}")
+    assert "/login" in page.url, "after sign-out the UI asks for a sign-in again"
+
+
+def test_a_link_to_logout_from_another_site_signs_nobody_out(platform, new_page, demo_identities):
     page = new_page()
     sign_in(page, platform.gateway, "qa@demo.local")
-    assert page.url == f"{platform.gateway}/qa/"
-    page.goto(f"{platform.gateway}/logout")
-    assert "/login" in page.url
+    page.goto(f"{platform.gateway}/logout", referer="https://evil.example/")
+    assert page.locator("button:has-text('Sign out')").count() == 1  # a button, nothing done
     page.goto(f"{platform.gateway}/qa/")
-    assert "/login" in page.url, "after logout the UI asks for a sign-in again"
+    assert page.url == f"{platform.gateway}/qa/", "still signed in"
 
 
 def test_ui_posts_from_another_site_are_refused(platform, new_page, demo_identities):
