@@ -17,6 +17,8 @@ from persistence_svc.schemas import (
     EngineerLookupSchema,
     ErasureResultSchema,
     ExportArgsSchema,
+    FreeTextCheckSchema,
+    FreeTextFindingsSchema,
     ImportArgsSchema,
     ImportReportSchema,
     SessionInSchema,
@@ -41,6 +43,7 @@ blp = Blueprint("sessions", __name__, description="Anonymized analyses of the CR
 internal = Blueprint("internal", __name__, description="Feeds for other services (not public).")
 
 WRITERS = ("agent", "admin")
+TEXT_CHECKER = "text_checker"  # the QA service's call (shared.tokens.SERVICE_CALLS)
 READERS = ("manager", "qa_lead", "admin")
 
 
@@ -94,8 +97,10 @@ class Sessions(MethodView):
         Names and case numbers are replaced by pseudonyms and never stored. Sending the same
         `session_id` and content again answers 200 without a duplicate; other content, 409.
         """
-        record = sessions.prepare_or_reject(data, pseudonym_key(), redact=args["redact"])
+        key = pseudonym_key()
         with db.connection() as conn:
+            known = sessions.known_engineers(conn, key)
+            record = sessions.prepare_or_reject(data, key, redact=args["redact"], known=known)
             row, created = sessions.store_session(conn, record)
         location = url_for("sessions.SessionById", session_id=row["session_id"])
         return row, 201 if created else 200, {"Location": location}
@@ -190,6 +195,22 @@ class Changes(MethodView):
             return changes.page(conn, after, args["limit"])
 
 
+@internal.route("/internal/free-text/check")
+class FreeTextCheck(MethodView):
+    @internal.roles(TEXT_CHECKER)
+    @internal.doc(operationId="checkFreeText")
+    @internal.arguments(FreeTextCheckSchema)
+    @internal.response(200, FreeTextFindingsSchema)
+    def post(self, data):
+        """Find personal data in other services' free text
+
+        The PII guard of the sessions, with the names of the engineers stored now; answers kinds
+        and positions only. The texts are neither stored nor logged.
+        """
+        with db.connection() as conn:
+            return sessions.personal_data_in(conn, data["texts"], pseudonym_key())
+
+
 IMPORT_BODY = {
     "required": True,
     "description": "The file as the raw body, or a multipart field `file`. Columns/keys are the "
@@ -233,7 +254,11 @@ class Imports(MethodView):
         spooled, size = imports.spool(upload, settings.max_import_bytes)
         background = size > settings.import_async_bytes
         key = current_app.extensions["pseudonym_key"]
-        pool = imports.validation_pool(key, settings.import_workers, size) if background else None
+        pool = None
+        if background:
+            with db.connection() as conn:
+                known = sessions.known_engineers(conn, key)
+            pool = imports.validation_pool(key, settings.import_workers, size, known)
         scan = imports.check_upload(spooled, media_type, settings.max_import_rows, pool)
         report = imports.start_import(
             current_app._get_current_object(),

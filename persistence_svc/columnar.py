@@ -36,7 +36,7 @@ from persistence_svc.schemas import (
 )
 from persistence_svc.sessions import CONTENT_FIELDS, hashed_json
 from shared import domain, pii
-from shared.pseudonyms import EngineerCodes, case_ref, case_refs
+from shared.pseudonyms import EngineerCodes, KnownEngineers, case_ref, case_refs
 
 _DEFAULTS = {**dict.fromkeys(DIRECT_CHECKS), **PLAIN_DEFAULTS}
 _MADE = dict(MADE_DEFAULTS)
@@ -128,7 +128,10 @@ def _doubted(keys: Sequence[Any], table: dict[Any, Any], doubtful: set[int]) -> 
 class _Lines:
     """The cells of a chunk's lines by column, the loaded value of each distinct cell by field."""
 
-    def __init__(self, names: Sequence[str], lines: list[list[str]]) -> None:
+    def __init__(
+        self, names: Sequence[str], lines: list[list[str]], known: KnownEngineers | None = None
+    ) -> None:
+        self.known = known
         self.size = len(lines)
         width = len(names)
         self.doubtful: set[int] = set()
@@ -173,6 +176,10 @@ class _Lines:
             "ended_at",
         )
         self._doubt_unless(_free_text_is_clean, "notes", "attributes", "engineer")
+        if self.known:  # known engineers' names: once per distinct notes and attributes cell
+            self._doubt_unless(
+                functools.partial(_free_of_known_names, self.known), "notes", "attributes"
+            )
 
     def _one_of(self, first: str, second: str) -> None:
         """Doubt the lines that give both fields or neither (both load as None when absent)."""
@@ -240,6 +247,15 @@ def _free_text_is_clean(notes: Any, attributes: Any, engineer: Any) -> bool:
     return not (attributes and pii.scan_value(attributes, names=names))
 
 
+def _free_of_known_names(known: KnownEngineers, notes: Any, attributes: Any) -> bool:
+    """The same guard finds no known engineer's name (False: the record path reports it)."""
+    if notes is UNSET or attributes is UNSET:
+        return True  # doubtful anyway
+    if notes and pii.find_pii(notes, known=known):
+        return False
+    return not (attributes and pii.scan_value(attributes, known=known))
+
+
 def prepare_lines(
     names: Sequence[str],
     lines: list[list[str]],
@@ -247,14 +263,16 @@ def prepare_lines(
     key: bytes,
     codes: EngineerCodes,
     now: datetime,
+    known: KnownEngineers | None = None,
 ) -> PreparedLines:
     """Check and prepare the cells of CSV lines (not blank; `names`: the header) as
-    `prepare_record(load_session(record))` would with `now`, the lines it doubts aside."""
+    `prepare_record(load_session(record), known=known)` would with `now`, the lines it doubts
+    aside."""
     if not lines:
         return PreparedLines()
     if len(set(names)) != len(names):  # a column twice: the record path decides which counts
         return PreparedLines(doubtful=set(range(len(lines))))
-    columns = _Lines(names, lines)
+    columns = _Lines(names, lines, known)
     columns.check()
     columns.keep_sure()
     outcome = PreparedLines(doubtful=columns.doubtful)

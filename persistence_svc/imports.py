@@ -45,7 +45,7 @@ from persistence_svc.fileformats import (
     scan_file,
 )
 from persistence_svc.schemas import load_session
-from persistence_svc.sessions import PersonalDataFound, prepare_record
+from persistence_svc.sessions import PersonalDataFound, known_engineers, prepare_record
 from shared import db, metrics
 from shared.errors import (
     BadRequest,
@@ -54,7 +54,7 @@ from shared.errors import (
     flatten_messages,
     reportable_field,
 )
-from shared.pseudonyms import EngineerCodes
+from shared.pseudonyms import EngineerCodes, KnownEngineers
 
 CHUNK_ROWS = 4000
 FINAL_REPORT_PATIENCE = 120.0  # seconds a final report waits for the database to come back
@@ -230,17 +230,19 @@ def prepare_chunk(
     codes: EngineerCodes | None = None,
     *,
     now: datetime | None = None,
+    known: KnownEngineers | None = None,
 ) -> Chunk:
     """Validate and prepare each record through the rules of POST /sessions (one code path), then
     turn the good ones into COPY data. `codes`: the engineer codes of the whole import; `now`: the
-    analysis time of records without an end time (default: the time of the call)."""
+    analysis time of records without an end time (default: the time of the call); `known`: the
+    engineers whose names free text must not hold (those stored when the import began)."""
     chunk = Chunk(size=len(rows))
     codes = codes or EngineerCodes(key)
     now = now or datetime.now(UTC)
     prepared = [
         entry
         for row, record in rows
-        if (entry := _prepare_record(chunk, row, record, key, codes, now)) is not None
+        if (entry := _prepare_record(chunk, row, record, key, codes, now, known)) is not None
     ]
     return _with_copy_data(chunk, prepared)
 
@@ -253,6 +255,7 @@ def prepare_csv_chunk(
     *,
     apostrophes: bool = True,
     now: datetime | None = None,
+    known: KnownEngineers | None = None,
 ) -> Chunk:
     """prepare_chunk of the records of CSV lines (`fileformats.read_csv_lines`; `names`: the
     header), a column at a time (persistence_svc.columnar); the lines it doubts go the record
@@ -261,14 +264,15 @@ def prepare_csv_chunk(
     codes = codes or EngineerCodes(key)
     now = now or datetime.now(UTC)
     sure = columnar.prepare_lines(
-        names, [cells for _, cells in lines], key=key, codes=codes, now=now
+        names, [cells for _, cells in lines], key=key, codes=codes, now=now, known=known
     )
     ready = iter(zip(sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True))
     prepared: list[_Prepared] = []
     for index, (row, cells) in enumerate(lines):
         if index in sure.doubtful:
             record = csv_record(cells, names, apostrophes=apostrophes)
-            if (entry := _prepare_record(chunk, row, record, key, codes, now)) is not None:
+            entry = _prepare_record(chunk, row, record, key, codes, now, known)
+            if entry is not None:
                 prepared.append(entry)
         else:
             prepared.append((row, *next(ready)))
@@ -276,7 +280,13 @@ def prepare_csv_chunk(
 
 
 def _prepare_record(
-    chunk: Chunk, row: int, record: Any, key: bytes, codes: EngineerCodes, now: datetime
+    chunk: Chunk,
+    row: int,
+    record: Any,
+    key: bytes,
+    codes: EngineerCodes,
+    now: datetime,
+    known: KnownEngineers | None,
 ) -> _Prepared | None:
     """One record of a chunk, prepared; None when rejected (its problems go to the chunk)."""
     if not isinstance(record, dict):
@@ -288,7 +298,7 @@ def _prepare_record(
     if not _DERIVED.isdisjoint(record):  # computed here, whatever the file says
         record = {k: v for k, v in record.items() if k not in _DERIVED}
     try:
-        session = prepare_record(load_session(record), key, codes=codes, now=now)
+        session = prepare_record(load_session(record), key, codes=codes, now=now, known=known)
     except ma.ValidationError as error:
         problems = flatten_messages(error.messages, root="record", locations=frozenset())
         chunk.reject(
@@ -358,13 +368,17 @@ class BlockOfFile:
         with open(self.path, "rb") as stream:
             return list(read_block(stream, self.media_type, self.block, self.columns))
 
-    def prepare(self, key: bytes, codes: EngineerCodes | None) -> Chunk:
+    def prepare(
+        self, key: bytes, codes: EngineerCodes | None, known: KnownEngineers | None = None
+    ) -> Chunk:
         """The block's chunk: CSV lines a column at a time, NDJSON records one by one."""
         if self.media_type != CSV:
-            return prepare_chunk(self.rows(), key, codes)
+            return prepare_chunk(self.rows(), key, codes, known=known)
         with open(self.path, "rb") as stream:
             lines, apostrophes = read_csv_lines(stream, self.block)
-        return prepare_csv_chunk(lines, self.columns, key, codes, apostrophes=apostrophes)
+        return prepare_csv_chunk(
+            lines, self.columns, key, codes, apostrophes=apostrophes, known=known
+        )
 
 
 Work = BlockOfFile | list[tuple[int, Any]]  # a block to read, or records already read
@@ -381,11 +395,13 @@ def chunk_work(spooled: IO[bytes], scan: FileScan) -> Iterator[Work]:
     yield from iter(lambda: list(islice(records, CHUNK_ROWS)), [])
 
 
-def _prepare(work: Work, key: bytes, codes: EngineerCodes | None) -> Chunk:
+def _prepare(
+    work: Work, key: bytes, codes: EngineerCodes | None, known: KnownEngineers | None
+) -> Chunk:
     return (
-        work.prepare(key, codes)
+        work.prepare(key, codes, known)
         if isinstance(work, BlockOfFile)
-        else prepare_chunk(work, key, codes)
+        else prepare_chunk(work, key, codes, known=known)
     )
 
 
@@ -409,15 +425,17 @@ def start_worker_server() -> None:
 class ValidationPool:
     """The processes that validate one import's chunks beside the service (validation is the
     Python-bound part of an import; the service then only loads the chunks). Made before the file
-    is checked, so that they start while it is."""
+    is checked, so that they start while it is; `known` (the engineers stored then) goes to each
+    worker once."""
 
-    def __init__(self, key: bytes, workers: int) -> None:
+    def __init__(self, key: bytes, workers: int, known: KnownEngineers | None = None) -> None:
         self.workers = workers
+        self.known = known
         self.executor = ProcessPoolExecutor(
             workers,
             mp_context=_workers_context(),
             initializer=_start_worker,
-            initargs=(key,),
+            initargs=(key, known),
         )
         for _ in range(workers):  # a task for each: no process is idle yet, so each starts one
             self.executor.submit(int)
@@ -440,16 +458,19 @@ AHEAD_CHUNKS = 12
 
 
 def validated_chunks(
-    work: Iterator[Work], key: bytes, pool: ValidationPool | None = None
+    work: Iterator[Work],
+    key: bytes,
+    pool: ValidationPool | None = None,
+    known: KnownEngineers | None = None,
 ) -> Iterator[Chunk]:
     """The chunks of the work, validated and made COPY data, in file order: in this process, or
     by the processes of `pool`. At most two chunks per worker, or the AHEAD_CHUNKS started while
     the file was checked, are in flight, so memory stays flat whatever the file's size. Closes
-    the pool when done."""
+    the pool when done. `known`: see prepare_chunk (a pool's workers have their own)."""
     if pool is None:
         codes = EngineerCodes(key)
         for item in work:
-            yield _prepare(item, key, codes)
+            yield _prepare(item, key, codes, known)
         return
     pending = pool.ahead  # the first chunks, started while the file was checked
     try:
@@ -477,17 +498,21 @@ def validation_workers(configured: int) -> int:
     return configured or os.cpu_count() or 1
 
 
-def validation_pool(key: bytes, configured: int, size: int) -> ValidationPool | None:
-    """The validation workers of an import of `size` bytes (validation_workers); None (the
-    service validates) for a smaller file, or for one worker."""
+def validation_pool(
+    key: bytes, configured: int, size: int, known: KnownEngineers | None = None
+) -> ValidationPool | None:
+    """The validation workers of an import of `size` bytes (validation_workers), checking free
+    text against the `known` engineers; None (the service validates) for a smaller file, or for
+    one worker."""
     if size < POOLED_FROM_BYTES:
         return None
     workers = validation_workers(configured)
-    return ValidationPool(key, workers) if workers > 1 else None
+    return ValidationPool(key, workers, known) if workers > 1 else None
 
 
 _kept_key: bytes = b""
 _kept_codes: EngineerCodes | None = None
+_kept_known: KnownEngineers | None = None
 
 
 # A worker makes and drops a few dicts per row, which reference counting frees (no cycles): the
@@ -496,18 +521,19 @@ _kept_codes: EngineerCodes | None = None
 WORKER_GC_THRESHOLD = 50_000
 
 
-def _start_worker(key: bytes) -> None:
-    """Worker process start: the pseudonym key arrives once, not with every chunk. A worker serves
-    one import, so the engineer codes it remembers are that import's."""
-    global _kept_key, _kept_codes
+def _start_worker(key: bytes, known: KnownEngineers | None = None) -> None:
+    """Worker process start: the pseudonym key and the known engineers arrive once, not with every
+    chunk. A worker serves one import, so the engineer codes it remembers are that import's."""
+    global _kept_key, _kept_codes, _kept_known
     _kept_key = key
     _kept_codes = EngineerCodes(key)
+    _kept_known = known
     gc.freeze()  # what the worker imported lives as long as it does: not looked at again
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _prepare_with_kept_key(work: Work) -> Chunk:
-    return _prepare(work, _kept_key, _kept_codes)
+    return _prepare(work, _kept_key, _kept_codes, _kept_known)
 
 
 def load_chunk(conn, chunk: Chunk, report: ImportReport, *, direct: bool) -> bool:
@@ -623,9 +649,11 @@ def run_import(
     every session write and keeps only the report."""
     key = app.extensions["pseudonym_key"]
     try:
+        with app.app_context():
+            known = _known_at_start(key, pool)
         with (
             app.app_context(),
-            read_ahead(validated_chunks(chunk_work(spooled, scan), key, pool)) as chunks,
+            read_ahead(validated_chunks(chunk_work(spooled, scan), key, pool, known)) as chunks,
         ):
             direct = True  # until a chunk meets stored sessions (a repeated import)
             for chunk in chunks:
@@ -652,6 +680,16 @@ def run_import(
         _save_final_report(app, report)
         with contextlib.suppress(Exception):
             lock.release()
+
+
+def _known_at_start(key: bytes, pool: ValidationPool | None) -> KnownEngineers:
+    """The engineers whose names the import's free text must not hold: those its pool's workers
+    received, or those stored now. A name first stored by this import (or while it runs) is
+    caught in its own row only."""
+    if pool is not None and pool.known is not None:
+        return pool.known
+    with db.connection() as conn:
+        return known_engineers(conn, key)
 
 
 def _load(chunk: Chunk, report: ImportReport, *, direct: bool) -> bool:

@@ -24,10 +24,11 @@ from shared.api import (
 )
 from shared.pseudonyms import is_case_ref, is_engineer_code
 
-TEAM = WholeText(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-    error="Use 1-64 letters, digits, dots, hyphens or underscores.",
-)
+TEAM = WholeText(domain.TEAM_PATTERN, error=domain.TEAM_RULE)
+# The labels' shapes (shared.domain): no name, address or case number fits in one.
+REGION = WholeText(domain.REGION_PATTERN, error=domain.REGION_RULE)
+AGENT_VERSION = WholeText(domain.AGENT_VERSION_PATTERN, error=domain.AGENT_VERSION_RULE)
+MODEL = WholeText(domain.MODEL_PATTERN, error=domain.MODEL_RULE)
 MAX_ATTRIBUTES_BYTES = 4096
 MAX_ATTRIBUTES_DEPTH = 32
 MAX_DURATION_SECONDS = 2**31 - 1  # duration_seconds is stored as a PostgreSQL integer
@@ -113,7 +114,7 @@ class SessionInSchema(Schema):
     )
     case_ref = fields.String(metadata={"description": "Pseudonym instead of a case number."})
     team = fields.String(required=True, validate=TEAM)
-    region = fields.String(allow_none=True, validate=LABEL)
+    region = fields.String(allow_none=True, validate=REGION)
     record_type = Normalized(
         domain.normalize_record_type, "Use 'single' or 'series'.", required=True
     )
@@ -143,8 +144,8 @@ class SessionInSchema(Schema):
     )
     started_at = fields.AwareDateTime(load_default=None, allow_none=True)
     ended_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    agent_version = fields.String(load_default=None, allow_none=True, validate=LABEL)
-    model = fields.String(load_default=None, allow_none=True, validate=LABEL)
+    agent_version = fields.String(load_default=None, allow_none=True, validate=AGENT_VERSION)
+    model = fields.String(load_default=None, allow_none=True, validate=MODEL)
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     attributes = Attributes(keys=fields.String(validate=validate.Length(1, 64)), load_default=dict)
 
@@ -273,10 +274,13 @@ def _text(value: Any, max_length: int, min_length: int = 0) -> Any:
     return value
 
 
-def _optional_label(value: Any) -> Any:
-    if value is None:
-        return None
-    return value if type(value) is str and LABEL.regex.fullmatch(value) else UNSET
+def _optional_label(shape: WholeText):
+    def load(value: Any) -> Any:
+        if value is None:
+            return None
+        return value if type(value) is str and shape.regex.fullmatch(value) else UNSET
+
+    return load
 
 
 def _optional_text(max_length: int, min_length: int = 0):
@@ -394,7 +398,7 @@ DIRECT_CHECKS = {
     "case_number": _case_number,
     "case_ref": _code(is_case_ref),
     "team": _team,
-    "region": _optional_label,
+    "region": _optional_label(REGION),
     "record_type": _normalized(domain.normalize_record_type),
     "parts": _parts,
     "languages": _languages,
@@ -405,8 +409,8 @@ DIRECT_CHECKS = {
     "confidence_translation": _optional_fraction,
     "started_at": _aware_datetime,
     "ended_at": _aware_datetime,
-    "agent_version": _optional_label,
-    "model": _optional_label,
+    "agent_version": _optional_label(AGENT_VERSION),
+    "model": _optional_label(MODEL),
     "notes": _optional_text(2000),
     "attributes": _attributes,
 }
@@ -540,6 +544,37 @@ class EngineerCodeSchema(Schema):
 class ErasureResultSchema(Schema):
     engineer_code = fields.String()
     sessions_deleted = fields.Integer()
+
+
+MAX_CHECKED_TEXTS = 1000
+MAX_CHECKED_TEXT = 10_000
+
+
+class FreeTextCheckSchema(Schema):
+    """Free text of another service to check for personal data (never stored or logged)."""
+
+    texts = fields.List(
+        fields.String(validate=validate.Length(max=MAX_CHECKED_TEXT)),
+        required=True,
+        load_only=True,
+        validate=validate.Length(1, MAX_CHECKED_TEXTS),
+    )
+
+
+class FindingSchema(Schema):
+    kind = fields.String(metadata={"description": "e.g. person_name, email, case_number"})
+    start = fields.Integer()
+    end = fields.Integer()
+
+
+class TextFindingsSchema(Schema):
+    findings = fields.List(fields.Nested(FindingSchema))
+
+
+class FreeTextFindingsSchema(Schema):
+    items = fields.List(
+        fields.Nested(TextFindingsSchema), metadata={"description": "One per text, in order."}
+    )
 
 
 class ChangeArgsSchema(Schema):

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Flask
 
-from persistence_svc import imports, store
+from persistence_svc import imports, sessions, store
 from persistence_svc.fileformats import CSV, INPUT_COLUMNS
 from shared import db
 from shared.demo import (
@@ -230,7 +230,9 @@ def seed_sessions(
     started = time.monotonic()
     spooled, size = imports.spool(ChunkReader(csv_chunks(plan)), limit=2**62)
     key, workers = app.extensions["pseudonym_key"], app.extensions["settings"].import_workers
-    pool = imports.validation_pool(key, workers, size)
+    with db.connection() as conn:
+        known = sessions.known_engineers(conn, key)
+    pool = imports.validation_pool(key, workers, size, known)
     scan = imports.check_upload(spooled, CSV, plan.rows, pool)
     report = imports.ImportReport(id=uuid.uuid4(), dry_run=False, total=scan.total)
     lock = imports.begin_import(app, report, media_type=CSV, created_by=created_by)

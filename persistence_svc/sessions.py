@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from persistence_svc.fileformats import INPUT_COLUMNS
 from persistence_svc.schemas import load_session
 from shared import domain, pii
 from shared.errors import Conflict, Unprocessable, flatten_messages
-from shared.pseudonyms import EngineerCodes, case_ref, engineer_code
+from shared.pseudonyms import EngineerCodes, KnownEngineers, case_ref, engineer_code
 
 # The columns a record's content hash covers: everything the client determines.
 CONTENT_FIELDS = INPUT_COLUMNS[1:]  # all but session_id
@@ -39,6 +40,52 @@ def hashed_json(values: list[Any]) -> str:
     return "".join(_C_ENCODER(values, 0))
 
 
+class KnownEngineerIndex:
+    """This process's copy of the known engineer codes (table known_engineers). `current` costs
+    one look-up of the set's version; the codes are read again only when it changed (an engineer
+    first stored, or erased), so the copy a write is checked with is the committed set at that
+    moment, in every process."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._version: int | None = None
+        self._known = KnownEngineers((), key)
+        self._lock = threading.Lock()
+
+    def current(self, conn: psycopg.Connection) -> KnownEngineers:
+        """The known engineers as committed now."""
+        version = store.known_engineers_version(conn)
+        if version != self._version:
+            with self._lock:
+                if version != self._version:
+                    stored = store.known_engineers(conn)
+                    self._known = KnownEngineers(stored["codes"], self._key)
+                    self._version = stored["version"]
+        return self._known
+
+
+_INDEXES: dict[bytes, KnownEngineerIndex] = {}
+
+
+def known_engineers(conn: psycopg.Connection, key: bytes) -> KnownEngineers:
+    """The engineers stored as committed now, whose names free text must not hold (through this
+    process's KnownEngineerIndex under `key`)."""
+    index = _INDEXES.get(key) or _INDEXES.setdefault(key, KnownEngineerIndex(key))
+    return index.current(conn)
+
+
+def personal_data_in(conn: psycopg.Connection, texts: list[str], key: bytes) -> dict[str, Any]:
+    """The PII guard of free text for another service: for each text, the kinds and positions of
+    its personal data, the names of the engineers stored now included."""
+    known = known_engineers(conn, key)
+    return {
+        "items": [
+            {"findings": [vars(finding) for finding in pii.find_pii(text, known=known)]}
+            for text in texts
+        ]
+    }
+
+
 class PersonalDataFound(Exception):
     """Free text holds personal data; `fields` maps each field path to the kinds found."""
 
@@ -54,10 +101,12 @@ def prepare_record(
     redact: bool = False,
     now: datetime | None = None,
     codes: EngineerCodes | None = None,
+    known: KnownEngineers | None = None,
 ) -> dict[str, Any]:
     """Turn a validated analysis into the row to store: names become pseudonyms, derived values are
-    computed, and free text is PII-checked (rejected, or redacted when `redact`). `codes` are the
-    engineer codes of the import or batch the record belongs to."""
+    computed, and free text is PII-checked (rejected, or redacted when `redact`): the name sent
+    with it, and the names of the `known` engineers (`known_engineers`; None: none is known).
+    `codes` are the engineer codes of the import or batch the record belongs to."""
     record = dict(data)
     name = record.pop("engineer", None)
     number = record.pop("case_number", None)
@@ -70,7 +119,7 @@ def prepare_record(
     record["parts"] = record.get("parts") or 1
     if record.get("tone_label") is None:
         record["tone_label"] = domain.tone_for_sentiment(record["sentiment_score"])
-    _guard_free_text(record, names=(name,) if name else (), redact=redact)
+    _guard_free_text(record, names=(name,) if name else (), known=known, redact=redact)
     overall = domain.overall_confidence(
         record["confidence_analysis"], record.get("confidence_translation"), record["languages"]
     )
@@ -84,19 +133,25 @@ def prepare_record(
     return record
 
 
-def _guard_free_text(record: dict[str, Any], *, names: tuple[str, ...], redact: bool) -> None:
+def _guard_free_text(
+    record: dict[str, Any],
+    *,
+    names: tuple[str, ...],
+    known: KnownEngineers | None,
+    redact: bool,
+) -> None:
     found: dict[str, list[str]] = {}
     notes = record.get("notes")
     if notes:
-        findings = pii.find_pii(notes, names=names)
+        findings = pii.find_pii(notes, names=names, known=known)
         if findings and redact:
             record["notes"] = pii.redact(notes, findings)
         elif findings:
             found["notes"] = sorted({finding.kind for finding in findings})
     attributes = record.get("attributes") or {}
-    hits = pii.scan_value(attributes, names=names) if attributes else []
+    hits = pii.scan_value(attributes, names=names, known=known) if attributes else []
     if hits and redact:
-        record["attributes"] = pii.redact_value(attributes, names=names)
+        record["attributes"] = pii.redact_value(attributes, names=names, known=known)
     elif hits:
         for path, kind in hits:
             found.setdefault(f"attributes.{path}" if path else "attributes", []).append(kind)
@@ -126,10 +181,12 @@ def pii_problem_errors(error: PersonalDataFound, prefix: str = "") -> list[dict[
     ]
 
 
-def prepare_or_reject(data: dict[str, Any], key: bytes, *, redact: bool) -> dict[str, Any]:
+def prepare_or_reject(
+    data: dict[str, Any], key: bytes, *, redact: bool, known: KnownEngineers
+) -> dict[str, Any]:
     """prepare_record, with personal data answered as a 422 naming the fields."""
     try:
-        return prepare_record(data, key, redact=redact)
+        return prepare_record(data, key, redact=redact, known=known)
     except PersonalDataFound as found:
         raise Unprocessable(
             "Personal data is not stored.", errors=pii_problem_errors(found)
@@ -171,10 +228,12 @@ def sent_id(item: Any) -> uuid.UUID | None:
 def store_batch(
     conn: psycopg.Connection, items: list[dict[str, Any]], key: bytes, *, redact: bool
 ) -> dict[str, Any]:
-    """Validate and store many items: one insert for all valid ones, one look-up for repeats.
+    """Validate and store many items: one insert for all valid ones, one look-up for repeats;
+    free text is checked against the engineers known when the batch starts.
 
     Returns counts and one result per item (created, unchanged, conflict or invalid).
     """
+    known = known_engineers(conn, key)
     results: list[dict[str, Any]] = []
     valid: dict[uuid.UUID, tuple[int, dict[str, Any]]] = {}
     codes = EngineerCodes(key)
@@ -182,7 +241,9 @@ def store_batch(
         result: dict[str, Any] = {"index": index, "session_id": sent_id(item), "status": "invalid"}
         results.append(result)
         try:
-            record = prepare_record(load_session(item), key, redact=redact, codes=codes)
+            record = prepare_record(
+                load_session(item), key, redact=redact, codes=codes, known=known
+            )
         except ma.ValidationError as error:
             result["errors"] = flatten_messages(error.messages)
             continue

@@ -133,6 +133,22 @@ def delete_engineer_sessions(conn: psycopg.Connection, engineer_code: str) -> in
     ).rowcount
 
 
+def known_engineers_version(conn: psycopg.Connection) -> int:
+    """How often the set of known engineer codes changed (known_engineers_version)."""
+    return conn.execute("SELECT version FROM known_engineers_version").fetchone()["version"]
+
+
+def known_engineers(conn: psycopg.Connection) -> dict[str, Any]:
+    """The engineer codes with stored sessions and the version of that set, read together:
+    `{"version": 7, "codes": ["eng_…", …]}`."""
+    return conn.execute(
+        """
+        SELECT (SELECT version FROM known_engineers_version) AS version,
+               array(SELECT engineer_code FROM known_engineers) AS codes
+        """
+    ).fetchone()
+
+
 def list_changes(conn: psycopg.Connection, after: tuple[int, int, int], limit: int) -> list[dict]:
     """Committed changes after the cursor `(txid, change_id, position)`, oldest first, one per
     session of a log row (`position` counts from 1 in the row), with the current row.

@@ -7,7 +7,7 @@ import uuid
 from flask import current_app
 from flask.views import MethodView
 
-from qa_svc import reviews, store, validation
+from qa_svc import privacy, reviews, store, validation
 from qa_svc.schemas import (
     CheckResultSchema,
     CheckSchema,
@@ -22,9 +22,9 @@ from qa_svc.schemas import (
     SummarySchema,
     ValidationLogSchema,
 )
-from shared import db, pii
+from shared import db
 from shared.api import Blueprint, current_principal
-from shared.errors import NotFound, Unprocessable
+from shared.errors import NotFound
 from shared.web import settings_of
 
 blp = Blueprint("validation", __name__, description="The agent's validation checks and log.")
@@ -66,13 +66,13 @@ class ValidationEvents(MethodView):
         Up to 500 events (step, field, outcome, code, attempt, time, agent version, short
         non-personal message such as a model time-out).
         """
-        errors = [
-            {"field": f"events.{index}.message", "reason": "Personal data is not stored."}
-            for index, event in enumerate(data["events"])
-            if event["message"] and pii.find_pii(event["message"])
-        ]
-        if errors:
-            raise Unprocessable(errors=errors)
+        privacy.refuse_personal_data(
+            privacy.text_guard(),
+            {
+                f"events.{index}.message": event["message"]
+                for index, event in enumerate(data["events"])
+            },
+        )
         rows = [
             {
                 "session_id": event["session_id"],
@@ -175,5 +175,10 @@ class SessionReview(MethodView):
         """
         with db.connection() as conn:
             return reviews.review(
-                conn, session_id, data["status"], data["notes"], current_principal().subject
+                conn,
+                session_id,
+                data["status"],
+                data["notes"],
+                current_principal().subject,
+                guard=privacy.text_guard(),
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from qa_svc.api import blp
+from qa_svc.privacy import register_text_guard
 from qa_svc.ui import FORM_ENDPOINTS, register_ui
 from shared.web import build_app, register_api, register_database, register_internal_auth
 
@@ -15,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = build_app("qa", __name__, config)
     register_database(app, schema="qa")
     register_internal_auth(app, raw_body_endpoints=FORM_ENDPOINTS)
+    register_text_guard(app)
     register_api(app, [blp])
     register_ui(app)
     return app

@@ -8,10 +8,10 @@ from typing import Any
 
 import psycopg
 
-from qa_svc import store
-from shared import pii
+from qa_svc import privacy, store
 from shared.api import cursor_time, cursor_uuid, decode_cursor, encode_cursor
-from shared.errors import NotFound, Unprocessable
+from shared.errors import NotFound
+from shared.http import ServiceClient
 
 
 def classify(daily: dict[str, int], since: datetime, until: datetime, regressed: bool) -> str:
@@ -50,11 +50,18 @@ def error_summary(conn: psycopg.Connection, days: int, now: datetime | None = No
 
 
 def review(
-    conn: psycopg.Connection, session_id: uuid.UUID, status: str, notes: str | None, reviewer: str
+    conn: psycopg.Connection,
+    session_id: uuid.UUID,
+    status: str,
+    notes: str | None,
+    reviewer: str,
+    *,
+    guard: ServiceClient,
 ) -> dict[str, Any]:
-    """Record a QA decision on a session of the validation log; notes are PII-guarded."""
-    if notes and pii.find_pii(notes):
-        raise Unprocessable(errors=[{"field": "notes", "reason": "Personal data is not stored."}])
+    """Record a QA decision on a session of the validation log; notes holding personal data (a
+    known engineer's name too, as persistence's guard reached by `guard` finds it) are refused
+    with a 422 naming `notes`."""
+    privacy.refuse_personal_data(guard, {"notes": notes})
     first_seen = store.first_seen(conn, session_id)
     if first_seen is None:
         raise NotFound("No validation log for this session.")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.api import LABEL, PageArgsSchema, Schema
+from shared import domain
+from shared.api import PageArgsSchema, Schema, WholeText
 
 FIELDS = ("engineer", "case_number", "languages", "record_type", "parts", "review")
-CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="Use a lower-case code like model_timeout.")
+# The documented vocabularies (docs/api.md): no name or case number fits in a field or a code.
+EVENT_FIELD = validate.OneOf(domain.EVENT_FIELDS)
+CODE = validate.OneOf(domain.EVENT_CODES)
+AGENT_VERSION = WholeText(domain.AGENT_VERSION_PATTERN, error=domain.AGENT_VERSION_RULE)
 
 
 class CheckSchema(Schema):
@@ -25,7 +29,7 @@ class CheckSchema(Schema):
         validate=validate.Length(max=20),
         metadata={"description": "For field=parts: the record type chosen before."},
     )
-    agent_version = fields.String(load_default=None, validate=LABEL)
+    agent_version = fields.String(load_default=None, validate=AGENT_VERSION)
 
 
 class CheckResultSchema(Schema):
@@ -42,14 +46,14 @@ class CheckResultSchema(Schema):
 class EventSchema(Schema):
     session_id = fields.UUID(required=True)
     step = fields.Integer(load_default=None, validate=validate.Range(1, 7))
-    field = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{1,32}$"))
+    field = fields.String(required=True, validate=EVENT_FIELD)
     outcome = fields.String(
         required=True, validate=validate.OneOf(("valid", "invalid", "warning", "error"))
     )
     code = fields.String(load_default=None, validate=CODE)
     attempt = fields.Integer(load_default=1, validate=validate.Range(1, 100))
     time = fields.AwareDateTime(load_default=None)
-    agent_version = fields.String(load_default=None, validate=LABEL)
+    agent_version = fields.String(load_default=None, validate=AGENT_VERSION)
     message = fields.String(load_default=None, validate=validate.Length(max=200))
     confidence_overall = fields.Float(
         load_default=None,
@@ -123,7 +127,7 @@ class ReviewQueueArgsSchema(PageArgsSchema):
     has_errors = fields.Boolean(load_default=None)
     restart_offered = fields.Boolean(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    agent_version = fields.String(load_default=None, validate=LABEL)
+    agent_version = fields.String(load_default=None, validate=AGENT_VERSION)
     low_confidence = fields.Boolean(
         load_default=None,
         metadata={

@@ -23,7 +23,7 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from qa_svc import reviews, validation
+from qa_svc import privacy, reviews, validation
 from qa_svc.schemas import STATUSES, DaysArgsSchema, ReviewInSchema, ReviewQueueArgsSchema
 from shared import db
 from shared.errors import Forbidden, NotFound, Unprocessable
@@ -119,7 +119,12 @@ def session_page(session_id: uuid.UUID):
             )
             with db.connection() as conn:
                 reviews.review(
-                    conn, session_id, decision["status"], decision["notes"], g.principal.subject
+                    conn,
+                    session_id,
+                    decision["status"],
+                    decision["notes"],
+                    g.principal.subject,
+                    guard=privacy.text_guard(),
                 )
             return redirect(url_for("qa_ui.session_page", session_id=session_id, saved=1))
         except ma.ValidationError as invalid:

@@ -75,6 +75,32 @@ def answers(platform, make_caller):
         json=canary_session(notes=f"reach {EMAIL} or {PHONE}"),
     )
     send(agent, "POST", "/api/v1/sessions", {422}, json=canary_session(attributes={"who": NAME}))
+    # the engineer is known now: their name is refused in any case in sessions written by code,
+    # and labels or numbers cannot carry the case number
+    code = stored.json()["engineer_code"]
+
+    def by_code(**overrides):
+        body = {**canary_session(), **overrides, "engineer_code": code}
+        del body["engineer"]
+        return body
+
+    send(agent, "POST", "/api/v1/sessions", {422}, json=by_code(notes=f"{NAME.lower()} was late"))
+    send(
+        agent,
+        "POST",
+        "/api/v1/sessions?redact=true",
+        {201},
+        json=by_code(notes=f"{NAME.upper()} was late"),
+    )
+    send(agent, "POST", "/api/v1/sessions", {422}, json=by_code(attributes={NAME.lower(): 1}))
+    send(agent, "POST", "/api/v1/sessions", {422}, json=by_code(attributes={"c": float(CASE)}))
+    for label, value in (
+        ("region", f"case-{CASE}"),
+        ("team", f"c{CASE}"),
+        ("agent_version", CASE),
+        ("model", NAME.replace(" ", ".")),
+    ):
+        send(agent, "POST", "/api/v1/sessions", {422}, json=by_code(**{label: value}))
     # keys are the client's too: a name or an address as a key is refused without repeating it
     send(agent, "POST", "/api/v1/sessions", {422}, json={**canary_session(), NAME: 1})
     send(agent, "POST", "/api/v1/sessions", {422}, json=canary_session(attributes={EMAIL: 1}))
@@ -129,6 +155,18 @@ def answers(platform, make_caller):
         {422},
         json={"events": [{**event, "message": f"{NAME} {EMAIL} {PHONE}"}]},
     )
+    for changed in (
+        {"message": f"{NAME.lower()} escalated too late"},
+        {"field": NAME.lower().replace(" ", "_")},
+        {"code": f"case_{CASE}"},
+    ):
+        send(
+            agent,
+            "POST",
+            "/api/v1/validation/events",
+            {422},
+            json={"events": [{**event, **changed}]},
+        )
     # an admin's imports: CSV and JSON, with names pseudonymised and bad rows reported
     rows = [canary_session(), canary_session(notes=f"phone {PHONE}"), canary_session()]
     for row in rows:
@@ -155,6 +193,13 @@ def answers(platform, make_caller):
         f"/api/v1/qa/reviews/{session_id}",
         {422},
         json={"status": "reviewed", "notes": f"talked to {NAME}, {EMAIL}"},
+    )
+    send(
+        qa,
+        "POST",
+        f"/api/v1/qa/reviews/{session_id}",
+        {422},
+        json={"status": "flagged", "notes": f"{NAME.lower()} escalated too late"},
     )
     send(
         qa,

@@ -71,9 +71,9 @@ def conn(database_url):
         yield connection
 
 
-def test_review_metrics_are_exact(conn):
-    reviews.review(conn, A, "reviewed", "Checked, fine.", "qa-1")
-    reviews.review(conn, B, "flagged", None, "qa-1")
+def test_review_metrics_are_exact(conn, text_guard):
+    reviews.review(conn, A, "reviewed", "Checked, fine.", "qa-1", guard=text_guard)
+    reviews.review(conn, B, "flagged", None, "qa-1", guard=text_guard)
     conn.execute(
         "UPDATE reviews SET decided_at = %s WHERE session_id = %s", [DAY1 + timedelta(hours=14), A]
     )
