@@ -66,16 +66,26 @@ ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
 )
 
 
+# The browser UIs behind the gateway (gateway.ui). Their page paths are whatever a user typed into
+# the address bar, so a UI request is recorded by its route, `/qa/{path}`, never as sent.
+UI_ROUTES = frozenset({"dashboard", "qa"})
+UI_PAGE = "{path}"
+
+
 def audited_path(path: str) -> str:
     """`path` as an audit row may hold it: an id that does not have its form is REDACTED (case
-    refs are never in a path). On a path with no known id only lower-case route words are kept
-    (engineer codes and case refs are such words), so the route stays readable."""
+    refs are never in a path); a UI page below its UI's root is its route, `/dashboard/{path}`.
+    On an API path with no known id only lower-case route words are kept (engineer codes and
+    case refs are such words), so the route stays readable."""
     for pattern, well_formed in ID_PATHS:
         match = pattern.fullmatch(path)
         if match:
             if well_formed(match[1]):
                 return path
             return path[: match.start(1)] + REDACTED + path[match.end(1) :]
+    root, _, page = path.lstrip("/").partition("/")
+    if root in UI_ROUTES:
+        return f"/{root}/" + (UI_PAGE if page else "")
     return "/".join(
         part if not part or _ROUTE_WORD.fullmatch(part) else REDACTED for part in path.split("/")
     )

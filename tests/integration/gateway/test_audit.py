@@ -2,12 +2,13 @@
 decisions are appended, readable by admins only, and never changed afterwards."""
 
 import re
+import time
 
 import psycopg
 import pytest
 from flask import Flask
 
-from gateway import audit, users
+from gateway import audit, ui, users
 from gateway.app import create_app
 from gateway.policy import RULES, SEGMENT
 from shared import db
@@ -44,10 +45,10 @@ def bearer(token):
 
 def test_logins_are_audited_without_the_email(audited, database_url):
     with audited.app_context(), db.connection() as conn:
-        user_id = users.create_user(conn, "lead@demo.local", "pw-1234", ["qa_lead"])
+        user_id = users.create_user(conn, "lead@demo.local", "a-lead-password-1", ["qa_lead"])
     client = audited.test_client()
     log_in(client, "lead@demo.local", "wrong")
-    log_in(client, "lead@demo.local", "pw-1234")
+    log_in(client, "lead@demo.local", "a-lead-password-1")
     recorded = events(database_url)
     assert recorded == [
         ("anonymous", "login", None, "failure", 401),
@@ -151,6 +152,35 @@ def test_a_name_in_a_url_is_recorded_redacted(
         (action, f"{method} {path.format(name='{redacted}')}", outcome, status)
     ]
     assert "Anna" not in str(recorded) and "ller" not in str(recorded)
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "recorded_as"),
+    [
+        ("manager", "/qa/anna-mueller-12345678", "/qa/{path}"),
+        ("manager", "/qa/errors/Anna%20M%C3%BCller", "/qa/{path}"),
+        ("manager", "/qa/sessions/12345678", "/qa/sessions/{redacted}"),
+        ("agent", "/dashboard/engineers/anna-mueller/12345678", "/dashboard/{path}"),
+    ],
+)
+def test_a_name_typed_into_a_ui_url_is_recorded_by_route(
+    audited, token_for, database_url, role, path, recorded_as
+):
+    """A UI request is audited by its route: what someone typed into the address bar (a name, a
+    case number) never reaches the audit table."""
+    client = audited.test_client()
+    with client.session_transaction() as session:  # a browser signed in to the UIs
+        session[ui.TOKENS_KEY] = {
+            "access_token": token_for(role, teams=("emea-1",)),
+            "refresh_token": None,
+            "expires_at": int(time.time()) + 3600,
+        }
+    assert client.get(path).status_code == 403  # the role does not open this UI
+    recorded = [event for event in events(database_url) if event[1] != "token.issue"]
+    assert [event[1:] for event in recorded] == [
+        ("access.denied", f"GET {recorded_as}", "denied", 403)
+    ]
+    assert not any(word in str(recorded) for word in ("anna", "Anna", "ller", "12345678"))
 
 
 @pytest.mark.parametrize("path", [f"/api/v1/sessions/{REVIEWED}", f"/api/v1/history/{CODE}"])
