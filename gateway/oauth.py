@@ -54,17 +54,18 @@ def revoke_token():
 
 @oauth.route("/oauth/authorize", methods=["GET", "POST"])
 def authorize():
-    """Log in first if needed; first-party clients skip the consent screen."""
+    """Log in first if needed; first-party clients skip the consent screen. A request that is
+    not valid (no redirect_uri, an unknown one, no PKCE ...) is a 400 page and issues no code."""
+    if not oidc.well_formed_authorization_request(request.values):
+        return refused("invalid_request")
     user = login.current_user()
     if user is None:
         return redirect(url_for("login.login_page", next=request.full_path))
     end_user = oidc.User(user)
     try:
         grant = server().get_consent_grant(end_user=end_user)
-    except OAuth2Error as error:
-        return render_template(
-            "error.html", title="Sign-in request refused", message=error.description or error.error
-        ), 400
+    except OAuth2Error as error:  # its description may quote what was sent: never shown
+        return refused(error.error)
     if grant.client.first_party:
         return server().create_authorization_response(grant=grant, grant_user=end_user)
     if request.method == "POST" and login.csrf_ok():
@@ -75,6 +76,15 @@ def authorize():
     return render_template(
         "consent.html", client_name=grant.client.row["name"], scope=grant.request.payload.scope
     )
+
+
+def refused(error: str):
+    """The 400 page of an authorization request that cannot go on (no code is issued)."""
+    return render_template(
+        "error.html",
+        title="Sign-in request refused",
+        message=f"This sign-in request cannot be completed ({error}).",
+    ), 400
 
 
 @oauth.get("/oauth/userinfo")

@@ -5,12 +5,14 @@ revocation and userinfo for people)."""
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import secrets
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -27,6 +29,7 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 REFRESH_TOKEN_TTL = 8 * 3600
 ID_TOKEN_TTL = 3600
 SCOPES = ["openid", "profile", "email"]
+RESPONSE_TYPE = re.compile(r"[A-Za-z0-9_]+(?: [A-Za-z0-9_]+)*")  # RFC 6749, appendix A.3
 
 
 class Client(ClientMixin):
@@ -55,8 +58,12 @@ class Client(ClientMixin):
         return uris[0] if uris else None
 
     def get_allowed_scope(self, scope: str) -> str:
-        allowed = set(self.row["scope"].split())
-        return " ".join(part for part in (scope or "").split() if part in allowed)
+        """The requested scopes this client may have; the client's registered scopes when the
+        request names none (RFC 6749 §3.3)."""
+        allowed = self.row["scope"].split()
+        if not (scope or "").strip():
+            return " ".join(allowed)
+        return " ".join(part for part in scope.split() if part in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.row["redirect_uris"]
@@ -126,7 +133,7 @@ class RefreshToken(TokenMixin):
         return False  # only unexpired rows are loaded
 
     def is_revoked(self) -> bool:
-        return self.row["revoked_at"] is not None
+        return self.row["revoked_at"] is not None or self.row["family_revoked_at"] is not None
 
 
 def token_hash(token: str) -> str:
@@ -137,8 +144,29 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
 
+def well_formed_authorization_request(parameters) -> bool:
+    """False when a parameter of an authorization request holds a control character, or
+    response_type is outside RFC 6749's grammar (Authlib quotes it in its error description and
+    fails on such characters: a 500 instead of a 400)."""
+    if not all(value.isprintable() for _, value in parameters.items(multi=True)):
+        return False
+    response_type = parameters.get("response_type")
+    return response_type is None or RESPONSE_TYPE.fullmatch(response_type) is not None
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client: Client) -> str:
+        """The request must name a redirect_uri registered for the client (OpenID Connect
+        requires it; no default is assumed). The refusal does not quote what was sent."""
+        redirect_uri = request.payload.redirect_uri
+        if not redirect_uri:
+            raise InvalidRequestError("Missing 'redirect_uri' in request.")
+        if not client.check_redirect_uri(redirect_uri):
+            raise InvalidRequestError("This redirect_uri is not registered for the client.")
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> None:
         data = request.payload.data
@@ -150,7 +178,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                     "client_id": request.client.get_client_id(),
                     "user_id": request.user.row["user_id"],
                     "redirect_uri": request.payload.redirect_uri,
-                    "scope": request.payload.scope,
+                    "scope": request.scope,  # the resolved scope: the client's when none asked
                     "nonce": data.get("nonce"),
                     "code_challenge": data.get("code_challenge"),
                     "code_challenge_method": data.get("code_challenge_method") or "S256",
@@ -190,25 +218,48 @@ class PkceS256(CodeChallenge):
         return super().validate_code_challenge(grant, redirect_uri)
 
 
+def live_refresh_token(refresh_token: str) -> RefreshToken | None:
+    """The refresh token when it may still be used. A token that was already rotated is a reuse
+    (RFC 9700 §4.14): its whole family is revoked, the newest descendant included."""
+    with db.connection() as conn:
+        row = store.find_refresh_token(conn, token_hash(refresh_token))
+        if row is None or row["family_revoked_at"] is not None:
+            return None
+        if row["revoked_at"] is not None:
+            store.revoke_refresh_token_family(conn, row["family_id"])
+            return None
+    return RefreshToken(row)
+
+
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    """Refresh tokens rotate: each use revokes the old one and issues a new one."""
+    """Refresh tokens rotate: each use revokes the old one and issues a new one of the same
+    family; a reused token revokes the family."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str):
-        with db.connection() as conn:
-            row = store.get_refresh_token(conn, token_hash(refresh_token))
-        return RefreshToken(row) if row else None
+        return live_refresh_token(refresh_token)
 
     def authenticate_user(self, refresh_token: RefreshToken):
         with db.connection() as conn:
             row = store.get_user(conn, refresh_token.row["user_id"])
         return User(row) if row else None
 
-    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+    def create_token_response(self):
+        """Using the token up is the gate: only the request whose update found it live goes on
+        to issue; a request that lost the race used a rotated token and revokes the family."""
+        used = self.request.refresh_token.row
         with db.connection() as conn:
-            store.revoke_refresh_token(conn, refresh_token.row["token_hash"])
+            won = store.use_refresh_token(conn, used["token_hash"])
+            if not won:
+                store.revoke_refresh_token_family(conn, used["family_id"])
+        if not won:
+            raise InvalidGrantError()
+        return super().create_token_response()
+
+    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+        """Nothing left to do: the token was used up before the new one was issued."""
 
 
 class TokenRevocation(RevocationEndpoint):
@@ -218,12 +269,13 @@ class TokenRevocation(RevocationEndpoint):
 
     def query_token(self, token: str, token_type_hint: str | None):
         with db.connection() as conn:
-            row = store.get_refresh_token(conn, token_hash(token))
+            row = store.find_refresh_token(conn, token_hash(token))
         return RefreshToken(row) if row else None
 
     def revoke_token(self, token: RefreshToken, request) -> None:
+        """Revoking a refresh token ends its family (RFC 7009 §2.1: the grant goes with it)."""
         with db.connection() as conn:
-            store.revoke_refresh_token(conn, token.row["token_hash"])
+            store.revoke_refresh_token_family(conn, token.row["family_id"])
 
 
 def user_info(user: User, scope: str) -> UserInfo:
@@ -306,22 +358,32 @@ def query_client(client_id: str) -> Client | None:
 
 
 def save_token(token: dict, request) -> None:
-    """Access tokens are self-contained JWTs; only refresh tokens are stored (as hashes)."""
-    if "refresh_token" in token and request.user is not None:
-        with db.connection() as conn:
-            store.insert_refresh_token(
-                conn,
-                token_hash=token_hash(token["refresh_token"]),
-                client_id=request.client.get_client_id(),
-                user_id=request.user.row["user_id"],
-                scope=token.get("scope", ""),
-                ttl_seconds=REFRESH_TOKEN_TTL,
-            )
+    """Access tokens are self-contained JWTs; only refresh tokens are stored (as hashes), in the
+    family of the token they replace, or in a new family after a sign-in."""
+    if "refresh_token" not in token or request.user is None:
+        return
+    client_id, user_id = request.client.get_client_id(), request.user.row["user_id"]
+    with db.connection() as conn:
+        if request.refresh_token is not None:
+            family_id = request.refresh_token.row["family_id"]
+        else:
+            family_id = store.insert_refresh_token_family(conn, client_id, user_id)
+        store.insert_refresh_token(
+            conn,
+            token_hash=token_hash(token["refresh_token"]),
+            family_id=family_id,
+            client_id=client_id,
+            user_id=user_id,
+            scope=token.get("scope", ""),
+            ttl_seconds=REFRESH_TOKEN_TTL,
+        )
 
 
 def create_authorization_server(app: Flask, key_ring: KeyRing) -> AuthorizationServer:
     """The configured provider of this app: grants, PKCE, ID tokens, revocation, token format."""
     settings = settings_of(app)
+    # Authlib's debug lines print issued tokens and codes: never let them reach the log.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
     server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(

@@ -169,24 +169,38 @@ def nonce_used(conn: psycopg.Connection, nonce: str) -> bool:
     return row is not None
 
 
+def insert_refresh_token_family(conn: psycopg.Connection, client_id: str, user_id) -> str:
+    """Start the family of refresh tokens of one sign-in; returns its id."""
+    return conn.execute(
+        """
+        INSERT INTO refresh_token_families (family_id, client_id, user_id)
+        VALUES (gen_random_uuid(), %(client_id)s, %(user_id)s)
+        RETURNING family_id
+        """,
+        {"client_id": client_id, "user_id": user_id},
+    ).fetchone()["family_id"]
+
+
 def insert_refresh_token(
     conn: psycopg.Connection,
     *,
     token_hash: str,
+    family_id,
     client_id: str,
     user_id,
     scope: str,
     ttl_seconds: int,
 ) -> None:
-    """Store a refresh token by its hash."""
+    """Store a refresh token of a family by its hash."""
     conn.execute(
         """
-        INSERT INTO refresh_tokens (token_hash, client_id, user_id, scope, expires_at)
-        VALUES (%(token_hash)s, %(client_id)s, %(user_id)s, %(scope)s,
+        INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, expires_at)
+        VALUES (%(token_hash)s, %(family_id)s, %(client_id)s, %(user_id)s, %(scope)s,
                 now() + make_interval(secs => %(ttl)s))
         """,
         {
             "token_hash": token_hash,
+            "family_id": family_id,
             "client_id": client_id,
             "user_id": user_id,
             "scope": scope,
@@ -195,23 +209,45 @@ def insert_refresh_token(
     )
 
 
-def get_refresh_token(conn: psycopg.Connection, token_hash: str) -> dict | None:
-    """A refresh token that is neither expired nor revoked."""
+def find_refresh_token(conn: psycopg.Connection, token_hash: str) -> dict | None:
+    """An unexpired refresh token, live or already used, with `family_revoked_at` of its family."""
     return conn.execute(
         """
-        SELECT * FROM refresh_tokens
-        WHERE token_hash = %(token_hash)s AND revoked_at IS NULL AND expires_at > now()
+        SELECT t.*, f.revoked_at AS family_revoked_at
+        FROM refresh_tokens t JOIN refresh_token_families f USING (family_id)
+        WHERE t.token_hash = %(token_hash)s AND t.expires_at > now()
         """,
         {"token_hash": token_hash},
     ).fetchone()
 
 
-def revoke_refresh_token(conn: psycopg.Connection, token_hash: str) -> None:
-    """Mark a refresh token as used up (rotation) or revoked."""
-    conn.execute(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = %(token_hash)s "
-        "AND revoked_at IS NULL",
+def use_refresh_token(conn: psycopg.Connection, token_hash: str) -> bool:
+    """Mark a live refresh token of a live family as used; True for the one caller whose update
+    found it live (the row lock makes concurrent callers wait, then find it used)."""
+    row = conn.execute(
+        """
+        UPDATE refresh_tokens t SET revoked_at = now()
+        WHERE t.token_hash = %(token_hash)s AND t.revoked_at IS NULL AND t.expires_at > now()
+          AND NOT EXISTS (SELECT 1 FROM refresh_token_families f
+                          WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)
+        RETURNING t.token_hash
+        """,
         {"token_hash": token_hash},
+    ).fetchone()
+    return row is not None
+
+
+def revoke_refresh_token_family(conn: psycopg.Connection, family_id) -> None:
+    """Revoke a family and every token in it; tokens added to it later are refused too."""
+    conn.execute(
+        "UPDATE refresh_token_families SET revoked_at = now() "
+        "WHERE family_id = %(family_id)s AND revoked_at IS NULL",
+        {"family_id": family_id},
+    )
+    conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = now() "
+        "WHERE family_id = %(family_id)s AND revoked_at IS NULL",
+        {"family_id": family_id},
     )
 
 
@@ -241,6 +277,24 @@ def save_browser_session(
 def delete_browser_session(conn: psycopg.Connection, session_hash: str) -> None:
     """End a browser session."""
     conn.execute("DELETE FROM browser_sessions WHERE session_hash = %(h)s", {"h": session_hash})
+
+
+def purge_expired_browser_sessions(conn: psycopg.Connection, limit: int) -> int:
+    """Delete up to `limit` expired browser sessions (rows another purge holds are skipped);
+    returns how many went."""
+    return conn.execute(
+        """
+        DELETE FROM browser_sessions
+        WHERE session_hash IN (
+            SELECT session_hash FROM browser_sessions
+            WHERE expires_at <= now()
+            ORDER BY expires_at
+            LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED
+        )
+        """,
+        {"limit": limit},
+    ).rowcount
 
 
 def insert_audit_event(conn: psycopg.Connection, event: dict) -> None:

@@ -218,6 +218,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("UPSTREAM_TIMEOUT", float, 30.0, "Seconds the gateway waits for a service."),
     Setting(
+        "HEADER_TIMEOUT",
+        float,
+        20.0,
+        "Seconds the gateway gives a connection to send a whole request header, however slowly "
+        "it trickles (also how long an idle kept-alive connection stays open); then it is closed "
+        "without an answer.",
+    ),
+    Setting(
         "QA_LOW_CONFIDENCE",
         float,
         0.5,

@@ -8,14 +8,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
 
 from shared.config import PROJECT_ROOT
 from shared.postgres import free_port
-from shared.stack import PROCESSES, Process
+from shared.stack import PROCESSES
 
 
 @dataclass
@@ -66,7 +66,7 @@ class RunningPlatform:
         port = int(self.urls[name].rsplit(":", 1)[1]) if name in self.urls else 0
         with open(self.log_dir / f"{name}.log", "a") as log:
             self.children[name] = subprocess.Popen(
-                Process(name, process.app, port).command(),
+                replace(process, port=port).command(),
                 cwd=PROJECT_ROOT,
                 env={**self.env, **(extra_env or {})},
                 stdout=log,

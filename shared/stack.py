@@ -8,7 +8,7 @@ import os
 import shlex
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shared.config import PROJECT_ROOT, Settings, load_settings
@@ -16,6 +16,14 @@ from shared.migrations import migrate_all
 from shared.postgres import EmbeddedPostgres, wait_until_ready
 
 KEEP_ALIVE_SECONDS = 75
+
+
+# The gateway faces clients directly: its worker reads each request header in a greenlet with a
+# deadline (shared/server.py), so slow or stalled clients hold no thread and are cut after
+# HEADER_TIMEOUT. The services behind it, reached only by the gateway and the trends worker, keep
+# gunicorn's threaded worker (persistence forks validation workers, which gevent's monkey-patching
+# does not suit).
+GATEWAY_WORKER = "shared.server.HeaderTimeoutWorker"
 
 
 @dataclass(frozen=True)
@@ -26,11 +34,18 @@ class Process:
     name: str
     app: str
     port: int
+    worker_class: str = "gthread"
 
     def command(self) -> list[str]:
         if self.app.startswith("-m "):
             module = [sys.executable, "-m", self.app.removeprefix("-m ")]
             return [*module, "--port", str(self.port)] if self.port else module  # an ASGI server
+        if self.worker_class == "gthread":
+            # Keep idle connections open far longer than gunicorn's 2 s: the gateway reuses its
+            # pooled connections, and one closed by the service just as it is reused fails (503).
+            model = ["--threads", "16", "--keep-alive", str(KEEP_ALIVE_SECONDS)]
+        else:
+            model = []  # HEADER_TIMEOUT is also the gateway's keep-alive
         return [
             sys.executable,
             "-m",
@@ -38,18 +53,13 @@ class Process:
             "--bind",
             f"127.0.0.1:{self.port}",
             "--worker-class",
-            "gthread",
+            self.worker_class,
             "--workers",
             "1",
-            "--threads",
-            "16",
+            *model,
             "--no-control-socket",  # several gunicorns share a host: one socket path would clash
             "--graceful-timeout",
             "5",
-            # Keep idle connections open far longer than gunicorn's 2 s: the gateway reuses its
-            # pooled connections, and one closed by the service just as it is reused fails (503).
-            "--keep-alive",
-            str(KEEP_ALIVE_SECONDS),
             "--error-logfile",
             "-",
             self.app,
@@ -57,7 +67,7 @@ class Process:
 
 
 PROCESSES = (
-    Process("gateway", "gateway.app:create_app()", 8000),
+    Process("gateway", "gateway.app:create_app()", 8000, GATEWAY_WORKER),
     Process("persistence", "persistence_svc.app:create_app()", 8001),
     Process("trends", "trends_svc.app:create_app()", 8002),
     Process("qa", "qa_svc.app:create_app()", 8003),
@@ -187,7 +197,7 @@ def run(environ: dict[str, str]) -> int:
         env = process_environment(admin_url, environ, settings)
         manager = Manager()
         for process in PROCESSES:
-            command = Process(process.name, process.app, port_of(process.name, settings)).command()
+            command = replace(process, port=port_of(process.name, settings)).command()
             manager.add_process(process.name, shlex.join(command), env=env, cwd=str(PROJECT_ROOT))
         print(banner(settings), flush=True)
         if demo and settings.seed:

@@ -12,8 +12,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from shared.config import PROJECT_ROOT
-from shared.stack import KEEP_ALIVE_SECONDS, PROCESSES
+from shared.config import PROJECT_ROOT, load_settings
+from shared.stack import GATEWAY_WORKER, KEEP_ALIVE_SECONDS, PROCESSES
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 KUSTOMIZATION = PROJECT_ROOT / "deploy" / "kubernetes"
@@ -23,6 +23,7 @@ COMPOSE_SCHEMA = Path(__file__).with_name("compose-spec.schema.json")
 KUBERNETES_VERSION = "1.30.0"
 PROCESS_NAMES = {process.name for process in PROCESSES}
 API_SERVICES = {process.name for process in PROCESSES if process.port}
+GUNICORN_PROCESSES = [p for p in PROCESSES if p.port and not p.app.startswith("-m ")]
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +174,43 @@ def test_the_validators_do_reject_broken_files(manifests, compose):
 def test_every_deployed_gunicorn_keeps_idle_connections_as_long_as_the_local_one():
     """The gateway reuses pooled connections; gunicorn's default 2 s keep-alive closed some just as
     they were reused (503s under light load). The image sets the longer keep-alive for every
-    service, and `make run`/the tests pass it on the command line."""
+    service, and `make run`/the tests pass it on the command line to the services behind the
+    gateway (the gateway's own idle connections last HEADER_TIMEOUT)."""
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert f'ENV GUNICORN_CMD_ARGS="--keep-alive {KEEP_ALIVE_SECONDS}"' in dockerfile
-    for process in PROCESSES:
-        if process.port and not process.app.startswith("-m "):  # gunicorn apps
+    for process in GUNICORN_PROCESSES:
+        if process.worker_class == "gthread":
             command = process.command()
             assert command[command.index("--keep-alive") + 1] == str(KEEP_ALIVE_SECONDS)
     assert KEEP_ALIVE_SECONDS >= 60
+
+
+def worker_class(command: list[str]) -> str:
+    return command[command.index("--worker-class") + 1]
+
+
+def test_every_deployment_runs_each_gunicorn_with_the_process_tables_worker(compose, manifests):
+    """The gateway with the evented worker that bounds request headers by HEADER_TIMEOUT, the
+    services behind it with gthread: `make run`, compose, Kubernetes and the image's default
+    command (the gateway) agree."""
+    assert next(p for p in PROCESSES if p.name == "gateway").worker_class == GATEWAY_WORKER
+    deployments = of_kind(manifests, "Deployment")
+    for process in GUNICORN_PROCESSES:
+        container = deployments[process.name]["spec"]["template"]["spec"]["containers"][0]
+        for command in (
+            process.command(),
+            compose["services"][process.name]["command"],
+            container["command"],
+        ):
+            assert worker_class(command) == process.worker_class, process.name
+            assert ("--threads" in command) == (process.worker_class == "gthread"), process.name
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    image_command = json.loads(dockerfile.split("\nCMD ", 1)[1].replace("\\\n", ""))
+    assert worker_class(image_command) == GATEWAY_WORKER
+    assert image_command[-1] == "gateway.app:create_app()"
+
+
+def test_every_deployment_gives_the_gateway_its_header_timeout(compose, manifests):
+    default = load_settings({}).header_timeout
+    assert float(compose["x-platform-env"]["HEADER_TIMEOUT"]) == default
+    assert float(of_kind(manifests, "ConfigMap")["cr-config"]["data"]["HEADER_TIMEOUT"]) == default
