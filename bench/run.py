@@ -24,6 +24,7 @@ from bench.exports import report as export_report
 from bench.imports import bench_import_export, postgres_pid, usable_cores
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
+from bench.pii_guard import bench_pii_guard, pii_guard_report
 from bench.reads import bench_reads, bench_verification
 from bench.reads import report as reads_report
 from bench.trends import bench_freshness, bench_trends, freshness_report
@@ -57,7 +58,7 @@ def session_body(i: int) -> dict:
         "ended_at": "2026-11-20T10:00:00+00:00",
         "started_at": "2026-11-20T09:40:00+00:00",
         "agent_version": "3.7.0",
-        "model": "bench",
+        "model": "gpt-4o",
         "attributes": {"channel": "phone"},
     }
 
@@ -210,7 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument(
         "--only",
-        choices=("writes", "reads", "imports", "export", "trends", "freshness", "dashboard"),
+        choices=(
+            "writes",
+            "reads",
+            "imports",
+            "export",
+            "trends",
+            "freshness",
+            "dashboard",
+            "pii",
+        ),
         default=None,
         help="one section; `export` alone exports --export-rows sessions written by SQL",
     )
@@ -237,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {usable_cores()} cores, Python {platform.python_version()}",
     }
     sections: list[str] = []
+    if args.only in (None, "pii"):  # pure CPU, before the platform starts
+        sections.append(pii_guard_report(bench_pii_guard(), meta))
+    if args.only == "pii":
+        return _publish(sections, args.no_doc)
     work = Path(tempfile.mkdtemp(prefix="cr-bench-"))
     server = EmbeddedPostgres(work / "pg")
     admin = server.start()
@@ -374,9 +388,14 @@ def main(argv: list[str] | None = None) -> int:
             running.stop()
     finally:
         server.remove()
+    return _publish(sections, args.no_doc)
+
+
+def _publish(sections: list[str], no_doc: bool) -> int:
+    """Print the sections and, unless `no_doc`, rewrite them in docs/benchmarks.md."""
     for section in sections:
         print(section)
-        if not args.no_doc:
+        if not no_doc:
             _update_doc(section)
     return 0
 
