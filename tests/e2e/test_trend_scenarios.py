@@ -57,7 +57,7 @@ def post_scenario(agent, scenario, suffix):
             "started_at": (ended - timedelta(minutes=20)).isoformat(),
             "ended_at": ended.isoformat(),
             "agent_version": "3.7.0",
-            "model": "scenario",
+            "model": "gpt-4o",
         }
         response = agent.request("POST", "/api/v1/sessions", json=body)
         assert response.status_code == 201, response.text
