@@ -260,3 +260,19 @@ def test_limit_log_lines_name_known_clients_only(gateway, caplog):
     assert [getattr(record, "client_id", None) for record in limited] == [None] * 2 + [
         client_id
     ] * 2
+
+
+def test_wrong_secrets_at_the_revocation_endpoint_use_up_the_same_budget(gateway):
+    """Revocation authenticates the client too: it is no way around the token endpoint's budget."""
+    app, base = gateway(rate_limit_token="10 per minute", rate_limit_token_client="3 per minute")
+    client_id, secret = new_client(app)
+    attacker = browser_from("127.0.0.2")
+    answers = [
+        attacker.post(
+            f"{base}/oauth/revoke", data={"token": "x"}, auth=(client_id, "wrong"), timeout=30
+        ).status_code
+        for _ in range(4)
+    ]
+    assert answers == [401] * 3 + [429]
+    assert token(attacker, base, client_id, secret).status_code == 429
+    assert token(browser_from("127.0.0.3"), base, client_id, secret).status_code == 200
