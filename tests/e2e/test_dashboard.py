@@ -163,8 +163,8 @@ def test_exports_follow_the_filters_and_the_team_scope(platform, new_page, dashb
     page = new_page()
     sign_in(page, platform.gateway, MANAGER)
     page.goto(f"{platform.gateway}/dashboard/data?preset=30d&root_cause=knowledge_gap")
-    page.wait_for_function(
-        "document.querySelector('#export-link')?.getAttribute('href').includes('root_cause=')"
+    page.wait_for_function(  # a function, not an expression: Playwright would eval() that
+        "() => document.querySelector('#export-link')?.getAttribute('href').includes('root_cause=')"
     )
     href = page.get_attribute("#export-link", "href")
     download = page.request.get(f"{platform.gateway}{href}")
