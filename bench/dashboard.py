@@ -23,7 +23,7 @@ def overview_callback(dashboard_url: str, headers: dict) -> dict:
 
 
 def bench_dashboard(
-    db_url: str, running, manager_token: str, internal_secret: str, rows: int, calls: int
+    db_url: str, running, manager_token: str, gateway_key, rows: int, calls: int
 ) -> dict:
     generate(db_url, rows)
     api = requests.Session()
@@ -54,7 +54,8 @@ def bench_dashboard(
     }
     internal = sign_internal_token(
         Principal("bench-manager", frozenset({"manager"}), frozenset({TEAM}), kind="client"),
-        internal_secret,
+        gateway_key,
+        audience="dashboard",
         ttl=3600,
     )
     headers = {"Authorization": f"Bearer {internal}", "X-Forwarded-Access-Token": manager_token}

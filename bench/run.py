@@ -29,6 +29,7 @@ from bench.reads import bench_reads, bench_verification
 from bench.reads import report as reads_report
 from bench.trends import bench_freshness, bench_trends, freshness_report
 from bench.trends import report as trends_report
+from gateway.keys import read_keys
 from shared.config import PROJECT_ROOT
 from shared.postgres import EmbeddedPostgres, free_port
 from shared.processes import start_platform
@@ -277,9 +278,10 @@ def main(argv: list[str] | None = None) -> int:
             baseline_url = f"http://127.0.0.1:{baseline_port}"
             _wait_http(baseline_url + "/sessions")
             token = _agent_token(running)
-            secret = (work / "data" / "secrets" / "internal_token_secret").read_text().strip()
+            # the direct calls sign as the gateway does: its key, one service per token
+            key = read_keys(work / "data" / "gateway_jwks.json")[-1]
             internal = sign_internal_token(
-                Principal("bench", frozenset({"agent"})), secret, ttl=3600
+                Principal("bench", frozenset({"agent"})), key, audience="persistence", ttl=3600
             )
             targets = {
                 "gateway": (running.gateway, {"Authorization": f"Bearer {token}"}),
@@ -296,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
                     bench_batch(running.urls["persistence"], direct, db_url, rounds=1)
                 reader_token = _client_token(running, "bench-reader", "qa_lead")
                 reader = sign_internal_token(
-                    Principal("bench", frozenset({"qa_lead"})), secret, ttl=7200
+                    Principal("bench", frozenset({"qa_lead"})),
+                    key,
+                    audience="persistence",
+                    ttl=7200,
                 )
                 read_figures = bench_reads(
                     {
@@ -313,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 sections.append(reads_report(read_figures, verification, meta))
             if args.only in (None, "imports", "export"):
                 admin = sign_internal_token(
-                    Principal("bench", frozenset({"admin"})), secret, ttl=7200
+                    Principal("bench", frozenset({"admin"})), key, audience="persistence", ttl=7200
                 )
                 admin_headers = {"Authorization": f"Bearer {admin}"}
                 persistence_pid = running.children["persistence"].pid
@@ -342,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                 sections.append(export_report(exported, meta, source))
             if args.only in (None, "trends"):
                 reader = sign_internal_token(
-                    Principal("bench", frozenset({"admin"})), secret, ttl=7200
+                    Principal("bench", frozenset({"admin"})), key, audience="trends", ttl=7200
                 )
                 smaller = None
                 for rows in args.trend_rows:
@@ -363,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                             db_url,
                             running,
                             manager_token,
-                            secret,
+                            key,
                             args.dashboard_rows,
                             args.trend_calls,
                         ),

@@ -1,8 +1,9 @@
 """Example warehouse consumer: follow the session change feed and append it to NDJSON files.
 
-Run inside the platform's network (it calls persistence_svc directly with an internal token):
+Run inside the platform's network (it calls persistence_svc directly, with tokens signed by the
+reporting connector's own key, which persistence lets read the change feed and nothing else):
 
-    INTERNAL_TOKEN_SECRET=... PERSISTENCE_URL=http://persistence:8001 \\
+    REPORTING_FEED_KEY=... PERSISTENCE_URL=http://persistence:8001 \\
         .venv/bin/python examples/follow_changes.py --out warehouse/ --state warehouse/cursor
 
 Each change is one line: {"cursor", "operation", "session_id", "changed_at", "session"}. A delete is
@@ -19,7 +20,8 @@ import os
 import time
 from pathlib import Path
 
-from shared.http import ServiceClient
+from shared.config import load_settings
+from shared.http import ServiceClient, service_client
 
 
 def follow(client: ServiceClient, out_dir: Path, state: Path, *, once: bool) -> int:
@@ -51,10 +53,7 @@ def main() -> None:
     parser.add_argument("--state", type=Path, required=True)
     parser.add_argument("--once", action="store_true", help="stop when caught up")
     args = parser.parse_args()
-    client = ServiceClient(
-        os.environ.get("PERSISTENCE_URL", "http://127.0.0.1:8001"),
-        os.environ["INTERNAL_TOKEN_SECRET"],
-    )
+    client = service_client(load_settings(), "reporting", "persistence")
     print(f"copied {follow(client, args.out, args.state, once=args.once)} changes")
 
 

@@ -9,13 +9,11 @@ from flask import Blueprint, current_app, g, jsonify
 from urllib3.exceptions import HTTPError as UpstreamError
 
 from gateway import audit, policy
-from gateway.proxy import upstream_target
+from gateway.proxy import internal_token, service_url, upstream_target
 from shared.errors import Forbidden, ServiceUnavailable
-from shared.tokens import sign_internal_token
-from shared.web import settings_of
 
 erasure = Blueprint("erasure", __name__)
-ERASING_SERVICES = ("persistence_url", "trends_url")
+ERASING_SERVICES = ("persistence", "trends")
 
 
 @erasure.delete("/api/v1/engineers/<string:engineer_code>")
@@ -25,19 +23,15 @@ def erase_engineer(engineer_code: str):
     if not principal.has_role(*policy.allowed_roles("DELETE", f"engineers/{engineer_code}")):
         audit.record_request("access.denied", principal, 403, "denied")
         raise Forbidden("Your role does not allow this action.")
-    settings = settings_of(current_app)
-    token = sign_internal_token(
-        principal,
-        current_app.extensions["internal_secret"],
-        request_id=g.request_id,
-        ttl=settings.internal_token_ttl,
-    )
-    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": g.request_id}
     answers: dict[str, dict] = {}
-    for setting in ERASING_SERVICES:
+    for service in ERASING_SERVICES:
+        headers = {
+            "Authorization": f"Bearer {internal_token(principal, service)}",
+            "X-Request-ID": g.request_id,
+        }
         try:
             upstream = current_app.extensions["upstream_pool"].request(
-                "DELETE", getattr(settings, setting) + upstream_target(), headers=headers
+                "DELETE", service_url(service) + upstream_target(), headers=headers
             )
         except UpstreamError:
             audit.record_request("engineers.erase", principal, 503, "failure")
@@ -51,7 +45,7 @@ def erase_engineer(engineer_code: str):
             response.status_code = upstream.status
             response.content_type = upstream.headers.get("Content-Type", "application/json")
             return response
-        answers[setting.removesuffix("_url")] = body
+        answers[service] = body
     audit.record_request("engineers.erase", principal, 200, "success")
     return jsonify(
         {

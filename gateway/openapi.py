@@ -24,7 +24,7 @@ from shared.tokens import Principal, sign_internal_token
 from shared.web import settings_of
 
 docs = Blueprint("docs", __name__)
-SERVICES = {"persistence": "persistence_url", "trends": "trends_url", "qa": "qa_url"}
+SERVICES = ("persistence", "trends", "qa")
 CACHE_SECONDS = 30
 GATEWAY_PATHS = {
     "/oauth/token": {
@@ -144,12 +144,15 @@ def fetch_service_document(app: Flask, service: str) -> dict | None:
         return cached[1]
     settings = settings_of(app)
     token = sign_internal_token(
-        Principal("gateway", frozenset({"service"})), app.extensions["internal_secret"], ttl=30
+        Principal("gateway", kind="gateway"),  # no role: /openapi.json needs only a valid token
+        app.extensions["key_ring"].signing.keys[0],
+        audience=service,
+        ttl=settings.internal_token_ttl,
     )
     try:
         response = app.extensions["upstream_pool"].request(
             "GET",
-            getattr(settings, SERVICES[service]) + "/openapi.json",
+            getattr(settings, f"{service}_url") + "/openapi.json",
             headers={"Authorization": f"Bearer {token}"},
             timeout=5.0,
         )

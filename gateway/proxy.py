@@ -10,24 +10,30 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from urllib3.exceptions import HTTPError as UpstreamError
 
 from gateway import audit, lookups, policy
-from shared.config import secret_value
-from shared.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, field_error
+from shared.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    field_error,
+)
 from shared.tokens import sign_internal_token
 from shared.web import settings_of
 
 proxy = Blueprint("proxy", __name__)
 
-# First path segment after /api/v1/ -> the setting holding the owning service's base URL.
+# First path segment after /api/v1/ -> the owning service (its base URL is `<SERVICE>_URL`).
 ROUTES = {
-    "sessions": "persistence_url",
-    "engineers": "persistence_url",
-    "imports": "persistence_url",
-    "history": "trends_url",
-    "trends": "trends_url",
-    "alerts": "trends_url",
-    "thresholds": "trends_url",
-    "validation": "qa_url",
-    "qa": "qa_url",
+    "sessions": "persistence",
+    "engineers": "persistence",
+    "imports": "persistence",
+    "history": "trends",
+    "trends": "trends",
+    "alerts": "trends",
+    "thresholds": "trends",
+    "validation": "qa",
+    "qa": "qa",
 }
 LARGE_BODY_ROUTES = frozenset({"imports"})
 HOP_BY_HOP = frozenset(
@@ -51,6 +57,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+UNSAFE_PATH = "The path may not hold dot or empty segments, backslashes or control characters."
 CHUNK = 64 * 1024
 
 
@@ -64,13 +71,33 @@ def register_proxy(app: Flask) -> None:
         retries=False,
         timeout=urllib3.Timeout(connect=2.0, read=settings.upstream_timeout),
     )
-    app.extensions["internal_secret"] = secret_value(settings, "internal_token_secret")
     app.register_blueprint(proxy)
 
 
-@proxy.route("/api/v1/<path:path>", methods=METHODS)
+def internal_token(principal, service: str) -> str:
+    """An internal token for `principal` that only `service` accepts, signed with the gateway's
+    current key (services verify it with the keys the gateway publishes)."""
+    settings = settings_of(current_app)
+    key = current_app.extensions["key_ring"].signing.keys[0]
+    return sign_internal_token(
+        principal,
+        key,
+        audience=service,
+        request_id=g.get("request_id", ""),
+        ttl=settings.internal_token_ttl,
+    )
+
+
+def service_url(service: str) -> str:
+    """The base URL the gateway reaches `service` at (`<SERVICE>_URL`)."""
+    return getattr(settings_of(current_app), f"{service}_url")
+
+
+@proxy.route("/api/v1/<path:path>", methods=METHODS, merge_slashes=False)  # see unsafe_path
 def forward(path: str) -> Response:
     """Forward an authenticated API call to its service and stream the answer back."""
+    if unsafe_path(request.path):
+        raise BadRequest(errors=[field_error("path", UNSAFE_PATH)])
     segment = path.split("/", 1)[0]
     if segment not in ROUTES:
         raise NotFound("No such API route.")
@@ -85,9 +112,24 @@ def forward(path: str) -> Response:
     settings = settings_of(current_app)
     limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
     names_an_engineer = lookups.names_an_engineer()  # reads a compare body before forwarding it
-    upstream = forward_to(getattr(settings, ROUTES[segment]), principal, limit)
+    upstream = forward_to(ROUTES[segment], principal, limit)
     _audit(principal, path, upstream.status, names_an_engineer)
     return stream_back(upstream)
+
+
+def unsafe_path(path: str, *, percent: bool = True) -> bool:
+    """True for a (decoded) request path that could reach another path than the one the gateway's
+    rules were checked on: `.`/`..` segments (the HTTP client resolves them; `%2e` and `%2f` arrive
+    decoded, so they are caught too), empty segments, backslashes and control characters; with
+    `percent=False` also a `%` left after decoding (`%252e`, double encoding). A trailing `/` is
+    the only empty segment allowed."""
+    segments = path.removeprefix("/").removesuffix("/").split("/")
+    return (
+        "\\" in path
+        or (not percent and "%" in path)
+        or any(segment in {"", ".", ".."} for segment in segments)
+        or any(ord(character) < 0x20 or ord(character) == 0x7F for character in path)
+    )
 
 
 def refuse_other_teams(principal) -> None:
@@ -103,23 +145,17 @@ def refuse_other_teams(principal) -> None:
     )
 
 
-def forward_to(base_url: str, principal, limit: int, extra_headers: dict[str, str] | None = None):
-    """Send this request, path and query unchanged, to `base_url` as `principal` (an internal token
-    replaces the caller's credentials); returns the unread upstream response."""
-    settings = settings_of(current_app)
+def forward_to(service: str, principal, limit: int, extra_headers: dict[str, str] | None = None):
+    """Send this request, path and query unchanged, to `service` as `principal` (an internal token
+    for that service replaces the caller's credentials); returns the unread upstream response."""
     request.max_content_length = limit
     headers = _request_headers()
     headers.update(extra_headers or {})
-    headers["Authorization"] = "Bearer " + sign_internal_token(
-        principal,
-        current_app.extensions["internal_secret"],
-        request_id=g.request_id,
-        ttl=settings.internal_token_ttl,
-    )
+    headers["Authorization"] = "Bearer " + internal_token(principal, service)
     try:
         return current_app.extensions["upstream_pool"].urlopen(
             request.method,
-            base_url + upstream_target(),
+            service_url(service) + upstream_target(),
             body=_request_body(limit, headers),
             headers=headers,
             preload_content=False,

@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway import audit, login, store
 from gateway.clients import _hasher
-from gateway.proxy import forward_to, stream_back
+from gateway.proxy import forward_to, stream_back, unsafe_path
 from shared import db
 from shared.config import secret_value
 from shared.tokens import Principal
@@ -43,10 +43,10 @@ from shared.web import settings_of
 
 ui = Blueprint("ui", __name__, template_folder="templates")
 
-# UI path prefix -> (setting with the service's base URL, roles that may open it)
+# UI path prefix -> (the service behind it, roles that may open it)
 UIS = {
-    "dashboard": ("dashboard_url", ("manager", "qa_lead", "admin")),
-    "qa": ("qa_url", ("qa_lead", "admin")),
+    "dashboard": ("dashboard", ("manager", "qa_lead", "admin")),
+    "qa": ("qa", ("qa_lead", "admin")),
 }
 UI_CLIENT_ID = "cr-ui"
 SCOPE = "openid profile email"
@@ -150,20 +150,24 @@ def no_access():
 
 @ui.route("/dashboard", defaults={"path": ""}, methods=["GET", "POST"], strict_slashes=True)
 @ui.route("/dashboard/", defaults={"path": ""}, methods=["GET", "POST"])
-@ui.route("/dashboard/<path:path>", methods=["GET", "POST"])
+@ui.route("/dashboard/<path:path>", methods=["GET", "POST"], merge_slashes=False)
 def dashboard(path: str) -> Response:
     return _forward_ui("dashboard")
 
 
 @ui.route("/qa", defaults={"path": ""}, methods=["GET", "POST"], strict_slashes=True)
 @ui.route("/qa/", defaults={"path": ""}, methods=["GET", "POST"])
-@ui.route("/qa/<path:path>", methods=["GET", "POST"])
+@ui.route("/qa/<path:path>", methods=["GET", "POST"], merge_slashes=False)
 def qa(path: str) -> Response:
     return _forward_ui("qa")
 
 
 def _forward_ui(name: str) -> Response:
     """Forward a UI request as the signed-in user, or send the browser to sign in."""
+    if unsafe_path(request.path, percent=False) or not request.path.startswith(f"/{name}"):
+        # refused before anything else: the HTTP client would resolve `..` and forward the
+        # request outside this UI (to the API, say) without the gateway's rules
+        return _error_page("This address is not a page of this site.", 404)
     if request.method == "POST" and not same_origin():
         return _error_page("This request did not come from this site.", 403)
     if request.path == f"/{name}":
@@ -174,13 +178,13 @@ def _forward_ui(name: str) -> Response:
             return _error_page("Your sign-in has expired; reload the page to sign in again.", 401)
         return redirect(url_for("ui.start", next=request.full_path.rstrip("?")))
     principal = _verify(access_token)
-    setting, roles = UIS[name]
+    service, roles = UIS[name]
     if not principal.has_role(*roles):
         audit.record_request("access.denied", principal, 403, "denied")
         return _error_page("Your role does not open this page.", 403)
     settings = settings_of(current_app)
     upstream = forward_to(
-        getattr(settings, setting),
+        service,
         principal,
         settings.max_import_bytes if name == "dashboard" else settings.max_body_bytes,
         {"X-Forwarded-Access-Token": access_token, login.CSRF_HEADER: generate_csrf()},

@@ -181,7 +181,7 @@ class Engineer(MethodView):
 
 @internal.route("/internal/changes")
 class Changes(MethodView):
-    @internal.roles("service")
+    @internal.roles("changes_reader")
     @internal.doc(operationId="listChanges")
     @internal.arguments(ChangeArgsSchema, location="query")
     @internal.response(200, ChangePageSchema)

@@ -102,15 +102,47 @@ SETTINGS: tuple[Setting, ...] = (
         required="in production",
     ),
     Setting(
-        "INTERNAL_TOKEN_SECRET",
+        "INTERNAL_TOKEN_JWKS",
         str,
         "",
-        "Key the gateway signs internal tokens with and every "
-        "service verifies. Required in production; generated under DATA_DIR otherwise.",
+        "Where a service reads the gateway's public keys that sign internal tokens: a URL, or the "
+        "path of a public JWKS file. Unset: `GATEWAY_URL`/oauth/jwks.",
+    ),
+    Setting(
+        "INTERNAL_TOKEN_TTL",
+        int,
+        30,
+        "Lifetime in seconds of an internal token (one per forwarded request and per service "
+        "call, checked when the request starts).",
+    ),
+    Setting(
+        "TRENDS_FEED_KEY",
+        str,
+        "",
+        "Key trends_svc and its worker sign their reads of persistence's change feed with; set on "
+        "trends, the trends worker and persistence only. Required in production; generated "
+        "under DATA_DIR otherwise.",
         secret=True,
         required="in production",
     ),
-    Setting("INTERNAL_TOKEN_TTL", int, 60, "Lifetime of an internal token in seconds."),
+    Setting(
+        "QA_TEXT_CHECK_KEY",
+        str,
+        "",
+        "Key qa_svc signs its calls to persistence's PII guard with (review notes and event "
+        "messages are checked for known engineers' names there); set on qa and persistence only. "
+        "Required in production; generated under DATA_DIR otherwise.",
+        secret=True,
+        required="in production",
+    ),
+    Setting(
+        "REPORTING_FEED_KEY",
+        str,
+        "",
+        "Key of a reporting connector that follows the change feed (`examples/follow_changes.py`); "
+        "set on persistence and the connector only. Unset in production: no connector.",
+        secret=True,
+    ),
     Setting(
         "GATEWAY_ISSUER",
         str,

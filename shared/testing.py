@@ -3,6 +3,7 @@ and a fresh copy of that template for each test that asks for `database_url`."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tempfile
@@ -11,15 +12,40 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from joserfc.jwk import RSAKey
 from psycopg import sql
 
 from shared.db import url_with_database
 from shared.migrations import migrate_all
 from shared.postgres import EmbeddedPostgres
-from shared.tokens import Principal, sign_internal_token
+from shared.tokens import (
+    SERVICES,
+    InternalTokenVerifier,
+    Principal,
+    sign_internal_token,
+)
 
-TEST_INTERNAL_SECRET = "test-internal-token-secret-0123456789abcdef"
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef0123456789"
+TEST_FEED_KEY = "test-trends-feed-key-0123456789abcdef0123456789"
+TEST_REPORTING_FEED_KEY = "test-reporting-feed-key-0123456789abcdef012345"
+TEST_QA_TEXT_CHECK_KEY = "test-qa-text-check-key-0123456789abcdef0123456"
+# The gateway key of the service tests (made once per test run; the gateway apps of the gateway
+# tests make their own key ring under their DATA_DIR).
+TEST_GATEWAY_KEY = RSAKey.generate_key(2048, parameters={"kid": "test-gateway", "alg": "RS256"})
+
+
+def internal_token_settings(folder: Path) -> dict:
+    """Settings overrides that make a service trust the test gateway key (its public JWKS written
+    to `folder`) and the test keys of the permitted service calls."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jwks = folder / "test_gateway_public_jwks.json"
+    jwks.write_text(json.dumps({"keys": [TEST_GATEWAY_KEY.as_dict(private=False)]}))
+    return {
+        "internal_token_jwks": str(jwks),
+        "trends_feed_key": TEST_FEED_KEY,
+        "reporting_feed_key": TEST_REPORTING_FEED_KEY,
+        "qa_text_check_key": TEST_QA_TEXT_CHECK_KEY,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +129,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
         "cr_env": "test",
         "database_url": database_url,
         "data_dir": str(tmp_path / "data"),
-        "internal_token_secret": TEST_INTERNAL_SECRET,
+        **internal_token_settings(tmp_path / "keys"),
         "pseudonym_key": TEST_PSEUDONYM_KEY,
         "db_pool_min": 1,
         "db_pool_max": 4,
@@ -111,14 +137,37 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
 
 
 def internal_headers(
-    *roles: str, teams: tuple[str, ...] = (), subject: str = "test-client", kind: str = "client"
+    *roles: str,
+    teams: tuple[str, ...] = (),
+    subject: str = "test-client",
+    kind: str = "client",
+    audience: str | tuple[str, ...] = SERVICES,
 ) -> dict[str, str]:
-    """Headers a service accepts as coming from the gateway for a caller with these roles."""
+    """Headers a service accepts as coming from the (test) gateway for a caller with these roles;
+    by default the token names every service, so one helper serves every service's tests."""
     principal = Principal(
         subject=subject, roles=frozenset(roles), teams=frozenset(teams), kind=kind
     )
-    token = sign_internal_token(principal, TEST_INTERNAL_SECRET, request_id="test-request-0001")
+    token = sign_internal_token(
+        principal, TEST_GATEWAY_KEY, audience=audience, request_id="test-request-0001"
+    )
     return {"Authorization": f"Bearer {token}"}
+
+
+class _KeysOf:
+    """The verifying keys of a gateway app's key ring, as a service's verifier asks for them."""
+
+    def __init__(self, key_ring) -> None:
+        self.key_ring = key_ring
+
+    def key_for(self, _kid: str | None):
+        return self.key_ring.verifying
+
+
+def forwarded_principal(gateway_app, token: str, service: str) -> tuple[Principal, str]:
+    """Check a token a gateway app forwarded as `service` checks it (raises InvalidToken)."""
+    verifier = InternalTokenVerifier(service, _KeysOf(gateway_app.extensions["key_ring"]))
+    return verifier.verify(token)
 
 
 def create_client(

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared import db, metrics
@@ -17,12 +17,13 @@ from shared.api import OPENAPI_VERSION, Api, Blueprint
 from shared.config import Settings, load_settings, secret_value, service_database_url
 from shared.errors import (
     PROBLEM_MEDIA_TYPE,
+    Forbidden,
     Unauthorized,
     UnsupportedMediaType,
     problem_body,
 )
 from shared.logging import configure_logging
-from shared.tokens import InvalidToken, verify_internal_token
+from shared.tokens import SERVICE_CALLS, GatewayKeys, InternalTokenVerifier, InvalidToken
 
 PROBE_ENDPOINTS = frozenset({"healthz", "readyz", "metrics"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -166,8 +167,10 @@ def register_database(app: Flask, schema: str) -> None:
 
 
 def register_internal_auth(app: Flask, raw_body_endpoints: Iterable[str] = ()) -> None:
-    """Every route but the probes needs the gateway's internal token; JSON bodies must say so."""
-    secret = secret_value(settings_of(app), "internal_token_secret")
+    """Every route but the probes needs an internal token for this service (the gateway's, or a
+    permitted service call's, which reaches only the routes that declare its roles); JSON bodies
+    must say so."""
+    verifier = internal_token_verifier(settings_of(app), app.extensions["service"])
     raw_body = frozenset(raw_body_endpoints)
 
     @app.before_request
@@ -182,11 +185,13 @@ def register_internal_auth(app: Flask, raw_body_endpoints: Iterable[str] = ()) -
                 headers={"WWW-Authenticate": "Bearer"},
             )
         try:
-            g.principal, request_id = verify_internal_token(token.strip(), secret)
+            g.principal, request_id = verifier.verify(token.strip())
         except InvalidToken:
             raise Unauthorized(
                 "The internal token is not valid.", headers={"WWW-Authenticate": "Bearer"}
             ) from None
+        if g.principal.kind == "service" and not _declares_a_role_of(g.principal):
+            raise Forbidden("This service call may not use this route.")
         if _REQUEST_ID.match(request_id):
             g.request_id = request_id
         if (
@@ -196,6 +201,33 @@ def register_internal_auth(app: Flask, raw_body_endpoints: Iterable[str] = ()) -
             and not request.is_json
         ):
             raise UnsupportedMediaType("Send the body as application/json.")
+
+
+def internal_token_verifier(settings: Settings, service: str) -> InternalTokenVerifier:
+    """The verifier of `service`'s internal tokens: the gateway's published keys and the keys of
+    the service calls SERVICE_CALLS permits to it (a missing required key stops production)."""
+    source = settings.internal_token_jwks or settings.gateway_url.rstrip("/") + "/oauth/jwks"
+    call_secrets = {}
+    for call in SERVICE_CALLS:
+        if call.target == service:
+            secret = service_call_secret(settings, call)
+            if secret:
+                call_secrets[call.caller] = secret
+    return InternalTokenVerifier(service, GatewayKeys(source), call_secrets)
+
+
+def service_call_secret(settings: Settings, call) -> str:
+    """The key of a permitted service call; "" for an optional call left unset in production."""
+    if not call.required and settings.production and not settings.values.get(call.key_setting):
+        return ""
+    return secret_value(settings, call.key_setting)
+
+
+def _declares_a_role_of(principal) -> bool:
+    """True when this request's view declares (with `roles(...)`) a role the principal holds."""
+    view = current_app.view_functions.get(request.endpoint)
+    handler = getattr(getattr(view, "view_class", None), request.method.lower(), view)
+    return bool(principal.roles.intersection(getattr(handler, "_cr_access", ())))
 
 
 def _has_body() -> bool:

@@ -6,7 +6,7 @@ from flask import Flask
 
 from shared import db, metrics
 from shared.config import secret_value
-from shared.http import ServiceClient
+from shared.http import service_client
 from shared.web import (
     add_metrics_refresher,
     build_app,
@@ -48,8 +48,5 @@ def register_feed(app: Flask) -> None:
     app.extensions["notify_base"] = settings.gateway_issuer if settings.alert_webhook_url else None
     if settings.alert_webhook_url:
         app.extensions["webhook_secret"] = secret_value(settings, "alert_webhook_secret")
-    app.extensions["feed"] = ServiceClient(
-        settings.persistence_url,
-        secret_value(settings, "internal_token_secret"),
-        timeout=settings.upstream_timeout,
-    )
+    # The feed reader's own credential: persistence lets it read the change feed and nothing else.
+    app.extensions["feed"] = service_client(settings, "trends", "persistence")

@@ -12,27 +12,28 @@ import requests
 
 from shared.db import url_with_database
 from shared.processes import start_platform
-from shared.testing import clone_database, drop_database
+from shared.testing import TEST_GATEWAY_KEY, clone_database, drop_database, internal_token_settings
 from shared.tokens import Principal, sign_internal_token
 from tests.common.browser import save_screenshot
-
-SECRET = "e2e-qa-ui-internal-token-secret-0123456789"
 
 
 def bearer(*roles: str, subject: str) -> dict[str, str]:
     principal = Principal(subject=subject, roles=frozenset(roles), teams=frozenset(), kind="user")
-    return {"Authorization": f"Bearer {sign_internal_token(principal, SECRET, ttl=900)}"}
+    token = sign_internal_token(principal, TEST_GATEWAY_KEY, audience="qa", ttl=900)
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
 def qa_url(pg_server, template_database, tmp_path_factory):
-    """qa_svc alone, as gunicorn, on its own database and a known internal-token secret."""
+    """qa_svc alone, as gunicorn, on its own database, trusting the test gateway key."""
     name = clone_database(pg_server, template_database)
+    work = tmp_path_factory.mktemp("qa-ui")
+    jwks = internal_token_settings(work / "keys")["internal_token_jwks"]
     running = start_platform(
         url_with_database(pg_server, name),
-        tmp_path_factory.mktemp("qa-ui"),
+        work,
         names=["qa"],
-        extra_env={"INTERNAL_TOKEN_SECRET": SECRET},
+        extra_env={"INTERNAL_TOKEN_JWKS": jwks},
     )
     yield running.urls["qa"]
     running.stop()

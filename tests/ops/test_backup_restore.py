@@ -22,7 +22,12 @@ from shared.migrations import SERVICES
 from shared.postgres import EmbeddedPostgres, pg_binary
 from shared.processes import start_platform
 from shared.pseudonyms import engineer_code
-from shared.testing import TEST_INTERNAL_SECRET, clone_database, drop_database, internal_headers
+from shared.testing import (
+    clone_database,
+    drop_database,
+    internal_headers,
+    internal_token_settings,
+)
 from tests.common.builders import make_session
 from tests.common.platform import Caller
 
@@ -180,7 +185,7 @@ def test_a_service_on_the_restored_database_reads_and_writes_sessions(drill, tmp
             "cr_env": "test",
             "database_url": drill["restored_url"],
             "data_dir": str(tmp_path),
-            "internal_token_secret": TEST_INTERNAL_SECRET,
+            **internal_token_settings(tmp_path / "keys"),
             "pseudonym_key": drill["key"],  # the same key: the same pseudonyms
         }
     )

@@ -71,7 +71,6 @@ def test_compose_runs_in_production_mode_with_every_secret_given(compose):
     environment = compose["x-platform-env"]
     assert environment["CR_ENV"] == "production"
     for secret in (
-        "INTERNAL_TOKEN_SECRET",
         "PSEUDONYM_KEY",
         "SESSION_SECRET",
         "SERVICE_DB_PASSWORDS",
@@ -81,6 +80,30 @@ def test_compose_runs_in_production_mode_with_every_secret_given(compose):
         url = compose["services"][name]["environment"]["SERVICE_DATABASE_URL"]
         role = re.match(r"postgresql://(cr_\w+):", url).group(1)
         assert f"{role}=" in environment["SERVICE_DB_PASSWORDS"]
+
+
+def test_the_trends_feed_key_reaches_the_processes_of_that_call_only(compose, manifests):
+    """The one service-call key: trends and its worker sign with it, persistence checks it; no other
+    container has it (the gateway's signing keys are in its own volume / Secret)."""
+    holders = {
+        name
+        for name, service in compose["services"].items()
+        if (service.get("environment") or {}).get("TRENDS_FEED_KEY")
+    }
+    assert holders == {"persistence", "trends", "trends-worker"}
+    assert "INTERNAL_TOKEN_SECRET" not in compose["x-platform-env"]
+    pods = {
+        name: deployment["spec"]["template"]["spec"]["containers"][0]
+        for name, deployment in of_kind(manifests, "Deployment").items()
+    }
+    holders = {
+        name
+        for name, container in pods.items()
+        if any(variable["name"] == "TRENDS_FEED_KEY" for variable in container.get("env", []))
+    }
+    assert holders == {"persistence", "trends", "trends-worker"}
+    shared = of_kind(manifests, "Secret")["cr-secrets"]["stringData"]
+    assert "TRENDS_FEED_KEY" not in shared and "INTERNAL_TOKEN_SECRET" not in shared
 
 
 def render_kustomization() -> list[dict]:

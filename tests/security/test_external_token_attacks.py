@@ -15,8 +15,7 @@ from joserfc.jwk import OctKey, RSAKey
 
 from gateway.app import create_app
 from gateway.testing import issue_token
-from shared.testing import TEST_INTERNAL_SECRET
-from shared.tokens import verify_internal_token
+from shared.testing import forwarded_principal as verified_by_service
 from tests.common.oidc_provider import (
     AUDIENCE,
     ROLES_CLAIM,
@@ -127,11 +126,11 @@ def agent_token(provider) -> str:
     )
 
 
-def forwarded_principal(response):
+def forwarded_principal(client, response):
     """The caller as the service behind the gateway sees it (the echo server returns it)."""
     assert response.status_code == 201, response.get_data(as_text=True)
     internal = response.json["headers"]["Authorization"].removeprefix("Bearer ")
-    return verify_internal_token(internal, TEST_INTERNAL_SECRET)[0]
+    return verified_by_service(client.application, internal, "persistence")[0]
 
 
 def get(client, token):
@@ -222,7 +221,7 @@ ATTACKS = {
 
 
 def test_a_real_client_credentials_token_passes_with_its_mapped_roles(client, corp_idp):
-    principal = forwarded_principal(post(client, agent_token(corp_idp)))
+    principal = forwarded_principal(client, post(client, agent_token(corp_idp)))
     assert principal.roles == {"agent"}
     assert principal.kind == "client"
     assert principal.subject.startswith("ext_")  # the provider's ids stay at the gateway
@@ -230,7 +229,7 @@ def test_a_real_client_credentials_token_passes_with_its_mapped_roles(client, co
 
 def test_a_signed_in_managers_token_carries_team_scope_and_no_email(client, manager_tokens):
     response = get(client, manager_tokens["access_token"])
-    principal = forwarded_principal(response)
+    principal = forwarded_principal(client, response)
     assert (principal.roles, principal.teams, principal.kind) == ({"manager"}, {"emea-1"}, "user")
     assert MANAGER["login"] not in json.dumps(response.json["headers"])
     assert MANAGER["login"] not in principal.subject
@@ -244,8 +243,8 @@ def test_the_same_user_keeps_one_pseudonym(client, corp_idp, manager_tokens):
         redirect_uri=f"{GATEWAY}/ui/callback",
         **MANAGER,
     )
-    first = forwarded_principal(get(client, manager_tokens["access_token"])).subject
-    assert forwarded_principal(get(client, again["access_token"])).subject == first
+    first = forwarded_principal(client, get(client, manager_tokens["access_token"])).subject
+    assert forwarded_principal(client, get(client, again["access_token"])).subject == first
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
@@ -302,7 +301,7 @@ def test_claims_are_mapped_by_allow_list(
     if not expected_roles:
         assert response.status_code == 403  # a valid token with no known role opens nothing
         return
-    principal = forwarded_principal(response)
+    principal = forwarded_principal(client, response)
     assert (principal.roles, principal.teams) == (expected_roles, expected_teams)
 
 
@@ -313,7 +312,7 @@ def test_the_default_claim_names_are_not_read_when_others_are_configured(client,
 
 def test_built_in_tokens_stay_valid_beside_the_external_provider(client, gateway_app):
     token = issue_token(gateway_app, "admin")
-    assert forwarded_principal(get(client, token)).roles == {"admin"}
+    assert forwarded_principal(client, get(client, token)).roles == {"admin"}
 
 
 def test_a_key_rotated_at_the_provider_is_picked_up_with_one_refetch(

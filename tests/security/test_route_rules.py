@@ -11,7 +11,7 @@ from qa_svc.app import create_app as create_qa
 from trends_svc.app import create_app as create_trends
 
 SERVICES = {"persistence": create_persistence, "trends": create_trends, "qa": create_qa}
-INTERNAL_ROLES = {"service"}
+INTERNAL_ROLES = {"changes_reader", "text_checker"}
 
 
 def api_routes(app):

@@ -7,8 +7,8 @@ import pytest
 
 from gateway.app import create_app
 from shared.postgres import free_port
-from shared.testing import TEST_INTERNAL_SECRET
-from shared.tokens import verify_internal_token
+from shared.testing import forwarded_principal
+from shared.tokens import InvalidToken
 from tests.common.servers import echo_app, serve
 
 
@@ -30,7 +30,9 @@ def routed(gateway_config, upstream):
             "max_body_bytes": 4096,
         }
     )
-    yield app.test_client()
+    client = app.test_client()
+    client.gateway_app = app
+    yield client
     app.extensions["db_pool"].close()
 
 
@@ -48,7 +50,10 @@ def test_internal_token_replaces_the_callers_token(routed, token_for):
     assert seen["body_length"] == 8
     forwarded = seen["headers"]["Authorization"].removeprefix("Bearer ")
     assert forwarded != token
-    principal, request_id = verify_internal_token(forwarded, TEST_INTERNAL_SECRET)
+    principal, request_id = forwarded_principal(routed.gateway_app, forwarded, "persistence")
+    for other in ("trends", "qa", "dashboard"):  # the token is for persistence alone
+        with pytest.raises(InvalidToken):
+            forwarded_principal(routed.gateway_app, forwarded, other)
     assert principal.roles == frozenset({"agent"})
     assert principal.teams == frozenset({"emea-1"})
     assert request_id == "abcdef123456" == seen["headers"]["X-Request-Id"]

@@ -9,7 +9,9 @@ from tests.common.builders import make_session
 
 
 def follow(api, cursor="", limit=1000):
-    response = api.call("GET", f"/api/v1/internal/changes?after={cursor}&limit={limit}", "service")
+    response = api.call(
+        "GET", f"/api/v1/internal/changes?after={cursor}&limit={limit}", "changes_reader"
+    )
     assert response.status_code == 200, response.json
     return response.json
 
@@ -45,7 +47,7 @@ def test_feed_lists_inserts_and_deletes_in_order(api):
 
 
 def test_bad_cursor_is_a_400(api):
-    response = api.call("GET", "/api/v1/internal/changes?after=abc", "service")
+    response = api.call("GET", "/api/v1/internal/changes?after=abc", "changes_reader")
     assert response.status_code == 400
     assert response.json["errors"][0]["field"] == "after"
 

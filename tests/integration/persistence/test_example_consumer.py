@@ -6,7 +6,7 @@ import json
 from persistence_svc.app import create_app
 from shared.config import PROJECT_ROOT
 from shared.http import ServiceClient
-from shared.testing import TEST_INTERNAL_SECRET, internal_headers
+from shared.testing import TEST_REPORTING_FEED_KEY, internal_headers
 from tests.common.builders import make_session
 from tests.common.servers import serve
 
@@ -28,7 +28,9 @@ def test_consumer_copies_changes_and_resumes(app_config, tmp_path):
         for _ in range(3):
             client.post("/api/v1/sessions", json=make_session(), headers=internal_headers("agent"))
         with serve(app) as url:
-            service = ServiceClient(url, TEST_INTERNAL_SECRET)
+            service = ServiceClient(
+                url, caller="reporting", target="persistence", key=TEST_REPORTING_FEED_KEY
+            )
             state = tmp_path / "cursor"
             assert example.follow(service, tmp_path / "out", state, once=True) == 3
             client.post("/api/v1/sessions", json=make_session(), headers=internal_headers("agent"))
