@@ -27,6 +27,8 @@ from bench.load import LoadResult, run_load
 from bench.pii_guard import bench_pii_guard, pii_guard_report
 from bench.reads import bench_reads, bench_verification
 from bench.reads import report as reads_report
+from bench.slow_clients import bench_slow_clients
+from bench.slow_clients import report as slow_clients_report
 from bench.trends import bench_freshness, bench_trends, freshness_report
 from bench.trends import report as trends_report
 from gateway.keys import read_keys
@@ -221,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             "freshness",
             "dashboard",
             "pii",
+            "slow-clients",
         ),
         default=None,
         help="one section; `export` alone exports --export-rows sessions written by SQL",
@@ -387,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                     probes=40,
                 )
                 sections.append(freshness_report(fresh, meta))
+            if args.only in (None, "slow-clients"):
+                sections.append(slow_clients_report(bench_slow_clients(running, work), meta))
         finally:
             baseline.terminate()
             baseline.wait(10)
