@@ -73,7 +73,7 @@ def test_gateway_own_api_routes_declare_rules(app_config, tmp_path):
 PROBES = {"/healthz", "/readyz", "/metrics", "/static/<path:filename>", "/openapi.json"}
 GATEWAY_OWN = re.compile(
     r"^(/login|/logout|/oauth/.*|/\.well-known/.*|/ui/.*|/dashboard.*|/qa.*|/api/openapi\.json"
-    r"|/api/docs.*|/api/v1/.*)$"
+    r"|/api/openapi-agent\.json|/mcp|/api/docs.*|/api/v1/.*)$"
 )
 
 
