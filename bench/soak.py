@@ -43,8 +43,14 @@ def soak(rps: int, seconds: int, work: Path) -> dict:
     admin = server.start()
     try:
         db_url = migrated_database(admin, "cr_soak")
-        # the traffic of many agents from one client: the per-caller limit would refuse most of it
-        running = start_platform(db_url, work, extra_env={"RATE_LIMIT_API": "1000000 per minute"})
+        # the traffic of many agents from one client: the per-caller limits (the API's, and the
+        # look-up limit that Compare History by name counts against) would refuse most of it
+        unlimited = "1000000 per minute"
+        running = start_platform(
+            db_url,
+            work,
+            extra_env={"RATE_LIMIT_API": unlimited, "RATE_LIMIT_LOOKUP": unlimited},
+        )
         try:
             pids = {name: child.pid for name, child in running.children.items()}
             cold = {name: rss_mb(pid) for name, pid in pids.items()}
