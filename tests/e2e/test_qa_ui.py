@@ -32,7 +32,7 @@ def qa_url(pg_server, template_database, tmp_path_factory):
     running = start_platform(
         url_with_database(pg_server, name),
         work,
-        names=["qa"],
+        names=["qa", "persistence"],  # QA free text goes to persistence's PII guard
         extra_env={"INTERNAL_TOKEN_JWKS": jwks},
     )
     yield running.urls["qa"]

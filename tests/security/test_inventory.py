@@ -14,7 +14,8 @@ from qa_svc.app import create_app as create_qa
 from trends_svc.app import create_app as create_trends
 
 SERVICES = {"persistence": create_persistence, "trends": create_trends, "qa": create_qa}
-INTERNAL = {"/api/v1/internal/changes"}  # the change feed the trends worker reads
+# the change feed the trends worker reads; the PII guard qa_svc asks about its free text
+INTERNAL = {"/api/v1/internal/changes", "/api/v1/internal/free-text/check"}
 
 
 def openapi_path(rule: str) -> str:
