@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.delegation import AGENT_SCOPE, SCOPE_DESCRIPTIONS
+
 OPENAPI_31 = "3.1.0"
 COMPONENT_REF = "#/components/schemas/"
 
@@ -109,7 +111,7 @@ def agent_document(merged: dict[str, Any], issuer: str) -> dict[str, Any]:
                         "authorizationCode": {
                             "authorizationUrl": f"{issuer}/oauth/authorize",
                             "tokenUrl": f"{issuer}/oauth/token",
-                            "scopes": {},
+                            "scopes": {AGENT_SCOPE: SCOPE_DESCRIPTIONS[AGENT_SCOPE]},
                         }
                     },
                 },

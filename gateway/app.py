@@ -28,6 +28,7 @@ from gateway.oauth import oauth
 from gateway.oidc import create_authorization_server
 from gateway.openapi import register_docs
 from gateway.proxy import register_proxy
+from gateway.resources import accepted_audiences
 from gateway.security import register_security_headers
 from gateway.ui import register_ui
 from shared.config import secret_value
@@ -75,7 +76,13 @@ def register_bearer_auth(app: Flask, key_ring: KeyRing) -> None:
     provider's too."""
     settings = settings_of(app)
     verifiers = [
-        BearerVerifier(key_ring, issuer=settings.gateway_issuer, audience=settings.gateway_audience)
+        BearerVerifier(
+            key_ring,
+            issuer=settings.gateway_issuer,
+            # one resource server: a token bound to /mcp (RFC 8707) is good for the REST calls
+            # its tools make, and an API token for /mcp (docs/agent.md)
+            audience=accepted_audiences(settings.gateway_issuer, settings.gateway_audience),
+        )
     ]
     if settings.oidc_issuer:
         verifiers.append(

@@ -2,8 +2,9 @@
 
 Tokens come from the built-in provider or, when `OIDC_ISSUER` is set, from the company's provider
 too. Each issuer has its own `BearerVerifier`: signature against that issuer's keys with pinned
-algorithms, `iss`, `aud`, `exp` (and `nbf` when present, required for our own tokens) checked, ID
-tokens refused (`typ` must be `at+jwt`). The unverified `iss` only picks the verifier; that verifier
+algorithms, `iss`, `aud` (our own tokens: the API's or the MCP endpoint's, RFC 8707), `exp` (and
+`nbf` when present, required for our own tokens) checked, ID tokens refused (`typ` must be
+`at+jwt`). The unverified `iss` only picks the verifier; that verifier
 then checks everything again. An external issuer's keys come from its discovery document's
 `jwks_uri`, cached for a TTL with one refetch for an unknown `kid` (rate-limited, so random `kid`s
 cannot make the gateway hammer the provider). Header parameters like `jku`/`x5u` are never used.
@@ -117,7 +118,7 @@ class BearerVerifier:
         keys: KeySet | Callable[[GuestProtocol], KeySet],  # a RemoteKeySet or a KeyRing
         *,
         issuer: str,
-        audience: str,
+        audience: str | Iterable[str],
         algorithms: Iterable[str] = ("RS256",),
         roles_claim: str = "roles",
         teams_claim: str = "teams",
@@ -136,7 +137,11 @@ class BearerVerifier:
         self.claims = jwt.JWTClaimsRegistry(
             leeway=leeway,
             iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": audience},
+            # any one of `audience` (the built-in provider's tokens are for the API or for /mcp)
+            aud={
+                "essential": True,
+                "values": [audience] if isinstance(audience, str) else list(audience),
+            },
             exp={"essential": True},
             nbf={"essential": require_nbf},
             sub={"essential": True},

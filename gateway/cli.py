@@ -1,4 +1,5 @@
-"""Flask commands of the gateway: clients, API keys, demo identities, key rotation."""
+"""Flask commands of the gateway: clients (and consents given to them), API keys, demo
+identities, key rotation."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from gateway import api_keys, audit, clients, keys, seed, store, users
+from gateway import api_keys, audit, clients, delegation, keys, seed, store, users
 from shared import db
 from shared.config import ConfigError
 from shared.web import settings_of
@@ -22,6 +23,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_api_key_command)
     app.cli.add_command(list_api_keys_command)
     app.cli.add_command(revoke_api_key_command)
+    app.cli.add_command(list_clients_command)
+    app.cli.add_command(approve_client_command)
+    app.cli.add_command(revoke_consent_command)
 
 
 @click.command("create-client")
@@ -38,16 +42,40 @@ def register_cli(app: Flask) -> None:
 @click.option("--team", "teams", multiple=True, help="Team scope (repeatable).")
 @click.option("--client-id", default=None, help="Choose the id instead of generating one.")
 @click.option("--secret-stdin", is_flag=True, help="Read the secret from standard input.")
-def create_client_command(name, roles, teams, client_id, secret_stdin):
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="A third-party agent client acting for the person who signs in (repeatable; exact "
+    "match; https, or http on 127.0.0.1/localhost for development).",
+)
+@click.option(
+    "--pkce",
+    type=click.Choice(["required", "optional"]),
+    default="required",
+    show_default=True,
+    help="optional: the client may omit PKCE (some agent platforms send none).",
+)
+def create_client_command(name, roles, teams, client_id, secret_stdin, redirect_uris, pkce):
     """Create an OAuth client; prints its id and secret (the secret is shown only this once)."""
     secret = sys.stdin.readline().strip() if secret_stdin else None
     try:
         with db.connection() as conn:
             client_id, secret = clients.create_client(
-                conn, name, roles, teams, client_id=client_id, secret=secret
+                conn,
+                name,
+                roles,
+                teams,
+                client_id=client_id,
+                secret=secret,
+                redirect_uris=redirect_uris,
+                pkce_required=pkce == "required",
             )
     except clients.ClientError as error:
         raise click.ClickException(str(error)) from None
+    audit.record(
+        "client.create", principal=None, actor="cli", outcome="success", obj=f"client {client_id}"
+    )
     click.echo(f"client_id: {client_id}")
     click.echo(f"client_secret: {secret}")
 
@@ -176,6 +204,59 @@ def revoke_api_key_command(name):
         obj=f"api-key {row['prefix']}",
     )
     click.echo(f"revoked: {row['prefix']}")
+
+
+@click.command("list-clients")
+@with_appcontext
+def list_clients_command():
+    """List OAuth clients: id, name, roles, kind, state, redirect URIs (never a secret)."""
+    with db.connection() as conn:
+        rows = store.list_clients(conn)
+    click.echo("client_id\tname\troles\tkind\tstate\tredirect_uris")
+    for row in rows:
+        kind = "public" if row["public"] else "confidential"
+        if row["redirect_uris"] and not row["pkce_required"]:
+            kind += ",pkce-optional"
+        state = "disabled" if row["disabled"] else "active" if row["approved"] else "awaiting"
+        fields = [row["client_id"], row["name"], ",".join(row["roles"]), kind, state]
+        click.echo("\t".join([*fields, " ".join(row["redirect_uris"]) or "-"]))
+
+
+@click.command("approve-client")
+@with_appcontext
+@click.argument("client_id")
+def approve_client_command(client_id):
+    """Approve a client registered dynamically while MCP_CLIENT_REGISTRATION=admin."""
+    with db.connection() as conn:
+        approved = store.approve_client(conn, client_id)
+    if not approved:
+        raise click.ClickException("no client awaits approval under this id")
+    audit.record(
+        "client.approve", principal=None, actor="cli", outcome="success", obj=f"client {client_id}"
+    )
+    click.echo(f"approved: {client_id}")
+
+
+@click.command("revoke-consent")
+@with_appcontext
+@click.option("--user", "email", required=True, help="Login e-mail of the person.")
+@click.option("--client", "client_id", required=True, help="Id of the agent client.")
+def revoke_consent_command(email, client_id):
+    """Revoke a person's consent to an agent client: its refresh tokens for them end at once and
+    the next authorization asks the person again."""
+    with db.connection() as conn:
+        user = store.get_user_by_email(conn, email)
+        found = user is not None and delegation.revoke_consent(conn, user["user_id"], client_id)
+    if not found:
+        raise click.ClickException("this person has not connected this client")
+    audit.record(
+        "oauth.consent_revoke",
+        principal=None,
+        actor="cli",
+        outcome="success",
+        obj=f"client {client_id}",
+    )
+    click.echo(f"revoked: {client_id}")
 
 
 def _shown(moment) -> str:

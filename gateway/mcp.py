@@ -12,14 +12,15 @@ import urllib3
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from urllib3.exceptions import HTTPError as UpstreamError
 
-from gateway import oidc
 from gateway.bearer import bearer_token
+from gateway.delegation import AGENT_SCOPE
+from gateway.oauth import provider_metadata
 from gateway.proxy import HOP_BY_HOP, stream_back
+from gateway.resources import MCP_PATH, resource_url
 from shared.errors import ServiceUnavailable, Unauthorized
 from shared.web import settings_of
 
 mcp = Blueprint("mcp", __name__)
-MCP_PATH = "/mcp"
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 
@@ -36,18 +37,13 @@ def register_mcp(app: Flask) -> None:
     app.register_blueprint(mcp)
 
 
-def resource_url(issuer: str) -> str:
-    """The MCP server's resource identifier (RFC 8707 / RFC 9728): its public URL."""
-    return issuer.rstrip("/") + MCP_PATH
-
-
 def resource_metadata(resource: str, issuer: str) -> dict:
     """RFC 9728 protected-resource metadata for `resource`, whose tokens `issuer` grants."""
     return {
         "resource": resource,
         "authorization_servers": [issuer],
         "bearer_methods_supported": ["header"],
-        "scopes_supported": [],
+        "scopes_supported": [AGENT_SCOPE],
         "resource_name": "CR Assistant platform",
         "resource_documentation": f"{issuer}/api/docs",
     }
@@ -69,7 +65,7 @@ def api_resource_metadata():
 @mcp.get("/.well-known/oauth-authorization-server")
 def authorization_server_metadata():
     """RFC 8414 metadata: MCP clients look here first, then at OpenID discovery (same content)."""
-    return jsonify(oidc.discovery_document(settings_of(current_app).gateway_issuer))
+    return jsonify(provider_metadata())
 
 
 @mcp.route(MCP_PATH, methods=["GET", "POST", "DELETE"])

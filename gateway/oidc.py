@@ -1,6 +1,7 @@
 """The built-in OAuth 2.0 / OpenID Connect provider: all protocol configuration in one place
 (client credentials for machines; authorization code with PKCE, ID tokens, refresh-token rotation,
-revocation and userinfo for people)."""
+revocation and userinfo for people; delegated tokens for third-party agent clients, resource
+indicators (RFC 8707) and dynamic client registration (RFC 7591))."""
 
 from __future__ import annotations
 
@@ -14,21 +15,25 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
+from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
-from flask import Flask
+from flask import Flask, current_app, g
 
-from gateway import clients, store
+from gateway import clients, delegation, resources, store
 from gateway.keys import ALGORITHM, KeyRing
 from shared import db
 from shared.web import settings_of
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+PUBLIC_AUTH_METHOD = "none"  # a public client (registered dynamically) sends no secret
+REGISTRATION_MODES = ("off", "open", "admin")
 REFRESH_TOKEN_TTL = 8 * 3600
 ID_TOKEN_TTL = 3600
-SCOPES = ["openid", "profile", "email"]
+SCOPES = ["openid", "profile", "email", delegation.AGENT_SCOPE]
 RESPONSE_TYPE = re.compile(r"[A-Za-z0-9_]+(?: [A-Za-z0-9_]+)*")  # RFC 6749, appendix A.3
 
 
@@ -49,6 +54,20 @@ class Client(ClientMixin):
     @property
     def first_party(self) -> bool:
         return bool(self.row.get("first_party"))
+
+    @property
+    def public(self) -> bool:
+        """A public client has no secret: it authenticates with PKCE alone."""
+        return self.row["secret_hash"] is None
+
+    @property
+    def delegated(self) -> bool:
+        """A third-party client whose tokens act for the person who signed in (not first party)."""
+        return not self.first_party and "authorization_code" in self.row["grant_types"]
+
+    @property
+    def pkce_required(self) -> bool:
+        return self.public or self.row.get("pkce_required", True)
 
     def get_client_id(self) -> str:
         return self.row["client_id"]
@@ -72,7 +91,8 @@ class Client(ClientMixin):
         return clients.secret_matches(self.row["secret_hash"], client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method in AUTH_METHODS
+        """A confidential client sends its secret in the body or as HTTP Basic; a public one none."""
+        return method == PUBLIC_AUTH_METHOD if self.public else method in AUTH_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code" and "authorization_code" in self.row["grant_types"]
@@ -143,6 +163,14 @@ def token_hash(token: str) -> str:
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
+    def validate_token_request(self):
+        """As Authlib's, plus the one resource (RFC 8707) the token may be for."""
+        super().validate_token_request()
+        g.token_resource = resources.requested_resource(
+            resource_values(self.request),
+            issuer_of_app(),
+        )
+
 
 def well_formed_authorization_request(parameters) -> bool:
     """False when a parameter of an authorization request holds a control character, or
@@ -154,8 +182,27 @@ def well_formed_authorization_request(parameters) -> bool:
     return response_type is None or RESPONSE_TYPE.fullmatch(response_type) is not None
 
 
+def user_for(client: Client, user_id) -> User | None:
+    """The enabled user a grant acts for; for a delegated client only while the person may
+    still connect an agent (a role or the last team taken away ends the grant)."""
+    with db.connection() as conn:
+        row = store.get_user(conn, user_id)
+    if row is None or (client.delegated and not delegation.may_delegate(row)):
+        return None
+    return User(row)
+
+
+def issuer_of_app() -> str:
+    return settings_of(current_app).gateway_issuer
+
+
+def resource_values(request) -> list[str]:
+    """The `resource` parameters (RFC 8707) of an authorization or token request."""
+    return list(request.payload.datalist.get("resource", []))
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = [*AUTH_METHODS, PUBLIC_AUTH_METHOD]
 
     @staticmethod
     def validate_authorization_redirect_uri(request, client: Client) -> str:
@@ -183,6 +230,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                     "code_challenge": data.get("code_challenge"),
                     "code_challenge_method": data.get("code_challenge_method") or "S256",
                     "auth_time": request.user.row.get("auth_time") or int(time.time()),
+                    "resource": resources.requested_resource(
+                        resource_values(request), issuer_of_app()
+                    ),
                 },
             )
 
@@ -198,13 +248,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             )
 
     def authenticate_user(self, authorization_code: AuthorizationCode):
-        with db.connection() as conn:
-            row = store.get_user(conn, authorization_code.row["user_id"])
-        return User(row) if row else None
+        g.token_resource = resources.granted_resource(
+            resource_values(self.request),
+            issuer_of_app(),
+            authorization_code.row["resource"],
+        )
+        return user_for(self.request.client, authorization_code.row["user_id"])
 
 
 class PkceS256(CodeChallenge):
-    """PKCE is mandatory and only S256 is accepted."""
+    """PKCE is mandatory and only S256 is accepted, except for a confidential client created with
+    `--pkce optional` (some agent platforms send no code_challenge); a challenge it does send is
+    verified all the same."""
 
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
@@ -212,10 +267,23 @@ class PkceS256(CodeChallenge):
     def validate_code_challenge(self, grant, redirect_uri):
         data = grant.request.payload.data
         if not data.get("code_challenge"):
+            if not grant.request.client.pkce_required and not data.get("code_challenge_method"):
+                return None
             raise InvalidRequestError("PKCE is required: send code_challenge with method S256.")
         if data.get("code_challenge_method", "S256") != "S256":
             raise InvalidRequestError("Only the S256 code_challenge_method is accepted.")
         return super().validate_code_challenge(grant, redirect_uri)
+
+
+class ResourceIndicators:
+    """RFC 8707 at the authorization endpoint: a request may name one resource of ours (the MCP
+    endpoint, or the API); anything else is refused before the person is asked to consent."""
+
+    def __call__(self, grant) -> None:
+        grant.register_hook("after_validate_authorization_request_payload", self.validate)
+
+    def validate(self, grant, redirect_uri) -> None:
+        resources.requested_resource(resource_values(grant.request), issuer_of_app())
 
 
 def live_refresh_token(refresh_token: str) -> RefreshToken | None:
@@ -233,18 +301,21 @@ def live_refresh_token(refresh_token: str) -> RefreshToken | None:
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     """Refresh tokens rotate: each use revokes the old one and issues a new one of the same
-    family; a reused token revokes the family."""
+    family (bound to the family's resource); a reused token revokes the family."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = [*AUTH_METHODS, PUBLIC_AUTH_METHOD]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str):
         return live_refresh_token(refresh_token)
 
     def authenticate_user(self, refresh_token: RefreshToken):
-        with db.connection() as conn:
-            row = store.get_user(conn, refresh_token.row["user_id"])
-        return User(row) if row else None
+        g.token_resource = resources.granted_resource(
+            resource_values(self.request),
+            issuer_of_app(),
+            refresh_token.row["family_resource"],
+        )
+        return user_for(self.request.client, refresh_token.row["user_id"])
 
     def create_token_response(self):
         """Using the token up is the gate: only the request whose update found it live goes on
@@ -265,7 +336,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 class TokenRevocation(RevocationEndpoint):
     """RFC 7009 revocation of refresh tokens (access tokens are short-lived JWTs)."""
 
-    CLIENT_AUTH_METHODS = AUTH_METHODS
+    CLIENT_AUTH_METHODS = [*AUTH_METHODS, PUBLIC_AUTH_METHOD]
 
     def query_token(self, token: str, token_type_hint: str | None):
         with db.connection() as conn:
@@ -276,6 +347,75 @@ class TokenRevocation(RevocationEndpoint):
         """Revoking a refresh token ends its family (RFC 7009 §2.1: the grant goes with it)."""
         with db.connection() as conn:
             store.revoke_refresh_token_family(conn, token.row["family_id"])
+
+
+class ClientRegistration(ClientRegistrationEndpoint):
+    """RFC 7591 dynamic registration of agent clients (MCP_CLIENT_REGISTRATION `open` or `admin`;
+    with `off` the endpoint does not exist). Anyone may register; a client gets the role agent,
+    grant types authorization_code and refresh_token, the scope `agent` and PKCE S256 whatever it
+    asks, and is public (`token_endpoint_auth_method` none) or confidential (a secret). With
+    `admin` it gets no code and no token until an admin approves it (`approve-client`)."""
+
+    NAME_LIMIT = 100
+
+    def __init__(self, issuer: str, mode: str) -> None:
+        super().__init__()
+        self.issuer = issuer
+        self.mode = mode
+
+    def authenticate_token(self, request):
+        return self.mode in ("open", "admin")  # an open endpoint: no initial access token
+
+    def get_server_metadata(self) -> dict:
+        return discovery_document(self.issuer, registration=True)
+
+    def generate_client_id(self, request) -> str:
+        return f"cr-{secrets.token_hex(8)}"
+
+    def generate_client_secret(self, request) -> str | None:
+        if auth_method_asked(request.payload.data) == PUBLIC_AUTH_METHOD:
+            return None
+        return secrets.token_urlsafe(32)
+
+    def save_client(self, client_info: dict, client_metadata: dict, request) -> dict:
+        grant_types = set(client_metadata.get("grant_types") or ["authorization_code"])
+        if not grant_types <= set(clients.DELEGATED_GRANT_TYPES):
+            raise InvalidClientMetadataError("Only authorization_code and refresh_token.")
+        name = str(client_metadata.get("client_name") or "MCP client")
+        if len(name) > self.NAME_LIMIT or not name.isprintable():
+            raise InvalidClientMetadataError("client_name: at most 100 printable characters.")
+        try:
+            with db.connection() as conn:
+                clients.register_agent_client(
+                    conn,
+                    name,
+                    client_metadata.get("redirect_uris") or [],
+                    client_id=client_info["client_id"],
+                    secret=client_info["client_secret"],
+                    approved=self.mode == "open",
+                )
+        except clients.ClientError as error:
+            raise InvalidRedirectURIError(str(error)) from None
+        return client_info
+
+    def create_registration_response(self, request):
+        """Authlib's answer, saying what was registered rather than what was asked."""
+        status, body, headers = super().create_registration_response(request)
+        if body.get("client_secret") is None:
+            body.pop("client_secret", None)
+            body.pop("client_secret_expires_at", None)
+        body.update(
+            grant_types=list(clients.DELEGATED_GRANT_TYPES),
+            response_types=["code"],
+            scope=delegation.AGENT_SCOPE,
+            token_endpoint_auth_method=auth_method_asked(request.payload.data),
+        )
+        return status, body, headers
+
+
+def auth_method_asked(metadata: dict) -> str:
+    """The token endpoint auth method a registration asks for (RFC 7591's default: Basic)."""
+    return metadata.get("token_endpoint_auth_method") or "client_secret_basic"
 
 
 def user_info(user: User, scope: str) -> UserInfo:
@@ -323,8 +463,10 @@ class IdTokens(OpenIDCode):
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
-    """RFC 9068 JWT access tokens for the API audience, carrying roles and teams (the user's when a
-    person logged in, else the client's)."""
+    """RFC 9068 JWT access tokens carrying roles and teams: the user's when a person logged in at
+    a first-party client, the delegated agent's (gateway/delegation.py) at a third-party client,
+    else the client's. `aud` is the API's, or the MCP endpoint's when the token request's grant
+    is bound to it (RFC 8707; the grant puts the resource in `g.token_resource`)."""
 
     def __init__(self, key_ring: KeyRing, issuer: str, audience: str, ttl: int) -> None:
         super().__init__(
@@ -340,9 +482,12 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return self.key_ring.signing
 
     def get_audiences(self, client, user, scope) -> str:
-        return self.audience
+        return resources.audience_for(g.get("token_resource"), self.issuer, self.audience)
 
     def get_extra_claims(self, client, grant_type, user, scope) -> dict:
+        if user is not None and client.delegated:
+            claims = delegation.delegated_claims(user.row, scope)
+            return {**claims, "act": {"sub": client.get_client_id()}, "nbf": int(time.time())}
         source = user.row if user else {"roles": client.roles, "teams": client.teams}
         return {
             "roles": list(source["roles"]),
@@ -367,7 +512,9 @@ def save_token(token: dict, request) -> None:
         if request.refresh_token is not None:
             family_id = request.refresh_token.row["family_id"]
         else:
-            family_id = store.insert_refresh_token_family(conn, client_id, user_id)
+            family_id = store.insert_refresh_token_family(
+                conn, client_id, user_id, g.get("token_resource")
+            )
         store.insert_refresh_token(
             conn,
             token_hash=token_hash(token["refresh_token"]),
@@ -388,10 +535,18 @@ def create_authorization_server(app: Flask, key_ring: KeyRing) -> AuthorizationS
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(
         AuthorizationCodeGrant,
-        [PkceS256(required=True), IdTokens(key_ring, settings.gateway_issuer)],
+        [
+            PkceS256(required=True),
+            ResourceIndicators(),
+            IdTokens(key_ring, settings.gateway_issuer),
+        ],
     )
     server.register_grant(RefreshTokenGrant)
     server.register_endpoint(TokenRevocation)
+    if settings.mcp_client_registration != "off":
+        server.register_endpoint(
+            ClientRegistration(settings.gateway_issuer, settings.mcp_client_registration)
+        )
     server.register_token_generator(
         "default",
         AccessTokenGenerator(
@@ -401,9 +556,10 @@ def create_authorization_server(app: Flask, key_ring: KeyRing) -> AuthorizationS
     return server
 
 
-def discovery_document(issuer: str) -> dict:
-    """The OpenID Provider metadata served at /.well-known/openid-configuration."""
-    return {
+def discovery_document(issuer: str, *, registration: bool = False) -> dict:
+    """The OpenID Provider metadata served at /.well-known/openid-configuration (and as RFC 8414
+    metadata); `registration_endpoint` only while dynamic registration is on."""
+    document = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
@@ -420,3 +576,7 @@ def discovery_document(issuer: str) -> dict:
         "scopes_supported": SCOPES,
         "claims_supported": ["sub", "email", "name", "roles", "teams"],
     }
+    if registration:  # public clients exist only through registration
+        document["registration_endpoint"] = f"{issuer}/oauth/register"
+        document["token_endpoint_auth_methods_supported"] = [*AUTH_METHODS, PUBLIC_AUTH_METHOD]
+    return document

@@ -1,4 +1,5 @@
-"""SQL of the gateway schema: OAuth clients."""
+"""SQL of the gateway schema: OAuth clients, users, codes, refresh tokens, consents, browser
+sessions, audit events and API keys."""
 
 from __future__ import annotations
 
@@ -12,15 +13,23 @@ def insert_client(
     *,
     client_id: str,
     name: str,
-    secret_hash: str,
+    secret_hash: str | None,
     roles: Sequence[str],
     teams: Sequence[str],
+    grant_types: Sequence[str] = ("client_credentials",),
+    redirect_uris: Sequence[str] = (),
+    scope: str = "",
+    pkce_required: bool = True,
+    approved: bool = True,
+    registered_by: str = "cli",
 ) -> None:
-    """Store a client; its secret only as a hash."""
+    """Store a client; its secret only as a hash (None: a public client)."""
     conn.execute(
         """
-        INSERT INTO oauth_clients (client_id, name, secret_hash, roles, teams)
-        VALUES (%(client_id)s, %(name)s, %(secret_hash)s, %(roles)s, %(teams)s)
+        INSERT INTO oauth_clients (client_id, name, secret_hash, roles, teams, grant_types,
+                                   redirect_uris, scope, pkce_required, approved, registered_by)
+        VALUES (%(client_id)s, %(name)s, %(secret_hash)s, %(roles)s, %(teams)s, %(grant_types)s,
+                %(redirect_uris)s, %(scope)s, %(pkce_required)s, %(approved)s, %(registered_by)s)
         """,
         {
             "client_id": client_id,
@@ -28,14 +37,41 @@ def insert_client(
             "secret_hash": secret_hash,
             "roles": list(roles),
             "teams": list(teams),
+            "grant_types": list(grant_types),
+            "redirect_uris": list(redirect_uris),
+            "scope": scope,
+            "pkce_required": pkce_required,
+            "approved": approved,
+            "registered_by": registered_by,
         },
     )
 
 
-def get_client(conn: psycopg.Connection, client_id: str) -> dict | None:
-    """One enabled client by id."""
+def approve_client(conn: psycopg.Connection, client_id: str) -> bool:
+    """Approve a dynamically registered client; False when no client awaits approval by this id."""
+    row = conn.execute(
+        "UPDATE oauth_clients SET approved = true "
+        "WHERE client_id = %(client_id)s AND NOT approved RETURNING client_id",
+        {"client_id": client_id},
+    ).fetchone()
+    return row is not None
+
+
+def list_clients(conn: psycopg.Connection) -> list[dict]:
+    """Every client without its secret hash, newest first."""
     return conn.execute(
-        "SELECT * FROM oauth_clients WHERE client_id = %(client_id)s AND NOT disabled",
+        """
+        SELECT client_id, name, roles, teams, grant_types, redirect_uris, scope, pkce_required,
+               approved, registered_by, disabled, secret_hash IS NULL AS public, created_at
+        FROM oauth_clients ORDER BY created_at DESC, client_id
+        """
+    ).fetchall()
+
+
+def get_client(conn: psycopg.Connection, client_id: str) -> dict | None:
+    """One enabled (and, when registered dynamically, approved) client by id."""
+    return conn.execute(
+        "SELECT * FROM oauth_clients WHERE client_id = %(client_id)s AND NOT disabled AND approved",
         {"client_id": client_id},
     ).fetchone()
 
@@ -129,9 +165,9 @@ def insert_authorization_code(conn: psycopg.Connection, values: dict) -> None:
     conn.execute(
         """
         INSERT INTO authorization_codes (code, client_id, user_id, redirect_uri, scope, nonce,
-            code_challenge, code_challenge_method, auth_time, expires_at)
+            code_challenge, code_challenge_method, auth_time, resource, expires_at)
         VALUES (%(code)s, %(client_id)s, %(user_id)s, %(redirect_uri)s, %(scope)s, %(nonce)s,
-            %(code_challenge)s, %(code_challenge_method)s, %(auth_time)s,
+            %(code_challenge)s, %(code_challenge_method)s, %(auth_time)s, %(resource)s,
             now() + interval '5 minutes')
         """,
         values,
@@ -169,15 +205,17 @@ def nonce_used(conn: psycopg.Connection, nonce: str) -> bool:
     return row is not None
 
 
-def insert_refresh_token_family(conn: psycopg.Connection, client_id: str, user_id) -> str:
-    """Start the family of refresh tokens of one sign-in; returns its id."""
+def insert_refresh_token_family(
+    conn: psycopg.Connection, client_id: str, user_id, resource: str | None = None
+) -> str:
+    """Start the family of refresh tokens of one sign-in (bound to `resource`); returns its id."""
     return conn.execute(
         """
-        INSERT INTO refresh_token_families (family_id, client_id, user_id)
-        VALUES (gen_random_uuid(), %(client_id)s, %(user_id)s)
+        INSERT INTO refresh_token_families (family_id, client_id, user_id, resource)
+        VALUES (gen_random_uuid(), %(client_id)s, %(user_id)s, %(resource)s)
         RETURNING family_id
         """,
-        {"client_id": client_id, "user_id": user_id},
+        {"client_id": client_id, "user_id": user_id, "resource": resource},
     ).fetchone()["family_id"]
 
 
@@ -210,10 +248,11 @@ def insert_refresh_token(
 
 
 def find_refresh_token(conn: psycopg.Connection, token_hash: str) -> dict | None:
-    """An unexpired refresh token, live or already used, with `family_revoked_at` of its family."""
+    """An unexpired refresh token, live or already used, with `family_revoked_at` and
+    `family_resource` of its family."""
     return conn.execute(
         """
-        SELECT t.*, f.revoked_at AS family_revoked_at
+        SELECT t.*, f.revoked_at AS family_revoked_at, f.resource AS family_resource
         FROM refresh_tokens t JOIN refresh_token_families f USING (family_id)
         WHERE t.token_hash = %(token_hash)s AND t.expires_at > now()
         """,
@@ -249,6 +288,68 @@ def revoke_refresh_token_family(conn: psycopg.Connection, family_id) -> None:
         "WHERE family_id = %(family_id)s AND revoked_at IS NULL",
         {"family_id": family_id},
     )
+
+
+def revoke_refresh_token_families_of(conn: psycopg.Connection, user_id, client_id: str) -> int:
+    """Revoke every live family (and its tokens) a client holds for a user; returns how many."""
+    families = conn.execute(
+        """
+        UPDATE refresh_token_families SET revoked_at = now()
+        WHERE user_id = %(user_id)s AND client_id = %(client_id)s AND revoked_at IS NULL
+        RETURNING family_id
+        """,
+        {"user_id": user_id, "client_id": client_id},
+    ).fetchall()
+    conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = now() "
+        "WHERE family_id = ANY(%(families)s) AND revoked_at IS NULL",
+        {"families": [row["family_id"] for row in families]},
+    )
+    return len(families)
+
+
+def get_consent(conn: psycopg.Connection, user_id, client_id: str) -> dict | None:
+    """The consent a user gave a client, if any."""
+    return conn.execute(
+        "SELECT * FROM oauth_consents WHERE user_id = %(user_id)s AND client_id = %(client_id)s",
+        {"user_id": user_id, "client_id": client_id},
+    ).fetchone()
+
+
+def upsert_consent(conn: psycopg.Connection, user_id, client_id: str, scope: str) -> None:
+    """Record (or renew) a user's consent to a client for `scope`."""
+    conn.execute(
+        """
+        INSERT INTO oauth_consents (user_id, client_id, scope)
+        VALUES (%(user_id)s, %(client_id)s, %(scope)s)
+        ON CONFLICT (user_id, client_id)
+        DO UPDATE SET scope = EXCLUDED.scope, granted_at = now()
+        """,
+        {"user_id": user_id, "client_id": client_id, "scope": scope},
+    )
+
+
+def delete_consent(conn: psycopg.Connection, user_id, client_id: str) -> bool:
+    """Forget a user's consent to a client; False when there was none."""
+    row = conn.execute(
+        "DELETE FROM oauth_consents WHERE user_id = %(user_id)s AND client_id = %(client_id)s "
+        "RETURNING client_id",
+        {"user_id": user_id, "client_id": client_id},
+    ).fetchone()
+    return row is not None
+
+
+def list_consents_of_user(conn: psycopg.Connection, user_id) -> list[dict]:
+    """The clients a user approved, with their names, newest approval first."""
+    return conn.execute(
+        """
+        SELECT c.client_id, o.name, c.scope, c.granted_at
+        FROM oauth_consents c JOIN oauth_clients o USING (client_id)
+        WHERE c.user_id = %(user_id)s
+        ORDER BY c.granted_at DESC, c.client_id
+        """,
+        {"user_id": user_id},
+    ).fetchall()
 
 
 def load_browser_session(conn: psycopg.Connection, session_hash: str) -> dict | None:

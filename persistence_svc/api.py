@@ -52,7 +52,7 @@ def pseudonym_key() -> bytes:
 
 
 def team_scope() -> list[str] | None:
-    """The caller's teams when its reads are limited to them, else None (all teams)."""
+    """The caller's teams when its reads and writes are limited to them, else None (all teams)."""
     principal = current_principal()
     return sorted(principal.teams) if principal.team_scoped else None
 
@@ -97,6 +97,7 @@ class Sessions(MethodView):
         Names and case numbers are replaced by pseudonyms and never stored. Sending the same
         `session_id` and content again answers 200 without a duplicate; other content, 409.
         """
+        sessions.check_team_or_refuse(data["team"], team_scope())
         key = pseudonym_key()
         with db.connection() as conn:
             known = sessions.known_engineers(conn, key)
@@ -117,10 +118,13 @@ class SessionBatch(MethodView):
         """Store up to 1000 analyses
 
         Each item is validated and stored on its own terms; the answer lists per item whether it
-        was created, unchanged, a conflict or invalid (with the fields at fault).
+        was created, unchanged, a conflict or invalid (with the fields at fault; an item of a team
+        outside a team-scoped caller's teams is invalid for `team`).
         """
         with db.connection() as conn:
-            return sessions.store_batch(conn, data["items"], pseudonym_key(), redact=args["redact"])
+            return sessions.store_batch(
+                conn, data["items"], pseudonym_key(), redact=args["redact"], teams=team_scope()
+            )
 
 
 @blp.route("/sessions/<uuid:session_id>")

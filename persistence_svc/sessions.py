@@ -16,7 +16,7 @@ from persistence_svc import store
 from persistence_svc.fileformats import INPUT_COLUMNS
 from persistence_svc.schemas import load_session
 from shared import domain, pii
-from shared.errors import Conflict, Unprocessable, flatten_messages
+from shared.errors import Conflict, Forbidden, Unprocessable, field_error, flatten_messages
 from shared.pseudonyms import EngineerCodes, KnownEngineers, case_ref, engineer_code
 
 # The columns a record's content hash covers: everything the client determines.
@@ -200,6 +200,23 @@ def check_engineer_or_reject(name: str) -> None:
         raise Unprocessable(errors=[{"field": "engineer", "reason": result.message}])
 
 
+OUTSIDE_TEAMS = "Outside the teams this caller acts for."
+
+
+def outside_teams(team: str, teams: list[str] | None) -> bool:
+    """True when a team-scoped caller (`teams` not None) names a team that is not one of its own."""
+    return teams is not None and team not in teams
+
+
+def check_team_or_refuse(team: str, teams: list[str] | None) -> None:
+    """403 naming `team` (never its value) when a team-scoped caller writes for another team."""
+    if outside_teams(team, teams):
+        raise Forbidden(
+            "This caller may only store analyses of its own teams.",
+            errors=[field_error("team", OUTSIDE_TEAMS)],
+        )
+
+
 def store_session(conn: psycopg.Connection, record: dict[str, Any]) -> tuple[dict, bool]:
     """Insert the record; a repeat with the same content returns the stored row (created False),
     other content under the same id is a Conflict."""
@@ -226,10 +243,16 @@ def sent_id(item: Any) -> uuid.UUID | None:
 
 
 def store_batch(
-    conn: psycopg.Connection, items: list[dict[str, Any]], key: bytes, *, redact: bool
+    conn: psycopg.Connection,
+    items: list[dict[str, Any]],
+    key: bytes,
+    *,
+    redact: bool,
+    teams: list[str] | None = None,
 ) -> dict[str, Any]:
     """Validate and store many items: one insert for all valid ones, one look-up for repeats;
-    free text is checked against the engineers known when the batch starts.
+    free text is checked against the engineers known when the batch starts. With `teams` (a
+    team-scoped caller), an item of another team is invalid for `team` and not stored.
 
     Returns counts and one result per item (created, unchanged, conflict or invalid).
     """
@@ -251,6 +274,9 @@ def store_batch(
             result["errors"] = pii_problem_errors(found)
             continue
         result["session_id"] = record["session_id"]
+        if outside_teams(record["team"], teams):
+            result["errors"] = [field_error("team", OUTSIDE_TEAMS)]
+            continue
         if record["session_id"] in valid:  # the same id twice in one batch
             first = valid[record["session_id"]][1]
             same = first["content_hash"] == record["content_hash"]

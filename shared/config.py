@@ -33,6 +33,17 @@ def environment(text: str) -> str:
     return value
 
 
+REGISTRATION_MODES = ("off", "open", "admin")
+
+
+def registration_mode(text: str) -> str:
+    """MCP_CLIENT_REGISTRATION: one of REGISTRATION_MODES (any case)."""
+    value = text.strip().lower()
+    if value not in REGISTRATION_MODES:
+        raise ValueError(text)
+    return value
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -247,6 +258,14 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "http://127.0.0.1:8004",
         "Where the gateway reaches mcp_svc (the MCP server behind `/mcp`).",
+    ),
+    Setting(
+        "MCP_CLIENT_REGISTRATION",
+        registration_mode,
+        "off",
+        "Dynamic client registration (RFC 7591) at `/oauth/register` for MCP clients: `off` (no "
+        "endpoint), `open` (a registered agent client is usable at once) or `admin` (usable after "
+        "`approve-client`). Such clients act for the person who signs in, after consent.",
     ),
     Setting("UPSTREAM_TIMEOUT", float, 30.0, "Seconds the gateway waits for a service."),
     Setting(

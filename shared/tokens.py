@@ -89,10 +89,13 @@ class Principal:
 
     @property
     def team_scoped(self) -> bool:
-        """True when this caller may only see its own teams' data: a manager who holds no reader
-        role without team restriction (qa_lead, admin). Any other role held beside it (agent, say)
-        never widens the scope."""
-        return "manager" in self.roles and not self.has_role(*UNRESTRICTED_READERS)
+        """True when this caller may only see and write its own teams' data: a manager, or an agent
+        that carries teams (a leader's delegated token, an API key with `--team`), who holds no
+        role without team restriction (qa_lead, admin). Any other role held beside it never widens
+        the scope; an agent without teams (a client of the whole organisation) is not scoped."""
+        if self.has_role(*UNRESTRICTED_READERS):
+            return False
+        return "manager" in self.roles or ("agent" in self.roles and bool(self.teams))
 
     def can_see_team(self, team: str | None) -> bool:
         return not self.team_scoped or (team is not None and team in self.teams)
