@@ -43,7 +43,7 @@ def other_team_engineer(platform, admin):
     )
     assert stored.status_code == 201, stored.text
     code = stored.json()["engineer_code"]
-    wait_for(lambda: admin.request("GET", f"/api/v1/history/{code}").status_code == 200)
+    wait_for(lambda: admin.request("GET", f"/api/v1/history/{code}").json().get("team"))
     return code
 
 
