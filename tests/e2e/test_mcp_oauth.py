@@ -129,6 +129,17 @@ def with_oauth_session(gateway: str, storage: MemoryStorage, browser: Browser, w
     return anyio.run(main)
 
 
+def register_public_client(gateway: str) -> dict:
+    """RFC 7591 registration of a public client, as a plain HTTP call."""
+    answer = requests.post(
+        f"{gateway}/oauth/register",
+        json={"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
 def test_the_sdks_oauth_client_connects_and_calls_tools_within_the_persons_team(open_platform):
     gateway = open_platform.gateway
     storage = MemoryStorage()
@@ -200,11 +211,7 @@ def test_open_registration_is_advertised_and_refuses_what_it_cannot_register(ope
 
 def test_a_token_for_a_foreign_resource_is_refused_with_invalid_target(open_platform):
     gateway = open_platform.gateway
-    client = requests.post(
-        f"{gateway}/oauth/register",
-        json={"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none"},
-        timeout=10,
-    ).json()
+    client = register_public_client(gateway)
     browser = Browser(gateway, MANAGER, PASSWORD)
     verifier, challenge = pkce()
     url = authorization_url(
@@ -236,11 +243,7 @@ def test_a_token_for_a_foreign_resource_is_refused_with_invalid_target(open_plat
 
 def test_a_public_client_cannot_skip_pkce(open_platform):
     gateway = open_platform.gateway
-    client = requests.post(
-        f"{gateway}/oauth/register",
-        json={"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none"},
-        timeout=10,
-    ).json()
+    client = register_public_client(gateway)
     browser = Browser(gateway, MANAGER, PASSWORD)
     refused = browser.authorize(authorization_url(gateway, client["client_id"], CALLBACK))
     assert refused.status_code == 400 and "Location" not in refused.headers
