@@ -42,7 +42,9 @@ def corp(pg_server, template_database, tmp_path_factory):
     """The platform with its gateway configured for the company's provider."""
     work = tmp_path_factory.mktemp("external-identity")
     database = clone_database(pg_server, template_database)
-    others = [process.name for process in PROCESSES if process.name != "gateway"]
+    # the gateway starts once the provider runs; the MCP server is ready only behind a gateway
+    later = ("gateway", "mcp")
+    others = [process.name for process in PROCESSES if process.name not in later]
     platform = start_platform(url_with_database(pg_server, database), work, others)
     provider = None
     try:
@@ -61,7 +63,8 @@ def corp(pg_server, template_database, tmp_path_factory):
             accounts=ACCOUNTS,
         )
         platform.env.update(gateway_settings(provider, *GATEWAY_CLIENT))
-        platform.start("gateway")
+        for name in later:
+            platform.start(name)
         yield platform, provider
     finally:
         if provider is not None:
