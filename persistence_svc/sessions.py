@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -42,26 +43,34 @@ def hashed_json(values: list[Any]) -> str:
 
 class KnownEngineerIndex:
     """This process's copy of the known engineer codes (table known_engineers). `current` costs
-    one look-up of the set's version; the codes are read again only when it changed (an engineer
-    first stored, or erased), so the copy a write is checked with is the committed set at that
-    moment, in every process."""
+    one count of the set; the codes are read again when the count moved (an engineer first
+    stored, or erased), so the copy a write is checked with is the committed set at that moment,
+    in every process. An erasure and a first session committed between two writes leave the count
+    as it was: the copy is also read again once it is MAX_AGE_SECONDS old."""
+
+    MAX_AGE_SECONDS = 60.0
 
     def __init__(self, key: bytes) -> None:
         self._key = key
         self._version: int | None = None
+        self._read_at = 0.0
         self._known = KnownEngineers((), key)
         self._lock = threading.Lock()
 
     def current(self, conn: psycopg.Connection) -> KnownEngineers:
         """The known engineers as committed now."""
         version = store.known_engineers_version(conn)
-        if version != self._version:
+        if version != self._version or self._stale():
             with self._lock:
-                if version != self._version:
+                if version != self._version or self._stale():
                     stored = store.known_engineers(conn)
                     self._known = KnownEngineers(stored["codes"], self._key)
                     self._version = stored["version"]
+                    self._read_at = time.monotonic()
         return self._known
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._read_at > self.MAX_AGE_SECONDS
 
 
 _INDEXES: dict[bytes, KnownEngineerIndex] = {}

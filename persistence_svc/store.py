@@ -134,17 +134,18 @@ def delete_engineer_sessions(conn: psycopg.Connection, engineer_code: str) -> in
 
 
 def known_engineers_version(conn: psycopg.Connection) -> int:
-    """How often the set of known engineer codes changed (known_engineers_version)."""
-    return conn.execute("SELECT version FROM known_engineers_version").fetchone()["version"]
+    """The row count of known_engineers: it moves with every committed change of the set (an
+    engineer first stored, or erased), and reading it takes no lock a writer waits on."""
+    return conn.execute("SELECT count(*) AS version FROM known_engineers").fetchone()["version"]
 
 
 def known_engineers(conn: psycopg.Connection) -> dict[str, Any]:
-    """The engineer codes with stored sessions and the version of that set, read together:
-    `{"version": 7, "codes": ["eng_…", …]}`."""
+    """The engineer codes with stored sessions and the version of that set (`known_engineers_
+    version`), read in one snapshot: `{"version": 7, "codes": ["eng_…", …]}`."""
     return conn.execute(
         """
-        SELECT (SELECT version FROM known_engineers_version) AS version,
-               array(SELECT engineer_code FROM known_engineers) AS codes
+        SELECT (SELECT count(*) FROM known_engineers) AS version,
+               array(SELECT DISTINCT engineer_code FROM known_engineers) AS codes
         """
     ).fetchone()
 

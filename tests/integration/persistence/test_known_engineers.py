@@ -60,3 +60,35 @@ def test_the_free_text_check_answers_kinds_and_positions_to_the_qa_call_only(api
         assert NAME.lower() not in answer.text.lower()
     as_agent = api.as_agent("POST", "/api/v1/internal/free-text/check", json={"texts": texts})
     assert as_agent.status_code == 403
+
+
+def _insert_session(conn, session_id: str, code: str) -> None:
+    conn.execute(
+        """INSERT INTO persistence.sessions (session_id, engineer_code, case_ref, team,
+           record_type, parts, languages, sentiment_score, tone_label, root_cause,
+           confidence_analysis, confidence_overall, confidence_rating, analysed_at, content_hash)
+           VALUES (%s, %s, 'case_x', 'emea-1', 'single', 1, '{EN}', 0.5, 'neutral', 'other',
+                   0.5, 0.5, 'Medium', now(), '\\x00')""",
+        [session_id, code],
+    )
+
+
+def test_writers_of_new_engineers_never_wait_on_each_other(database_url):
+    """Keeping the index is no lock between writers: while one transaction that first stores an
+    engineer is open, another stores the same new engineer and a different one without waiting
+    (an import's chunk must not hold up the agent's writes)."""
+    first = psycopg.connect(database_url)
+    second = psycopg.connect(database_url, autocommit=True)
+    try:
+        _insert_session(first, "00000000-0000-0000-0000-0000000000a1", "eng_newcomer")
+        second.execute("SET lock_timeout = '3s'")
+        _insert_session(second, "00000000-0000-0000-0000-0000000000a2", "eng_newcomer")
+        _insert_session(second, "00000000-0000-0000-0000-0000000000a3", "eng_other")
+        first.commit()
+        codes = second.execute(
+            "SELECT DISTINCT engineer_code FROM persistence.known_engineers ORDER BY 1"
+        ).fetchall()
+        assert [code for (code,) in codes] == ["eng_newcomer", "eng_other"]
+    finally:
+        first.close()
+        second.close()
