@@ -7,7 +7,7 @@ import uuid
 from flask import current_app
 from flask.views import MethodView
 
-from qa_svc import privacy, reviews, store, validation
+from qa_svc import privacy, reviews, validation
 from qa_svc.schemas import (
     CheckResultSchema,
     CheckSchema,
@@ -30,17 +30,25 @@ from shared.web import settings_of
 blp = Blueprint("validation", __name__, description="The agent's validation checks and log.")
 
 
+def team_scope() -> list[str] | None:
+    """The caller's teams when its reads and writes are limited to them, else None (all teams)."""
+    principal = current_principal()
+    return sorted(principal.teams) if principal.team_scoped else None
+
+
 @blp.route("/validation/check")
 class ValidationCheck(MethodView):
     @blp.roles("agent", "admin")
     @blp.doc(operationId="checkInput")
     @blp.arguments(CheckSchema)
     @blp.response(200, CheckResultSchema)
+    @blp.alt_response(403, description="A session's log was written for another team.")
     def post(self, data):
         """Check one input of the agent's workflow
 
         Engineer name, case number, languages, record type, parts or the step-6 review; answers
-        with the spec's message and logs the outcome without the value.
+        with the spec's message and logs the outcome without the value. An agent acting for
+        teams writes only to sessions logged within its teams (else 403 naming `session_id`).
         """
         with db.connection() as conn:
             return validation.check(
@@ -51,6 +59,7 @@ class ValidationCheck(MethodView):
                 attempt=data["attempt"],
                 record_type=data["record_type"],
                 agent_version=data["agent_version"],
+                teams=team_scope(),
             )
 
 
@@ -60,11 +69,13 @@ class ValidationEvents(MethodView):
     @blp.doc(operationId="reportValidationEvents")
     @blp.arguments(EventBatchSchema)
     @blp.response(201, EventBatchResultSchema)
+    @blp.alt_response(403, description="A session's log was written for another team.")
     def post(self, data):
         """Report validation events and runtime errors
 
         Up to 500 events (step, field, outcome, code, attempt, time, agent version, short
-        non-personal message such as a model time-out).
+        non-personal message such as a model time-out). An agent acting for teams writes only to
+        sessions logged within its teams (else 403 naming each `events.N.session_id`).
         """
         privacy.refuse_personal_data(
             privacy.text_guard(),
@@ -73,26 +84,8 @@ class ValidationEvents(MethodView):
                 for index, event in enumerate(data["events"])
             },
         )
-        rows = [
-            {
-                "session_id": event["session_id"],
-                "source": "agent",
-                "step": event["step"],
-                "field": event["field"],
-                "outcome": event["outcome"],
-                "code": event["code"],
-                "attempt": event["attempt"],
-                "normalized": None,
-                "message": event["message"],
-                "agent_version": event["agent_version"],
-                "occurred_at": event["time"],
-                "confidence_overall": event["confidence_overall"],
-            }
-            for event in data["events"]
-        ]
         with db.connection() as conn:
-            store.insert_events(conn, rows)
-        return {"recorded": len(rows)}
+            return {"recorded": validation.record_events(conn, data["events"], team_scope())}
 
 
 @blp.route("/validation/sessions/<uuid:session_id>")
@@ -104,10 +97,11 @@ class ValidationLog(MethodView):
         """Show Validation Log of one session
 
         The spec's summary (engineer validity, case attempts, language warnings, record type,
-        last error time), the event timeline, restart offered, and a `text` rendering.
+        last error time), the event timeline, restart offered, and a `text` rendering. An agent
+        acting for teams reads its teams' sessions only (404 for any other).
         """
         with db.connection() as conn:
-            summary = validation.session_log(conn, session_id)
+            summary = validation.session_log(conn, session_id, team_scope())
         if summary is None:
             raise NotFound("No validation events for this session.")
         return summary

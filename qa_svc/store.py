@@ -24,6 +24,29 @@ def insert_events(conn: psycopg.Connection, events: Sequence[dict]) -> None:
         )
 
 
+def claim_sessions(
+    conn: psycopg.Connection, session_ids: Sequence[uuid.UUID], teams: Sequence[str]
+) -> dict[uuid.UUID, list[str]]:
+    """Record `teams` as the scope of each session new to the validation log, and return the
+    recorded scope of every one of `session_ids` (its first writer's teams, [] when unscoped).
+    Rows are claimed in id order, so concurrent batches cannot deadlock."""
+    ids = sorted(set(session_ids))
+    conn.execute(
+        """
+        INSERT INTO validation_sessions (session_id, teams)
+        SELECT id, %(teams)s::text[] FROM unnest(%(ids)s::uuid[]) AS id ORDER BY id
+        ON CONFLICT (session_id) DO NOTHING
+        """,
+        {"ids": ids, "teams": list(teams)},
+    )
+    # a statement of its own: it sees a row a concurrent first writer committed meanwhile
+    rows = conn.execute(
+        "SELECT session_id, teams FROM validation_sessions WHERE session_id = ANY(%(ids)s::uuid[])",
+        {"ids": ids},
+    ).fetchall()
+    return {row["session_id"]: row["teams"] for row in rows}
+
+
 def invalid_attempts(conn: psycopg.Connection, session_id: uuid.UUID, field: str) -> int:
     """How many invalid entries this session had for this field so far."""
     return conn.execute(
@@ -47,6 +70,15 @@ def session_events(conn: psycopg.Connection, session_id: uuid.UUID) -> list[dict
         "SELECT * FROM validation_events WHERE session_id = %(s)s ORDER BY occurred_at, event_id",
         {"s": session_id},
     ).fetchall()
+
+
+def logged_for(conn: psycopg.Connection, session_id: uuid.UUID) -> list[str] | None:
+    """The teams the session's validation log was first written for ([] by an unscoped caller),
+    None when the session has no log."""
+    row = conn.execute(
+        "SELECT teams FROM validation_sessions WHERE session_id = %(s)s", {"s": session_id}
+    ).fetchone()
+    return None if row is None else row["teams"]
 
 
 def error_summary(conn: psycopg.Connection, since, until) -> list[dict]:

@@ -4,16 +4,19 @@ offer, and the validation log summary (Show Validation Log)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
 from qa_svc import store
 from shared import domain
+from shared.errors import Forbidden
 
 STEPS = {"engineer": 1, "case_number": 2, "languages": 3, "record_type": 4, "parts": 4, "review": 6}
 NON_PERSONAL = frozenset({"languages", "record_type", "parts"})
 REQUIRED_FOR_REVIEW = ("engineer", "case_number", "languages", "record_type")
+ANOTHER_TEAM = "Logged for another team than this caller acts for."
 
 
 def run_rule(field: str, value: Any, record_type: str | None) -> domain.RuleResult:
@@ -54,6 +57,29 @@ def check_review(draft: dict[str, Any]) -> domain.RuleResult:
     return domain.RuleResult(valid=True, normalized=[])
 
 
+def within_scope(logged_for: Sequence[str], teams: Sequence[str] | None) -> bool:
+    """True when a caller limited to `teams` (None: not limited) may read and append to a log
+    whose first writer was scoped to `logged_for` (empty: an unscoped writer, whose logs are
+    not any one team's)."""
+    return teams is None or (bool(logged_for) and set(logged_for) <= set(teams))
+
+
+def claim_sessions(
+    conn: psycopg.Connection, fields: dict[str, uuid.UUID], teams: Sequence[str] | None
+) -> None:
+    """Record the caller's teams on the sessions new to the log; when any of the sessions, keyed
+    by the request field naming it, was logged for a team outside `teams`, refuse with a 403
+    naming each such field (nothing is recorded)."""
+    logged_for = store.claim_sessions(conn, list(fields.values()), teams or ())
+    outside = [
+        {"field": field, "reason": ANOTHER_TEAM}
+        for field, session_id in fields.items()
+        if not within_scope(logged_for[session_id], teams)
+    ]
+    if outside:
+        raise Forbidden("The validation log of this session is not this caller's.", errors=outside)
+
+
 def outcome_of(result: domain.RuleResult) -> str:
     if not result.valid:
         return "invalid"
@@ -69,9 +95,12 @@ def check(
     attempt: int | None,
     record_type: str | None,
     agent_version: str | None,
+    teams: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Check one input, log it without the raw value, and offer a restart on the third invalid
-    entry for the same field in the session."""
+    entry for the same field in the session. A caller limited to `teams` checks only within a
+    session logged for those teams, or a new one (see claim_sessions)."""
+    claim_sessions(conn, {"session_id": session_id}, teams)
     result = run_rule(field, value, record_type)
     attempt = attempt or store.attempts(conn, session_id, field) + 1
     normalized = result.normalized if result.valid or field == "review" else None
@@ -113,6 +142,39 @@ def check(
     return answer
 
 
+def record_events(
+    conn: psycopg.Connection, events: Sequence[dict[str, Any]], teams: Sequence[str] | None
+) -> int:
+    """Append the agent's reported events; a caller limited to `teams` reports only within
+    sessions logged for those teams, or new ones (see claim_sessions). Returns how many."""
+    claim_sessions(
+        conn,
+        {f"events.{index}.session_id": event["session_id"] for index, event in enumerate(events)},
+        teams,
+    )
+    store.insert_events(
+        conn,
+        [
+            {
+                "session_id": event["session_id"],
+                "source": "agent",
+                "step": event["step"],
+                "field": event["field"],
+                "outcome": event["outcome"],
+                "code": event["code"],
+                "attempt": event["attempt"],
+                "normalized": None,
+                "message": event["message"],
+                "agent_version": event["agent_version"],
+                "occurred_at": event["time"],
+                "confidence_overall": event["confidence_overall"],
+            }
+            for event in events
+        ],
+    )
+    return len(events)
+
+
 def draft_confidence(draft: Any) -> float | None:
     """The overall confidence of a step-6 draft (the spec's formula), when its numbers allow it."""
     if not isinstance(draft, dict):
@@ -136,8 +198,13 @@ def _loggable(field: str, normalized: Any) -> str | None:
     return ";".join(normalized) if isinstance(normalized, list) else str(normalized)
 
 
-def session_log(conn: psycopg.Connection, session_id: uuid.UUID) -> dict[str, Any] | None:
-    """Show Validation Log: the spec's summary fields, the timeline and a text rendering."""
+def session_log(
+    conn: psycopg.Connection, session_id: uuid.UUID, teams: Sequence[str] | None = None
+) -> dict[str, Any] | None:
+    """Show Validation Log: the spec's summary fields, the timeline and a text rendering; None
+    when the session has no log, or none a caller limited to `teams` may read (within_scope)."""
+    if teams is not None and not within_scope(store.logged_for(conn, session_id) or (), teams):
+        return None  # exactly like a session without a log: no existence oracle
     events = store.session_events(conn, session_id)
     if not events:
         return None
