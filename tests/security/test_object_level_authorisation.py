@@ -173,7 +173,9 @@ NOT_TEAM_OBJECTS = {
     ("GET", f"imports/{SEGMENT}"): "admin only",
     ("GET", f"thresholds/{SEGMENT}"): "thresholds are global settings, not team data",
     ("PUT", f"thresholds/{SEGMENT}"): "admin only",
-    ("GET", f"validation/sessions/{SEGMENT}"): "agent, QA lead and admin; never a manager",
+    ("GET", f"validation/sessions/{SEGMENT}"): (
+        "never a manager; an agent acting for teams: tests/security/test_validation_log_scope.py"
+    ),
     ("POST", f"qa/reviews/{SEGMENT}"): "QA lead and admin only",
 }
 
