@@ -29,12 +29,14 @@ from persistence_svc.schemas import (
 )
 from shared import db
 from shared.api import (
+    READERS,
     Blueprint,
     current_principal,
     cursor_time,
     cursor_uuid,
     decode_cursor,
     encode_cursor,
+    team_scope,
 )
 from shared.errors import NotFound, Unprocessable
 from shared.pseudonyms import engineer_code, is_engineer_code
@@ -44,17 +46,10 @@ internal = Blueprint("internal", __name__, description="Feeds for other services
 
 WRITERS = ("agent", "admin")
 TEXT_CHECKER = "text_checker"  # the QA service's call (shared.tokens.SERVICE_CALLS)
-READERS = ("manager", "qa_lead", "admin")
 
 
 def pseudonym_key() -> bytes:
     return current_app.extensions["pseudonym_key"]
-
-
-def team_scope() -> list[str] | None:
-    """The caller's teams when its reads and writes are limited to them, else None (all teams)."""
-    principal = current_principal()
-    return sorted(principal.teams) if principal.team_scoped else None
 
 
 @blp.route("/sessions")

@@ -23,17 +23,11 @@ from qa_svc.schemas import (
     ValidationLogSchema,
 )
 from shared import db
-from shared.api import Blueprint, current_principal
+from shared.api import Blueprint, current_principal, team_scope
 from shared.errors import NotFound
 from shared.web import settings_of
 
 blp = Blueprint("validation", __name__, description="The agent's validation checks and log.")
-
-
-def team_scope() -> list[str] | None:
-    """The caller's teams when its reads and writes are limited to them, else None (all teams)."""
-    principal = current_principal()
-    return sorted(principal.teams) if principal.team_scoped else None
 
 
 @blp.route("/validation/check")

@@ -17,7 +17,10 @@ from flask import g
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from shared.errors import BadRequest, Forbidden
-from shared.tokens import Principal
+from shared.tokens import UNRESTRICTED_READERS, Principal
+
+# The roles that read sessions, history, trends and alerts (a manager within their teams only).
+READERS = ("manager", *UNRESTRICTED_READERS)
 
 OPENAPI_VERSION = "3.0.3"
 MAX_PAGE_SIZE = 500
@@ -182,6 +185,12 @@ class Blueprint(flask_smorest.Blueprint):
 def current_principal() -> Principal:
     """The authenticated caller of this request (set by the internal-token check)."""
     return g.principal
+
+
+def team_scope() -> list[str] | None:
+    """The caller's teams when its reads and writes are limited to them, else None (all teams)."""
+    principal = current_principal()
+    return sorted(principal.teams) if principal.team_scoped else None
 
 
 class PageArgsSchema(Schema):
