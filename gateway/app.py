@@ -19,7 +19,7 @@ from gateway.bearer import (
 )
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
-from gateway.erasure import erasure
+from gateway.erasure import register_erasure
 from gateway.keys import KeyRing, ensure_keys
 from gateway.limits import register_rate_limits
 from gateway.login import register_login
@@ -51,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_bearer_auth(app, key_ring)
     register_login(app)
     register_api(app, [audit_api])
-    app.register_blueprint(erasure)
+    register_erasure(app)
     register_proxy(app)
     register_ui(app)
     register_docs(app)

@@ -58,6 +58,7 @@ ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
     (re.compile(r"/api/v1/history/(?!compare$)([^/]+)"), is_engineer_code),
     (re.compile(r"/api/v1/sessions/(?!export$|batch$)([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/imports/([^/]+)"), _is_uuid),
+    (re.compile(r"/api/v1/erasures/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/alerts/(?!export$)([^/]+)(?:/(?:ack|resolve))?"), _is_uuid),
     (re.compile(r"/api/v1/thresholds/([^/]+)"), _is_rule_name),
     (re.compile(r"/api/v1/validation/sessions/([^/]+)"), _is_uuid),

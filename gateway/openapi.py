@@ -201,10 +201,16 @@ def document_erasure(document: dict[str, Any]) -> None:
         return
     operation["summary"] = "Erase an engineer everywhere"
     operation["description"] = (
-        "Deletes the engineer's sessions, trend projection, rollups and alerts in every service; "
-        "503 with Retry-After when a service could not erase (repeat the call)."
+        "Deletes the engineer's sessions, trend projection, rollups and alerts in every service. "
+        "200 when every service erased at once; 202 with `Location: /api/v1/erasures/{id}` when "
+        "one could not: the gateway retries until every service is done, and "
+        "`GET /api/v1/erasures/{id}` (admin) shows `status` pending or done, per service. "
+        "Erasing again is harmless (0 deleted)."
     )
     operation["responses"]["200"]["content"]["application/json"]["schema"] = ERASURE_RESULT
+    operation["responses"]["202"] = {
+        "description": "Recorded; not every service could erase yet (see the Location header)."
+    }
 
 
 @docs.get("/api/openapi.json")

@@ -32,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", rf"sessions/{SEGMENT}", READERS),
     Rule("POST", r"engineers/lookup", (AGENT, *READERS)),
     Rule("DELETE", rf"engineers/{SEGMENT}", (ADMIN,)),
+    Rule("GET", rf"erasures/{SEGMENT}", (ADMIN,)),  # answered by the gateway (gateway/erasure.py)
     Rule("POST", r"imports", (ADMIN,)),
     Rule("GET", rf"imports/{SEGMENT}", (ADMIN,)),
     # trends_svc

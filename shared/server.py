@@ -28,11 +28,16 @@ class HeaderTimeoutWorker(GeventWorker):
         return gevent.Timeout(self.header_timeout, False)
 
     def run(self) -> None:
-        """Serve until stopped, then close the app's database pool while gevent's hub still
-        runs (left to interpreter exit, its threads, greenlets here, fail to join)."""
+        """Serve until stopped, with the app's background loops (`background_loops`, each called
+        with the app, e.g. the gateway's erasure retrier) as greenlets beside the requests; then
+        close the app's database pool while gevent's hub still runs (left to interpreter exit,
+        its threads, greenlets here, fail to join)."""
+        extensions = getattr(self.wsgi, "extensions", {})
+        loops = [gevent.spawn(loop, self.wsgi) for loop in extensions.get("background_loops", ())]
         try:
             super().run()
         finally:
+            gevent.killall(loops)
             pool = getattr(self.wsgi, "extensions", {}).get("db_pool")
             if pool is not None:
                 pool.close()

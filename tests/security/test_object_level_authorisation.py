@@ -170,6 +170,7 @@ def test_the_own_team_shows_in_the_same_lists(world):
 # tested per role in tests/integration/gateway/test_proxy.py), or that hold no team data.
 NOT_TEAM_OBJECTS = {
     ("DELETE", f"engineers/{SEGMENT}"): "admin only (erasure)",
+    ("GET", f"erasures/{SEGMENT}"): "admin only (erasure requests)",
     ("GET", f"imports/{SEGMENT}"): "admin only",
     ("GET", f"thresholds/{SEGMENT}"): "thresholds are global settings, not team data",
     ("PUT", f"thresholds/{SEGMENT}"): "admin only",

@@ -80,8 +80,16 @@ REVIEWED = "0b1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
     ("role", "method", "path", "action", "outcome", "status"),
     [
         ("admin", "GET", "/api/v1/sessions/export", "sessions.export", "success", 200),
-        # the echo service answers 201 where an erasure answers 200: recorded as a failed erasure
-        ("admin", "DELETE", f"/api/v1/engineers/{CODE}", "engineers.erase", "failure", 201),
+        # the echo service answers 201 where an erasure answers 200: not erased, so the request
+        # is recorded (202, left to the retrier) and no erasure is audited as done
+        (
+            "admin",
+            "DELETE",
+            f"/api/v1/engineers/{CODE}",
+            "engineers.erase.requested",
+            "success",
+            202,
+        ),
         ("admin", "PUT", "/api/v1/thresholds/recurring_issue", "thresholds.change", "success", 201),
         ("qa_lead", "POST", f"/api/v1/qa/reviews/{REVIEWED}", "qa.review", "success", 201),
         ("agent", "POST", "/api/v1/engineers/lookup", "engineers.lookup", "success", 201),
@@ -127,7 +135,8 @@ NAME_IN_URL = "Anna%20M%C3%BCller"
 @pytest.mark.parametrize(
     ("role", "method", "path", "action", "outcome", "status"),
     [
-        ("admin", "DELETE", "/api/v1/engineers/{name}", "engineers.erase", "failure", 404),
+        # the gateway refuses what is not an engineer code before recording an erasure
+        ("admin", "DELETE", "/api/v1/engineers/{name}", "engineers.erase", "failure", 422),
         ("manager", "DELETE", "/api/v1/engineers/{name}", "access.denied", "denied", 403),
         ("manager", "GET", "/api/v1/history/{name}", "access.denied", "denied", 404),
         ("manager", "GET", "/api/v1/sessions/{name}", "access.denied", "denied", 404),
