@@ -1,15 +1,50 @@
 """Compare History: an engineer's current period against the previous one, with the team's
-baseline, recurring categories, streaks, a weekly timeline, open alerts and a summary text."""
+baseline, recurring categories, streaks, a weekly timeline, open alerts and a summary text. It
+first brings the projection up to the change feed's end (bounded), so it counts the caller's own
+writes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import requests
 
-from trends_svc import alerts, store
+from shared.http import ServiceClient
+from trends_svc import alerts, projection, store
+
+# Compare History waits at most this long for the projection to reach the feed's end (issue #22).
+READ_YOUR_WRITES_SECONDS = 2.0
+
+
+def catch_up_with_writes(
+    conn: psycopg.Connection, feed: ServiceClient, wait: float = READ_YOUR_WRITES_SECONDS
+) -> bool:
+    """Apply the change feed up to its end as persistence shows it now (or wait, while the
+    worker holds the feed, for it to do so), for at most `wait` seconds: every write committed
+    before this call is then projected, however idle or busy the worker. True when the end was
+    reached; False when the bound passed first or the feed is unreachable (the answer is then as
+    of the projection). The worker is woken to evaluate what was applied here."""
+    deadline = time.monotonic() + wait
+    applied = 0
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            progress = projection.catch_up(conn, feed, max_pages=1, lock_wait=remaining)
+            applied += progress.applied
+            if progress.busy:
+                return False
+            if progress.applied < projection.PAGE_SIZE:  # a short page: the feed's end
+                return True
+        return False
+    except requests.RequestException:
+        return False
+    finally:
+        if applied:
+            with conn.transaction():
+                store.wake_worker(conn)  # it evaluates the rules on what was applied here
 
 
 def _round(value: Any) -> float | None:

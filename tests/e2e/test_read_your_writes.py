@@ -1,0 +1,64 @@
+"""Read-your-writes for the agent (issue #22, part 4): Compare History right after the agent's own
+write counts that write, every time, without the agent passing anything along."""
+
+import secrets
+import string
+
+from tests.common.builders import make_session
+from tests.e2e.test_mcp import with_mcp
+
+PAIRS = 100
+
+
+def fresh_name() -> str:
+    """A name no other test uses (letters only, as the workflow's name rule asks)."""
+    return "Ryw " + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12)).title()
+
+
+def test_100_write_then_compare_pairs_all_count_their_write(make_caller):
+    agent = make_caller("agent")
+    missed = []
+    for pair in range(PAIRS):
+        created = agent.request(
+            "POST", "/api/v1/sessions", json=make_session(engineer=fresh_name(), team="ryw-team")
+        )
+        assert created.status_code == 201, created.text
+        code = created.json()["engineer_code"]
+        compared = agent.request("POST", "/api/v1/history/compare", json={"engineer_code": code})
+        assert compared.status_code == 200, compared.text
+        if compared.json()["current"]["sessions"] != 1:
+            missed.append(pair)
+    assert missed == [], f"{len(missed)} of {PAIRS} compares missed their write"
+
+
+def test_compare_by_name_right_after_the_write_counts_it(make_caller):
+    agent = make_caller("agent")
+    name = fresh_name()
+    body = make_session(engineer=name, team="ryw-team")
+    assert agent.request("POST", "/api/v1/sessions", json=body).status_code == 201
+    compared = agent.request("POST", "/api/v1/history/compare", json={"engineer": name})
+    assert compared.status_code == 200, compared.text
+    assert compared.json()["current"]["sessions"] == 1
+
+
+MCP_PAIRS = 20
+
+
+def test_mcp_compare_history_right_after_store_analysis_counts_it(platform, make_api_key):
+    """The MCP tools call the same REST operations: the same guarantee, in one client session."""
+    key = make_api_key("mcp-read-your-writes", "agent")
+
+    async def work(session):
+        missed = []
+        for pair in range(MCP_PAIRS):
+            body = make_session(engineer=fresh_name(), team="ryw-team")
+            stored = await session.call_tool("store_analysis", body)
+            assert stored.is_error is False, stored.content
+            code = stored.structured_content["engineer_code"]
+            compared = await session.call_tool("compare_history", {"engineer_code": code})
+            assert compared.is_error is False, compared.content
+            if compared.structured_content["current"]["sessions"] != 1:
+                missed.append(pair)
+        return missed
+
+    assert with_mcp(f"{platform.gateway}/mcp", key.key, work) == []
