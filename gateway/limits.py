@@ -31,7 +31,7 @@ from shared.web import settings_of
 log = logging.getLogger("cr.limits")
 
 # Views limited per authenticated caller (the bearer check has set g.principal before them).
-API_ENDPOINTS = frozenset({"proxy.forward", "erasure.erase_engineer"})
+API_ENDPOINTS = frozenset({"proxy.forward", "erasure.erase_engineer", "erasure.erasure_status"})
 # Views that authenticate an OAuth client by its secret.
 CLIENT_AUTH_ENDPOINTS = ("oauth.issue_token", "oauth.revoke_token")
 UNKNOWN_CLIENT = "unknown-client"
