@@ -4,7 +4,13 @@ write counts that write, every time, without the agent passing anything along.""
 import secrets
 import string
 
+import pytest
+
+from shared.db import url_with_database
+from shared.processes import start_platform
+from shared.testing import clone_database, create_client, drop_database
 from tests.common.builders import make_session
+from tests.common.platform import Caller
 from tests.e2e.test_mcp import with_mcp
 
 PAIRS = 100
@@ -62,3 +68,42 @@ def test_mcp_compare_history_right_after_store_analysis_counts_it(platform, make
         return missed
 
     assert with_mcp(f"{platform.gateway}/mcp", key.key, work) == []
+
+
+@pytest.fixture(scope="module")
+def without_worker(pg_server, template_database, tmp_path_factory):
+    """Gateway, persistence and trends, but no trends worker, on a database of their own."""
+    name = clone_database(pg_server, template_database)
+    running = start_platform(
+        url_with_database(pg_server, name),
+        tmp_path_factory.mktemp("ryw"),
+        names=["gateway", "persistence", "trends"],
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+        drop_database(pg_server, name)
+
+
+def test_compare_counts_the_write_without_a_worker_and_answers_while_persistence_is_down(
+    without_worker,
+):
+    client_id, secret = create_client(without_worker.env, "ryw-agent", "agent")
+    agent = Caller(without_worker.gateway, client_id, secret)
+    created = agent.request(
+        "POST", "/api/v1/sessions", json=make_session(engineer=fresh_name(), team="ryw-team")
+    )
+    assert created.status_code == 201, created.text
+    code = created.json()["engineer_code"]
+    compared = agent.request("POST", "/api/v1/history/compare", json={"engineer_code": code})
+    assert compared.status_code == 200, compared.text
+    assert compared.json()["current"]["sessions"] == 1  # trends applied the feed itself
+    without_worker.stop("persistence")
+    try:
+        # the feed cannot be read: the answer is the projection's, as before
+        offline = agent.request("POST", "/api/v1/history/compare", json={"engineer_code": code})
+        assert offline.status_code == 200, offline.text
+        assert offline.json()["current"]["sessions"] == 1
+    finally:
+        without_worker.start("persistence")
