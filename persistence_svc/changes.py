@@ -14,6 +14,9 @@ from shared.errors import BadRequest
 _CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,20})(?:\.(\d{1,10}))?$")
 # The two-part cursors of earlier releases each stood for a log row of one session, read whole.
 WHOLE_ROW = 2**63 - 1
+# The head of a page counts the changes after it over this many log rows at most: one page's cost
+# stays bounded behind a backlog of single writes (one log row each).
+HEAD_SCAN_ROWS = 10_000
 
 
 def parse_cursor(text: str) -> tuple[int, int, int]:
@@ -35,7 +38,9 @@ def format_cursor(txid: int | str, change_id: int, position: int) -> str:
 
 
 def page(conn: psycopg.Connection, after: tuple[int, int, int], limit: int) -> dict[str, Any]:
-    """Up to `limit` changes after the cursor and the cursor to continue from."""
+    """Up to `limit` changes after the cursor, the cursor to continue from, and the feed's head
+    after it: `pending` changes committed after that cursor (counted over at most
+    HEAD_SCAN_ROWS log rows) and `pending_since`, when the oldest of them was written."""
     rows = store.list_changes(conn, after, limit)
     items = [
         {
@@ -47,5 +52,6 @@ def page(conn: psycopg.Connection, after: tuple[int, int, int], limit: int) -> d
         }
         for row in rows
     ]
-    next_cursor = items[-1]["cursor"] if items else format_cursor(*after)
-    return {"items": items, "next_cursor": next_cursor}
+    end = (int(rows[-1]["txid"]), rows[-1]["change_id"], rows[-1]["position"]) if rows else after
+    head = store.changes_pending(conn, end, HEAD_SCAN_ROWS)
+    return {"items": items, "next_cursor": format_cursor(*end), "head": head}

@@ -599,6 +599,19 @@ class ChangeSchema(Schema):
     )
 
 
+class ChangeHeadSchema(Schema):
+    pending = fields.Integer(
+        metadata={
+            "description": "Changes committed after `next_cursor` (a lower bound past 10,000 "
+            "log rows)."
+        }
+    )
+    pending_since = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When the oldest of them was written."}
+    )
+
+
 class ChangePageSchema(Schema):
     items = fields.List(fields.Nested(ChangeSchema))
     next_cursor = fields.String()
+    head = fields.Nested(ChangeHeadSchema)

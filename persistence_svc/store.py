@@ -188,6 +188,37 @@ def list_changes(conn: psycopg.Connection, after: tuple[int, int, int], limit: i
     ).fetchall()
 
 
+def changes_pending(
+    conn: psycopg.Connection, after: tuple[int, int, int], scan_rows: int
+) -> dict[str, Any]:
+    """How many committed changes follow the cursor and when the oldest of them was written,
+    counted over at most `scan_rows` log rows (a lower bound beyond them; an import's log row
+    holds thousands of changes, a single write's one)."""
+    return conn.execute(
+        """
+        SELECT coalesce(sum(remaining), 0)::bigint AS pending,
+               min(changed_at) FILTER (WHERE remaining > 0) AS pending_since
+        FROM (
+            SELECT changed_at,
+                   CASE WHEN (txid, change_id) = (%(txid)s::text::xid8, %(change_id)s::bigint)
+                        THEN greatest(coalesce(cardinality(session_ids), 1) - %(position)s, 0)
+                        ELSE coalesce(cardinality(session_ids), 1) END AS remaining
+            FROM change_log
+            WHERE (txid, change_id) >= (%(txid)s::text::xid8, %(change_id)s::bigint)
+              AND txid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY txid, change_id
+            LIMIT %(scan_rows)s
+        ) rows
+        """,
+        {
+            "txid": str(after[0]),
+            "change_id": after[1],
+            "position": after[2],
+            "scan_rows": scan_rows,
+        },
+    ).fetchone()
+
+
 _STAGED = ", ".join(SESSION_COLUMNS)
 # The PostgreSQL type of each of SESSION_COLUMNS, for binary COPY.
 _COLUMN_TYPES = {

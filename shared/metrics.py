@@ -29,6 +29,14 @@ FEED_CAUGHT_UP = Gauge(
     "cr_trends_feed_caught_up_timestamp_seconds",
     "When the active trends worker last reached the end of the change feed (lag = now - this)",
 )
+FEED_LAG_CHANGES = Gauge(
+    "cr_trends_feed_lag_changes",
+    "Changes committed in persistence that the trends projection has not applied yet",
+)
+FEED_LAG_SECONDS = Gauge(
+    "cr_trends_feed_lag_seconds",
+    "Age of the oldest change the trends projection has not applied yet (0 when caught up)",
+)
 ALERTS = Gauge("cr_alerts", "Alerts by state", ["state"])
 OUTBOX_DEPTH = Gauge(
     "cr_webhook_outbox_depth",
@@ -48,6 +56,12 @@ def record_pool(service: str, stats: dict[str, int]) -> None:
     DB_POOL.labels(service, "size").set(stats.get("pool_size", 0))
     DB_POOL.labels(service, "available").set(stats.get("pool_available", 0))
     DB_POOL.labels(service, "waiting").set(stats.get("requests_waiting", 0))
+
+
+def record_feed_lag(changes: int, seconds: float) -> None:
+    """Publish how far the trends projection is behind the change feed."""
+    FEED_LAG_CHANGES.set(changes)
+    FEED_LAG_SECONDS.set(seconds)
 
 
 def exposition() -> tuple[bytes, dict[str, str]]:

@@ -128,7 +128,8 @@ def register_probes(app: Flask, service: str) -> None:
         if failing:
             body = {"status": "unavailable", "service": service, "failing": failing}
             return jsonify(body), 503
-        return jsonify(status="ready", service=service)
+        details = ready_details(app)
+        return jsonify(status="ready", service=service, **({"details": details} if details else {}))
 
     @app.get("/metrics", endpoint="metrics")
     def metrics_endpoint():
@@ -148,6 +149,23 @@ def add_metrics_refresher(app: Flask, refresh: Callable[[], None]) -> None:
 def add_ready_check(app: Flask, name: str, check: Callable[[], bool]) -> None:
     """Make `/readyz` depend on `check()` returning True."""
     app.extensions["ready_checks"].append((name, check))
+
+
+def add_ready_detail(app: Flask, name: str, detail: Callable[[], dict]) -> None:
+    """Show `detail()` under `details.<name>` of a ready `/readyz` answer, without making
+    readiness depend on it (e.g. how far a projection lags)."""
+    app.extensions.setdefault("ready_details", []).append((name, detail))
+
+
+def ready_details(app: Flask) -> dict[str, dict]:
+    """The details of a ready answer; one that cannot be read now is left out."""
+    details = {}
+    for name, detail in app.extensions.get("ready_details", ()):
+        try:
+            details[name] = detail()
+        except Exception:
+            logging.getLogger("cr.ready").warning("readiness detail %s unavailable", name)
+    return details
 
 
 def register_database(app: Flask, schema: str) -> None:

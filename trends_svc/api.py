@@ -30,7 +30,7 @@ from shared.errors import (
 from shared.pseudonyms import engineer_code as pseudonym
 from shared.pseudonyms import is_engineer_code
 from shared.spreadsheet import neutralise
-from trends_svc import alerts, history, projection, store
+from trends_svc import alerts, evaluation, history, store
 from trends_svc.schemas import (
     NOT_AN_ENGINEER_CODE,
     AlertArgsSchema,
@@ -185,16 +185,22 @@ class Evaluate(MethodView):
     @blp.roles("admin")
     @blp.doc(operationId="evaluateTrends")
     @blp.response(200, EvaluationSchema)
+    @blp.alt_response(202, schema=EvaluationSchema, description="The worker is evaluating.")
     def post(self):
         """Catch up with the change feed and evaluate every rule now
 
-        Answers how many alerts were opened, updated and resolved.
+        Answers how many alerts were opened, updated and resolved, and how far the projection
+        is (`caught_up`, `lag_changes`, `projected_through`): a catch-up that is not quick is
+        left to the worker, which is woken. 202 (`evaluated` false) when the worker was
+        evaluating at that moment: it evaluates again at once.
         """
         with db.connection() as conn:
-            applied = projection.catch_up(conn, current_app.extensions["feed"])
-            with conn.transaction():
-                counts = alerts.reconcile(conn, notify_base=current_app.extensions["notify_base"])
-        return {**counts, "applied_changes": applied}
+            answer = evaluation.evaluate_now(
+                conn,
+                current_app.extensions["feed"],
+                notify_base=current_app.extensions["notify_base"],
+            )
+        return answer, 200 if answer["evaluated"] else 202
 
 
 @blp.route("/alerts")

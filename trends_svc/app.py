@@ -9,6 +9,7 @@ from shared.config import secret_value
 from shared.http import service_client
 from shared.web import (
     add_metrics_refresher,
+    add_ready_detail,
     build_app,
     register_api,
     register_database,
@@ -27,7 +28,21 @@ def create_app(config: dict | None = None) -> Flask:
     register_feed(app)
     register_api(app, [blp])
     add_metrics_refresher(app, lambda: publish_operational_metrics(app))
+    add_ready_detail(app, "feed", lambda: feed_lag(app))
     return app
+
+
+def feed_lag(app: Flask) -> dict:
+    """How far the projection is behind the change feed, as the worker last saw it."""
+    with app.app_context(), db.connection() as conn:
+        state = store.feed_state(conn)
+    through = state["applied_through"]
+    return {
+        "lag_changes": state["pending"],
+        "lag_seconds": round(state["lag_seconds"], 3),
+        "projected_through": through.isoformat() if through else None,
+        "updated_at": state["updated_at"].isoformat(),
+    }
 
 
 def publish_operational_metrics(app: Flask) -> None:
@@ -38,6 +53,8 @@ def publish_operational_metrics(app: Flask) -> None:
         metrics.ALERTS.labels(state).set(count)
     for state, count in counts["outbox"].items():
         metrics.OUTBOX_DEPTH.labels(state).set(count)
+    lag = feed_lag(app)  # also here: the worker's own series vanish when it stops
+    metrics.record_feed_lag(lag["lag_changes"], lag["lag_seconds"])
 
 
 def register_feed(app: Flask) -> None:

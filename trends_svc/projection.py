@@ -1,10 +1,13 @@
 """Following the persistence change feed: each page is applied to the projection and the rollups
-in one transaction together with the cursor, so nothing is applied twice or lost."""
+in one transaction together with the cursor, so nothing is applied twice or lost. A page is
+applied set-based, in the same few statements whatever its size (store.apply_staged)."""
 
 from __future__ import annotations
 
 import logging
-import uuid
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,58 +17,96 @@ from shared.http import ServiceClient
 from trends_svc import store
 
 PAGE_SIZE = 1000
-FIELDS = (
-    "engineer_code",
-    "team",
-    "region",
-    "languages",
-    "root_cause",
-    "sentiment_score",
-    "confidence_overall",
-    "analysed_at",
-)
+LOCK_POLL_SECONDS = 0.05
 log = logging.getLogger("cr.trends.projection")
 
 
-def projected_row(session: dict[str, Any]) -> dict[str, Any]:
-    """The fields the trends service keeps of a session from the feed."""
-    row = {name: session[name] for name in FIELDS}
-    row["session_id"] = uuid.UUID(str(session["session_id"]))
-    row["analysed_at"] = datetime.fromisoformat(session["analysed_at"])
-    return row
+@dataclass(frozen=True)
+class Progress:
+    """What one catch-up did: changes applied, whether it reached the end of the feed, and the
+    feed's count of changes still after the cursor (`lag_changes`). `busy` when another applier
+    held the feed for longer than the caller would wait."""
+
+    applied: int
+    caught_up: bool
+    lag_changes: int
+    busy: bool = False
 
 
-def apply_change(conn: psycopg.Connection, change: dict[str, Any]) -> None:
-    """Apply one change idempotently: rollups lose the old row's share and gain the new one's."""
-    session_id = uuid.UUID(str(change["session_id"]))
-    old = store.get_projected(conn, session_id)
-    session = change.get("session")
-    if old is not None:
-        store.adjust_rollups(conn, old, -1)
-    if change["operation"] == "delete" or session is None:
-        if old is not None:
-            store.delete_projected(conn, session_id)
-        return
-    row = projected_row(session)
-    store.upsert_projected(conn, row)
-    store.adjust_rollups(conn, row, +1)
+def apply_page(conn: psycopg.Connection, items: list[dict[str, Any]]) -> None:
+    """Apply a page of change-feed items, idempotently: each session ends as its last change in
+    the page left it, and the rollups lose the old rows' share and gain the new ones'. Call it in
+    a transaction."""
+    if items:
+        store.stage_changes(conn, items)
+        store.apply_staged(conn)
 
 
-def catch_up(conn: psycopg.Connection, feed: ServiceClient, *, max_pages: int = 1000) -> int:
-    """Apply pages until the feed is empty; each page commits with its cursor. Returns how many
-    changes were applied."""
+def catch_up(
+    conn: psycopg.Connection,
+    feed: ServiceClient,
+    *,
+    max_pages: int = 1000,
+    lock_wait: float | None = None,
+) -> Progress:
+    """Apply pages until the feed is empty or `max_pages` were applied; each page commits with
+    its cursor. With `lock_wait` (seconds), give up when another applier holds the feed for
+    longer than that instead of waiting for it.
+
+    Behind a full page the next one is read while this one is applied (persistence's work and
+    this database's overlap); it is used only if the cursor is still where that page starts."""
     applied = 0
-    for _ in range(max_pages):
-        with conn.transaction():
-            state = store.lock_feed(conn)
-            page = feed.get_json(
-                "/api/v1/internal/changes", params={"after": state["cursor"], "limit": PAGE_SIZE}
-            )
-            for change in page["items"]:
-                apply_change(conn, change)
-            if page["items"]:
-                store.save_feed(conn, page["next_cursor"], len(page["items"]))
-        applied += len(page["items"])
-        if len(page["items"]) < PAGE_SIZE:
-            return applied
-    return applied
+    lag = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-reader") as reader:
+        ahead: tuple[str, Future] | None = None
+        for _ in range(max_pages):
+            with conn.transaction():
+                state = lock_feed(conn, lock_wait)
+                if state is None:
+                    return Progress(applied, caught_up=False, lag_changes=lag, busy=True)
+                if ahead is not None and ahead[0] == state["cursor"]:
+                    page = ahead[1].result()
+                else:
+                    page = read_page(feed, state["cursor"])
+                items = page["items"]
+                ahead = None
+                if len(items) == PAGE_SIZE:
+                    following = page["next_cursor"]
+                    ahead = (following, reader.submit(read_page, feed, following))
+                apply_page(conn, items)
+                head = page.get("head") or {"pending": 0, "pending_since": None}
+                lag = head["pending"]
+                if items or lag != state["pending"]:
+                    store.save_feed(
+                        conn,
+                        page["next_cursor"],
+                        len(items),
+                        applied_through=_time(items[-1]["changed_at"]) if items else None,
+                        pending=lag,
+                        pending_since=_time(head["pending_since"]),
+                    )
+            applied += len(items)
+            if len(items) < PAGE_SIZE:
+                return Progress(applied, caught_up=lag == 0, lag_changes=lag)
+    return Progress(applied, caught_up=False, lag_changes=lag)
+
+
+def read_page(feed: ServiceClient, cursor: str) -> dict[str, Any]:
+    """One page of the change feed after `cursor`."""
+    return feed.get_json("/api/v1/internal/changes", params={"after": cursor, "limit": PAGE_SIZE})
+
+
+def lock_feed(conn: psycopg.Connection, wait: float | None) -> dict | None:
+    """The locked feed state; with `wait` seconds, None when it stays locked that long."""
+    if wait is None:
+        return store.lock_feed(conn)
+    deadline = time.monotonic() + wait
+    while (state := store.lock_feed(conn, wait=False)) is None:
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(LOCK_POLL_SECONDS)
+    return state
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

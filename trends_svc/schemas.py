@@ -168,10 +168,25 @@ class ThresholdListSchema(Schema):
 
 
 class EvaluationSchema(Schema):
-    opened = fields.Integer()
-    updated = fields.Integer()
-    resolved = fields.Integer()
-    applied_changes = fields.Integer()
+    opened = fields.Integer(metadata={"description": "Alerts opened (when `evaluated`)."})
+    updated = fields.Integer(metadata={"description": "Alerts whose evidence changed."})
+    resolved = fields.Integer(metadata={"description": "Alerts resolved."})
+    evaluated = fields.Boolean(
+        metadata={
+            "description": "False when the worker was evaluating: it evaluates again at once "
+            "and the alerts show its result."
+        }
+    )
+    applied_changes = fields.Integer(metadata={"description": "Changes this call applied."})
+    caught_up = fields.Boolean(
+        metadata={"description": "The projection reached the end of the change feed."}
+    )
+    lag_changes = fields.Integer(
+        metadata={"description": "Changes not projected yet (the worker applies them)."}
+    )
+    projected_through = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When the newest projected change was written."}
+    )
 
 
 class ErasureSchema(Schema):

@@ -7,18 +7,20 @@ import logging
 import signal
 import threading
 import time
+from dataclasses import replace
 
 import psycopg
 from prometheus_client import start_http_server
 
 from shared import db, metrics
-from trends_svc import alerts, projection, webhooks
+from trends_svc import alerts, projection, store, webhooks
 from trends_svc.app import create_app
 
 LOCK_KEY = 0x7C3E_7E4D  # "the trends worker" in pg_advisory_lock's key space
 POLL_SECONDS = 1.0
 DEBOUNCE_SECONDS = 0.5
 TIMER_SECONDS = 60.0
+PAGES_PER_ROUND = 50  # between two looks at the stop flag, the wake-ups and the metrics
 log = logging.getLogger("cr.trends.worker")
 
 
@@ -41,7 +43,8 @@ class Worker:
                             self.stop.wait(POLL_SECONDS * 5)  # another replica is active
                             continue
                         try:
-                            self.active_loop()
+                            store.listen_for_wake_ups(lock_conn)
+                            self.active_loop(lock_conn)
                         finally:
                             lock_conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
                 except (psycopg.Error, OSError, Exception):
@@ -66,27 +69,51 @@ class Worker:
                     log.exception("webhook delivery cycle failed")
                 self.stop.wait(POLL_SECONDS)
 
-    def active_loop(self) -> None:
+    def active_loop(self, listener: psycopg.Connection) -> None:
+        """Apply the feed a few pages at a time (each its own short transaction, the lag published
+        after each round); evaluate once caught up after new data, when woken by POST
+        /trends/evaluate, or when the timer is due (then on what is projected so far)."""
         last_evaluation = 0.0
+        woken = False
+        unevaluated = 0  # changes applied since the last evaluation
         while not self.stop.is_set():
             with db.pool().connection() as conn:
-                applied = projection.catch_up(conn, self.app.extensions["feed"])
-                metrics.FEED_APPLIED.inc(applied)
-                metrics.FEED_CAUGHT_UP.set_to_current_time()
+                progress = self.catch_up(conn)
+                if progress.applied and progress.caught_up:
+                    self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes land first
+                    late = self.catch_up(conn)
+                    progress = replace(late, applied=progress.applied + late.applied)
+                unevaluated += progress.applied
                 due = time.monotonic() - last_evaluation > TIMER_SECONDS
-                if applied or due:
-                    if applied:
-                        self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes land first
-                        late = projection.catch_up(conn, self.app.extensions["feed"])
-                        metrics.FEED_APPLIED.inc(late)
-                        applied += late
+                if (unevaluated and progress.caught_up) or woken or due:
                     with conn.transaction():
                         counts = alerts.reconcile(
                             conn, notify_base=self.app.extensions["notify_base"]
                         )
                     last_evaluation = time.monotonic()
-                    log.info("evaluated", extra={"applied": applied, **counts})
-            self.stop.wait(POLL_SECONDS)
+                    log.info("evaluated", extra={"applied": unevaluated, **counts})
+                    woken, unevaluated = False, 0
+            if progress.caught_up:  # otherwise straight on with the next pages
+                woken = self.wait_for_wake_up(listener) or woken
+            else:
+                woken = self.wait_for_wake_up(listener, timeout=0) or woken
+
+    def catch_up(self, conn: psycopg.Connection) -> projection.Progress:
+        """A few pages of the feed; the applied count and the lag go to the metrics."""
+        progress = projection.catch_up(conn, self.app.extensions["feed"], max_pages=PAGES_PER_ROUND)
+        metrics.FEED_APPLIED.inc(progress.applied)
+        if progress.caught_up:
+            metrics.FEED_CAUGHT_UP.set_to_current_time()
+        state = store.feed_state(conn)
+        metrics.record_feed_lag(state["pending"], state["lag_seconds"])
+        return progress
+
+    def wait_for_wake_up(self, listener: psycopg.Connection, timeout: float = POLL_SECONDS) -> bool:
+        """Wait up to `timeout` for wake_worker's notification; True when one came."""
+        woken = False
+        for _ in listener.notifies(timeout=timeout, stop_after=1):
+            woken = True
+        return woken
 
 
 def main() -> None:

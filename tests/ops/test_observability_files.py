@@ -48,6 +48,8 @@ def test_every_expression_uses_exported_series():
         "cr_http_request_duration_seconds_bucket",
         "cr_db_pool_connections",
         "cr_trends_feed_caught_up_timestamp_seconds",
+        "cr_trends_feed_lag_seconds",
+        "cr_trends_feed_lag_changes",
         "cr_import_rows_total",
         "cr_alerts",
         "cr_webhook_outbox_depth",
@@ -60,3 +62,13 @@ def test_rules_have_what_alertmanager_needs():
     for rule in rules["groups"][0]["rules"]:
         assert rule["labels"]["severity"] in {"page", "ticket"}
         assert rule["annotations"]["summary"]
+
+
+def test_a_trends_feed_lag_over_a_minute_raises_an_alert():
+    rules = yaml.safe_load((OBSERVABILITY / "prometheus-rules.yaml").read_text())
+    lagging = [
+        rule
+        for rule in rules["groups"][0]["rules"]
+        if rule["expr"].strip() == "max(cr_trends_feed_lag_seconds) > 60"
+    ]
+    assert [rule["alert"] for rule in lagging] == ["CrTrendsFeedLagging"]

@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from shared.db import url_with_database
 from shared.domain import ROOT_CAUSES
 from shared.testing import clone_database, drop_database
-from trends_svc import alerts, rules, store
+from trends_svc import alerts, projection, rules
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 ENGINEERS = ("eng_" + "a" * 24, "eng_" + "b" * 24)
@@ -65,10 +65,16 @@ def projected(session: dict) -> dict:
 def firings(conn, sessions: list[dict]) -> set:
     """What the rules say about exactly these sessions (nothing is kept)."""
     with conn.transaction(force_rollback=True):
-        for row in sessions:
-            store.upsert_projected(conn, row)
+        projection.apply_page(conn, [as_change(row) for row in sessions])
         found = rules.evaluate(conn, NOW, alerts.thresholds_by_rule(conn))
     return {(firing.key, repr(sorted(firing.evidence.items()))) for firing in found}
+
+
+def as_change(row: dict) -> dict:
+    """A projected row as the change feed's insert of it."""
+    session = {**row, "session_id": str(row["session_id"])}
+    session["analysed_at"] = row["analysed_at"].isoformat()
+    return {"operation": "insert", "session_id": session["session_id"], "session": session}
 
 
 def with_ids(sessions: list[dict]) -> list[dict]:

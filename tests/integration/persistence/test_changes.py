@@ -43,7 +43,26 @@ def test_feed_lists_inserts_and_deletes_in_order(api):
     later = follow_until(api, page["next_cursor"], 2)
     assert sorted(c["operation"] for c in later["items"]) == ["delete", "delete"]
     assert all(c["session"] is None for c in later["items"])
-    assert follow(api, later["next_cursor"]) == {"items": [], "next_cursor": later["next_cursor"]}
+    assert follow(api, later["next_cursor"]) == {
+        "items": [],
+        "next_cursor": later["next_cursor"],
+        "head": {"pending": 0, "pending_since": None},
+    }
+
+
+def test_a_page_says_how_many_changes_follow_it(api):
+    """The feed's head: a follower knows its lag without reading to the end."""
+    bodies = [make_session(engineer="Head Count") for _ in range(5)]
+    api.as_agent("POST", "/api/v1/sessions/batch", json={"items": bodies[:3]})  # one log row
+    for body in bodies[3:]:
+        api.as_agent("POST", "/api/v1/sessions", json=body)
+    whole = follow_until(api, "", 5)
+    assert whole["head"] == {"pending": 0, "pending_since": None}
+    first = follow(api, "", limit=2)  # inside the batch's log row
+    assert len(first["items"]) == 2
+    assert first["head"]["pending"] == 3
+    assert first["head"]["pending_since"] == whole["items"][2]["changed_at"]
+    assert follow(api, first["next_cursor"], limit=3)["head"]["pending"] == 0
 
 
 def test_bad_cursor_is_a_400(api):

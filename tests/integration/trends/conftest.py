@@ -67,7 +67,6 @@ def feed(conn):
 
     def apply(*changes):
         with conn.transaction():
-            for item in changes:
-                projection.apply_change(conn, item)
+            projection.apply_page(conn, list(changes))
 
     return apply

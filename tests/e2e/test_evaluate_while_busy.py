@@ -1,0 +1,40 @@
+"""POST /trends/evaluate never waits behind the trends worker: while someone holds the change feed
+it evaluates what is projected and says so; while another evaluation runs it answers 202 and the
+worker evaluates again. Never a 503 for a busy worker. The test holds the locks itself, in its
+own transactions, and bounds the calls with a client timeout."""
+
+import psycopg
+import requests
+
+from trends_svc import store
+
+CLIENT_TIMEOUT = 8  # the database's statement timeout is 15 s: a call that waits fails here
+
+
+def evaluate(admin) -> requests.Response:
+    return admin.session.post(f"{admin.base_url}/api/v1/trends/evaluate", timeout=CLIENT_TIMEOUT)
+
+
+def test_evaluate_answers_while_the_feed_is_held(platform_db, admin):
+    with psycopg.connect(platform_db, options="-c search_path=trends") as holder:
+        holder.execute("SELECT cursor FROM feed_state WHERE feed = 'sessions' FOR UPDATE")
+        response = evaluate(admin)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["evaluated"] is True
+    assert body["applied_changes"] == 0
+    assert body["caught_up"] is False
+    assert set(body) >= {"opened", "updated", "resolved", "lag_changes", "projected_through"}
+
+
+def test_evaluate_while_another_evaluation_runs_answers_202(platform_db, admin):
+    with psycopg.connect(platform_db, options="-c search_path=trends") as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [store.EVALUATION_LOCK])
+        response = evaluate(admin)
+    assert response.status_code == 202, response.text
+    assert response.json()["evaluated"] is False
+    assert "opened" not in response.json()
+    after = evaluate(admin)  # the lock released: the contract's counts again
+    assert after.status_code == 200, after.text
+    assert after.json()["evaluated"] is True
+    assert {"opened", "updated", "resolved"} <= set(after.json())
