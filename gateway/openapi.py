@@ -193,19 +193,60 @@ ERASURE_RESULT = {
 }
 
 
+ERASURE_STATUS = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "engineer_code": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "done"]},
+        "services": {
+            "type": "object",
+            "description": "Each service's part, in the order they are asked.",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "string", "enum": ["pending", "done"]},
+                    "attempts": {"type": "integer"},
+                    "last_error": {"type": ["string", "null"]},
+                    "done_at": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+        },
+        "requested_at": {"type": "string", "format": "date-time"},
+        "done_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+ERASURE_STATUS_OPERATION = {
+    "operationId": "getErasure",
+    "summary": "Get an erasure request",
+    "description": "Where an erasure stands (admin): `status` pending until every service has "
+    "erased, then done; per service its status, attempts, last error and completion time.",
+    "parameters": [
+        {"name": "erasure_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ],
+    "responses": {
+        "200": {
+            "description": "The erasure request.",
+            "content": {"application/json": {"schema": ERASURE_STATUS}},
+        },
+        "404": {"description": "No erasure with this id."},
+    },
+}
+
+
 def document_erasure(document: dict[str, Any]) -> None:
     """DELETE /engineers/{code} is answered by the gateway itself (gateway/erasure.py), which asks
-    every service in turn: the operation the services document gets the gateway's answer."""
+    every service in turn: the operation the services document gets the gateway's answer, and
+    the gateway's GET /erasures/{id} is added."""
+    document["paths"]["/api/v1/erasures/{erasure_id}"] = {"get": ERASURE_STATUS_OPERATION}
     operation = document["paths"].get("/api/v1/engineers/{engineer_code}", {}).get("delete")
     if operation is None:
         return
     operation["summary"] = "Erase an engineer everywhere"
     operation["description"] = (
-        "Deletes the engineer's sessions, trend projection, rollups and alerts in every service. "
-        "200 when every service erased at once; 202 with `Location: /api/v1/erasures/{id}` when "
-        "one could not: the gateway retries until every service is done, and "
-        "`GET /api/v1/erasures/{id}` (admin) shows `status` pending or done, per service. "
-        "Erasing again is harmless (0 deleted)."
+        "Deletes the engineer's sessions, trend projection, rollups and alerts in every service: "
+        "200 when all erased at once, else 202 with `Location: /api/v1/erasures/{id}` and the "
+        "gateway retries until every service is done. Erasing again answers 200 with 0 deleted."
     )
     operation["responses"]["200"]["content"]["application/json"]["schema"] = ERASURE_RESULT
     operation["responses"]["202"] = {
