@@ -29,7 +29,13 @@ from bench.reads import bench_reads, bench_verification
 from bench.reads import report as reads_report
 from bench.slow_clients import bench_slow_clients
 from bench.slow_clients import report as slow_clients_report
-from bench.trends import bench_freshness, bench_trends, freshness_report
+from bench.trends import (
+    bench_freshness,
+    bench_projection,
+    bench_trends,
+    freshness_report,
+    projection_report,
+)
 from bench.trends import report as trends_report
 from gateway.keys import read_keys
 from shared.config import PROJECT_ROOT
@@ -220,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             "imports",
             "export",
             "trends",
+            "projection",
             "freshness",
             "dashboard",
             "pii",
@@ -235,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         help="sizes measured one after the other in the same run (comma-separated)",
     )
     parser.add_argument("--trend-calls", type=int, default=200)
+    parser.add_argument("--projection-rows", type=int, default=100_000)
+    parser.add_argument("--freshness-seconds", type=float, default=30.0)
     parser.add_argument("--dashboard-rows", type=int, default=1_000_000)
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--pandas-rows", type=int, default=50_000)
@@ -378,16 +387,27 @@ def main(argv: list[str] | None = None) -> int:
                         meta,
                     )
                 )
+            if args.only in (None, "projection"):
+                admin_token = _client_token(running, "bench-projection", "admin")
+                projected = bench_projection(
+                    running,
+                    db_url,
+                    {"Authorization": f"Bearer {admin_token}"},
+                    work,
+                    args.projection_rows,
+                )
+                sections.append(projection_report(projected, meta))
             if args.only in (None, "freshness"):
-                running.start("trends-worker")
+                if "trends-worker" not in running.children:  # the projection's left it running
+                    running.start("trends-worker")
                 admin_token = _client_token(running, "bench-admin", "admin")
                 fresh = bench_freshness(
                     running.gateway,
                     {"Authorization": f"Bearer {token}"},
                     {"Authorization": f"Bearer {admin_token}"},
                     writes_per_second=200,
-                    seconds=30,
-                    probes=40,
+                    seconds=args.freshness_seconds,
+                    probes=max(1, int(40 * args.freshness_seconds / 30)),
                 )
                 sections.append(freshness_report(fresh, meta))
             if args.only in (None, "slow-clients"):

@@ -13,7 +13,7 @@ from shared.http import ServiceClient
 from trends_svc import alerts, projection, store
 
 LOCK_WAIT_SECONDS = 1.0  # the worker holds the feed for one page, the evaluation for one pass
-MAX_PAGES = 20  # 20,000 changes at most before evaluating; the worker applies the rest
+MAX_PAGES = 4  # 20,000 changes at most before evaluating; the worker applies the rest
 
 
 def evaluate_now(

@@ -20,7 +20,7 @@ LOCK_KEY = 0x7C3E_7E4D  # "the trends worker" in pg_advisory_lock's key space
 POLL_SECONDS = 1.0
 DEBOUNCE_SECONDS = 0.5
 TIMER_SECONDS = 60.0
-PAGES_PER_ROUND = 50  # between two looks at the stop flag, the wake-ups and the metrics
+PAGES_PER_ROUND = 10  # 50,000 changes between two looks at the stop flag, wake-ups, metrics
 log = logging.getLogger("cr.trends.worker")
 
 
