@@ -229,7 +229,10 @@ ERASURE_STATUS_OPERATION = {
             "description": "The erasure request.",
             "content": {"application/json": {"schema": ERASURE_STATUS}},
         },
+        "401": {"description": "No valid access token."},
+        "403": {"description": "Not an admin."},
         "404": {"description": "No erasure with this id."},
+        "429": {"description": "Too many requests; see Retry-After."},
     },
 }
 
