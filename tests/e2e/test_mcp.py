@@ -2,12 +2,12 @@
 ClientSession): discovery of its authorization, the five tools, and tool calls held to the REST
 API's policy, team scope, audit and rate limits."""
 
-import anyio
 import httpx2
 import requests
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.common.async_run import run_async
 from tests.common.builders import make_session
 
 TOOLS = {
@@ -43,7 +43,7 @@ def with_mcp(url: str, bearer: str, work):
             await session.initialize()
             return await work(session)
 
-    return anyio.run(main)
+    return run_async(main)
 
 
 def call(platform, bearer: str, tool: str, arguments: dict):

@@ -20,6 +20,7 @@ from gateway import users
 from shared.db import url_with_database
 from shared.processes import start_platform
 from shared.testing import clone_database, drop_database
+from tests.common.async_run import run_async
 from tests.common.builders import make_session
 from tests.common.delegation import Browser, authorization_url, claims_of, pkce, redirect_query
 from tests.common.platform import gateway_command
@@ -126,7 +127,7 @@ def with_oauth_session(gateway: str, storage: MemoryStorage, browser: Browser, w
             await session.initialize()
             return await work(session)
 
-    return anyio.run(main)
+    return run_async(main)
 
 
 def register_public_client(gateway: str) -> dict:
