@@ -24,6 +24,7 @@ from shared.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    ServiceUnavailable,
     Unprocessable,
     field_error,
 )
@@ -391,9 +392,20 @@ class EngineerErasure(MethodView):
     @blp.roles("admin")
     @blp.doc(operationId="eraseEngineerTrends")
     @blp.response(200, ErasureSchema)
+    @blp.alt_response(503, description="The projection is behind the change feed; retry.")
     def delete(self, engineer_code: str):
-        """Erase an engineer's projection, rollups and alerts in the trends service"""
+        """Erase an engineer's projection, rollups and alerts in the trends service
+
+        The projection is first brought to the change feed's end, so that no change of the
+        engineer's sessions projected later brings any of it back; 503 when that cannot be done
+        within 2 s (the gateway's retrier asks again).
+        """
         check_engineer_code(engineer_code)
         with db.connection() as conn:
+            if not history.catch_up_with_writes(conn, current_app.extensions["feed"]):
+                raise ServiceUnavailable(
+                    "The projection is behind the change feed; retry the erasure.",
+                    headers={"Retry-After": "5"},
+                )
             removed = store.delete_engineer(conn, engineer_code)
         return {"engineer_code": engineer_code, "sessions_deleted": removed}

@@ -4,12 +4,14 @@ notifications about them, delivered or not; nothing about the engineer is sent a
 import json
 import threading
 
+import pytest
 from flask import Flask, request
 
 from shared.testing import internal_headers
 from tests.common.servers import serve
 from tests.integration.trends.conftest import NOW, change
-from trends_svc import alerts, webhooks
+from trends_svc import alerts, projection, webhooks
+from trends_svc.app import create_app
 
 ERASED = "eng_" + "a" * 24
 KEPT = "eng_" + "b" * 24
@@ -18,6 +20,47 @@ BASE = "https://cr.example"
 
 def admin():
     return internal_headers("admin")
+
+
+class Feed:
+    """persistence's change feed as a small real server: the items put in it, after a cursor."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+        self.app = Flask("feed")
+        self.app.add_url_rule("/api/v1/internal/changes", view_func=self.changes)
+
+    def put(self, *changes: dict) -> None:
+        for item in changes:
+            self.items.append(
+                {**item, "cursor": f"1.{len(self.items) + 1}.0", "changed_at": NOW.isoformat()}
+            )
+
+    def changes(self):
+        parts = request.args["after"].split(".")  # the feed's start is a cursor of 0s
+        after = int(parts[1]) if len(parts) > 1 else 0
+        page = self.items[after : after + int(request.args["limit"])]
+        return {
+            "items": page,
+            "next_cursor": page[-1]["cursor"] if page else request.args["after"],
+            "head": {"pending": 0, "pending_since": None},
+        }
+
+
+@pytest.fixture
+def persistence_feed():
+    feed = Feed()
+    with serve(feed.app) as url:
+        feed.url = url
+        yield feed
+
+
+@pytest.fixture
+def trends_app(app_config, persistence_feed):
+    """The trends app reading the change feed of `persistence_feed` (empty unless put into)."""
+    app = create_app({**app_config, "persistence_url": persistence_feed.url})
+    yield app
+    app.extensions["db_pool"].close()
 
 
 def receiver():
@@ -127,3 +170,41 @@ def test_erasure_takes_the_engineers_sessions_out_of_the_team_rollups(trends_app
     # the feed's deletes of the same sessions, arriving later, change nothing more
     feed(*[change(operation="delete", session_id=item["session_id"]) for item in erased])
     assert rollups(conn) == before
+
+
+def projected(conn, code):
+    with conn.transaction():
+        return conn.execute(
+            "SELECT count(*) AS n FROM sessions WHERE engineer_code = %(code)s",
+            {"code": code},
+        ).fetchone()["n"]
+
+
+def test_erasure_first_applies_what_the_feed_still_holds_so_nothing_comes_back(
+    trends_app, conn, persistence_feed
+):
+    """Changes of the engineer's sessions that the worker has not projected yet (it lags, or is
+    down) are applied before the erasure, never after it: the worker finds nothing left to bring
+    back."""
+    persistence_feed.put(*[change(ERASED, days_ago=d) for d in (1, 2)], change(KEPT))
+    response = trends_app.test_client().delete(f"/api/v1/engineers/{ERASED}", headers=admin())
+    assert response.status_code == 200, response.json
+    assert response.json == {"engineer_code": ERASED, "sessions_deleted": 2}
+    with trends_app.app_context():
+        assert projection.catch_up(conn, trends_app.extensions["feed"]).applied == 0
+    assert projected(conn, ERASED) == 0
+    assert projected(conn, KEPT) == 1
+
+
+def test_erasure_answers_503_and_erases_nothing_while_the_feed_cannot_be_read(
+    app_config, conn, feed
+):
+    feed(change(ERASED))
+    app = create_app({**app_config, "persistence_url": "http://127.0.0.1:9"})  # nothing listens
+    try:
+        response = app.test_client().delete(f"/api/v1/engineers/{ERASED}", headers=admin())
+    finally:
+        app.extensions["db_pool"].close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert projected(conn, ERASED) == 1  # the gateway's retrier asks again
