@@ -51,7 +51,10 @@ def ask_service(service: str, engineer_code: str, principal: Principal) -> tuple
         return 0, type(exc).__name__
     if upstream.status != 200:
         return 0, f"HTTP {upstream.status}"
-    return int(json.loads(upstream.data)["sessions_deleted"]), None
+    try:
+        return int(json.loads(upstream.data)["sessions_deleted"]), None
+    except (ValueError, KeyError, TypeError):  # not the erasure answer: not done, ask again
+        return 0, "invalid answer"
 
 
 def attempt(conn, request: dict) -> bool:

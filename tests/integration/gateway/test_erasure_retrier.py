@@ -121,3 +121,28 @@ def test_an_erasure_request_needs_an_admin_and_a_known_id(services, token_for):
     assert client.get(missing, headers=bearer(token_for("admin"))).status_code == 404
     assert client.get(missing, headers=bearer(token_for("manager"))).status_code == 403
     assert client.get(missing).status_code == 401
+
+
+def test_a_200_that_is_not_an_erasure_answer_is_not_taken_for_done(gateway_config, token_for):
+    persistence = Service()
+    stranger = Flask("stranger")  # something else answering at the service's address
+    stranger.add_url_rule(
+        "/api/v1/engineers/<code>", view_func=lambda code: {"hello": code}, methods=["DELETE"]
+    )
+    with serve(persistence.app) as persistence_url, serve(stranger) as trends_url:
+        app = create_app(
+            {**gateway_config, "persistence_url": persistence_url, "trends_url": trends_url}
+        )
+        try:
+            token = token_for("admin")
+            answer = app.test_client().delete(f"/api/v1/engineers/{CODE}", headers=bearer(token))
+            assert answer.status_code == 202
+            trends = state(app, token, answer.headers["Location"])["services"]["trends"]
+        finally:
+            app.extensions["db_pool"].close()
+    assert trends == {
+        "status": "pending",
+        "attempts": 1,
+        "last_error": "invalid answer",
+        "done_at": None,
+    }
