@@ -28,17 +28,22 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(revoke_consent_command)
 
 
+def roles_option(help_text: str):
+    """The repeatable, required `--role` of the commands that create clients and keys."""
+    return click.option(
+        "--role",
+        "roles",
+        multiple=True,
+        required=True,
+        type=click.Choice(clients.ROLES),
+        help=help_text,
+    )
+
+
 @click.command("create-client")
 @with_appcontext
 @click.argument("name")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    required=True,
-    type=click.Choice(clients.ROLES),
-    help="Role of the client (repeatable).",
-)
+@roles_option("Role of the client (repeatable).")
 @click.option("--team", "teams", multiple=True, help="Team scope (repeatable).")
 @click.option("--client-id", default=None, help="Choose the id instead of generating one.")
 @click.option("--secret-stdin", is_flag=True, help="Read the secret from standard input.")
@@ -128,14 +133,7 @@ def rotate_keys_command():
 @click.command("create-api-key")
 @with_appcontext
 @click.argument("name")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    required=True,
-    type=click.Choice(clients.ROLES),
-    help="Role of the key (repeatable).",
-)
+@roles_option("Role of the key (repeatable).")
 @click.option("--team", "teams", multiple=True, help="Team the key acts within (repeatable).")
 @click.option(
     "--expires-days",
