@@ -108,8 +108,12 @@ class KnownEngineers:
 
     def __init__(self, codes: Iterable[str], key: bytes) -> None:
         self._key = key
+        # A code of another form (a row written by hand, say) can name no one: it is left out
+        # rather than failing every write that consults the set.
         self._digests = frozenset(
-            base64.b32decode(code[len(_ENGINEER_PREFIX) :].upper()) for code in codes
+            base64.b32decode(code[len(_ENGINEER_PREFIX) :].upper())
+            for code in codes
+            if is_engineer_code(code)
         )
 
     def __len__(self) -> int:
