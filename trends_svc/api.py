@@ -13,12 +13,14 @@ from flask.views import MethodView
 
 from shared import db
 from shared.api import (
+    READERS,
     Blueprint,
     current_principal,
     cursor_time,
     cursor_uuid,
     decode_cursor,
     encode_cursor,
+    team_scope,
 )
 from shared.errors import (
     NotFound,
@@ -53,12 +55,6 @@ from trends_svc.schemas import (
 from trends_svc.thresholds import RULES, validate_params
 
 blp = Blueprint("trends", __name__, description="Compare History, trend summaries and alerts.")
-READERS = ("manager", "qa_lead", "admin")
-
-
-def team_scope() -> list[str] | None:
-    principal = current_principal()
-    return sorted(principal.teams) if principal.team_scoped else None
 
 
 def check_engineer_code(engineer_code: str) -> None:
