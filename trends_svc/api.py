@@ -73,7 +73,7 @@ def engineer_history(engineer_code: str, period_days: int) -> dict:
     scope = team_scope()
     with db.connection() as conn:
         if current_principal().has_role("agent", "admin"):  # the callers that store sessions
-            history.catch_up_with_writes(conn, current_app.extensions["feed"])
+            history.catch_up_with_writes(conn, current_app.extensions["feed"], engineer_code)
         answer = history.compare(conn, engineer_code, period_days, teams=scope)
     if scope is not None and answer["team"] is None:
         raise NotFound("No history for this engineer.")

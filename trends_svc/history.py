@@ -21,30 +21,56 @@ READ_YOUR_WRITES_SECONDS = 2.0
 
 
 def catch_up_with_writes(
-    conn: psycopg.Connection, feed: ServiceClient, wait: float = READ_YOUR_WRITES_SECONDS
+    conn: psycopg.Connection,
+    feed: ServiceClient,
+    engineer_code: str | None = None,
+    wait: float = READ_YOUR_WRITES_SECONDS,
 ) -> bool:
-    """Apply the change feed up to its end as persistence shows it now (or wait, while the
-    worker holds the feed, for it to do so), for at most `wait` seconds: every write committed
-    before this call is then projected, however idle or busy the worker. True when the end was
-    reached; False when the bound passed first or the feed is unreachable (the answer is then as
-    of the projection). The worker is woken to evaluate what was applied here."""
+    """Bring the projection past every change committed before this call that concerns
+    `engineer_code` (None: any change), for at most `wait` seconds: applying pages itself, or
+    waiting while the worker or another caller does. Changes of other engineers pending at the
+    feed's end need not wait (the common case under steady writes, where the history asked for
+    is already complete). True when done; False when the bound passed first or the feed is
+    unreachable (the answer is then as of the projection). The worker is woken to evaluate what
+    was applied here."""
     deadline = time.monotonic() + wait
     applied = 0
     try:
-        while (remaining := deadline - time.monotonic()) > 0:
-            progress = projection.catch_up(conn, feed, max_pages=1, lock_wait=remaining)
-            applied += progress.applied
-            if progress.busy:
-                return False
-            if progress.applied < projection.PAGE_SIZE:  # a short page: the feed's end
+        cursor = store.feed_state(conn)["cursor"]
+        while True:
+            page = projection.read_page(feed, cursor)  # what follows the projection, unlocked
+            at_end = len(page["items"]) < projection.PAGE_SIZE
+            if at_end and not any(_concerns(item, engineer_code) for item in page["items"]):
                 return True
-        return False
+            target = _position(page["next_cursor"])
+            while _position(cursor := store.feed_state(conn)["cursor"]) < target:
+                if time.monotonic() >= deadline:
+                    return False
+                progress = projection.catch_up(conn, feed, max_pages=1, lock_wait=0)
+                applied += progress.applied
+                if progress.busy:  # the worker or another caller is applying: it moves the cursor
+                    time.sleep(projection.LOCK_POLL_SECONDS)
+            if at_end:
+                return True
     except requests.RequestException:
         return False
     finally:
         if applied:
             with conn.transaction():
                 store.wake_worker(conn)  # it evaluates the rules on what was applied here
+
+
+def _concerns(item: dict[str, Any], engineer_code: str | None) -> bool:
+    """True when the change may touch `engineer_code`'s history (a deletion names no engineer)."""
+    session = item.get("session")
+    return engineer_code is None or session is None or session["engineer_code"] == engineer_code
+
+
+def _position(cursor: str) -> tuple[int, ...]:
+    """A feed cursor (`<txid>.<change_id>.<position>`, `""` at the beginning) as a comparable
+    tuple; the two-part cursors of earlier releases stand for the end of their log row."""
+    parts = tuple(int(part) for part in cursor.split(".")) if cursor else (0, 0, 0)
+    return parts if len(parts) == 3 else (*parts, 2**63 - 1)
 
 
 def _round(value: Any) -> float | None:

@@ -4,6 +4,7 @@ write counts that write, every time, without the agent passing anything along.""
 import secrets
 import string
 
+import psycopg
 import pytest
 
 from shared.db import url_with_database
@@ -107,3 +108,35 @@ def test_compare_counts_the_write_without_a_worker_and_answers_while_persistence
         assert offline.json()["current"]["sessions"] == 1
     finally:
         without_worker.start("persistence")
+
+
+def test_compare_applies_the_changes_of_its_engineer_not_everyone_elses(without_worker):
+    """Another engineer's pending write is left for the worker: Compare History of this engineer
+    is already complete without it (under steady writes, no caller waits on all the others)."""
+    client_id, secret = create_client(without_worker.env, "ryw-agent-other", "agent")
+    agent = Caller(without_worker.gateway, client_id, secret)
+
+    def store(name: str) -> str:
+        created = agent.request(
+            "POST", "/api/v1/sessions", json=make_session(engineer=name, team="ryw-team")
+        )
+        assert created.status_code == 201, created.text
+        return created.json()["engineer_code"]
+
+    def compared_sessions(code: str) -> int:
+        answer = agent.request("POST", "/api/v1/history/compare", json={"engineer_code": code})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["current"]["sessions"]
+
+    def projected(code: str) -> int:
+        with psycopg.connect(without_worker.env["DATABASE_URL"]) as conn:
+            query = "SELECT count(*) FROM trends.sessions WHERE engineer_code = %s"
+            return conn.execute(query, [code]).fetchone()[0]
+
+    mine = store(fresh_name())
+    assert compared_sessions(mine) == 1
+    theirs = store(fresh_name())  # pending: no worker runs here
+    assert compared_sessions(mine) == 1
+    assert projected(theirs) == 0  # left in the feed
+    assert compared_sessions(theirs) == 1  # their own compare applies it
+    assert projected(theirs) == 1
