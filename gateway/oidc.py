@@ -443,7 +443,9 @@ class IdTokens(OpenIDCode):
         return ALGORITHM
 
     def get_encode_header(self, client) -> dict:
-        return {"alg": ALGORITHM, "kid": self.key_ring.keys[-1].kid, "typ": "JWT"}
+        # the key that signs (not the newest: a new key is published before it signs)
+        (signing,) = self.key_ring.signing
+        return {"alg": ALGORITHM, "kid": signing.kid, "typ": "JWT"}
 
     def get_client_claims(self, client) -> dict:
         now = int(time.time())

@@ -75,3 +75,17 @@ def test_a_key_ring_follows_its_file_and_signs_with_a_new_key_only_when_it_is_ol
 
 def test_a_kid_of_another_form_counts_as_old_enough():
     assert created_at(RSAKey.generate_key(2048, parameters={"kid": "from-the-vault"})) == 0.0
+
+
+def test_an_id_token_names_the_key_that_signs_it_while_a_new_one_waits(tmp_path):
+    from gateway.oidc import IdTokens
+
+    path = tmp_path / "jwks.json"
+    first = new_key()
+    clock = Clock(created_at(first) + 1000)
+    second = RSAKey.generate_key(2048, parameters={"kid": f"k{int(clock.now)}-cccccc"})
+    write_keys(path, first, second)  # the second is published, not yet signing
+    ring = KeyRing(path, check_every=10, activation_delay=120, clock=clock)
+    id_tokens = IdTokens(ring, "https://issuer.example")
+    assert id_tokens.get_encode_header(None)["kid"] == first.kid
+    assert [key.kid for key in id_tokens.resolve_client_private_key(None)] == [first.kid]
