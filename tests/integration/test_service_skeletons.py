@@ -13,7 +13,12 @@ def test_service_probes_and_token_guard(app_config, factory, service):
     try:
         client = app.test_client()
         assert client.get("/healthz").json == {"status": "ok", "service": service}
-        assert client.get("/readyz").json == {"status": "ready", "service": service}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert {key: ready.json[key] for key in ("status", "service")} == {
+            "status": "ready",
+            "service": service,
+        }
         assert client.get("/anything").status_code == 401
     finally:
         app.extensions["db_pool"].close()
