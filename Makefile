@@ -6,11 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@touch $(INSTALLED)
 
 .PHONY: help install run test lint fmt migrate seed bench soak
@@ -18,7 +18,7 @@ $(INSTALLED): pyproject.toml
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: $(INSTALLED) ## Create .venv and install the project with its test tools
+install: $(INSTALLED) ## Create .venv and install the project with its test and benchmark tools (the suite runs every bench section once)
 
 run: $(INSTALLED) ## Start PostgreSQL, migrate, seed demo data and run every service (Ctrl-C stops)
 	$(PY) -m shared.stack run
@@ -42,10 +42,8 @@ seed: $(INSTALLED) ## Load synthetic analyses through the import path (SIZE=smal
 	$(PY) -m flask --app persistence_svc seed --size $(or $(SIZE),small)
 
 bench: $(INSTALLED) ## Run the benchmarks and write docs/benchmarks.md
-	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 soak: $(INSTALLED) ## 2 minutes of mixed traffic at 200 req/s (docs/benchmarks.md), property tests at 10x examples
-	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.soak $(SOAK_ARGS)
 	HYPOTHESIS_PROFILE=soak $(PY) -m pytest tests/properties
