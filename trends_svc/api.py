@@ -186,10 +186,9 @@ class Evaluate(MethodView):
     def post(self):
         """Catch up with the change feed and evaluate every rule now
 
-        Answers how many alerts were opened, updated and resolved, and how far the projection
-        is (`caught_up`, `lag_changes`, `projected_through`): a catch-up that is not quick is
-        left to the worker, which is woken. 202 (`evaluated` false) when the worker was
-        evaluating at that moment: it evaluates again at once.
+        Alerts opened, updated and resolved, and how far the projection is (`caught_up`,
+        `lag_changes`, `projected_through`); a slow catch-up is left to the woken worker. 202
+        (`evaluated` false) when the worker was evaluating: it evaluates again at once.
         """
         with db.connection() as conn:
             answer = evaluation.evaluate_now(
