@@ -1,6 +1,6 @@
 # One image for every process of the platform; the command picks the process:
 #   gunicorn "gateway.app:create_app()" | "persistence_svc.app:create_app()" | …
-#   python -m trends_svc.worker        | python -m shared.stack migrate
+#   python -m trends_svc.worker        | python -m shared.migrations
 # Build: docker build -t cr-assistant-platform .
 
 FROM python:3.11-slim AS build
@@ -13,6 +13,8 @@ COPY persistence_svc ./persistence_svc
 COPY trends_svc ./trends_svc
 COPY qa_svc ./qa_svc
 COPY dashboard_svc ./dashboard_svc
+COPY mcp_svc ./mcp_svc
+COPY devstack ./devstack
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --upgrade pip \
  && /opt/venv/bin/pip install .
@@ -30,7 +32,7 @@ USER 10001:10001
 WORKDIR /var/lib/cr
 EXPOSE 8000 8001 8002 8003 8050
 # Services keep idle connections open 75 s (gunicorn's default is 2 s), so the gateway's pooled
-# connections are not closed under it as it reuses them (shared/stack.py does the same locally).
+# connections are not closed under it as it reuses them (devstack/stack.py does the same locally).
 ENV GUNICORN_CMD_ARGS="--keep-alive 75"
 # Each service sets its own command; this default runs the gateway. The gateway faces clients, so
 # its worker is evented (shared/server.py): a connection still sending its request header holds no

@@ -10,7 +10,7 @@ $(INSTALLED): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,test,bench]'
 	@touch $(INSTALLED)
 
 .PHONY: help install run test lint fmt migrate seed bench soak
@@ -21,7 +21,7 @@ help: ## List the targets
 install: $(INSTALLED) ## Create .venv and install the project with its test and benchmark tools (the suite runs every bench section once)
 
 run: $(INSTALLED) ## Start PostgreSQL, migrate, seed demo data and run every service (Ctrl-C stops)
-	$(PY) -m shared.stack run
+	$(PY) -m devstack.stack run
 
 test: $(INSTALLED) ## Lint, then the whole test suite against real PostgreSQL with coverage
 	$(PY) -m ruff check .
@@ -36,7 +36,7 @@ fmt: $(INSTALLED) ## Format the code with ruff
 	$(PY) -m ruff check --fix .
 
 migrate: $(INSTALLED) ## Apply pending migrations (DATABASE_URL, or the running embedded server)
-	$(PY) -m shared.stack migrate
+	$(PY) -m devstack.stack migrate
 
 seed: $(INSTALLED) ## Load synthetic analyses through the import path (SIZE=small|medium|large; works beside make run)
 	$(PY) -m flask --app persistence_svc seed --size $(or $(SIZE),small)

@@ -11,7 +11,7 @@ import psycopg
 import requests
 
 from bench.imports import PeakMemory
-from shared.postgres import pg_binary
+from devstack.postgres import pg_binary
 
 # What `psql` is asked for: every stored column of every session, in the export's order of rows.
 PSQL_QUERY = "SELECT * FROM persistence.sessions ORDER BY analysed_at, session_id"

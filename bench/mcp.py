@@ -20,9 +20,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from bench.imports import usable_cores
 from bench.run import _agent_token, _update_doc, session_body
-from shared.postgres import EmbeddedPostgres
-from shared.processes import start_platform
-from shared.testing import migrated_database
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import start_platform
+from devstack.testing import migrated_database
 
 TARGET_MS = 3.0  # the target: MCP adds at most 3 ms at the median
 

@@ -37,12 +37,12 @@ from bench.trends import (
     projection_report,
 )
 from bench.trends import report as trends_report
+from devstack.postgres import EmbeddedPostgres, free_port
+from devstack.processes import start_platform
+from devstack.stack import Process
+from devstack.testing import create_client, migrated_database
 from gateway.keys import read_keys
 from shared.config import PROJECT_ROOT
-from shared.postgres import EmbeddedPostgres, free_port
-from shared.processes import start_platform
-from shared.stack import Process
-from shared.testing import create_client, migrated_database
 from shared.tokens import Principal, sign_internal_token
 
 ROOT_CAUSES = ("communication_issue", "knowledge_gap", "analytical_error", "process_issue", "other")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import requests
 
+from devstack.postgres import free_port
+from devstack.processes import RunningPlatform, wait_ready
+from devstack.stack import Process
 from shared.config import PROJECT_ROOT
-from shared.postgres import free_port
-from shared.processes import RunningPlatform, wait_ready
-from shared.stack import Process
 from tests.common.slow_clients import is_open, stalled_connections
 
 CALLS = 50

@@ -21,9 +21,9 @@ import psycopg
 
 from bench.imports import PeakMemory, cpu_seconds, usable_cores
 from bench.run import _client_token, _update_doc
-from shared.postgres import EmbeddedPostgres
-from shared.processes import start_platform
-from shared.testing import migrated_database
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import start_platform
+from devstack.testing import migrated_database
 from tests.common.load import REQUEST_NAMES, LoadRun, run_mixed_traffic
 
 TEAMS = ("soak-1", "soak-2", "soak-3")

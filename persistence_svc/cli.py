@@ -1,4 +1,5 @@
-"""Flask commands of the persistence service: synthetic data for benchmarks."""
+"""Flask commands of the persistence service: synthetic data for benchmarks. The generator lives in
+`devstack.seed` (development tooling), imported only when the command runs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from persistence_svc import seed
 from shared.web import settings_of
 
 
@@ -20,7 +20,7 @@ def register_cli(app: Flask) -> None:
 @with_appcontext
 @click.option(
     "--size",
-    type=click.Choice(list(seed.SIZES)),
+    type=click.Choice(["small", "medium", "large"]),  # devstack.seed.SIZES
     default="small",
     show_default=True,
     help="small: 1,000 rows over 180 days; medium: 100,000 over 365; large: 2,000,000 over 730.",
@@ -45,6 +45,8 @@ def seed_command(size, rows, days, seed_value, until, force):
             "CR_ENV=production: seeding adds synthetic sessions that trends, alerts and exports "
             "treat as real. Pass --force for a production-configured staging database."
         )
+    from devstack import seed
+
     default_rows, default_days = seed.SIZES[size]
     plan = seed.Plan(
         rows=rows or default_rows,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from pathlib import Path
 
 import psycopg
@@ -11,7 +13,7 @@ from yoyo import read_migrations
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
 
-from shared.config import PROJECT_ROOT, role_name
+from shared.config import PROJECT_ROOT, admin_database_url, load_settings, role_name
 
 # Order matters only for readability: no schema reads another's tables.
 SERVICES: dict[str, str] = {
@@ -107,3 +109,15 @@ def parse_passwords(text: str) -> dict[str, str]:
             raise ValueError(f"SERVICE_DB_PASSWORDS: expected cr_<service>=password, got {role!r}")
         pairs[role] = password
     return pairs
+
+
+def main() -> int:
+    """`python -m shared.migrations`: migrate every schema at DATABASE_URL (the release job)."""
+    logging.basicConfig(level=logging.INFO)
+    settings = load_settings(dict(os.environ))
+    print(migrate_all(admin_database_url(settings), settings.service_db_passwords))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from joserfc.jwk import RSAKey
 
-from shared.postgres import free_port
+from devstack.postgres import free_port
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "oidc_provider"
 AUDIENCE = "cr-assistant-api"

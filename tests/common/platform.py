@@ -8,10 +8,10 @@ import time
 import pytest
 import requests
 
+from devstack.processes import start_platform
+from devstack.testing import client_token, clone_database, create_client, drop_database
 from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
-from shared.processes import start_platform
-from shared.testing import client_token, clone_database, create_client, drop_database
 
 
 @pytest.fixture(scope="session")

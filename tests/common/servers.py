@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
-from shared.postgres import free_port
+from devstack.postgres import free_port
 
 
 @contextlib.contextmanager

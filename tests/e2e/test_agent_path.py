@@ -6,7 +6,7 @@ import uuid
 
 import requests
 
-from shared.postgres import pg_binary
+from devstack.postgres import pg_binary
 from tests.common.builders import make_session
 
 CANARY_NAME = "Quirinus Vanderpoel"

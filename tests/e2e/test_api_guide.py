@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from devstack.testing import create_client
 from shared.config import PROJECT_ROOT
-from shared.testing import create_client
 
 GUIDE = PROJECT_ROOT / "docs" / "api.md"
 README = PROJECT_ROOT / "README.md"

@@ -5,13 +5,13 @@ run changes nothing."""
 import psycopg
 import pytest
 
+from devstack.demo import seed_demo_data
+from devstack.processes import start_platform
+from devstack.testing import clone_database, drop_database
 from gateway import store
 from gateway.seed import seed_demo_identities, temporary_client
 from shared.config import load_settings
 from shared.db import url_with_database
-from shared.demo import seed_demo_data
-from shared.processes import start_platform
-from shared.testing import clone_database, drop_database
 from tests.common.platform import Caller
 
 

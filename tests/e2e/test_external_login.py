@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from devstack.processes import start_platform
+from devstack.stack import PROCESSES
+from devstack.testing import clone_database, create_client, drop_database
 from shared.db import url_with_database
-from shared.processes import start_platform
-from shared.stack import PROCESSES
-from shared.testing import clone_database, create_client, drop_database
 from tests.common.oidc_provider import gateway_settings, start_oidc_provider
 from tests.common.platform import Caller
 

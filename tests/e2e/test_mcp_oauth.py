@@ -16,10 +16,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 from psycopg.rows import dict_row
 
+from devstack.processes import start_platform
+from devstack.testing import clone_database, drop_database
 from gateway import users
 from shared.db import url_with_database
-from shared.processes import start_platform
-from shared.testing import clone_database, drop_database
 from tests.common.async_run import run_async
 from tests.common.builders import make_session
 from tests.common.delegation import Browser, authorization_url, claims_of, pkce, redirect_query

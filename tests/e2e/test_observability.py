@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from shared.postgres import free_port
+from devstack.postgres import free_port
 
 CANARY = "Quentin Canarywood"
 

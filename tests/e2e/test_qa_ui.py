@@ -10,9 +10,14 @@ import uuid
 import pytest
 import requests
 
+from devstack.processes import start_platform
+from devstack.testing import (
+    TEST_GATEWAY_KEY,
+    clone_database,
+    drop_database,
+    internal_token_settings,
+)
 from shared.db import url_with_database
-from shared.processes import start_platform
-from shared.testing import TEST_GATEWAY_KEY, clone_database, drop_database, internal_token_settings
 from shared.tokens import Principal, sign_internal_token
 from tests.common.browser import save_screenshot
 

@@ -7,9 +7,9 @@ import string
 import psycopg
 import pytest
 
+from devstack.processes import start_platform
+from devstack.testing import clone_database, create_client, drop_database
 from shared.db import url_with_database
-from shared.processes import start_platform
-from shared.testing import clone_database, create_client, drop_database
 from tests.common.builders import make_session
 from tests.common.platform import Caller
 from tests.e2e.test_mcp import with_mcp

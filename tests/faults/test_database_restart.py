@@ -11,9 +11,9 @@ import psycopg
 import pytest
 import requests
 
-from shared.postgres import EmbeddedPostgres
-from shared.processes import start_platform
-from shared.testing import create_client, migrated_database
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import start_platform
+from devstack.testing import create_client, migrated_database
 from tests.common.builders import csv_of_sessions, make_session
 from tests.common.platform import wait_for_report
 

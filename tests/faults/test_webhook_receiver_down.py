@@ -16,10 +16,10 @@ from flask import Flask, request
 from psycopg.rows import dict_row
 from werkzeug.serving import make_server
 
+from devstack.postgres import free_port
+from devstack.processes import start_platform
+from devstack.testing import clone_database, create_client, drop_database
 from shared.db import url_with_database
-from shared.postgres import free_port
-from shared.processes import start_platform
-from shared.testing import clone_database, create_client, drop_database
 from tests.common.builders import make_session
 from tests.common.platform import Caller
 

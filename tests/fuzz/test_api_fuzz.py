@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from devstack.processes import start_platform
+from devstack.testing import client_token, clone_database, create_client, drop_database
 from shared.db import url_with_database
-from shared.processes import start_platform
-from shared.testing import client_token, clone_database, create_client, drop_database
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 CHECKS = (

@@ -4,9 +4,9 @@ import pytest
 import requests
 from flask import Flask, g
 
+from devstack.postgres import free_port
+from devstack.testing import TEST_FEED_KEY
 from shared.http import ServiceClient
-from shared.postgres import free_port
-from shared.testing import TEST_FEED_KEY
 from shared.tokens import GatewayKeys, InternalTokenVerifier, InvalidToken, Principal
 from tests.common.servers import echo_app, serve
 

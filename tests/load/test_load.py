@@ -8,7 +8,7 @@ import string
 
 import psycopg
 
-from shared.testing import create_client
+from devstack.testing import create_client
 from tests.common.load import REQUEST_NAMES, run_mixed_traffic
 from tests.common.platform import Caller
 

@@ -13,21 +13,21 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gateway.seed import seed_demo_identities, temporary_client
-from persistence_svc.app import create_app
-from shared.config import PROJECT_ROOT, load_settings
-from shared.db import url_with_database
-from shared.demo import PATTERNS, seed_demo_data
-from shared.migrations import SERVICES
-from shared.postgres import EmbeddedPostgres, pg_binary
-from shared.processes import start_platform
-from shared.pseudonyms import engineer_code
-from shared.testing import (
+from devstack.demo import PATTERNS, seed_demo_data
+from devstack.postgres import EmbeddedPostgres, pg_binary
+from devstack.processes import start_platform
+from devstack.testing import (
     clone_database,
     drop_database,
     internal_headers,
     internal_token_settings,
 )
+from gateway.seed import seed_demo_identities, temporary_client
+from persistence_svc.app import create_app
+from shared.config import PROJECT_ROOT, load_settings
+from shared.db import url_with_database
+from shared.migrations import SERVICES
+from shared.pseudonyms import engineer_code
 from tests.common.builders import make_session
 from tests.common.platform import Caller
 
@@ -141,8 +141,7 @@ def drill(source, new_server, tmp_path_factory):
     migrated = run(
         sys.executable,
         "-m",
-        "shared.stack",
-        "migrate",
+        "shared.migrations",
         env={**environ, "DATABASE_URL": restored_url},
     )
     return {
@@ -219,7 +218,7 @@ def test_operations_guide_shows_exactly_these_commands():
         "-c 'CREATE ROLE cr_qa LOGIN'",
         "psql -v ON_ERROR_STOP=1 \"$NEW_SERVER_URL\" -c 'CREATE DATABASE cr_restored'",
         'pg_restore --exit-on-error --dbname="$RESTORED_URL" cr.dump',
-        'DATABASE_URL="$RESTORED_URL" .venv/bin/python -m shared.stack migrate',
+        'DATABASE_URL="$RESTORED_URL" .venv/bin/python -m shared.migrations',
     )
     shown = " ".join(re.sub(r"\\\n\s*", "", guide).split())
     missing = [command for command in commands if command not in shown]

@@ -12,8 +12,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from devstack.stack import GATEWAY_WORKER, KEEP_ALIVE_SECONDS, PROCESSES
 from shared.config import PROJECT_ROOT, load_settings
-from shared.stack import GATEWAY_WORKER, KEEP_ALIVE_SECONDS, PROCESSES
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 KUSTOMIZATION = PROJECT_ROOT / "deploy" / "kubernetes"
@@ -162,7 +162,11 @@ def test_each_process_is_a_deployment_and_each_api_service_scales_alone(manifest
 
 def test_migrations_run_as_a_job_and_secrets_hold_example_values_only(manifests):
     job = of_kind(manifests, "Job")["migrate"]
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "migrate"
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python",
+        "-m",
+        "shared.migrations",
+    ]
     for secret in of_kind(manifests, "Secret").values():
         for key, value in secret["stringData"].items():
             assert "EXAMPLE" in value or value == '{"keys": []}', key

@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
+from devstack.testing import clone_database, drop_database
 from shared.db import url_with_database
-from shared.testing import clone_database, drop_database
 from trends_svc import projection
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
+from devstack.testing import clone_database, drop_database
 from shared.db import url_with_database
 from shared.domain import ROOT_CAUSES
-from shared.testing import clone_database, drop_database
 from trends_svc import alerts, projection, rules
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)

@@ -13,9 +13,9 @@ from flask import Flask
 from joserfc import jws, jwt
 from joserfc.jwk import OctKey, RSAKey
 
+from devstack.testing import forwarded_principal as verified_by_service
 from gateway.app import create_app
 from gateway.testing import issue_token
-from shared.testing import forwarded_principal as verified_by_service
 from tests.common.oidc_provider import (
     AUDIENCE,
     ROLES_CLAIM,

@@ -23,11 +23,11 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from dashboard_svc.app import create_app as create_dashboard
+from devstack.postgres import free_port
+from devstack.processes import wait_ready
+from devstack.stack import PROCESSES, Process
 from gateway.keys import keys_path, read_keys
 from shared.config import PROJECT_ROOT, load_settings, secret_value
-from shared.postgres import free_port
-from shared.processes import wait_ready
-from shared.stack import PROCESSES, Process
 from shared.tokens import Principal, sign_internal_token
 from tests.common.servers import echo_app, serve
 from trends_svc.app import create_app as create_trends

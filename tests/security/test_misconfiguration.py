@@ -4,9 +4,9 @@ CORS unless configured, debug off and no stack trace or exception text in any er
 import pytest
 import requests
 
+from devstack.testing import internal_headers
 from persistence_svc.app import create_app as create_persistence
 from qa_svc.app import create_app as create_qa
-from shared.testing import internal_headers
 from trends_svc.app import create_app as create_trends
 
 SERVICES = {"persistence": create_persistence, "trends": create_trends, "qa": create_qa}

@@ -18,12 +18,12 @@ import pytest
 import requests
 from psycopg.rows import dict_row
 
+from devstack.processes import start_platform
+from devstack.testing import clone_database, drop_database
 from gateway import store, users
 from gateway.clients import _hasher
 from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
-from shared.processes import start_platform
-from shared.testing import clone_database, drop_database
 
 REDIRECT = "http://app.test/callback"
 PASSWORD = "a-long-manager-password"

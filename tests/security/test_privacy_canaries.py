@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from shared.postgres import pg_binary
+from devstack.postgres import pg_binary
 from tests.common.builders import make_session
 
 NAME = "Zebulon Quixotewright"

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from shared.processes import start_platform
+from devstack.processes import start_platform
 from tests.common.slow_clients import connect, is_open, stalled_connections
 
 HEADER_TIMEOUT = 5  # seconds, low for the test (the default is the settings table's)

@@ -4,7 +4,7 @@ pages, Bootstrap's CSS is served locally, and downloads pass problems on without
 import pytest
 
 from dashboard_svc.app import create_app
-from shared.testing import internal_headers
+from devstack.testing import internal_headers
 
 
 def manager():

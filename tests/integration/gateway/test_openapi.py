@@ -3,9 +3,9 @@
 import pytest
 from openapi_spec_validator import validate
 
+from devstack.testing import internal_headers
 from gateway.openapi import base_document, merge
 from persistence_svc.app import create_app as create_persistence
-from shared.testing import internal_headers
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import io
 import psycopg
 import pytest
 
+from devstack.postgres import free_port
+from devstack.testing import forwarded_principal
 from gateway.app import create_app
-from shared.postgres import free_port
-from shared.testing import forwarded_principal
 from shared.tokens import InvalidToken
 from tests.common.servers import echo_app, serve
 

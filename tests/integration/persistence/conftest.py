@@ -2,8 +2,8 @@
 
 import pytest
 
+from devstack.testing import internal_headers
 from persistence_svc.app import create_app
-from shared.testing import internal_headers
 
 
 class SignedClient:

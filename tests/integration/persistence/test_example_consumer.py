@@ -3,10 +3,10 @@
 import importlib.util
 import json
 
+from devstack.testing import TEST_REPORTING_FEED_KEY, internal_headers
 from persistence_svc.app import create_app
 from shared.config import PROJECT_ROOT
 from shared.http import ServiceClient
-from shared.testing import TEST_REPORTING_FEED_KEY, internal_headers
 from tests.common.builders import make_session
 from tests.common.servers import serve
 

@@ -10,9 +10,9 @@ import uuid
 import psycopg
 import pytest
 
+from devstack.testing import internal_headers
 from persistence_svc import imports, store
 from persistence_svc.app import create_app
-from shared.testing import internal_headers
 from tests.common.builders import make_session
 from tests.integration.persistence.conftest import SignedClient
 

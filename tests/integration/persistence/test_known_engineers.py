@@ -4,8 +4,8 @@ free text reaches the same guard through the internal route, by its service call
 
 import psycopg
 
+from devstack.testing import TEST_QA_TEXT_CHECK_KEY
 from shared.http import ServiceClient
-from shared.testing import TEST_QA_TEXT_CHECK_KEY
 from tests.common.builders import make_session
 from tests.common.servers import serve
 

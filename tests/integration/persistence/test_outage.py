@@ -1,8 +1,8 @@
 """A database outage answers 503 on /readyz and on writes, and nothing is half-written."""
 
+from devstack.postgres import free_port
+from devstack.testing import internal_headers
 from persistence_svc.app import create_app
-from shared.postgres import free_port
-from shared.testing import internal_headers
 from tests.common.builders import make_session
 
 

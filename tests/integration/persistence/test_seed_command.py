@@ -11,13 +11,13 @@ from datetime import date
 import psycopg
 import pytest
 
-from persistence_svc import seed
+from devstack import seed
+from devstack.postgres import pg_binary
+from devstack.testing import TEST_PSEUDONYM_KEY, clone_database, drop_database
 from persistence_svc.app import create_app
 from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
-from shared.postgres import pg_binary
 from shared.pseudonyms import engineer_code
-from shared.testing import TEST_PSEUDONYM_KEY, clone_database, drop_database
 
 UNTIL = "2026-03-01"
 SMALL = ["seed", "--size", "small", "--seed", "7", "--until", UNTIL]

@@ -6,8 +6,8 @@ import uuid
 import psycopg
 import pytest
 
+from devstack.testing import TEST_PSEUDONYM_KEY
 from shared.pseudonyms import engineer_code
-from shared.testing import TEST_PSEUDONYM_KEY
 from tests.common.builders import make_session
 
 KEY = TEST_PSEUDONYM_KEY.encode()
@@ -193,8 +193,8 @@ def test_malformed_json_gets_400(api):
 
 
 def test_body_over_the_limit_gets_413(app_config):
+    from devstack.testing import internal_headers
     from persistence_svc.app import create_app
-    from shared.testing import internal_headers
 
     app = create_app({**app_config, "max_body_bytes": 2048})
     try:

@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from devstack.testing import internal_headers
 from qa_svc import reviews, store
 from qa_svc.app import create_app
-from shared.testing import internal_headers
 
 DAY1 = datetime(2026, 5, 4, tzinfo=UTC)
 A, B = uuid.UUID(int=1), uuid.UUID(int=2)

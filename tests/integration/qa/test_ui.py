@@ -7,8 +7,8 @@ import uuid
 import psycopg
 import pytest
 
+from devstack.testing import internal_headers
 from qa_svc.app import create_app
-from shared.testing import internal_headers
 
 
 def qa():

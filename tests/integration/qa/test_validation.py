@@ -6,8 +6,8 @@ import uuid
 import psycopg
 import pytest
 
+from devstack.testing import internal_headers
 from qa_svc.app import create_app
-from shared.testing import internal_headers
 
 SPEC = {
     "engineer": "Invalid Engineer Name format — please enter only letters, spaces, hyphens, or "

@@ -3,8 +3,8 @@ alerts of each kind."""
 
 from datetime import UTC, datetime
 
+from devstack.demo import PATTERNS, demo_sessions
 from shared import domain
-from shared.demo import PATTERNS, demo_sessions
 from shared.pseudonyms import engineer_code
 from trends_svc import alerts, rules
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 from flask import Flask, request
 
-from shared.testing import internal_headers
+from devstack.testing import internal_headers
 from tests.common.servers import serve
 from tests.integration.trends.conftest import NOW, change
 from trends_svc import alerts, projection, webhooks

@@ -3,9 +3,9 @@ engineer name; anything else is 422 naming the field, never repeating the value.
 
 import pytest
 
+from devstack.testing import internal_headers
 from shared.domain import MESSAGES
 from shared.pseudonyms import is_engineer_code
-from shared.testing import internal_headers
 
 NOT_A_CODE = "Not an engineer_code this platform issued."
 CODE = "eng_" + "a" * 24

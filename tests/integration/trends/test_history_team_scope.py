@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.testing import internal_headers
+from devstack.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
 from trends_svc import alerts, history, store
 

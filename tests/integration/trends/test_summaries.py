@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.testing import internal_headers
+from devstack.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
 
 CODE = "eng_" + "a" * 24  # shaped as the pseudonyms persistence issues (the URL checks it)

@@ -6,8 +6,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from devstack.testing import internal_headers
 from shared.api import encode_cursor
-from shared.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
 from trends_svc import alerts
 

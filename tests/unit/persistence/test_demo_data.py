@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
+from devstack.demo import demo_reviews, demo_sessions, demo_validation_events
 from persistence_svc.schemas import SessionInSchema
 from qa_svc.schemas import EventBatchSchema, ReviewInSchema
-from shared.demo import demo_reviews, demo_sessions, demo_validation_events
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 

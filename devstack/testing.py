@@ -15,9 +15,9 @@ import pytest
 from joserfc.jwk import RSAKey
 from psycopg import sql
 
+from devstack.postgres import EmbeddedPostgres
 from shared.db import url_with_database
 from shared.migrations import migrate_all
-from shared.postgres import EmbeddedPostgres
 from shared.tokens import (
     SERVICES,
     InternalTokenVerifier,

@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from devstack.postgres import EmbeddedPostgres, wait_until_ready
 from shared.config import PROJECT_ROOT, Settings, load_settings
 from shared.migrations import migrate_all
-from shared.postgres import EmbeddedPostgres, wait_until_ready
 
 KEEP_ALIVE_SECONDS = 75
 
@@ -129,9 +129,9 @@ def seed_identities(settings: Settings, admin_url: str) -> None:
 def seed_data_when_ready(settings: Settings, admin_url: str) -> None:
     """Wait for the services, then post the demo analyses and validation log as the demo agent
     and a few QA decisions as a temporary QA client."""
+    from devstack.demo import seed_demo_data
+    from devstack.processes import wait_ready
     from gateway.seed import temporary_client
-    from shared.demo import seed_demo_data
-    from shared.processes import wait_ready
 
     gateway = f"http://127.0.0.1:{port_of('gateway', settings)}"
     try:
@@ -213,7 +213,7 @@ def run(environ: dict[str, str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.stack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start PostgreSQL, migrate, seed and run every process")
     sub.add_parser("migrate", help="apply every schema's pending migrations")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
+from devstack.postgres import free_port
+from devstack.stack import PROCESSES
 from shared.config import PROJECT_ROOT
-from shared.postgres import free_port
-from shared.stack import PROCESSES
 
 
 @dataclass

@@ -18,10 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Flask
 
-from persistence_svc import imports, sessions, store
-from persistence_svc.fileformats import CSV, INPUT_COLUMNS
-from shared import db
-from shared.demo import (
+from devstack.demo import (
     CAUSE_WEIGHTS,
     DEFAULT_CAUSE_WEIGHTS,
     ENGINEERS_PER_TEAM,
@@ -29,6 +26,9 @@ from shared.demo import (
     LAST_NAMES,
     TEAMS,
 )
+from persistence_svc import imports, sessions, store
+from persistence_svc.fileformats import CSV, INPUT_COLUMNS
+from shared import db
 from shared.domain import ROOT_CAUSES, SUPPORTED_LANGUAGES
 
 SEED_NAMESPACE = uuid.UUID("0b6f5d2a-7c1e-4f3b-8e55-2d9a61c4b7e3")
