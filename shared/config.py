@@ -373,6 +373,35 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("WEBHOOK_MAX_ATTEMPTS", int, 12, "Attempts before a notification is given up."),
     Setting(
+        "SMTP_URL",
+        str,
+        "",
+        "Mail server of e-mail notification channels: `smtp://user:pass@host:587?starttls=1` or "
+        "`smtps://host:465`, plus `from=` the sender address. Unset: no e-mail is sent (queued "
+        "e-mails wait).",
+        secret=True,
+    ),
+    Setting(
+        "NOTIFICATIONS_KEY",
+        str,
+        "",
+        "Long random secret from which the Fernet key that encrypts notification channels' "
+        "URLs, secrets and addresses at rest is derived (HKDF). Required in production; "
+        "generated under DATA_DIR otherwise.",
+        secret=True,
+        required="in production",
+    ),
+    Setting(
+        "NOTIFICATIONS_ALLOWED_TARGETS",
+        _csv,
+        (),
+        "Hosts or CIDRs on loopback/private networks that notification channels may still reach "
+        "in production (everything private is refused otherwise).",
+    ),
+    Setting("DIGEST_WEEKDAY", int, 0, "Weekday of the weekly digest (0 Monday … 6 Sunday)."),
+    Setting("DIGEST_HOUR", int, 8, "Hour (0-23) of the weekly digest in DIGEST_TIMEZONE."),
+    Setting("DIGEST_TIMEZONE", str, "UTC", "IANA time zone of the digest's weekday and hour."),
+    Setting(
         "TRENDS_WORKER_METRICS_PORT",
         int,
         0,
