@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import psycopg
 
 from shared.errors import Conflict
-from trends_svc import rules, store, webhooks
+from trends_svc import rules, store_alerts, store_outbox, webhooks
 
 
 def thresholds_by_rule(conn: psycopg.Connection) -> dict[str, dict]:
-    return {row["rule"]: row for row in store.list_thresholds(conn)}
+    return {row["rule"]: row for row in store_alerts.list_thresholds(conn)}
 
 
 def reconcile(
@@ -25,19 +25,21 @@ def reconcile(
     With `notify_base` (the dashboard's base URL, set when a webhook is configured) every opened
     and resolved alert also queues a notification in the same transaction.
     """
-    store.lock_evaluation(conn)  # before reading anything: then it sees what the last one wrote
+    store_alerts.lock_evaluation(
+        conn
+    )  # before reading anything: then it sees what the last one wrote
     now = now or datetime.now(UTC)
     firings = {firing.key: firing for firing in rules.evaluate(conn, now, thresholds_by_rule(conn))}
     counts = {"opened": 0, "updated": 0, "resolved": 0}
-    for alert in store.live_alerts(conn):
+    for alert in store_alerts.live_alerts(conn):
         firing = firings.pop((alert["rule"], alert["subject"], alert["category"]), None)
         if firing is None:
-            resolved = store.set_alert_status(conn, alert["alert_id"], "resolved", "system")
-            store.add_history(conn, alert["alert_id"], "resolved", "system")
+            resolved = store_alerts.set_alert_status(conn, alert["alert_id"], "resolved", "system")
+            store_alerts.add_history(conn, alert["alert_id"], "resolved", "system")
             notify(conn, resolved, "alert.resolved", notify_base)
             counts["resolved"] += 1
         elif firing.evidence != alert["evidence"]:
-            store.update_evidence(conn, alert["alert_id"], firing.evidence, firing.team)
+            store_alerts.update_evidence(conn, alert["alert_id"], firing.evidence, firing.team)
             counts["updated"] += 1
     for firing in firings.values():
         alert = {
@@ -52,8 +54,8 @@ def reconcile(
             "evidence": firing.evidence,
             "subject": firing.subject,
         }
-        store.insert_alert(conn, alert)
-        store.add_history(conn, alert["alert_id"], "open", "system", firing.evidence)
+        store_alerts.insert_alert(conn, alert)
+        store_alerts.add_history(conn, alert["alert_id"], "open", "system", firing.evidence)
         notify(conn, alert, "alert.opened", notify_base)
         counts["opened"] += 1
     return counts
@@ -62,7 +64,7 @@ def reconcile(
 def notify(conn: psycopg.Connection, alert: dict, event: str, notify_base: str | None) -> None:
     """Queue a webhook notification when notifications are on."""
     if notify_base is not None:
-        store.enqueue_notification(
+        store_outbox.enqueue_notification(
             conn, alert["alert_id"], event, webhooks.payload(alert, event, notify_base)
         )
 
@@ -76,8 +78,8 @@ def decide(
             "This alert is resolved already.",
             errors=[{"field": "status", "reason": "The alert is resolved."}],
         )
-    updated = store.set_alert_status(conn, alert["alert_id"], status, actor)
-    store.add_history(conn, alert["alert_id"], status, actor)
+    updated = store_alerts.set_alert_status(conn, alert["alert_id"], status, actor)
+    store_alerts.add_history(conn, alert["alert_id"], status, actor)
     if status == "resolved":
         notify(conn, updated, "alert.resolved", notify_base)
     return updated

@@ -33,7 +33,7 @@ from shared.errors import (
 from shared.pseudonyms import engineer_code as pseudonym
 from shared.pseudonyms import is_engineer_code
 from shared.spreadsheet import neutralise
-from trends_svc import alerts, evaluation, history, store
+from trends_svc import alerts, evaluation, history, store_alerts, store_summaries
 from trends_svc.schemas import (
     NOT_AN_ENGINEER_CODE,
     AlertArgsSchema,
@@ -125,7 +125,7 @@ class WeeklyTrends(MethodView):
         Sessions, mean sentiment and confidence, most common root cause; from the rollups.
         """
         with db.connection() as conn:
-            return {"items": store.weekly_summary(conn, args, team_scope())}
+            return {"items": store_summaries.weekly_summary(conn, args, team_scope())}
 
 
 @blp.route("/trends/languages")
@@ -141,7 +141,7 @@ class LanguageTrends(MethodView):
         languages counts in both. Managers see their own teams only.
         """
         with db.connection() as conn:
-            return {"items": store.language_summary(conn, args, team_scope())}
+            return {"items": store_summaries.language_summary(conn, args, team_scope())}
 
 
 @blp.route("/trends/root-causes")
@@ -157,7 +157,7 @@ class RootCauseTrends(MethodView):
         see their own teams only.
         """
         with db.connection() as conn:
-            return {"items": store.root_cause_summary(conn, args, team_scope())}
+            return {"items": store_summaries.root_cause_summary(conn, args, team_scope())}
 
 
 @blp.route("/trends/engineers")
@@ -174,7 +174,7 @@ class EngineerTrends(MethodView):
         """
         limit = args.pop("limit")
         with db.connection() as conn:
-            return {"items": store.engineer_summary(conn, args, team_scope(), limit)}
+            return {"items": store_summaries.engineer_summary(conn, args, team_scope(), limit)}
 
 
 @blp.route("/trends/evaluate")
@@ -214,7 +214,7 @@ class Alerts(MethodView):
             decode_cursor(args["cursor"], cursor_time, cursor_uuid) if args.get("cursor") else None
         )
         with db.connection() as conn:
-            rows = store.list_alerts(
+            rows = store_alerts.list_alerts(
                 conn, args, limit=args["limit"], after=after, teams=team_scope()
             )
         last = rows[-1] if len(rows) == args["limit"] else None
@@ -237,7 +237,9 @@ class AlertExport(MethodView):
         with db.connection() as conn:
             rows = [
                 alerts.public(row)
-                for row in store.list_alerts(conn, args, limit=None, after=None, teams=team_scope())
+                for row in store_alerts.list_alerts(
+                    conn, args, limit=None, after=None, teams=team_scope()
+                )
             ]
         return alert_file(rows, args["format"])
 
@@ -269,7 +271,7 @@ def _cell(value: Any) -> Any:
 
 def _decide(alert_id: uuid.UUID, status: str) -> dict:
     with db.connection() as conn:
-        alert = store.get_alert(conn, alert_id, team_scope())
+        alert = store_alerts.get_alert(conn, alert_id, team_scope())
         if alert is None:
             raise NotFound("No alert with this id.")
         return alerts.public(
@@ -327,7 +329,7 @@ class Thresholds(MethodView):
         changed it last.
         """
         with db.connection() as conn:
-            return {"items": store.list_thresholds(conn)}
+            return {"items": store_alerts.list_thresholds(conn)}
 
 
 @blp.route("/thresholds/<string:rule>")
@@ -342,7 +344,7 @@ class Threshold(MethodView):
         between answers 412.
         """
         with db.connection() as conn:
-            row = store.get_threshold(conn, rule)
+            row = store_alerts.get_threshold(conn, rule)
         if row is None:
             raise NotFound("No such rule.")
         return row, 200, {"ETag": etag(row)}
@@ -362,13 +364,13 @@ class Threshold(MethodView):
         if not if_match:
             raise PreconditionRequired("Send If-Match with the threshold's ETag.")
         with db.connection() as conn:
-            row = store.get_threshold(conn, rule)
+            row = store_alerts.get_threshold(conn, rule)
             if if_match not in (etag(row), "*"):
                 raise PreconditionFailed("The threshold changed since you read it.")
             params, errors = validate_params(rule, data["params"], row["params"])
             if errors:
                 raise Unprocessable(errors=errors)
-            updated = store.update_threshold(
+            updated = store_alerts.update_threshold(
                 conn,
                 rule,
                 params=params,
@@ -402,5 +404,5 @@ class EngineerErasure(MethodView):
                     "The projection is behind the change feed; retry the erasure.",
                     headers={"Retry-After": "5"},
                 )
-            removed = store.delete_engineer(conn, engineer_code)
+            removed = store_alerts.delete_engineer(conn, engineer_code)
         return {"engineer_code": engineer_code, "sessions_deleted": removed}

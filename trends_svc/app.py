@@ -16,7 +16,7 @@ from shared.web import (
     register_internal_auth,
     settings_of,
 )
-from trends_svc import store
+from trends_svc import store_feed, store_outbox
 from trends_svc.api import blp
 
 
@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
 def feed_lag(app: Flask) -> dict:
     """How far the projection is behind the change feed, as the worker last saw it."""
     with app.app_context(), db.connection() as conn:
-        state = store.feed_state(conn)
+        state = store_feed.feed_state(conn)
     through = state["applied_through"]
     return {
         "lag_changes": state["pending"],
@@ -48,7 +48,7 @@ def feed_lag(app: Flask) -> dict:
 def publish_operational_metrics(app: Flask) -> None:
     """Alerts by state and the webhook outbox depth, read at scrape time."""
     with app.app_context(), db.connection() as conn:
-        counts = store.operational_counts(conn, settings_of(app).webhook_max_attempts)
+        counts = store_outbox.operational_counts(conn, settings_of(app).webhook_max_attempts)
     for state, count in counts["alerts"].items():
         metrics.ALERTS.labels(state).set(count)
     for state, count in counts["outbox"].items():

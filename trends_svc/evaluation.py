@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from shared.http import ServiceClient
-from trends_svc import alerts, projection, store
+from trends_svc import alerts, projection, store_alerts, store_feed
 
 LOCK_WAIT_SECONDS = 1.0  # the worker holds the feed for one page, the evaluation for one pass
 MAX_PAGES = 4  # 20,000 changes at most before evaluating; the worker applies the rest
@@ -30,8 +30,8 @@ def evaluate_now(
         if wait_for_evaluation(conn):
             counts = alerts.reconcile(conn, notify_base=notify_base)
         if counts is None or not progress.caught_up:
-            store.wake_worker(conn)  # it applies the rest and evaluates again
-    state = store.feed_state(conn)
+            store_feed.wake_worker(conn)  # it applies the rest and evaluates again
+    state = store_feed.feed_state(conn)
     return {
         **(counts or {}),
         "evaluated": counts is not None,
@@ -46,7 +46,7 @@ def wait_for_evaluation(conn: psycopg.Connection) -> bool:
     """Take the evaluation's place within LOCK_WAIT_SECONDS (held to the end of the transaction);
     False when another evaluation runs longer than that."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while not store.try_lock_evaluation(conn):
+    while not store_alerts.try_lock_evaluation(conn):
         if time.monotonic() >= deadline:
             return False
         time.sleep(projection.LOCK_POLL_SECONDS)

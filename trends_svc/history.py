@@ -14,7 +14,7 @@ import psycopg
 import requests
 
 from shared.http import ServiceClient
-from trends_svc import alerts, projection, store
+from trends_svc import alerts, projection, store_alerts, store_feed, store_rules, store_summaries
 
 # Compare History waits at most this long for the projection to reach the feed's end (issue #22).
 READ_YOUR_WRITES_SECONDS = 2.0
@@ -36,14 +36,14 @@ def catch_up_with_writes(
     deadline = time.monotonic() + wait
     applied = 0
     try:
-        cursor = store.feed_state(conn)["cursor"]
+        cursor = store_feed.feed_state(conn)["cursor"]
         while True:
             page = projection.read_page(feed, cursor)  # what follows the projection, unlocked
             at_end = len(page["items"]) < projection.PAGE_SIZE
             if at_end and not any(_concerns(item, engineer_code) for item in page["items"]):
                 return True
             target = _position(page["next_cursor"])
-            while _position(cursor := store.feed_state(conn)["cursor"]) < target:
+            while _position(cursor := store_feed.feed_state(conn)["cursor"]) < target:
                 if time.monotonic() >= deadline:
                     return False
                 progress = projection.catch_up(conn, feed, max_pages=1, lock_wait=0)
@@ -57,7 +57,7 @@ def catch_up_with_writes(
     finally:
         if applied:
             with conn.transaction():
-                store.wake_worker(conn)  # it evaluates the rules on what was applied here
+                store_feed.wake_worker(conn)  # it evaluates the rules on what was applied here
 
 
 def _concerns(item: dict[str, Any], engineer_code: str | None) -> bool:
@@ -78,7 +78,7 @@ def _round(value: Any) -> float | None:
 
 
 def period(conn: psycopg.Connection, start: datetime, end: datetime, **subject: Any) -> dict:
-    summary = store.period_summary(conn, start=start, end=end, **subject)
+    summary = store_summaries.period_summary(conn, start=start, end=end, **subject)
     return {
         "from": start,
         "to": end,
@@ -130,7 +130,7 @@ def compare(
     span = timedelta(days=period_days)
     current = period(conn, now - span, now, engineer_code=engineer_code, teams=teams)
     previous = period(conn, now - 2 * span, now - span, engineer_code=engineer_code, teams=teams)
-    sequence = store.engineer_sequence(conn, engineer_code, now, teams=teams)
+    sequence = store_summaries.engineer_sequence(conn, engineer_code, now, teams=teams)
     team = sequence[-1]["team"] if sequence else None
     thresholds = alerts.thresholds_by_rule(conn)["recurring_issue"]["params"]
     recurring = [
@@ -139,13 +139,13 @@ def compare(
             "sessions": row["sessions"],
             "window_days": thresholds["window_days"],
         }
-        for row in store.recurring_issues(
+        for row in store_rules.recurring_issues(
             conn, now, **thresholds, engineer_code=engineer_code, teams=teams
         )
     ]
     live = [
         alerts.public(alert)
-        for alert in store.list_alerts(
+        for alert in store_alerts.list_alerts(
             conn, {"engineer_code": engineer_code}, limit=None, after=None, teams=teams
         )
         if alert["status"] != "resolved"
@@ -157,7 +157,7 @@ def compare(
             "mean_sentiment": _round(row["mean_sentiment"]),
             "mean_confidence": _round(row["mean_confidence"]),
         }
-        for row in store.engineer_timeline(
+        for row in store_summaries.engineer_timeline(
             conn, engineer_code, now - max(2 * span, timedelta(days=84)), teams=teams
         )
     ]

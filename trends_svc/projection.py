@@ -1,6 +1,6 @@
 """Following the persistence change feed: each page is applied to the projection and the rollups
 in one transaction together with the cursor, so nothing is applied twice or lost. A page is
-applied set-based, in the same few statements whatever its size (store.apply_staged)."""
+applied set-based, in the same few statements whatever its size (store_feed.apply_staged)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from shared.http import ServiceClient
-from trends_svc import store
+from trends_svc import store_feed
 
 PAGE_SIZE = 5000  # the feed's largest page: per-page costs (HTTP, token, planning) spread thin
 LOCK_POLL_SECONDS = 0.05
@@ -38,8 +38,8 @@ def apply_page(conn: psycopg.Connection, items: list[dict[str, Any]]) -> None:
     the page left it, and the rollups lose the old rows' share and gain the new ones'. Call it in
     a transaction."""
     if items:
-        store.stage_changes(conn, items)
-        store.apply_staged(conn)
+        store_feed.stage_changes(conn, items)
+        store_feed.apply_staged(conn)
 
 
 def catch_up(
@@ -77,7 +77,7 @@ def catch_up(
                 head = page.get("head") or {"pending": 0, "pending_since": None}
                 lag = head["pending"]
                 if items or lag != state["pending"]:
-                    store.save_feed(
+                    store_feed.save_feed(
                         conn,
                         page["next_cursor"],
                         len(items),
@@ -99,9 +99,9 @@ def read_page(feed: ServiceClient, cursor: str) -> dict[str, Any]:
 def lock_feed(conn: psycopg.Connection, wait: float | None) -> dict | None:
     """The locked feed state; with `wait` seconds, None when it stays locked that long."""
     if wait is None:
-        return store.lock_feed(conn)
+        return store_feed.lock_feed(conn)
     deadline = time.monotonic() + wait
-    while (state := store.lock_feed(conn, wait=False)) is None:
+    while (state := store_feed.lock_feed(conn, wait=False)) is None:
         if time.monotonic() >= deadline:
             return None
         time.sleep(LOCK_POLL_SECONDS)

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import requests
 
-from trends_svc import store
+from trends_svc import store_outbox
 
 BATCH = 20
 MAX_DELAY_SECONDS = 600.0
@@ -56,7 +56,7 @@ def deliver_due(
     http = session or requests
     counts = {"delivered": 0, "failed": 0}
     with conn.transaction():
-        for item in store.due_notifications(conn, BATCH, max_attempts):
+        for item in store_outbox.due_notifications(conn, BATCH, max_attempts):
             body = json.dumps(item["payload"], separators=(",", ":")).encode()
             try:
                 response = http.post(
@@ -77,10 +77,10 @@ def deliver_due(
             except requests.RequestException as exc:
                 error = type(exc).__name__
             if error is None:
-                store.mark_delivered(conn, item["delivery_id"])
+                store_outbox.mark_delivered(conn, item["delivery_id"])
                 counts["delivered"] += 1
             else:
                 delay = min(MAX_DELAY_SECONDS, backoff * 2 ** item["attempts"])
-                store.mark_failed(conn, item["delivery_id"], error, delay)
+                store_outbox.mark_failed(conn, item["delivery_id"], error, delay)
                 counts["failed"] += 1
     return counts

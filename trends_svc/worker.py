@@ -13,7 +13,7 @@ import psycopg
 from prometheus_client import start_http_server
 
 from shared import db, metrics
-from trends_svc import alerts, projection, store, webhooks
+from trends_svc import alerts, projection, store_feed, webhooks
 from trends_svc.app import create_app
 
 LOCK_KEY = 0x7C3E_7E4D  # "the trends worker" in pg_advisory_lock's key space
@@ -43,7 +43,7 @@ class Worker:
                             self.stop.wait(POLL_SECONDS * 5)  # another replica is active
                             continue
                         try:
-                            store.listen_for_wake_ups(lock_conn)
+                            store_feed.listen_for_wake_ups(lock_conn)
                             self.active_loop(lock_conn)
                         finally:
                             lock_conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
@@ -104,7 +104,7 @@ class Worker:
         metrics.FEED_APPLIED.inc(progress.applied)
         if progress.caught_up:
             metrics.FEED_CAUGHT_UP.set_to_current_time()
-        state = store.feed_state(conn)
+        state = store_feed.feed_state(conn)
         metrics.record_feed_lag(state["pending"], state["lag_seconds"])
         return progress
 

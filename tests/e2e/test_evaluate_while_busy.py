@@ -6,7 +6,7 @@ own transactions, and bounds the calls with a client timeout."""
 import psycopg
 import requests
 
-from trends_svc import store
+from trends_svc import store_alerts
 
 CLIENT_TIMEOUT = 8  # the database's statement timeout is 15 s: a call that waits fails here
 
@@ -29,7 +29,7 @@ def test_evaluate_answers_while_the_feed_is_held(platform_db, admin):
 
 def test_evaluate_while_another_evaluation_runs_answers_202(platform_db, admin):
     with psycopg.connect(platform_db, options="-c search_path=trends") as holder:
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", [store.EVALUATION_LOCK])
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [store_alerts.EVALUATION_LOCK])
         response = evaluate(admin)
     assert response.status_code == 202, response.text
     assert response.json()["evaluated"] is False

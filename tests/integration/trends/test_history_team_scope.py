@@ -8,7 +8,7 @@ import pytest
 
 from devstack.testing import internal_headers
 from tests.integration.trends.conftest import NOW, change
-from trends_svc import alerts, history, store
+from trends_svc import alerts, history, store_alerts, store_rules, store_summaries
 
 TEAM_A, TEAM_B, TEAM_C = "scope-a", "scope-b", "scope-c"
 CODE = "eng_" + "s" * 24
@@ -43,7 +43,7 @@ def world(conn, feed):
         assert alerts.reconcile(conn, NOW)["opened"] == 2  # B's recurring issue and rising trend
     return {
         row["rule"]: row["alert_id"]
-        for row in store.list_alerts(
+        for row in store_alerts.list_alerts(
             conn, {"engineer_code": CODE}, limit=None, after=None, teams=None
         )
     }
@@ -129,7 +129,7 @@ def moved(feed):
     ("teams", "sessions"), [(None, 3), ([TEAM_A], 1), ([TEAM_B], 2), ([TEAM_C], 0)]
 )
 def test_period_summary_counts_the_callers_teams(conn, moved, teams, sessions):
-    summary = store.period_summary(
+    summary = store_summaries.period_summary(
         conn, start=NOW - timedelta(days=30), end=NOW, engineer_code=CODE, teams=teams
     )
     assert summary["sessions"] == sessions
@@ -141,13 +141,13 @@ def test_period_summary_counts_the_callers_teams(conn, moved, teams, sessions):
     [(None, [0.2, 0.3, 0.4]), ([TEAM_A], [0.4]), ([TEAM_B], [0.2, 0.3]), ([TEAM_C], [])],
 )
 def test_engineer_sequence_holds_the_callers_teams(conn, moved, teams, sentiments):
-    sequence = store.engineer_sequence(conn, CODE, NOW, teams=teams)
+    sequence = store_summaries.engineer_sequence(conn, CODE, NOW, teams=teams)
     assert [row["sentiment_score"] for row in sequence] == sentiments
 
 
 @pytest.mark.parametrize(("teams", "found"), [(None, [3]), ([TEAM_A], []), ([TEAM_B], [])])
 def test_recurring_issues_count_the_callers_teams(conn, moved, teams, found):
-    rows = store.recurring_issues(
+    rows = store_rules.recurring_issues(
         conn, NOW, min_count=3, window_days=90, engineer_code=CODE, teams=teams
     )
     assert [row["sessions"] for row in rows] == found
@@ -155,7 +155,7 @@ def test_recurring_issues_count_the_callers_teams(conn, moved, teams, found):
 
 @pytest.mark.parametrize(("teams", "total"), [(None, 3), ([TEAM_A], 1), ([TEAM_B], 2)])
 def test_engineer_timeline_counts_the_callers_teams(conn, moved, teams, total):
-    timeline = store.engineer_timeline(conn, CODE, NOW - timedelta(days=84), teams=teams)
+    timeline = store_summaries.engineer_timeline(conn, CODE, NOW - timedelta(days=84), teams=teams)
     assert sum(week["sessions"] for week in timeline) == total
     assert all(week["mean_sentiment"] is not None for week in timeline)
 
@@ -164,9 +164,9 @@ def test_the_scoped_timeline_has_the_rollups_weeks_and_means(conn, moved):
     """Computed from the projection for a scoped caller, from the rollup otherwise: one caller of
     every team gets the same rows as the rollup."""
     since = NOW - timedelta(days=84)
-    assert store.engineer_timeline(
+    assert store_summaries.engineer_timeline(
         conn, CODE, since, teams=[TEAM_A, TEAM_B]
-    ) == store.engineer_timeline(conn, CODE, since)
+    ) == store_summaries.engineer_timeline(conn, CODE, since)
 
 
 # --- through the API, as a manager ----------------------------------------------------------

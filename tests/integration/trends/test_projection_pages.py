@@ -10,7 +10,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.integration.trends.conftest import change
-from trends_svc import projection, store
+from trends_svc import projection, store_feed
 
 
 class CountingCursor(psycopg.Cursor):
@@ -89,8 +89,8 @@ def test_a_page_that_only_names_unknown_sessions_changes_nothing(counting):
 
 def lag_state(conn, pending: int, since: datetime | None) -> None:
     with conn.transaction():
-        store.lock_feed(conn)
-        store.save_feed(
+        store_feed.lock_feed(conn)
+        store_feed.save_feed(
             conn,
             "1.1.1",
             5,

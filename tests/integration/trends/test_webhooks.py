@@ -10,7 +10,7 @@ from flask import Flask, request
 
 from tests.common.servers import serve
 from tests.integration.trends.conftest import NOW, change
-from trends_svc import alerts, store, webhooks
+from trends_svc import alerts, store_outbox, webhooks
 from trends_svc.app import create_app
 
 SECRET = "webhook-test-secret"
@@ -79,7 +79,7 @@ def test_notifications_are_retried_signed_and_cover_resolution(app_config, conn,
                 )
             deliver_until(conn, url, lambda: len(calls) >= 4)
             assert json.loads(calls[-1]["body"])["event"] == "alert.resolved"
-            assert store.outbox_depth(conn) == 0
+            assert store_outbox.outbox_depth(conn) == 0
         finally:
             app.extensions["db_pool"].close()
 
@@ -106,7 +106,7 @@ def test_no_receiver_no_queue(trends_app, conn, feed):
     feed(*[change(days_ago=d) for d in (1, 2, 3)])
     with conn.transaction():
         alerts.reconcile(conn, NOW, notify_base=trends_app.extensions["notify_base"])
-    assert store.outbox_depth(conn) == 0
+    assert store_outbox.outbox_depth(conn) == 0
 
 
 def test_a_redirecting_receiver_is_not_followed(conn, feed):

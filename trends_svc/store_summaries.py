@@ -1,0 +1,254 @@
+"""SQL of Compare History and the trend summaries: from the projection and its rollups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from shared.domain import ROOT_CAUSES
+
+
+def period_summary(
+    conn: psycopg.Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    engineer_code: str | None = None,
+    team: str | None = None,
+    teams: Sequence[str] | None = None,
+) -> dict:
+    """Count, means and root-cause mix of an engineer's or a team's sessions in (start, end],
+    of `teams` only when given. One pass per root cause; a team's rows come from the covering
+    index (no table reads once the visibility map is set, which the table's autovacuum settings
+    keep up)."""
+    where = "analysed_at > %(start)s AND analysed_at <= %(end)s"
+    where += " AND engineer_code = %(engineer_code)s" if engineer_code else " AND team = %(team)s"
+    if teams is not None:
+        where += " AND team = ANY(%(teams)s::text[])"
+    rows = conn.execute(
+        "SELECT root_cause, count(*) AS sessions, sum(sentiment_score) AS sentiment_sum, "
+        f"sum(confidence_overall) AS confidence_sum FROM sessions WHERE {where} "
+        "GROUP BY root_cause ORDER BY root_cause",
+        {
+            "start": start,
+            "end": end,
+            "engineer_code": engineer_code,
+            "team": team,
+            "teams": team_list(teams),
+        },
+    ).fetchall()
+    sessions = sum(row["sessions"] for row in rows)
+    return {
+        "sessions": sessions,
+        "mean_sentiment": sum(row["sentiment_sum"] for row in rows) / sessions if rows else None,
+        "mean_confidence": sum(row["confidence_sum"] for row in rows) / sessions if rows else None,
+        "root_causes": {row["root_cause"]: row["sessions"] for row in rows},
+    }
+
+
+def engineer_sequence(
+    conn: psycopg.Connection,
+    engineer_code: str,
+    now: datetime,
+    per_category: int = 50,
+    teams: Sequence[str] | None = None,
+) -> list[dict]:
+    """An engineer's latest sessions up to `now` (at most `per_category` per root cause; of
+    `teams` only, when given), oldest first: category, sentiment, time, team."""
+    return conn.execute(
+        """
+        SELECT latest.* FROM unnest(%(causes)s::text[]) AS cause
+        CROSS JOIN LATERAL (
+            SELECT root_cause, sentiment_score, analysed_at, team, session_id FROM sessions
+            WHERE engineer_code = %(code)s AND root_cause = cause AND analysed_at <= %(now)s
+              AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+            ORDER BY analysed_at DESC, session_id DESC
+            LIMIT %(per_category)s
+        ) latest
+        ORDER BY analysed_at, session_id
+        """,
+        {
+            "code": engineer_code,
+            "now": now,
+            "per_category": per_category,
+            "causes": list(ROOT_CAUSES),
+            "teams": team_list(teams),
+        },
+    ).fetchall()
+
+
+def engineer_timeline(
+    conn: psycopg.Connection,
+    engineer_code: str,
+    since: datetime,
+    teams: Sequence[str] | None = None,
+) -> list[dict]:
+    """Weekly sessions and means of an engineer from the rollup; with `teams`, of those teams'
+    sessions only, from the projection (the rollup has no team)."""
+    return conn.execute(
+        f"""
+        SELECT week, sum(sessions)::int AS sessions,
+               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
+               sum(confidence_sum) / sum(sessions) AS mean_confidence
+        FROM {"engineer_weekly" if teams is None else _ENGINEER_WEEKS_IN_TEAMS}
+        WHERE engineer_code = %(code)s AND week >= date_trunc('week', %(since)s)::date
+        GROUP BY week ORDER BY week
+        """,
+        {"code": engineer_code, "since": since, "teams": team_list(teams)},
+    ).fetchall()
+
+
+# engineer_weekly's rows computed from the projection, for the sessions of some teams.
+_ENGINEER_WEEKS_IN_TEAMS = """(
+            SELECT engineer_code, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week,
+                   1 AS sessions, sentiment_score AS sentiment_sum,
+                   confidence_overall AS confidence_sum
+            FROM sessions WHERE team = ANY(%(teams)s::text[])
+        ) AS engineer_weeks"""
+
+
+def weekly_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
+) -> list[dict]:
+    """The spec's weekly trend summary: week, sessions, mean sentiment and confidence, most
+    common root cause, per team and region; from the rollup, or the projection for a language."""
+    return conn.execute(
+        f"""
+        WITH rows AS (
+            SELECT * FROM {_team_weeks(filters)} WHERE {_ROLLUP_FILTERS}
+        ), causes AS (
+            SELECT week, team, region, root_cause, sum(sessions) AS n,
+                   row_number() OVER (PARTITION BY week, team, region
+                                      ORDER BY sum(sessions) DESC, root_cause) AS rank
+            FROM rows GROUP BY week, team, region, root_cause
+        )
+        SELECT r.week, r.team, NULLIF(r.region, '') AS region, sum(r.sessions)::int AS sessions,
+               sum(r.sentiment_sum) / sum(r.sessions) AS mean_sentiment,
+               sum(r.confidence_sum) / sum(r.sessions) AS mean_confidence,
+               max(c.root_cause) AS most_common_root_cause
+        FROM rows r
+        JOIN causes c ON c.week = r.week AND c.team = r.team AND c.region = r.region AND c.rank = 1
+        GROUP BY r.week, r.team, r.region
+        ORDER BY r.week, r.team, r.region
+        """,
+        _rollup_params(filters, teams),
+    ).fetchall()
+
+
+def language_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
+) -> list[dict]:
+    """Sessions and means per week and output language from the rollups."""
+    return conn.execute(
+        f"""
+        SELECT week, language, sum(sessions)::int AS sessions,
+               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
+               sum(confidence_sum) / sum(sessions) AS mean_confidence
+        FROM team_language_weekly
+        WHERE {_ROLLUP_FILTERS}
+          AND (%(language)s::text IS NULL OR language = %(language)s)
+        GROUP BY week, language ORDER BY week, language
+        """,
+        _rollup_params(filters, teams),
+    ).fetchall()
+
+
+def root_cause_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
+) -> list[dict]:
+    """Sessions and means per week and root cause; from the rollup, or the projection for a
+    language."""
+    return conn.execute(
+        f"""
+        SELECT week, root_cause, sum(sessions)::int AS sessions,
+               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
+               sum(confidence_sum) / sum(sessions) AS mean_confidence
+        FROM {_team_weeks(filters)} WHERE {_ROLLUP_FILTERS}
+        GROUP BY week, root_cause ORDER BY week, root_cause
+        """,
+        _rollup_params(filters, teams),
+    ).fetchall()
+
+
+def engineer_summary(
+    conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None, limit: int
+) -> list[dict]:
+    """Engineers with sessions in the window: their team (of the latest session), sessions, means
+    and most common root cause, the busiest first; from the projection via the team index."""
+    return conn.execute(
+        """
+        WITH rows AS (
+            SELECT engineer_code, team, region, root_cause, sentiment_score, confidence_overall,
+                   analysed_at
+            FROM sessions
+            WHERE (%(team)s::text IS NULL OR team = %(team)s)
+              AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+              AND (%(region)s::text IS NULL OR region = %(region)s)
+              AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
+              AND (%(language)s::text IS NULL OR %(language)s = ANY(languages))
+              AND (%(from)s::timestamptz IS NULL OR analysed_at >= %(from)s)
+              AND (%(to)s::timestamptz IS NULL OR analysed_at < %(to)s)
+        ), causes AS (
+            SELECT engineer_code, root_cause,
+                   row_number() OVER (PARTITION BY engineer_code
+                                      ORDER BY count(*) DESC, root_cause) AS rank
+            FROM rows GROUP BY engineer_code, root_cause
+        )
+        SELECT r.engineer_code,
+               (array_agg(r.team ORDER BY r.analysed_at DESC))[1] AS team,
+               count(*)::int AS sessions,
+               avg(r.sentiment_score) AS mean_sentiment,
+               avg(r.confidence_overall) AS mean_confidence,
+               max(r.analysed_at) AS last_analysed_at,
+               max(c.root_cause) AS most_common_root_cause
+        FROM rows r JOIN causes c ON c.engineer_code = r.engineer_code AND c.rank = 1
+        GROUP BY r.engineer_code
+        ORDER BY sessions DESC, r.engineer_code
+        LIMIT %(limit)s
+        """,
+        {**_rollup_params(filters, teams), "limit": limit},
+    ).fetchall()
+
+
+_ROLLUP_FILTERS = """(%(team)s::text IS NULL OR team = %(team)s)
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+          AND (%(region)s::text IS NULL OR region = %(region)s)
+          AND (%(root_cause)s::text IS NULL OR root_cause = %(root_cause)s)
+          AND (%(from)s::timestamptz IS NULL OR week >= date_trunc('week', %(from)s)::date)
+          AND (%(to)s::timestamptz IS NULL OR week < %(to)s::date)"""
+
+
+# team_weekly's rows computed from the projection, for the sessions in one output language (the
+# rollup has no language; team_language_weekly counts a session once per language it has).
+_TEAM_WEEKS_IN_LANGUAGE = """(
+            SELECT team, coalesce(region, '') AS region,
+                   date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week, root_cause,
+                   1 AS sessions, sentiment_score AS sentiment_sum,
+                   confidence_overall AS confidence_sum
+            FROM sessions WHERE %(language)s = ANY(languages)
+        ) AS team_weeks"""
+
+
+def _team_weeks(filters: dict[str, Any]) -> str:
+    """The team_weekly rollup, or with a language filter the same rows from the projection."""
+    return "team_weekly" if filters.get("language") is None else _TEAM_WEEKS_IN_LANGUAGE
+
+
+def team_list(teams: Sequence[str] | None) -> list[str] | None:
+    """A team scope as a query parameter: None (every team) or the list of teams."""
+    return list(teams) if teams is not None else None
+
+
+def _rollup_params(filters: dict[str, Any], teams: Sequence[str] | None) -> dict[str, Any]:
+    return {
+        "team": filters.get("team"),
+        "region": filters.get("region"),
+        "root_cause": filters.get("root_cause"),
+        "language": filters.get("language"),
+        "from": filters.get("from_"),
+        "to": filters.get("to"),
+        "teams": team_list(teams),
+    }
