@@ -165,6 +165,7 @@ class BearerVerifier:
                 team for team in _names(claims.get(self.teams_claim)) if TEAM_NAME.match(team)
             ),
             kind="user" if claims.get("client_id") != subject else "client",
+            name=_display_name(claims.get("name")),
         )
 
 
@@ -236,3 +237,11 @@ def bearer_token(header: str) -> str:
             "A bearer access token is required.", headers={"WWW-Authenticate": "Bearer"}
         )
     return token.strip()
+
+
+def _display_name(claim) -> str:
+    """The `name` claim as a display name (QA shows reviewers by it): text, at most 80 characters
+    without control characters; anything else is no name."""
+    if not isinstance(claim, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in claim):
+        return ""
+    return claim.strip()[:80]

@@ -83,6 +83,7 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     teams: frozenset[str] = field(default_factory=frozenset)
     kind: str = "client"
+    name: str = ""  # a user's display name from the gateway's directory (QA shows reviewers by it)
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -133,6 +134,7 @@ def sign_internal_token(
         "roles": sorted(principal.roles),
         "teams": sorted(principal.teams),
         "rid": request_id,
+        **({"name": principal.name} if principal.name else {}),
     }
     algorithm = GATEWAY_ALGORITHM if isinstance(key, RSAKey) else CALL_ALGORITHM
     header = {"alg": algorithm, "typ": INTERNAL_TOKEN_TYPE, **({"kid": key.kid} if key.kid else {})}
@@ -265,5 +267,6 @@ class InternalTokenVerifier:
             roles=frozenset(map(str, roles)),
             teams=frozenset(map(str, teams)),
             kind=str(claims.get("kind", "client")),
+            name=str(claims.get("name", "")),
         )
         return principal, request_id
