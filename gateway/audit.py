@@ -25,6 +25,13 @@ AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("DELETE", r"engineers/[^/]+", "engineers.erase"),
     ("POST", r"imports", "imports.create"),
     ("POST", r"qa/reviews/[^/]+", "qa.review"),
+    ("POST", r"qa/scorecards", "qa.scorecard"),
+    ("PUT", r"qa/scorecards/[^/]+", "qa.scorecard"),
+    ("PUT", r"qa/sampling", "qa.sampling"),
+    ("POST", r"qa/sampling/run", "qa.sampling"),
+    ("POST", r"qa/assignments/[^/]+", "qa.reassign"),
+    ("PATCH", r"qa/reviewers/[^/]+", "qa.reviewer"),
+    ("POST", r"qa/calibrations", "qa.calibration"),
     ("POST", r"alerts/[^/]+/(ack|resolve)", "alerts.decide"),
 )
 
@@ -63,6 +70,8 @@ ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
     (re.compile(r"/api/v1/thresholds/([^/]+)"), _is_rule_name),
     (re.compile(r"/api/v1/validation/sessions/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/qa/reviews/([^/]+)"), _is_uuid),
+    (re.compile(r"/api/v1/qa/scorecards/([^/]+)"), _is_uuid),
+    (re.compile(r"/api/v1/qa/assignments/([^/]+)"), _is_uuid),
     (re.compile(r"/qa/sessions/([^/]+)"), _is_uuid),  # the QA UI's review page
 )
 

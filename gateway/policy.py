@@ -53,6 +53,21 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", r"validation/(summary|metrics)", (QA_LEAD, ADMIN)),
     Rule("GET", r"qa/reviews", (QA_LEAD, ADMIN)),
     Rule("POST", rf"qa/reviews/{SEGMENT}", (QA_LEAD, ADMIN)),
+    Rule("GET", r"qa/scorecards", (QA_LEAD, ADMIN)),
+    Rule("POST", r"qa/scorecards", (QA_LEAD, ADMIN)),
+    Rule("GET", rf"qa/scorecards/{SEGMENT}", (QA_LEAD, ADMIN)),
+    Rule("PUT", rf"qa/scorecards/{SEGMENT}", (QA_LEAD, ADMIN)),
+    Rule("GET", r"qa/quality", (QA_LEAD, ADMIN)),
+    Rule("GET", r"qa/reviewers", (QA_LEAD, ADMIN)),
+    Rule("PATCH", rf"qa/reviewers/{SEGMENT}", (QA_LEAD, ADMIN)),
+    Rule("GET", r"qa/sampling", (QA_LEAD, ADMIN)),
+    Rule("PUT", r"qa/sampling", (QA_LEAD, ADMIN)),
+    Rule("POST", r"qa/sampling/run", (QA_LEAD, ADMIN)),
+    Rule("POST", rf"qa/assignments/{SEGMENT}", (QA_LEAD, ADMIN)),
+    Rule("GET", r"qa/calibrations", (QA_LEAD, ADMIN)),
+    Rule("POST", r"qa/calibrations", (QA_LEAD, ADMIN)),
+    Rule("GET", rf"qa/calibrations/{SEGMENT}", (QA_LEAD, ADMIN)),
+    Rule("POST", rf"qa/calibrations/{SEGMENT}/sessions/{SEGMENT}", (QA_LEAD, ADMIN)),
 )
 
 
