@@ -27,18 +27,11 @@ _STARTED, _ENDED = CONTENT_FIELDS.index("started_at"), CONTENT_FIELDS.index("end
 _HASHED_JSON = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
 )
-# What _HASHED_JSON.encode() sets up on every call (a third of a hash's time), set up once: the C
-# encoder with the same options (no check for cycles: content values hold none).
-_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
-    None, str, json.encoder.encode_basestring, None, ":", ",", True, False, True
-)
 
 
-def hashed_json(values: list[Any]) -> str:
-    """`_HASHED_JSON.encode(values)`, the text a content hash covers."""
-    if _C_ENCODER is None:
-        return _HASHED_JSON.encode(values)
-    return "".join(_C_ENCODER(values, 0))
+def hashed_json(values: Any) -> str:
+    """The JSON text a content hash covers (of a list of content values, or of one of them)."""
+    return _HASHED_JSON.encode(values)
 
 
 class KnownEngineerIndex:

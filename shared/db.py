@@ -11,13 +11,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from flask import current_app
 from psycopg import pq
-from psycopg._copy_base import format_row_binary  # psycopg's own (C) COPY row writer
 from psycopg.abc import Buffer
-from psycopg.adapt import AdaptersMap, PyFormat, Transformer
 from psycopg.rows import dict_row
 from psycopg.types.datetime import DatetimeDumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from shared import binary_copy
 from shared.errors import Conflict, ServiceUnavailable
 
 
@@ -32,44 +31,30 @@ class UtcDatetimeDumper(DatetimeDumper):
 psycopg.adapters.register_dumper(datetime, UtcDatetimeDumper)
 
 
-# The dumpers of binary COPY data: psycopg's, but bytea by its C dumper of bytes (by type oid,
-# psycopg would pick the one of the DB-API's Binary wrapper, written in Python).
-_COPY_ADAPTERS = AdaptersMap(psycopg.adapters)
-_COPY_ADAPTERS.register_dumper(bytes, psycopg.adapters.get_dumper(bytes, PyFormat.BINARY))
-
-# The header of PostgreSQL's binary COPY format: signature, flags, header extension length
-# (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4.5).
-BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4)
-
-
 def binary_copy_data(rows: Iterable[Sequence], types: Sequence[str]) -> bytes:
     """`rows` as the data of `COPY … FROM STDIN (FORMAT BINARY)` with columns of `types`, header
     included (hand it to `copy.write()`; psycopg adds the trailer). Made without a connection, so
     another process can make it: an import's validation workers send bytes, not Python objects.
-    psycopg's own row writer does the work (a private module: the version range in pyproject.toml
-    pins it, and every import and batch test goes through it)."""
-    transformer = Transformer(_COPY_ADAPTERS)
-    registry = _COPY_ADAPTERS.types
-    transformer.set_dumper_types([registry.get_oid(name) for name in types], pq.Format.BINARY)
-    data = bytearray(BINARY_COPY_HEADER)
-    for row in rows:
-        format_row_binary(row, transformer, data)
-    return bytes(data)
+    The format is written by shared.binary_copy (psycopg's own writer is not a public API)."""
+    return binary_copy.rows_data(rows, types)
 
 
 def binary_value(value: object, type_name: str) -> bytes:
-    """One value as PostgreSQL's binary form of `type_name`, by psycopg's dumper of that type: a
-    value that many rows repeat can be dumped once and sent in binary COPY data as `bytea`, whose
-    binary form is the bytes themselves (the COPY format carries no types, only lengths)."""
-    transformer = Transformer()
-    transformer.set_dumper_types([psycopg.adapters.types.get_oid(type_name)], pq.Format.BINARY)
-    (data,) = transformer.dump_sequence([value], [pq.Format.BINARY])
+    """One value as PostgreSQL's binary form of `type_name`: a value that many rows repeat can be
+    dumped once and sent in binary COPY data as `bytea`, whose binary form is the bytes themselves
+    (the COPY format carries no types, only lengths). `text[]` by shared.binary_copy (psycopg
+    picks an array's type from its items, none for an empty list), others by psycopg's dumper."""
+    if type_name == "text[]":
+        return binary_copy.text_array(value)  # type: ignore[arg-type]
+    data = binary_dumper(type_name, type(value))(value)
+    if data is None:
+        raise ValueError(f"no binary form of {type_name} for this value")
     return bytes(data)
 
 
 def binary_dumper(type_name: str, python_type: type) -> Callable[[Any], Buffer | None]:
-    """psycopg's binary dumper of `type_name` for values of `python_type`, as a function: each
-    value as `binary_value` gives it, without setting up a transformer for every value."""
+    """psycopg's binary dumper of `type_name` for values of `python_type`, as a function (its
+    public adaptation API: `AdaptersMap.get_dumper_by_oid`, `Dumper.dump`)."""
     oid = psycopg.adapters.types.get_oid(type_name)
     return psycopg.adapters.get_dumper_by_oid(oid, pq.Format.BINARY)(python_type).dump
 

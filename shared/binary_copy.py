@@ -1,0 +1,131 @@
+"""PostgreSQL's binary COPY format, written without a connection (an import's validation workers
+send bytes, not Python objects): the header, and rows of the few column types the platform copies.
+
+The format (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format"): a header,
+then per row a 16-bit field count and per field a 32-bit length (-1 for NULL) and the value in
+the type's binary form (https://www.postgresql.org/docs/current/protocol-overview.html: network
+byte order). The data is made a column at a time: each column's fields by one map over C
+functions (or once per distinct value), then interleaved, so that a row costs no Python call per
+field; psycopg writes the trailer when its `Copy` ends.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import chain, repeat
+from typing import Any
+
+# Signature, flags (no OIDs), header extension length.
+HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4)
+NULL = struct.pack(">i", -1)
+_LENGTH = struct.Struct(">i").pack
+_FIELD_COUNT = struct.Struct(">h").pack
+_INT2 = struct.Struct(">ih").pack  # length 2, value
+_INT4 = struct.Struct(">ii").pack
+_INT8 = struct.Struct(">iq").pack
+_FLOAT8 = struct.Struct(">id").pack
+_ARRAY_HEAD = struct.Struct(">iiiii").pack  # dimensions, has nulls, element oid, size, lower bound
+_TEXT_OID = 25
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # timestamps count microseconds from here
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _text_field(value: str) -> bytes:
+    data = value.encode()
+    return _LENGTH(len(data)) + data
+
+
+def _bytea_field(value: bytes) -> bytes:
+    return _LENGTH(len(value)) + value
+
+
+def _timestamptz_field(value: datetime) -> bytes:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamptz values must be aware datetimes")
+    return _INT8(8, (value - _PG_EPOCH) // _MICROSECOND)
+
+
+def text_array(items: Sequence[str]) -> bytes:
+    """A `text[]` value in its binary form (one dimension, no NULL items, lower bound 1)."""
+    if not items:
+        return struct.pack(">iii", 0, 0, _TEXT_OID)
+    return _ARRAY_HEAD(1, 0, _TEXT_OID, len(items), 1) + b"".join(map(_text_field, items))
+
+
+def _text_fields(values: Sequence[str]) -> Iterable[bytes]:
+    return _bytea_fields(list(map(str.encode, values)))
+
+
+def _bytea_fields(values: Sequence[bytes]) -> Iterable[bytes]:
+    lengths = set(map(len, values))
+    if len(lengths) == 1:  # ids, hashes, codes: one length prefix for all
+        return map(_LENGTH(lengths.pop()).__add__, values)
+    return map(bytes.__add__, map(_LENGTH, map(len, values)), values)
+
+
+class ColumnType:
+    """How one PostgreSQL type's values become fields: `field` for one value, `fields` for many
+    without NULLs, in C calls only. Values that repeat (labels, times) are encoded once per
+    distinct value, which is cheaper than once per row."""
+
+    def __init__(
+        self,
+        field: Callable[[Any], bytes],
+        fields: Callable[[Sequence[Any]], Iterable[bytes]],
+    ) -> None:
+        self.field = field
+        self.fields = fields
+
+    def column(self, values: Sequence[Any]) -> Iterable[bytes]:
+        """The fields of a column, NULLs included."""
+        distinct = set(values)
+        # A table by value would write 0.0 for -0.0 (they are equal): not with a zero.
+        if (None in distinct or len(distinct) * 4 <= len(values)) and 0 not in distinct:
+            table = {value: self.field(value) for value in distinct if value is not None}
+            table[None] = NULL
+            return map(table.__getitem__, values)
+        if None in distinct:
+            return [NULL if value is None else self.field(value) for value in values]
+        return self.fields(values)
+
+
+def _each(field: Callable[[Any], bytes]) -> Callable[[Sequence[Any]], Iterable[bytes]]:
+    return lambda values: map(field, values)
+
+
+COLUMN_TYPES: dict[str, ColumnType] = {
+    "text": ColumnType(_text_field, _text_fields),
+    "bytea": ColumnType(_bytea_field, _bytea_fields),
+    "int2": ColumnType(lambda value: _INT2(2, value), lambda values: map(_INT2, repeat(2), values)),
+    "int4": ColumnType(lambda value: _INT4(4, value), lambda values: map(_INT4, repeat(4), values)),
+    "float8": ColumnType(
+        lambda value: _FLOAT8(8, value),
+        lambda values: map(_FLOAT8, repeat(8), values),
+    ),
+    "timestamptz": ColumnType(_timestamptz_field, _each(_timestamptz_field)),
+}
+
+
+def rows_data(rows: Iterable[Sequence[Any]], types: Sequence[str]) -> bytes:
+    """`rows` as the data of `COPY … FROM STDIN (FORMAT BINARY)` with columns of `types` (names
+    of COLUMN_TYPES), header included: hand it to `copy.write()`; psycopg adds the trailer."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if rows and set(map(len, rows)) != {len(types)}:
+        raise ValueError(f"every row must have {len(types)} values")
+    return columns_data(list(zip(*rows, strict=True)) or [()] * len(types), types)
+
+
+def columns_data(columns: Sequence[Sequence[Any]], types: Sequence[str]) -> bytes:
+    """rows_data of the rows whose values are given by column (all of one length)."""
+    if len(columns) != len(types) or len(set(map(len, columns))) > 1:
+        raise ValueError(f"give {len(types)} columns of one length")
+    if not columns or not columns[0]:
+        return HEADER
+    fields = [
+        COLUMN_TYPES[name].column(values) for name, values in zip(types, columns, strict=True)
+    ]
+    count = _FIELD_COUNT(len(types))
+    rows = zip(repeat(count), *fields)
+    return HEADER + b"".join(chain.from_iterable(rows))
