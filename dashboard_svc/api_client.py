@@ -9,6 +9,7 @@ from typing import Any
 import requests
 from flask import current_app, request
 
+from shared.errors import Unauthorized
 from shared.web import settings_of
 
 TIMEOUT = (3.05, 30)
@@ -26,10 +27,15 @@ class ApiError(Exception):
         self.message = message
 
 
+class SignedOut(Unauthorized):
+    """The user's token is gone or no longer accepted: the page answers 401 and the browser goes
+    to the sign-in (assets/session.js), then back to the same view."""
+
+
 def _headers() -> dict[str, str]:
     token = request.headers.get("X-Forwarded-Access-Token", "")
     if not token:
-        raise ApiError(401, "Your sign-in has expired; reload the page.")
+        raise SignedOut("Your sign-in has expired; sign in again.")
     return {
         "Authorization": f"Bearer {token}",
         "X-Request-ID": request.headers.get("X-Request-ID", ""),
@@ -54,6 +60,8 @@ def call(method: str, path: str, *, params=None, json=None, data=None, headers=N
         )
     except requests.RequestException:
         raise ApiError(503, "The platform is not reachable right now; try again shortly.") from None
+    if response.status_code == 401:
+        raise SignedOut("Your sign-in has expired; sign in again.")
     if response.status_code >= 400:
         raise ApiError(response.status_code, _problem_message(response))
     return response.json()
@@ -127,7 +135,8 @@ def history(engineer_code: str, period_days: int) -> dict:
     return call("GET", f"/history/{engineer_code}", params={"period_days": period_days})
 
 
-def alerts(status: str | None, team: str | None, limit: int = 200) -> list[dict]:
+def alerts(status: str | None, team: str | None, limit: int = 500) -> list[dict]:
+    """Alerts of one status (`open`: fired and not yet acknowledged or resolved), newest first."""
     return call("GET", "/alerts", params={"status": status, "team": team, "limit": limit})["items"]
 
 

@@ -9,7 +9,7 @@ import dash
 import flask_bootstrap
 from flask import Flask, g, send_from_directory
 
-from dashboard_svc import downloads, layout
+from dashboard_svc import downloads, layout, roster
 from dashboard_svc.pages import PAGES
 from shared.errors import Forbidden
 from shared.web import build_app, register_internal_auth
@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_role_check(server)
     register_vendor_assets(server)
     server.register_blueprint(downloads.downloads)
+    server.register_blueprint(roster.roster)
     create_dash(server)
     return server
 

@@ -1,9 +1,12 @@
 """Figures and table rows of the dashboard, built by pure functions from API answers (unit-tested
-without a browser). Colours: the Okabe–Ito palette, safe for colour-blind readers."""
+without a browser). Colours: the Okabe–Ito palette, safe for colour-blind readers. Numbers use
+d3-format: thousands separators on counts, two decimals on scores, percentages on shares."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from datetime import date, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -12,7 +15,12 @@ from shared import domain
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 ROOT_CAUSE_COLOURS = dict(zip(domain.ROOT_CAUSES, PALETTE, strict=False))
-FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 13}
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
+GRID = "#e5e7eb"
+WEEK_MS = 7 * 24 * 3600 * 1000
+A_MONDAY = "2024-01-01"  # week ticks start on Mondays (plotly's default weeks start on Sunday)
+COUNT_HOVER = "%{y:,d} analyses"
+SCORE_HOVER = "%{y:.2f}"
 
 
 def label(code: str | None) -> str:
@@ -24,11 +32,13 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     return {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         "font": FONT,
-        "margin": {"l": 56, "r": 24, "t": 56, "b": 48},
+        "margin": {"l": 64, "r": 64, "t": 56, "b": 56},
         "plot_bgcolor": "#ffffff",
         "paper_bgcolor": "#ffffff",
-        "legend": {"orientation": "h", "y": -0.18},
+        "legend": {"orientation": "h", "y": -0.22},
         "hovermode": "x unified",
+        "hoverlabel": {"namelength": -1},  # whole series names in hover labels
+        "separators": ".,",
         **extra,
     }
 
@@ -42,6 +52,44 @@ def empty_figure(title: str, reason: str) -> go.Figure:
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     return figure
+
+
+def count_axis(title: str, largest: float) -> dict[str, Any]:
+    """A y axis of whole counts: integer ticks (never 1.5 analyses), thousands separators."""
+    axis = {"title": title, "rangemode": "tozero", "gridcolor": GRID, "tickformat": ",d"}
+    if largest <= 8:
+        axis.update(tick0=0, dtick=1)
+    return axis
+
+
+def week_axis(weeks: list[str]) -> dict[str, Any]:
+    """An x axis of ISO weeks: ticks on Mondays, at most about 12 of them."""
+    step = max(1, math.ceil(len(weeks) / 12))
+    return {
+        "title": "week starting Monday",
+        "type": "date",
+        "tick0": A_MONDAY,
+        "dtick": WEEK_MS * step,
+        "tickformat": "%d %b %Y",
+        "hoverformat": "week of %a %d %b %Y",
+    }
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def all_weeks(start: str | None, end: str | None, seen: list[str]) -> list[str]:
+    """Every Monday from the week of `start` to the week of `end` (or of the weeks seen), so
+    that a week without analyses shows as a zero instead of being skipped."""
+    days = [date.fromisoformat(week[:10]) for week in seen]
+    first = monday(date.fromisoformat(start)) if start else min(days, default=None)
+    last = monday(date.fromisoformat(end)) if end else max(days, default=None)
+    if first is None or last is None:
+        return []
+    first, last = min([first, *days]), max([last, *days])
+    count = (last - first).days // 7 + 1
+    return [(first + timedelta(weeks=n)).isoformat() for n in range(count)]
 
 
 def weighted_mean(rows: list[dict], field: str) -> float | None:
@@ -77,31 +125,41 @@ def kpis(current: list[dict], previous: list[dict]) -> dict[str, dict[str, float
     return result
 
 
-def by_week(rows: list[dict]) -> list[dict]:
-    """Rows of several teams/regions/categories merged per week (sessions summed, means weighted)."""
+def by_week(rows: list[dict], start: str | None = None, end: str | None = None) -> list[dict]:
+    """Rows of several teams/regions/categories merged per week (sessions summed, means weighted);
+    with `start`/`end`, every week of the period, zero analyses where there were none."""
     weeks: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
-        weeks[str(row["week"])].append(row)
+        weeks[str(row["week"])[:10]].append(row)
+    every = all_weeks(start, end, list(weeks)) if (start or end) and weeks else sorted(weeks)
     return [
         {
             "week": week,
-            "sessions": sum(r["sessions"] for r in group),
-            "mean_sentiment": weighted_mean(group, "mean_sentiment"),
-            "mean_confidence": weighted_mean(group, "mean_confidence"),
+            "sessions": sum(r["sessions"] for r in weeks.get(week, [])),
+            "mean_sentiment": weighted_mean(weeks.get(week, []), "mean_sentiment"),
+            "mean_confidence": weighted_mean(weeks.get(week, []), "mean_confidence"),
         }
-        for week, group in sorted(weeks.items())
+        for week in every
     ]
 
 
-def weekly_figure(rows: list[dict]) -> go.Figure:
-    """Analyses per week (bars) and mean sentiment and confidence (lines, right axis)."""
-    title = "Analyses and mean sentiment per week"
-    weeks = by_week(rows)
+def weekly_figure(rows: list[dict], start: str | None = None, end: str | None = None) -> go.Figure:
+    """Analyses per week (bars) and mean sentiment and confidence (lines, right axis); a week
+    without analyses has a zero bar and a gap in the lines. A click on a week filters by it."""
+    title = "Analyses and mean scores per week"
+    weeks = by_week(rows, start, end)
     if not weeks:
         return empty_figure(title, "No analyses in this period for these filters.")
     x = [row["week"] for row in weeks]
     figure = go.Figure(layout=_layout(title))
-    figure.add_bar(x=x, y=[r["sessions"] for r in weeks], name="Analyses", marker_color=PALETTE[4])
+    figure.add_bar(
+        x=x,
+        y=[r["sessions"] for r in weeks],
+        name="Analyses",
+        marker_color=PALETTE[4],
+        customdata=x,
+        hovertemplate=COUNT_HOVER,
+    )
     for field, name, colour in (
         ("mean_sentiment", "Mean sentiment", PALETTE[5]),
         ("mean_confidence", "Mean confidence", PALETTE[0]),
@@ -112,44 +170,55 @@ def weekly_figure(rows: list[dict]) -> go.Figure:
             name=name,
             yaxis="y2",
             mode="lines+markers",
+            connectgaps=False,
             line={"color": colour, "width": 2},
+            hovertemplate=SCORE_HOVER,
         )
     figure.update_layout(
-        yaxis={"title": "analyses", "rangemode": "tozero", "gridcolor": "#e5e5e5"},
-        yaxis2={"title": "score (0–1)", "overlaying": "y", "side": "right", "range": [0, 1]},
-        xaxis={"title": "week (Monday)"},
+        yaxis=count_axis("analyses", max(r["sessions"] for r in weeks)),
+        yaxis2={
+            "title": "score (0–1)",
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1],
+            "tickformat": ".2f",
+            "dtick": 0.25,
+            "showgrid": False,
+        },
+        xaxis=week_axis(x),
     )
     return figure
 
 
-def root_cause_area(rows: list[dict]) -> go.Figure:
-    """Analyses per week stacked by root cause; a click on a category filters the other charts."""
+def root_cause_area(rows: list[dict], start: str | None = None, end: str | None = None):
+    """Analyses per week stacked by root cause (bars: a click hits exactly one category, which
+    then filters every page)."""
     title = "Root causes over time"
     if not rows:
         return empty_figure(title, "No analyses in this period for these filters.")
-    weeks = sorted({str(row["week"]) for row in rows})
-    counts = {(str(row["week"]), row["root_cause"]): row["sessions"] for row in rows}
-    figure = go.Figure(layout=_layout(title))
+    weeks = all_weeks(start, end, [str(row["week"])[:10] for row in rows])
+    counts = {(str(row["week"])[:10], row["root_cause"]): row["sessions"] for row in rows}
+    figure = go.Figure(layout=_layout(title, barmode="stack", hovermode="closest"))
+    largest = 0
+    totals = [sum(counts.get((week, c), 0) for c in domain.ROOT_CAUSES) for week in weeks]
+    largest = max(totals, default=0)
     for cause in domain.ROOT_CAUSES:
         values = [counts.get((week, cause), 0) for week in weeks]
         if any(values):
-            figure.add_scatter(
+            figure.add_bar(
                 x=weeks,
                 y=values,
                 name=label(cause),
-                stackgroup="causes",
-                mode="lines",
-                line={"color": ROOT_CAUSE_COLOURS[cause], "width": 1},
+                marker_color=ROOT_CAUSE_COLOURS[cause],
                 customdata=[cause] * len(weeks),
+                hovertemplate=f"{label(cause)}: {COUNT_HOVER}<extra>%{{x|week of %d %b %Y}}</extra>",
             )
-    figure.update_layout(
-        yaxis={"title": "analyses", "gridcolor": "#e5e5e5"}, xaxis={"title": "week (Monday)"}
-    )
+    figure.update_layout(yaxis=count_axis("analyses", largest), xaxis=week_axis(weeks))
     return figure
 
 
 def root_cause_shares(rows: list[dict]) -> list[dict]:
-    """Per root cause: analyses, share of all, mean sentiment; the largest first."""
+    """Per root cause: analyses, share of all (0–1), mean sentiment; the largest first."""
     totals: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         totals[row["root_cause"]].append(row)
@@ -159,10 +228,8 @@ def root_cause_shares(rows: list[dict]) -> list[dict]:
             "root_cause": cause,
             "label": label(cause),
             "sessions": sum(r["sessions"] for r in group),
-            "share": round(100 * sum(r["sessions"] for r in group) / everything, 1)
-            if everything
-            else 0.0,
-            "mean_sentiment": _round(weighted_mean(group, "mean_sentiment")),
+            "share": sum(r["sessions"] for r in group) / everything if everything else 0.0,
+            "mean_sentiment": weighted_mean(group, "mean_sentiment"),
         }
         for cause, group in totals.items()
     ]
@@ -185,19 +252,23 @@ def totals_bar(rows: list[dict], key: str, title: str, axis: str) -> go.Figure:
         marker_color=PALETTE[0],
         customdata=[name for name, _ in ordered],
         name="Analyses",
+        hovertemplate=f"%{{x}}: {COUNT_HOVER}<extra></extra>",
     )
     figure.update_layout(
-        yaxis={"title": "analyses", "gridcolor": "#e5e5e5"}, xaxis={"title": axis}, showlegend=False
+        yaxis=count_axis("analyses", max(totals.values())),
+        xaxis={"title": axis, "type": "category"},
+        showlegend=False,
     )
     return figure
 
 
 def history_timeline(timeline: list[dict]) -> go.Figure:
-    """An engineer's weeks: analyses (bars) and mean sentiment (line)."""
+    """An engineer's weeks: analyses (bars) and mean scores (lines)."""
     title = "Weekly timeline"
     if not timeline:
         return empty_figure(title, "No analyses of this engineer in the last weeks.")
-    return weekly_figure(timeline).update_layout(title={"text": title})
+    weeks = sorted(str(row["week"])[:10] for row in timeline)
+    return weekly_figure(timeline, weeks[0], weeks[-1]).update_layout(title={"text": title})
 
 
 def root_cause_mix(history: dict) -> go.Figure:
@@ -214,43 +285,82 @@ def root_cause_mix(history: dict) -> go.Figure:
         total = sum(causes.values()) or 1
         figure.add_bar(
             x=[label(c) for c in domain.ROOT_CAUSES],
-            y=[round(100 * causes.get(c, 0) / total, 1) for c in domain.ROOT_CAUSES],
+            y=[causes.get(c, 0) / total for c in domain.ROOT_CAUSES],
             name=name,
             marker_color=colour,
+            hovertemplate=f"{name}: %{{y:.0%}} of analyses<extra>%{{x}}</extra>",
         )
-    figure.update_layout(yaxis={"title": "share of analyses (%)", "gridcolor": "#e5e5e5"})
+    figure.update_layout(
+        yaxis={"title": "share of analyses", "gridcolor": GRID, "tickformat": ".0%"},
+        xaxis={"type": "category"},
+    )
     return figure
 
 
 def alert_rows(alerts: list[dict]) -> list[dict]:
-    """Alerts as table rows: what, who, since when, and the evidence in a line."""
+    """Alerts as table rows: what, about whom (the pseudonym or team), since when, and the
+    evidence as a sentence. Names from the private roster are added in the browser only."""
     return [
         {
             "id": str(alert["id"]),
             "rule": label(alert["rule"]),
             "status": alert["status"],
             "severity": alert.get("severity"),
-            "subject": alert.get("engineer_code") or alert.get("team") or "—",
+            "scope": alert.get("scope") or ("engineer" if alert.get("engineer_code") else "team"),
+            "engineer_code": alert.get("engineer_code"),
+            "subject": alert.get("engineer_code") or f"team {alert.get('team') or '—'}",
             "team": alert.get("team") or "—",
             "category": label(alert.get("category")) if alert.get("category") else "—",
+            "root_cause": alert.get("category") or None,
             "opened_at": str(alert["opened_at"])[:16].replace("T", " "),
-            "evidence": evidence_text(alert.get("evidence") or {}),
+            "evidence": evidence_text(alert["rule"], alert.get("evidence") or {}, alert),
         }
         for alert in alerts
     ]
 
 
-def evidence_text(evidence: dict) -> str:
-    """`key: value` pairs of the evidence in one short line."""
-    parts = []
-    for key, value in evidence.items():
-        if isinstance(value, float):
-            value = round(value, 3)
-        if isinstance(value, list):
-            value = f"{len(value)} items"
-        parts.append(f"{key.replace('_', ' ')}: {value}")
-    return "; ".join(parts)
+def evidence_text(rule: str, evidence: dict, alert: dict | None = None) -> str:
+    """What fired the alert, as a sentence a manager reads in one go."""
+    category = label((alert or {}).get("category")).lower()
 
+    def day(key: str) -> str:
+        value = evidence.get(key)
+        return date.fromisoformat(str(value)[:10]).strftime("%d %b %Y") if value else "—"
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+    def share(key: str) -> str:
+        value = evidence.get(key)
+        return "—" if value is None else f"{float(value):.0%}"
+
+    def score(key: str) -> str:
+        value = evidence.get(key)
+        return "—" if value is None else f"{float(value):.2f}"
+
+    if rule == "recurring_issue":
+        return (
+            f"{evidence.get('sessions')} analyses with root cause {category} in the last "
+            f"{evidence.get('window_days')} days (the rule fires at {evidence.get('min_count')}); "
+            f"first on {day('first_at')}, latest on {day('last_at')}."
+        )
+    if rule == "performance_decline":
+        return (
+            f"Mean confidence fell {share('drop')}, from {score('previous_mean')} "
+            f"({evidence.get('previous_sessions')} analyses) to {score('current_mean')} "
+            f"({evidence.get('current_sessions')} analyses), comparing the last "
+            f"{evidence.get('window_days', 30)} days with the {evidence.get('window_days', 30)} "
+            f"before (the rule fires above {share('max_drop')})."
+        )
+    if rule == "positive_trend":
+        rising = " → ".join(f"{float(v):.2f}" for v in evidence.get("sentiments") or [])
+        return (
+            f"Sentiment rose {evidence.get('min_consecutive')} times in a row in {category} "
+            f"({rising}); latest on {day('last_at')}."
+        )
+    if rule == "team_frequent_issue":
+        return (
+            f"{evidence.get('sessions')} of the team's {evidence.get('team_sessions')} analyses "
+            f"({share('share')}) had root cause {category} in the last "
+            f"{evidence.get('window_days')} days (the rule fires at {evidence.get('min_count')} "
+            f"and {share('min_share')})."
+        )
+    parts = [f"{key.replace('_', ' ')}: {value}" for key, value in evidence.items()]
+    return "; ".join(parts) + "." if parts else "No evidence recorded."

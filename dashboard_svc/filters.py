@@ -1,5 +1,6 @@
 """The dashboard's shared filters: date range (with presets), team, region, language and root
-cause; read from and written to the URL query string so that a view can be shared as a link."""
+cause; read from and written to the URL query string so that a view can be shared as a link and
+follows the user from page to page."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from urllib.parse import parse_qsl, urlencode
 
 from shared import domain
 
-PRESETS = {"30d": 30, "90d": 90, "180d": 180, "365d": 365}
+# Rolling presets: that many days ending today.
+ROLLING = {"7d": 7, "30d": 30, "90d": 90, "180d": 180, "365d": 365}
+QUARTERS = ("this_quarter", "previous_quarter")
+PRESETS = (*ROLLING, *QUARTERS)
 DEFAULT_PRESET = "180d"
-KEYS = ("preset", "start", "end", "team", "region", "language", "root_cause")
+# `status` is the Alerts page's tab: kept in its URL, never carried to other pages by the navbar.
+KEYS = ("preset", "start", "end", "team", "region", "language", "root_cause", "status")
 REGIONS = ("EMEA", "AMER", "APAC")
+ALERT_STATUSES = ("open", "acknowledged", "resolved", "all")
 
 
 def today() -> date:
@@ -40,6 +46,8 @@ def from_query(search: str | None, allowed_teams: list[str] | None = None) -> di
         filters["language"] = raw["language"]
     if raw.get("root_cause") in domain.ROOT_CAUSES:
         filters["root_cause"] = raw["root_cause"]
+    if raw.get("status") in ALERT_STATUSES and raw["status"] != "open":
+        filters["status"] = raw["status"]  # `open` is the tab's default: left out of the URL
     return with_range(filters)
 
 
@@ -51,7 +59,20 @@ def to_query(filters: dict[str, Any]) -> str:
         values.pop("end", None)
     if values.get("preset") == DEFAULT_PRESET:
         values.pop("preset")
+    if values.get("status") == "open":
+        values.pop("status")
     return "?" + urlencode(values) if values else ""
+
+
+def preset_range(preset: str, now: date) -> tuple[date, date]:
+    """First and last day (both included) of a preset period as of `now`."""
+    if preset in ROLLING:
+        return now - timedelta(days=ROLLING[preset] - 1), now
+    quarter_start = date(now.year, 3 * ((now.month - 1) // 3) + 1, 1)
+    if preset == "this_quarter":
+        return quarter_start, now
+    last_day = quarter_start - timedelta(days=1)
+    return date(last_day.year, 3 * ((last_day.month - 1) // 3) + 1, 1), last_day
 
 
 def with_range(filters: dict[str, Any], now: date | None = None) -> dict[str, Any]:
@@ -60,8 +81,7 @@ def with_range(filters: dict[str, Any], now: date | None = None) -> dict[str, An
     if result.get("preset") == "custom":
         start, end = date.fromisoformat(result["start"]), date.fromisoformat(result["end"])
     else:
-        end = now or today()
-        start = end - timedelta(days=PRESETS[result.get("preset", DEFAULT_PRESET)] - 1)
+        start, end = preset_range(result.get("preset", DEFAULT_PRESET), now or today())
         result["start"], result["end"] = start.isoformat(), end.isoformat()
     result["from"] = _instant(start)
     result["to"] = _instant(end + timedelta(days=1))
@@ -79,8 +99,9 @@ def previous_period(filters: dict[str, Any]) -> dict[str, Any]:
 
 
 def period_days(filters: dict[str, Any]) -> int:
+    """Days in the chosen period (Compare History compares the last that many days)."""
     start, end = date.fromisoformat(filters["start"]), date.fromisoformat(filters["end"])
-    return min(365, (end - start).days + 1)
+    return max(1, min(365, (end - start).days + 1))
 
 
 def _date(text: str | None) -> date | None:

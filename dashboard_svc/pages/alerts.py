@@ -1,5 +1,6 @@
-"""Alerts to act on: open, acknowledged and resolved alerts with their evidence; acknowledge and
-resolve (managers for their teams, admins), and a CSV export of what is shown."""
+"""Alerts to work through: open, acknowledged and resolved alerts (the tab is in the URL) with
+their evidence as a sentence; several at once can be acknowledged or resolved (managers for their
+teams, admins), each row links to the engineer's Compare History, and a CSV export."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 
 from dashboard_svc import api_client, figures, ids
+from dashboard_svc import filters as shared_filters
 from dashboard_svc.api_client import ApiError, clean
 from dashboard_svc.components import grid, loading, message
 from dashboard_svc.layout import principal
@@ -17,16 +19,39 @@ from dashboard_svc.layout import principal
 PATH = "/alerts"
 NAME = "Alerts"
 ORDER = 5
-STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "": "All"}
+# Alerts belong to a team and (most rules) a root cause; they have no region or language, and
+# an open alert stays open whatever the period: those filters are not shown here.
+FILTERS = ("team", "root_cause")
+STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "all": "All"}
+ACTIONS = {ids.ALERT_ACK: ("ack", "acknowledged"), ids.ALERT_RESOLVE: ("resolve", "resolved")}
+MAX_SELECTED = 200
+CAPTION = (
+    "Open means fired and not yet acknowledged or resolved — the Overview card counts the same. "
+    "The team and root-cause filters apply."
+)
 
 COLUMNS = [
-    {"field": "rule", "headerName": "Rule", "checkboxSelection": True},
-    {"field": "status", "headerName": "Status"},
-    {"field": "subject", "headerName": "Engineer / team", "flex": 2},
-    {"field": "team", "headerName": "Team"},
-    {"field": "category", "headerName": "Category"},
-    {"field": "opened_at", "headerName": "Opened (UTC)"},
-    {"field": "evidence", "headerName": "Evidence", "flex": 3},
+    {"field": "rule", "headerName": "Rule", "minWidth": 190},
+    {"field": "status", "headerName": "Status", "minWidth": 130},
+    {
+        "field": "subject_link",
+        "headerName": "Engineer / team",
+        "cellRenderer": "markdown",
+        "tooltipField": "subject",
+        "minWidth": 260,
+        "flex": 2,
+    },
+    {"field": "team", "headerName": "Team", "minWidth": 110},
+    {"field": "category", "headerName": "Category", "minWidth": 160},
+    {"field": "opened_at", "headerName": "Opened (UTC)", "minWidth": 150},
+    {
+        "field": "evidence",
+        "headerName": "Evidence",
+        "minWidth": 320,
+        "flex": 4,
+        "wrapText": True,
+        "autoHeight": True,
+    },
 ]
 
 
@@ -39,31 +64,39 @@ def layout(**_query):
     acting = may_act()
     return html.Div(
         [
+            dcc.Store(id=ids.ALERT_ROWS),
+            dcc.Store(id=ids.ALERT_SELECTED, data=[]),
+            dcc.Store(id=ids.ALERT_RESULT),
+            dcc.Store(id=ids.ALERT_REFRESH),
             html.H1("Alerts", className="h4"),
+            html.P(CAPTION, id=ids.ALERT_CAPTION, className="text-muted small"),
             dbc.Row(
                 [
                     dbc.Col(
                         dbc.RadioItems(
                             id=ids.ALERT_STATUS,
                             value="open",
-                            inline=True,
+                            className="btn-group status-tabs",
+                            inputClassName="btn-check",
+                            labelClassName="btn btn-outline-primary",
+                            labelCheckedClassName="active",
                             options=[
                                 {"label": text, "value": key} for key, text in STATUSES.items()
                             ],
                         ),
-                        md=6,
+                        lg=6,
                     ),
                     dbc.Col(
                         [
                             dbc.Button(
-                                "Acknowledge",
+                                "Acknowledge selected",
                                 id=ids.ALERT_ACK,
                                 color="primary",
                                 className="me-2",
                                 disabled=not acting,
                             ),
                             dbc.Button(
-                                "Resolve",
+                                "Resolve selected",
                                 id=ids.ALERT_RESOLVE,
                                 color="success",
                                 className="me-2",
@@ -76,23 +109,40 @@ def layout(**_query):
                                 href="#",
                             ),
                         ],
-                        md=6,
-                        className="text-md-end",
+                        lg=6,
+                        className="text-lg-end mt-2 mt-lg-0",
                     ),
                 ],
                 className="mb-2",
             ),
             html.Div(id=ids.ALERT_MESSAGE),
+            html.Div(id=ids.ALERT_CONFIRMATION, role="status"),
             loading(
                 grid(
                     ids.ALERT_GRID,
                     COLUMNS,
-                    grid_options={"rowSelection": "single"},
+                    grid_options={
+                        "rowSelection": {
+                            "mode": "multiRow",
+                            "checkboxes": True,
+                            "headerCheckbox": True,
+                            "enableClickSelection": False,
+                        },
+                    },
                     getRowId="params.data.id",
                 )
             ),
-            html.Div(id=ids.ALERT_DETAIL, className="mt-3"),
-            html.Div(id=ids.ALERT_REFRESH, hidden=True),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2(id=ids.ALERT_DETAIL_TITLE, className="h6"),
+                        html.P(id=ids.ALERT_DETAIL_TEXT, className="mb-0"),
+                    ]
+                ),
+                id=ids.ALERT_DETAIL,
+                className="mt-3",
+                style={"display": "none"},
+            ),
         ]
     )
 
@@ -102,70 +152,103 @@ def export_href(status: str | None, filters: dict | None) -> str:
     return "/dashboard/download/alerts?" + urlencode(params or {})
 
 
+def alert_list(filters: dict) -> list[dict]:
+    """The alerts of the tab and filters: the API's status and team, then the root cause."""
+    status = filters.get("status") or "open"
+    alerts = api_client.alerts(None if status == "all" else status, filters.get("team"))
+    cause = filters.get("root_cause")
+    return [alert for alert in alerts if not cause or alert.get("category") == cause]
+
+
+def decide_all(selected: list[dict], action: str) -> dict:
+    """Acknowledge or resolve each selected alert (each one audited at the gateway); what was
+    done and what was refused, by pseudonym or team (the browser puts roster names in)."""
+    done, refused = [], []
+    for alert in selected[:MAX_SELECTED]:
+        subject = {key: alert.get(key) for key in ("rule", "engineer_code", "team")}
+        try:
+            api_client.act_on_alert(alert["id"], action)
+        except ApiError as error:
+            refused.append({**subject, "reason": error.message})
+        else:
+            done.append(subject)
+    return {"done": done, "refused": refused}
+
+
 def register_callbacks(app: dash.Dash) -> None:
     @app.callback(
-        Output(ids.ALERT_GRID, "rowData"),
+        Output(ids.ALERT_ROWS, "data"),
         Output(ids.ALERT_EXPORT, "href"),
-        Output(ids.ALERT_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.ALERT_MESSAGE, "children"),
+        Output(ids.ALERT_STATUS, "value"),
         Input(ids.FILTERS, "data"),
-        Input(ids.ALERT_STATUS, "value"),
-        Input(ids.ALERT_REFRESH, "children"),
-        prevent_initial_call="initial_duplicate",
+        Input(ids.ALERT_REFRESH, "data"),
+        State(ids.ALERT_STATUS, "value"),
     )
-    def update_alerts(filters, status, _refresh):
+    def update_alerts(filters, _refresh, shown_status):
         if not filters:
-            return dash.no_update, dash.no_update, dash.no_update
-        href = export_href(status or None, filters)
+            return dash.no_update, dash.no_update, dash.no_update, dash.no_update
+        status = filters.get("status") or "open"
+        tab = status if status != shown_status else dash.no_update
+        href = export_href(None if status == "all" else status, filters)
         try:
-            rows = figures.alert_rows(api_client.alerts(status or None, filters.get("team")))
+            rows = figures.alert_rows(alert_list(filters))
         except ApiError as error:
-            return [], href, message(error)
-        if dash.callback_context.triggered_id == ids.ALERT_REFRESH:
-            return rows, href, dash.no_update  # keep the action's confirmation on screen
-        note = (
-            None
-            if rows
-            else message(
-                text=f"No {STATUSES[status or ''].lower()} alerts for these filters.", colour="info"
-            )
-        )
-        return rows, href, note
+            return [], href, message(error), tab
+        note = None
+        if not rows:
+            text = "No alerts" if status == "all" else f"No {STATUSES[status].lower()} alerts"
+            note = message(text=f"{text} for these filters.", colour="info")
+        return rows, href, note, tab
 
     @app.callback(
-        Output(ids.ALERT_MESSAGE, "children", allow_duplicate=True),
-        Output(ids.ALERT_REFRESH, "children"),
+        Output(ids.URL, "search", allow_duplicate=True),
+        Input(ids.ALERT_STATUS, "value"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def show_tab(status, filters):
+        """The tab is part of the address: a reload or a shared link opens the same tab."""
+        if not filters or status == (filters.get("status") or "open"):
+            return dash.no_update
+        return shared_filters.to_query({**filters, "status": status})
+
+    @app.callback(
+        Output(ids.ALERT_RESULT, "data"),
+        Output(ids.ALERT_REFRESH, "data"),
         Input(ids.ALERT_ACK, "n_clicks"),
         Input(ids.ALERT_RESOLVE, "n_clicks"),
-        State(ids.ALERT_GRID, "selectedRows"),
+        State(ids.ALERT_SELECTED, "data"),
         prevent_initial_call=True,
     )
     def act(_ack, _resolve, selected):
-        action = "ack" if dash.callback_context.triggered_id == ids.ALERT_ACK else "resolve"
+        action, status = ACTIONS[dash.callback_context.triggered_id]
         if not selected:
-            return message(text="Select an alert in the table first."), dash.no_update
-        alert = selected[0]
-        try:
-            changed = api_client.act_on_alert(alert["id"], action)
-        except ApiError as error:
-            return message(error), dash.no_update
-        return (
-            message(
-                text=f"Alert {changed['rule'].replace('_', ' ')} is now {changed['status']}.",
-                colour="success",
-            ),
-            f"{changed['id']}:{changed['status']}",
-        )
+            return {"status": status, "done": [], "refused": [], "none": True}, dash.no_update
+        result = decide_all(selected, action)
+        return {"status": status, **result}, len(result["done"])
 
-    @app.callback(Output(ids.ALERT_DETAIL, "children"), Input(ids.ALERT_GRID, "selectedRows"))
-    def show_detail(selected):
-        if not selected:
-            return None
-        alert = selected[0]
-        return dbc.Card(
-            dbc.CardBody(
-                [
-                    html.H2(f"{alert['rule']} — {alert['subject']}", className="h6"),
-                    html.P(alert["evidence"] or "No evidence recorded.", className="mb-0 small"),
-                ]
-            )
-        )
+    # Roster names, selection and confirmations live in the browser (assets/roster.js): the
+    # server sees pseudonyms and alert ids only.
+    app.clientside_callback(
+        ClientsideFunction("roster", "alertRows"),
+        Output(ids.ALERT_GRID, "rowData"),
+        Input(ids.ALERT_ROWS, "data"),
+        Input(ids.ROSTER, "data"),
+        State(ids.URL, "search"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("roster", "alertSelection"),
+        Output(ids.ALERT_SELECTED, "data"),
+        Output(ids.ALERT_DETAIL_TITLE, "children"),
+        Output(ids.ALERT_DETAIL_TEXT, "children"),
+        Output(ids.ALERT_DETAIL, "style"),
+        Input(ids.ALERT_GRID, "selectedRows"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("roster", "alertConfirmation"),
+        Output(ids.ALERT_CONFIRMATION, "children"),
+        Output(ids.ALERT_CONFIRMATION, "className"),
+        Input(ids.ALERT_RESULT, "data"),
+        State(ids.ROSTER, "data"),
+    )

@@ -18,7 +18,8 @@ from dashboard_svc.layout import principal
 
 PATH = "/data"
 NAME = "Data"
-ORDER = 6
+ORDER = 7
+FILTERS = ("period", "team", "region", "language", "root_cause")  # the export applies all
 MEDIA_TYPES = {".csv": "text/csv", ".json": "application/json", ".ndjson": "application/x-ndjson"}
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # larger files go through the API directly (see docs/api.md)
 

@@ -5,25 +5,32 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html
+from dash import ClientsideFunction, Input, Output, dcc, html
 
 from dashboard_svc import api_client, figures, ids
 from dashboard_svc.api_client import ApiError
 from dashboard_svc.components import change_text, fmt, grid, kpi_card, loading, message
+from dashboard_svc.filters import period_days
 from shared.pseudonyms import is_engineer_code
 
 PATH = "/engineers/history"
 PATH_TEMPLATE = "/engineers/<engineer_code>"
 NAME = "Engineer"
 ORDER = 4
-PERIODS = (30, 60, 90, 180)
+FILTERS = ("period",)  # Compare History is one engineer's: team, region etc. do not apply
 
 ALERT_COLUMNS = [
     {"field": "rule", "headerName": "Rule"},
     {"field": "category", "headerName": "Category"},
     {"field": "status", "headerName": "Status"},
     {"field": "opened_at", "headerName": "Opened (UTC)"},
-    {"field": "evidence", "headerName": "Evidence", "flex": 3},
+    {
+        "field": "evidence",
+        "headerName": "Evidence",
+        "flex": 3,
+        "wrapText": True,
+        "autoHeight": True,
+    },
 ]
 
 
@@ -35,22 +42,16 @@ def layout(engineer_code: str | None = None, **_query):
                 [
                     dbc.Col(
                         html.H1(
-                            ["Compare History ", html.Code(engineer_code or "")], className="h4"
-                        ),
-                        md=8,
-                    ),
-                    dbc.Col(
-                        dcc.Dropdown(
-                            id=ids.HISTORY_PERIOD,
-                            value=30,
-                            clearable=False,
-                            options=[
-                                {"label": f"{days} days vs the {days} before", "value": days}
-                                for days in PERIODS
+                            [
+                                "Compare History: ",
+                                # the roster name replaces the code in the browser (title: code)
+                                html.Span(engineer_code or "", id=ids.HISTORY_NAME),
                             ],
+                            className="h4",
                         ),
-                        md=4,
+                        md=12,
                     ),
+                    dbc.Col(html.P(id=ids.HISTORY_PERIOD_NOTE, className="text-muted small")),
                 ],
                 className="mb-2",
             ),
@@ -60,10 +61,10 @@ def layout(engineer_code: str | None = None, **_query):
                 [
                     dbc.Col(
                         loading(dcc.Graph(id=ids.HISTORY_TIMELINE, config={"displaylogo": False})),
-                        md=6,
+                        lg=6,
                     ),
                     dbc.Col(
-                        loading(dcc.Graph(id=ids.HISTORY_MIX, config={"displaylogo": False})), md=6
+                        loading(dcc.Graph(id=ids.HISTORY_MIX, config={"displaylogo": False})), lg=6
                     ),
                 ]
             ),
@@ -86,7 +87,7 @@ def history_cards(answer: dict) -> list:
     for title, value, change, unit in (
         (
             "Analyses",
-            str(current["sessions"]),
+            f"{current['sessions']:,}",
             delta.get("sessions") if previous["sessions"] else None,
             "count",
         ),
@@ -100,7 +101,8 @@ def history_cards(answer: dict) -> list:
         cards.append(
             dbc.Col(
                 kpi_card(title, value, text, f"history-{title.lower().replace(' ', '-')}", tone),
-                md=3,
+                md=6,
+                xl=3,
             )
         )
     return cards
@@ -114,10 +116,18 @@ def register_callbacks(app: dash.Dash) -> None:
         Output(ids.HISTORY_TEXT, "children"),
         Output(ids.HISTORY_ALERTS, "rowData"),
         Output(ids.HISTORY_MESSAGE, "children"),
+        Output(ids.HISTORY_PERIOD_NOTE, "children"),
         Input(ids.HISTORY_CODE, "data"),
-        Input(ids.HISTORY_PERIOD, "value"),
+        Input(ids.FILTERS, "data"),
     )
-    def update_history(code, period):
+    def update_history(code, filters):
+        if not filters:
+            return (dash.no_update,) * 7
+        days = period_days(filters)
+        note = (
+            f"The last {days} days compared with the {days} days before "
+            "(as long as the period chosen above)."
+        )
         if not is_engineer_code(code or ""):
             empty = figures.empty_figure("Weekly timeline", "Not an engineer pseudonym.")
             return (
@@ -127,12 +137,13 @@ def register_callbacks(app: dash.Dash) -> None:
                 "",
                 [],
                 message(text="This address does not name an engineer pseudonym."),
+                note,
             )
         try:
-            answer = api_client.history(code, int(period or 30))
+            answer = api_client.history(code, days)
         except ApiError as error:
             empty = figures.empty_figure("Weekly timeline", error.message)
-            return [], empty, empty, "", [], message(error)
+            return [], empty, empty, "", [], message(error), note
         return (
             history_cards(answer),
             figures.history_timeline(answer["timeline"]),
@@ -140,4 +151,13 @@ def register_callbacks(app: dash.Dash) -> None:
             answer["text"],
             figures.alert_rows(answer["alerts"]),
             None,
+            note,
         )
+
+    app.clientside_callback(
+        ClientsideFunction("roster", "historyName"),
+        Output(ids.HISTORY_NAME, "children"),
+        Output(ids.HISTORY_NAME, "title"),
+        Input(ids.HISTORY_CODE, "data"),
+        Input(ids.ROSTER, "data"),
+    )

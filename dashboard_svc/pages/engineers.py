@@ -1,34 +1,56 @@
-"""Engineers: find one by name (turned into the pseudonym by the API; the name is never stored or
-put in a URL) and the sortable table of engineers with analyses in the period."""
+"""Engineers: the sortable table of engineers with analyses in the period (names from the
+private roster shown in the browser only), and find one by name (the name goes to the look-up in
+a request body, never into a URL or a server-side callback)."""
 
 from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 
 from dashboard_svc import api_client, ids
 from dashboard_svc.api_client import ApiError
-from dashboard_svc.components import grid, loading, message
+from dashboard_svc.components import COUNT_FORMAT, SCORE_FORMAT, grid, loading, message
 from dashboard_svc.figures import label
 
 PATH = "/engineers"
 NAME = "Engineers"
 ORDER = 3
+FILTERS = ("period", "team", "region", "language", "root_cause")
 
 COLUMNS = [
     {
-        "field": "engineer_code",
-        "headerName": "Engineer (pseudonym)",
+        "field": "engineer",
+        "headerName": "Engineer",
         "cellRenderer": "markdown",
+        "tooltipField": "engineer_code",
+        "minWidth": 260,
         "flex": 2,
     },
     {"field": "team", "headerName": "Team"},
-    {"field": "sessions", "headerName": "Analyses", "type": "numericColumn", "sort": "desc"},
-    {"field": "mean_sentiment", "headerName": "Mean sentiment", "type": "numericColumn"},
-    {"field": "mean_confidence", "headerName": "Mean confidence", "type": "numericColumn"},
-    {"field": "most_common_root_cause", "headerName": "Most common root cause"},
-    {"field": "last_analysed", "headerName": "Last analysis"},
+    {
+        "field": "sessions",
+        "headerName": "Analyses",
+        "type": "numericColumn",
+        "sort": "desc",
+        "valueFormatter": COUNT_FORMAT,
+    },
+    {
+        "field": "mean_sentiment",
+        "headerName": "Mean sentiment",
+        "type": "numericColumn",
+        "valueFormatter": SCORE_FORMAT,
+        "minWidth": 140,
+    },
+    {
+        "field": "mean_confidence",
+        "headerName": "Mean confidence",
+        "type": "numericColumn",
+        "valueFormatter": SCORE_FORMAT,
+        "minWidth": 150,
+    },
+    {"field": "most_common_root_cause", "headerName": "Most common root cause", "minWidth": 190},
+    {"field": "last_analysed", "headerName": "Last analysis", "minWidth": 130},
 ]
 
 
@@ -36,6 +58,7 @@ def layout(**_query):
     return html.Div(
         [
             dcc.Location(id=ids.DRILL, refresh=True),
+            dcc.Store(id=ids.ENGINEER_ROWS),
             html.H1("Engineers", className="h4"),
             dbc.Form(
                 dbc.Row(
@@ -60,7 +83,8 @@ def layout(**_query):
                 className="mb-2",
             ),
             html.P(
-                "The name is turned into the engineer's pseudonym and not kept anywhere.",
+                "The name is turned into the engineer's pseudonym and not kept anywhere. "
+                "Names of your team show in the table once they are in your roster.",
                 className="text-muted small",
             ),
             html.Div(id=ids.FIND_MESSAGE),
@@ -71,17 +95,14 @@ def layout(**_query):
 
 
 def engineer_rows(rows: list[dict]) -> list[dict]:
-    """Table rows; the pseudonym links to the engineer's Compare History page."""
+    """Table rows with pseudonyms only (the browser adds roster names and links)."""
     return [
         {
-            **row,
-            "engineer_code": f"[{row['engineer_code']}](/dashboard/engineers/{row['engineer_code']})",
-            "mean_sentiment": None
-            if row["mean_sentiment"] is None
-            else round(row["mean_sentiment"], 2),
-            "mean_confidence": None
-            if row["mean_confidence"] is None
-            else round(row["mean_confidence"], 2),
+            "engineer_code": row["engineer_code"],
+            "team": row.get("team"),
+            "sessions": row["sessions"],
+            "mean_sentiment": row["mean_sentiment"],
+            "mean_confidence": row["mean_confidence"],
             "most_common_root_cause": label(row["most_common_root_cause"]),
             "last_analysed": str(row["last_analysed_at"])[:10],
         }
@@ -91,7 +112,7 @@ def engineer_rows(rows: list[dict]) -> list[dict]:
 
 def register_callbacks(app: dash.Dash) -> None:
     @app.callback(
-        Output(ids.ENGINEER_GRID, "rowData"),
+        Output(ids.ENGINEER_ROWS, "data"),
         Output(ids.ENGINEER_MESSAGE, "children"),
         Input(ids.FILTERS, "data"),
     )
@@ -111,20 +132,21 @@ def register_callbacks(app: dash.Dash) -> None:
         )
         return engineer_rows(rows), note
 
-    @app.callback(
+    # Roster names are put in the browser, from local storage, never on the server.
+    app.clientside_callback(
+        ClientsideFunction("roster", "engineerRows"),
+        Output(ids.ENGINEER_GRID, "rowData"),
+        Input(ids.ENGINEER_ROWS, "data"),
+        Input(ids.ROSTER, "data"),
+        State(ids.URL, "search"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("roster", "findEngineer"),
         Output(ids.DRILL, "href"),
         Output(ids.FIND_MESSAGE, "children"),
-        Output(ids.FIND_NAME, "value"),
         Input(ids.FIND_BUTTON, "n_clicks"),
         Input(ids.FIND_NAME, "n_submit"),
         State(ids.FIND_NAME, "value"),
+        State(ids.URL, "search"),
         prevent_initial_call=True,
     )
-    def find_engineer(_clicks, _submit, name):
-        if not (name or "").strip():
-            return dash.no_update, message(text="Type the engineer's name first."), dash.no_update
-        try:
-            code = api_client.lookup_engineer(name.strip())
-        except ApiError as error:
-            return dash.no_update, message(error), dash.no_update
-        return f"/dashboard/engineers/{code}", None, ""

@@ -15,6 +15,7 @@ from dashboard_svc.layout import set_filter_from_click
 PATH = "/languages"
 NAME = "Languages & regions"
 ORDER = 2
+FILTERS = ("period", "team", "region", "language", "root_cause")
 LANGUAGE_TITLE = "Analyses per output language"
 REGION_TITLE = "Analyses per region"
 
@@ -32,10 +33,10 @@ def layout(**_query):
                 [
                     dbc.Col(
                         loading(dcc.Graph(id=ids.LANGUAGE_CHART, config={"displaylogo": False})),
-                        md=6,
+                        lg=6,
                     ),
                     dbc.Col(
-                        loading(dcc.Graph(id=ids.REGION_CHART, config={"displaylogo": False})), md=6
+                        loading(dcc.Graph(id=ids.REGION_CHART, config={"displaylogo": False})), lg=6
                     ),
                 ]
             ),
@@ -70,5 +71,5 @@ def register_callbacks(app: dash.Dash) -> None:
             None,
         )
 
-    set_filter_from_click(app, ids.LANGUAGE_CHART, ids.LANGUAGE, clicked_bar)
-    set_filter_from_click(app, ids.REGION_CHART, ids.REGION, clicked_bar)
+    set_filter_from_click(app, ids.LANGUAGE_CHART, "language", clicked_bar)
+    set_filter_from_click(app, ids.REGION_CHART, "region", clicked_bar)

@@ -1,15 +1,16 @@
 """Overview: KPI cards (analyses, mean sentiment, mean confidence, open alerts) with the change vs
-the previous period, and the weekly trend."""
+the previous period, and the weekly trend; a click on a week narrows the period to that week."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard_svc import api_client, figures, ids
+from dashboard_svc import filters as shared_filters
 from dashboard_svc.api_client import ApiError
 from dashboard_svc.components import change_text, fmt, kpi_card, loading, message
 from dashboard_svc.filters import previous_period
@@ -17,6 +18,10 @@ from dashboard_svc.filters import previous_period
 PATH = "/"
 NAME = "Overview"
 ORDER = 0
+FILTERS = ("period", "team", "region", "language", "root_cause")
+# The one definition of an open alert (the API's `status=open`, the Alerts page's Open tab).
+OPEN_ALERTS_MEANING = "fired, not yet acknowledged or resolved"
+OPEN_ALERTS_CAPTION = "Any time; team and root cause apply, period, region and language do not."
 
 
 def layout(**_query):
@@ -27,7 +32,7 @@ def layout(**_query):
             loading(
                 dbc.Row(
                     [
-                        dbc.Col(html.Div(id=f"{kpi}-slot"), md=3)
+                        dbc.Col(html.Div(id=f"{kpi}-slot"), md=6, xl=3)
                         for kpi in (
                             ids.KPI_SESSIONS,
                             ids.KPI_SENTIMENT,
@@ -38,9 +43,24 @@ def layout(**_query):
                     className="g-3 mb-3",
                 )
             ),
+            html.P("Click a week to narrow the period to it.", className="text-muted small mb-1"),
             loading(dcc.Graph(id=ids.WEEKLY_CHART, config={"displaylogo": False})),
         ]
     )
+
+
+def open_alerts(filters: dict) -> list[dict]:
+    """The open alerts the card counts: the API's open alerts of the team, of the chosen root
+    cause when one is chosen."""
+    alerts = api_client.alerts("open", filters.get("team"))
+    cause = filters.get("root_cause")
+    return [alert for alert in alerts if not cause or alert.get("category") == cause]
+
+
+def clicked_week(click: dict) -> str | None:
+    point = (click.get("points") or [{}])[0]
+    value = point.get("customdata") or point.get("x")
+    return str(value)[:10] if value else None
 
 
 def register_callbacks(app: dash.Dash) -> None:
@@ -59,9 +79,9 @@ def register_callbacks(app: dash.Dash) -> None:
         try:
             current = api_client.weekly(filters)
             previous = api_client.weekly(previous_period(filters))
-            alerts = api_client.alerts(None, filters.get("team"), limit=500)
+            alerts = open_alerts(filters)
         except ApiError as error:
-            empty = figures.empty_figure("Analyses and mean sentiment per week", error.message)
+            empty = figures.empty_figure("Analyses and mean scores per week", error.message)
             return None, None, None, None, empty, message(error)
         values = figures.kpis(current, previous)
         cards = [
@@ -84,7 +104,7 @@ def register_callbacks(app: dash.Dash) -> None:
                 values["mean_confidence"]["change"],
                 ids.KPI_CONFIDENCE,
             ),
-            _alerts_card(alerts, filters),
+            _alerts_card(alerts),
         ]
         note = None
         if not current:
@@ -92,7 +112,23 @@ def register_callbacks(app: dash.Dash) -> None:
                 text="No analyses in this period for these filters — widen the period or clear a filter.",
                 colour="info",
             )
-        return (*cards, figures.weekly_figure(current), note)
+        figure = figures.weekly_figure(current, filters.get("start"), filters.get("end"))
+        return (*cards, figure, note)
+
+    @app.callback(
+        Output(ids.URL, "search", allow_duplicate=True),
+        Input(ids.WEEKLY_CHART, "clickData"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def narrow_to_week(click, current):
+        week = clicked_week(click or {})
+        if not week or not current:
+            return dash.no_update
+        start = date.fromisoformat(week)
+        end = min(start + timedelta(days=6), shared_filters.today())
+        chosen = {**current, "preset": "custom", "start": week, "end": end.isoformat()}
+        return shared_filters.to_query(chosen)
 
 
 def _card(title, value, change, component_id, unit=""):
@@ -100,27 +136,11 @@ def _card(title, value, change, component_id, unit=""):
     return kpi_card(title, value, text, component_id, tone)
 
 
-def _alerts_card(alerts: list[dict], filters: dict):
-    live = sum(1 for alert in alerts if alert["status"] != "resolved")
-    earlier = previous_period(filters)
-
-    def opened_between(start: str, end: str) -> int:
-        return sum(
-            1
-            for alert in alerts
-            if datetime.fromisoformat(start)
-            <= datetime.fromisoformat(alert["opened_at"])
-            < datetime.fromisoformat(end)
-        )
-
-    change = opened_between(filters["from"], filters["to"]) - opened_between(
-        earlier["from"], earlier["to"]
-    )
-    text = f"{change:+d} opened vs previous period"
+def _alerts_card(alerts: list[dict]):
     return kpi_card(
         "Open alerts",
-        str(live),
-        text,
+        f"{len(alerts):,}",
+        OPEN_ALERTS_MEANING,
         ids.KPI_ALERTS,
-        "danger" if change > 0 else "success" if change < 0 else "muted",
+        caption=OPEN_ALERTS_CAPTION,
     )

@@ -8,18 +8,41 @@ from dash import Input, Output, dcc, html
 
 from dashboard_svc import api_client, figures, ids
 from dashboard_svc.api_client import ApiError
-from dashboard_svc.components import grid, loading, message
+from dashboard_svc.components import (
+    COUNT_FORMAT,
+    SCORE_FORMAT,
+    SHARE_FORMAT,
+    grid,
+    loading,
+    message,
+)
 from dashboard_svc.layout import set_filter_from_click
 
 PATH = "/root-causes"
 NAME = "Root causes"
 ORDER = 1
+FILTERS = ("period", "team", "region", "language", "root_cause")
 
 COLUMNS = [
-    {"field": "label", "headerName": "Root cause"},
-    {"field": "sessions", "headerName": "Analyses", "type": "numericColumn"},
-    {"field": "share", "headerName": "Share (%)", "type": "numericColumn"},
-    {"field": "mean_sentiment", "headerName": "Mean sentiment", "type": "numericColumn"},
+    {"field": "label", "headerName": "Root cause", "minWidth": 160},
+    {
+        "field": "sessions",
+        "headerName": "Analyses",
+        "type": "numericColumn",
+        "valueFormatter": COUNT_FORMAT,
+    },
+    {
+        "field": "share",
+        "headerName": "Share of analyses",
+        "type": "numericColumn",
+        "valueFormatter": SHARE_FORMAT,
+    },
+    {
+        "field": "mean_sentiment",
+        "headerName": "Mean sentiment",
+        "type": "numericColumn",
+        "valueFormatter": SCORE_FORMAT,
+    },
 ]
 
 
@@ -28,7 +51,7 @@ def layout(**_query):
         [
             html.H1("Root causes", className="h4"),
             html.P(
-                "Click a category in the chart to filter every page by it; click again to clear.",
+                "Click a band of the chart to filter every page by it; click again to clear.",
                 className="text-muted small",
             ),
             html.Div(id=ids.CAUSE_MESSAGE),
@@ -58,6 +81,10 @@ def register_callbacks(app: dash.Dash) -> None:
             rows = api_client.root_causes(filters)
         except ApiError as error:
             return figures.empty_figure("Root causes over time", error.message), [], message(error)
-        return figures.root_cause_area(rows), figures.root_cause_shares(rows), None
+        return (
+            figures.root_cause_area(rows, filters.get("start"), filters.get("end")),
+            figures.root_cause_shares(rows),
+            None,
+        )
 
-    set_filter_from_click(app, ids.CAUSE_AREA, ids.ROOT_CAUSE, clicked_cause)
+    set_filter_from_click(app, ids.CAUSE_AREA, "root_cause", clicked_cause)

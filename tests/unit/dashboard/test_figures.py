@@ -53,15 +53,44 @@ def test_kpis_compare_with_the_previous_period():
 
 def test_weekly_figure_has_titles_units_and_the_palette():
     figure = figures.weekly_figure(WEEKLY)
-    assert figure.layout.title.text == "Analyses and mean sentiment per week"
+    assert figure.layout.title.text == "Analyses and mean scores per week"
     assert figure.layout.yaxis.title.text == "analyses"
     assert figure.layout.yaxis2.title.text == "score (0–1)"
+    # integer count axis (5 analyses at most: one tick per analysis), 2-decimal scores
+    assert (figure.layout.yaxis.tickformat, figure.layout.yaxis.dtick) == (",d", 1)
+    assert figure.layout.yaxis2.tickformat == ".2f"
+    assert figure.layout.hoverlabel.namelength == -1, "hover labels are never cut"
+    # week ticks fall on Mondays
+    assert figure.layout.xaxis.tick0 == "2024-01-01" and date(2024, 1, 1).weekday() == 0
+    assert figure.layout.xaxis.dtick == 7 * 24 * 3600 * 1000
     assert [trace.name for trace in figure.data] == [
         "Analyses",
         "Mean sentiment",
         "Mean confidence",
     ]
     assert {figure.data[1].line.color, figure.data[2].line.color} <= set(figures.PALETTE)
+
+
+def test_weeks_without_analyses_are_zero_not_skipped():
+    weeks = figures.by_week(WEEKLY, "2026-10-28", "2026-11-24")
+    assert [w["week"] for w in weeks] == [
+        "2026-10-26",
+        "2026-11-02",
+        "2026-11-09",
+        "2026-11-16",
+        "2026-11-23",
+    ]
+    assert [w["sessions"] for w in weeks] == [0, 4, 2, 0, 0]
+    assert weeks[0]["mean_sentiment"] is None  # a gap in the line, not a line drawn through it
+    figure = figures.weekly_figure(WEEKLY, "2026-10-28", "2026-11-24")
+    assert list(figure.data[0].y) == [0, 4, 2, 0, 0]
+    assert figure.data[1].connectgaps is False
+    assert list(figure.data[0].customdata) == [w["week"] for w in weeks], "a click names the week"
+
+
+def test_count_axes_of_large_numbers_use_thousands_separators():
+    axis = figures.count_axis("analyses", 101_796)
+    assert axis["tickformat"] == ",d" and "dtick" not in axis
 
 
 def test_empty_data_says_why():
@@ -84,12 +113,15 @@ def test_root_cause_area_stacks_each_category_in_its_colour_and_carries_it_for_c
     names = {trace.name: trace for trace in figure.data}
     assert set(names) == {"Knowledge gap", "Other"}
     assert list(names["Knowledge gap"].y) == [2, 0]
-    assert names["Other"].line.color == figures.ROOT_CAUSE_COLOURS["other"]
-    assert names["Other"].customdata[0] == "other"
+    assert names["Other"].marker.color == figures.ROOT_CAUSE_COLOURS["other"]
+    # each band carries its own category: a click on it filters by that one (never `other`)
+    assert set(names["Knowledge gap"].customdata) == {"knowledge_gap"}
+    assert set(names["Other"].customdata) == {"other"}
+    assert figure.layout.barmode == "stack" and figure.layout.hovermode == "closest"
     shares = figures.root_cause_shares(rows)
-    assert [(s["root_cause"], s["share"]) for s in shares] == [
-        ("knowledge_gap", 66.7),
-        ("other", 33.3),
+    assert [(s["root_cause"], round(s["share"], 3)) for s in shares] == [
+        ("knowledge_gap", 0.667),
+        ("other", 0.333),
     ]
 
 
@@ -114,9 +146,10 @@ def test_root_cause_mix_shows_shares_of_each_period_and_the_team():
     }
     figure = figures.root_cause_mix(history)
     bars = {trace.name: dict(zip(trace.x, trace.y, strict=True)) for trace in figure.data}
-    assert bars["This period"]["Knowledge gap"] == 75.0
-    assert bars["Team emea-1"]["Other"] == 50.0
-    assert figure.layout.yaxis.title.text == "share of analyses (%)"
+    assert bars["This period"]["Knowledge gap"] == 0.75
+    assert bars["Team emea-1"]["Other"] == 0.5
+    assert figure.layout.yaxis.title.text == "share of analyses"
+    assert figure.layout.yaxis.tickformat == ".0%"
 
 
 def test_alert_rows_and_evidence_text():
@@ -131,17 +164,72 @@ def test_alert_rows_and_evidence_text():
                 "team": "emea-1",
                 "category": "knowledge_gap",
                 "opened_at": "2026-11-20T10:00:00+00:00",
-                "evidence": {"sessions": 4, "share": 0.4567, "ids": [1, 2]},
+                "evidence": {
+                    "sessions": 4,
+                    "min_count": 3,
+                    "window_days": 90,
+                    "first_at": "2026-09-01T08:00:00+00:00",
+                    "last_at": "2026-11-05T03:12:23.217610+00:00",
+                },
             }
         ]
     )[0]
-    assert (row["rule"], row["subject"], row["category"]) == (
+    assert (row["rule"], row["subject"], row["category"], row["engineer_code"]) == (
         "Recurring issue",
         "eng_x",
         "Knowledge gap",
+        "eng_x",
     )
     assert row["opened_at"] == "2026-11-20 10:00"
-    assert row["evidence"] == "sessions: 4; share: 0.457; ids: 2 items"
+    assert row["evidence"] == (
+        "4 analyses with root cause knowledge gap in the last 90 days (the rule fires at 3); "
+        "first on 01 Sep 2026, latest on 05 Nov 2026."
+    )
+
+
+def test_every_rule_has_a_readable_evidence_sentence():
+    decline = figures.evidence_text(
+        "performance_decline",
+        {
+            "current_mean": 0.5,
+            "previous_mean": 0.8,
+            "drop": 0.375,
+            "current_sessions": 3,
+            "previous_sessions": 4,
+            "window_days": 30,
+            "max_drop": 0.15,
+            "min_samples": 2,
+        },
+    )
+    assert decline == (
+        "Mean confidence fell 38%, from 0.80 (4 analyses) to 0.50 (3 analyses), comparing the "
+        "last 30 days with the 30 before (the rule fires above 15%)."
+    )
+    rising = figures.evidence_text(
+        "positive_trend",
+        {"sentiments": [0.2, 0.3, 0.45, 0.6], "min_consecutive": 3, "last_at": "2026-11-05"},
+        {"category": "process_issue"},
+    )
+    assert rising == (
+        "Sentiment rose 3 times in a row in process issue (0.20 → 0.30 → 0.45 → 0.60); "
+        "latest on 05 Nov 2026."
+    )
+    team = figures.evidence_text(
+        "team_frequent_issue",
+        {
+            "sessions": 6,
+            "team_sessions": 10,
+            "share": 0.6,
+            "window_days": 28,
+            "min_count": 5,
+            "min_share": 0.4,
+        },
+        {"category": "other"},
+    )
+    assert team == (
+        "6 of the team's 10 analyses (60%) had root cause other in the last 28 days "
+        "(the rule fires at 5 and 40%)."
+    )
 
 
 def test_filters_round_trip_through_the_query_string_and_drop_what_is_not_allowed():
@@ -157,6 +245,30 @@ def test_filters_round_trip_through_the_query_string_and_drop_what_is_not_allowe
     )
     assert filters.from_query("?team=apac-1", None)["team"] == "apac-1"  # roles without team scope
     assert filters.from_query("?preset=custom&start=2026-11-10&end=2026-11-01")["preset"] == "180d"
+    # the Alerts tab travels in the same query string; `open` is the default and left out
+    assert filters.to_query(filters.from_query("?status=resolved&preset=7d")) == (
+        "?preset=7d&status=resolved"
+    )
+    assert filters.to_query(filters.from_query("?status=open")) == ""
+    assert "status" not in filters.from_query("?status=nonsense")
+
+
+def test_presets_of_a_week_and_of_quarters():
+    now = date(2026, 11, 24)
+    assert filters.preset_range("7d", now) == (date(2026, 11, 18), now)
+    assert filters.preset_range("this_quarter", now) == (date(2026, 10, 1), now)
+    assert filters.preset_range("previous_quarter", now) == (date(2026, 7, 1), date(2026, 9, 30))
+    january = date(2027, 1, 15)
+    assert filters.preset_range("previous_quarter", january) == (
+        date(2026, 10, 1),
+        date(2026, 12, 31),
+    )
+    chosen = filters.with_range({"preset": "previous_quarter"}, now=now)
+    assert (chosen["from"], chosen["to"]) == (
+        "2026-07-01T00:00:00+00:00",
+        "2026-10-01T00:00:00+00:00",
+    )
+    assert filters.period_days(chosen) == 92
 
 
 def test_date_range_and_previous_period():
@@ -190,8 +302,16 @@ def test_links_carry_the_filters_but_never_a_name():
             }
         ]
     )[0]
-    assert row["engineer_code"] == "[eng_x](/dashboard/engineers/eng_x)"
-    assert (row["mean_sentiment"], row["last_analysed"]) == (0.46, "2026-11-20")
+    assert row["engineer_code"] == "eng_x", "links and roster names are made in the browser"
+    assert (row["mean_sentiment"], row["last_analysed"]) == (0.456, "2026-11-20")
+
+
+def test_a_change_that_rounds_to_zero_is_no_change_and_counts_get_separators():
+    from dashboard_svc.components import change_text
+
+    assert change_text(-0.001) == ("no change vs previous period", "muted")
+    assert change_text(101_744, "count") == ("+101,744 vs previous period", "success")
+    assert change_text(-0.126) == ("-0.13 vs previous period", "danger")
 
 
 def test_upload_decoding_names_the_problem():
