@@ -34,10 +34,12 @@ EXPOSE 8000 8001 8002 8003 8050
 # Services keep idle connections open 75 s (gunicorn's default is 2 s), so the gateway's pooled
 # connections are not closed under it as it reuses them (devstack/stack.py does the same locally).
 ENV GUNICORN_CMD_ARGS="--keep-alive 75"
+# One worker per process, whatever the service (threads or greenlets inside it): scale with replicas,
+# so that each process's /metrics holds all of its counts and its limits count once.
 # Each service sets its own command; this default runs the gateway. The gateway faces clients, so
 # its worker is evented (shared/server.py): a connection still sending its request header holds no
 # thread, and one that has not sent a whole header within HEADER_TIMEOUT seconds (default 20; also
 # its idle keep-alive, whatever --keep-alive says) is closed. The services behind it run gthread.
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "shared.server.HeaderTimeoutWorker", \
-     "--workers", "2", "--graceful-timeout", "10", "--error-logfile", "-", \
+     "--workers", "1", "--graceful-timeout", "10", "--error-logfile", "-", \
      "gateway.app:create_app()"]

@@ -16,6 +16,11 @@ from shared.config import PROJECT_ROOT, Settings, load_settings
 from shared.migrations import migrate_all
 
 KEEP_ALIVE_SECONDS = 75
+# One worker per gunicorn, here as in every deployment (threads or greenlets inside it; more
+# capacity means more processes/replicas): the Prometheus client counts per process and the
+# gateway's in-memory limits count per process, so a second worker would halve every scrape and
+# double every limit. tests/ops/test_deployment_files.py holds compose, Kubernetes and the image to it.
+WORKERS_PER_PROCESS = 1
 
 
 # The gateway faces clients directly: its worker reads each request header in a greenlet with a
@@ -55,7 +60,7 @@ class Process:
             "--worker-class",
             self.worker_class,
             "--workers",
-            "1",
+            str(WORKERS_PER_PROCESS),
             *model,
             "--no-control-socket",  # several gunicorns share a host: one socket path would clash
             "--graceful-timeout",

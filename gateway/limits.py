@@ -1,5 +1,6 @@
-"""Abuse limits at the gateway, counted in moving windows of the `limits` library (in this process,
-or in Redis when REDIS_URL is set and several gateway replicas run).
+"""Abuse limits at the gateway, counted in moving windows of the `limits` library: in Redis when
+REDIS_URL is set (every replica sees the same counts), else in this process, which production
+accepts only with RATE_LIMIT_STORAGE=memory (a single replica).
 
 Sign-in and client authentication count *failures* only, per client address and per account or
 client at that address, and the budget is checked before a password or secret is: whoever has the
@@ -24,7 +25,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from gateway import lookups, oidc
-from shared.config import secret_value
+from shared.config import ConfigError, Settings, secret_value
 from shared.errors import PROBLEM_MEDIA_TYPE, TooManyRequests, problem_body
 from shared.web import settings_of
 
@@ -220,12 +221,29 @@ def limit_api_calls() -> Response | None:
     return None
 
 
+def storage_uri(settings: Settings) -> str:
+    """Where the counters live. Counted in memory, each replica allows every limit once more, so
+    production needs REDIS_URL, or RATE_LIMIT_STORAGE=memory to say the gateway runs alone; a
+    gateway that cannot tell refuses to start rather than enforce a multiple of its limits."""
+    if settings.rate_limit_storage == "memory":
+        return "memory://"
+    if settings.redis_url:
+        return settings.redis_url
+    if settings.production:
+        raise ConfigError(
+            "REDIS_URL must be set when CR_ENV=production (the gateway's replicas share their "
+            "rate-limit counts there); a gateway that runs as one replica sets "
+            "RATE_LIMIT_STORAGE=memory instead"
+        )
+    return "memory://"
+
+
 def register_rate_limits(app: Flask) -> RateLimits:
     """The limits of this gateway: the failure budgets of the token and revocation endpoints (the
     login form checks its own, in gateway.login), and the per-caller API limits."""
     settings = settings_of(app)
     limits = RateLimits(
-        settings.redis_url or "memory://",
+        storage_uri(settings),
         secret_value(settings, "session_secret").encode(),
         {
             "login": settings.rate_limit_login,

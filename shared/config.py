@@ -44,6 +44,14 @@ def registration_mode(text: str) -> str:
     return value
 
 
+def rate_limit_storage(text: str) -> str:
+    """RATE_LIMIT_STORAGE: `memory` (a single-replica gateway's acknowledgement) or empty."""
+    value = text.strip().lower()
+    if value not in ("", "memory"):
+        raise ValueError(text)
+    return value
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -414,7 +422,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Address the worker's metrics port binds to.",
     ),
     Setting(
-        "REDIS_URL", str, "", "Optional shared rate-limit storage for several gateway replicas."
+        "REDIS_URL",
+        str,
+        "",
+        "Rate-limit storage the gateway's replicas share (`redis://host:6379/0`). In production "
+        "the gateway refuses to start without it unless RATE_LIMIT_STORAGE=memory.",
+        secret=True,
+    ),
+    Setting(
+        "RATE_LIMIT_STORAGE",
+        rate_limit_storage,
+        "",
+        "`memory`: the gateway counts rate limits in its own process, which is right for one "
+        "replica only (each replica would count alone and allow the limit once per replica). "
+        "Empty: Redis when REDIS_URL is set, else memory outside production.",
     ),
     Setting("LOG_LEVEL", str, "INFO", "Log level of every process (JSON lines on stderr)."),
     Setting("GATEWAY_PORT", int, 8000, "`make run`: port of the gateway."),

@@ -12,8 +12,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from devstack.stack import GATEWAY_WORKER, KEEP_ALIVE_SECONDS, PROCESSES
-from shared.config import PROJECT_ROOT, load_settings
+from devstack.stack import GATEWAY_WORKER, KEEP_ALIVE_SECONDS, PROCESSES, WORKERS_PER_PROCESS
+from gateway.limits import storage_uri
+from shared.config import PROJECT_ROOT, ConfigError, load_settings
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 KUSTOMIZATION = PROJECT_ROOT / "deploy" / "kubernetes"
@@ -41,7 +42,7 @@ def test_compose_file_follows_the_compose_specification(compose):
 def test_compose_has_one_service_per_process_from_one_image(compose):
     services = compose["services"]
     assert set(services) >= PROCESS_NAMES
-    assert set(services) - PROCESS_NAMES == {"postgres", "migrate"}
+    assert set(services) - PROCESS_NAMES == {"postgres", "migrate", "redis"}
     assert services["postgres"]["image"] == "postgres:16"
     assert "healthcheck" in services["postgres"]
     assert any(volume.startswith("pgdata:") for volume in services["postgres"]["volumes"])
@@ -142,12 +143,13 @@ def of_kind(manifests, kind):
 
 def test_each_process_is_a_deployment_and_each_api_service_scales_alone(manifests):
     deployments = of_kind(manifests, "Deployment")
-    assert set(deployments) == PROCESS_NAMES
+    assert set(deployments) == PROCESS_NAMES | {"redis"}
     services, autoscalers, budgets = (
         of_kind(manifests, kind)
         for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget")
     )
-    assert set(services) == set(autoscalers) == API_SERVICES
+    assert set(services) == API_SERVICES | {"redis"}
+    assert set(autoscalers) == API_SERVICES
     assert set(budgets) >= PROCESS_NAMES
     for name, deployment in deployments.items():
         container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -243,3 +245,75 @@ def test_every_deployment_gives_the_gateway_its_header_timeout(compose, manifest
     default = load_settings({}).header_timeout
     assert float(compose["x-platform-env"]["HEADER_TIMEOUT"]) == default
     assert float(of_kind(manifests, "ConfigMap")["cr-config"]["data"]["HEADER_TIMEOUT"]) == default
+
+
+def option(command: list[str], name: str) -> str | None:
+    return command[command.index(name) + 1] if name in command else None
+
+
+def test_every_gunicorn_runs_one_worker_and_scales_by_replicas(compose, manifests):
+    """One process model everywhere: one worker per gunicorn (threads or greenlets inside it),
+    the same threads as `make run`, and more capacity through replicas. A second worker would
+    split each process's Prometheus counters (one scrape sees one worker) and count the gateway's
+    in-memory limits per worker."""
+    assert WORKERS_PER_PROCESS == 1
+    deployments = of_kind(manifests, "Deployment")
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    image_command = json.loads(dockerfile.split("\nCMD ", 1)[1].replace("\\\n", ""))
+    for process in GUNICORN_PROCESSES:
+        local = process.command()
+        container = deployments[process.name]["spec"]["template"]["spec"]["containers"][0]
+        deployed = [compose["services"][process.name]["command"], container["command"]]
+        if process.name == "gateway":
+            deployed.append(image_command)
+        for command in [local, *deployed]:
+            assert option(command, "--workers") == "1", process.name
+            assert option(command, "--threads") == option(local, "--threads"), process.name
+        assert deployments[process.name]["spec"]["replicas"] >= 2, process.name
+    assert "--workers" not in dockerfile.split("\nCMD ", 1)[0]
+    assert "WEB_CONCURRENCY" not in json.dumps([compose, manifests]) + dockerfile
+
+
+def gateway_settings(environment: dict) -> object:
+    return load_settings({key: str(value) for key, value in environment.items()})
+
+
+def test_the_gateways_replicas_share_their_rate_limits_in_the_shipped_redis(compose, manifests):
+    """Kubernetes runs the gateway as 2-8 replicas and compose may scale it: both ship Redis and
+    give the gateway REDIS_URL pointing at it, so a limit counts once across the replicas; with
+    that environment the gateway picks Redis, and without it production refuses to start."""
+    autoscaler = of_kind(manifests, "HorizontalPodAutoscaler")["gateway"]["spec"]
+    assert autoscaler["maxReplicas"] > 1
+    deployments = of_kind(manifests, "Deployment")
+    gateway_pod = deployments["gateway"]["spec"]["template"]["spec"]["containers"][0]
+    pod_env = {
+        **of_kind(manifests, "ConfigMap")["cr-config"]["data"],
+        **{item["name"]: item["value"] for item in gateway_pod["env"] if "value" in item},
+    }
+    redis_service = of_kind(manifests, "Service")["redis"]
+    redis_port = redis_service["spec"]["ports"][0]["port"]
+    assert pod_env["REDIS_URL"] == f"redis://redis:{redis_port}/0"
+    assert deployments["redis"]["spec"]["replicas"] == 1
+    assert "RATE_LIMIT_STORAGE" not in pod_env
+    callers = of_kind(manifests, "NetworkPolicy")["redis-from-gateway"]["spec"]["ingress"]
+    assert [peer["podSelector"]["matchLabels"] for peer in callers[0]["from"]] == [
+        {"app.kubernetes.io/name": "gateway"}
+    ]
+
+    services = compose["services"]
+    compose_env = services["gateway"]["environment"]
+    assert compose_env["REDIS_URL"] == "redis://redis:6379/0"
+    assert services["gateway"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["redis"]["image"].startswith("redis:")
+    holders = {name for name, s in services.items() if "REDIS_URL" in (s.get("environment") or {})}
+    assert holders == {"gateway"}
+
+    for environment in (pod_env, compose_env):
+        settings = gateway_settings(environment)
+        assert settings.production
+        assert storage_uri(settings) == environment["REDIS_URL"]
+        without_redis = gateway_settings({**environment, "REDIS_URL": ""})
+        with pytest.raises(ConfigError, match="REDIS_URL must be set"):
+            storage_uri(without_redis)
+        alone = gateway_settings({**environment, "REDIS_URL": "", "RATE_LIMIT_STORAGE": "memory"})
+        assert storage_uri(alone) == "memory://"

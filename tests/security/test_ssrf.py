@@ -14,6 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from gateway.app import create_app
+from tests.common.ports import refusing_url, unreachable_services
 from tests.common.servers import serve
 
 URL_LIKE = re.compile(r"url|uri|href|link|webhook|callback|endpoint|host", re.IGNORECASE)
@@ -54,9 +55,16 @@ def test_no_api_input_takes_a_url(platform):
 
 @pytest.fixture
 def gateway(app_config, tmp_path):
-    app = create_app({**app_config, "gateway_signing_keys": str(tmp_path / "jwks.json")})
-    yield app
-    app.extensions["db_pool"].close()
+    with refusing_url() as no_service_here:
+        app = create_app(
+            {
+                **app_config,
+                **unreachable_services(no_service_here),
+                "gateway_signing_keys": str(tmp_path / "jwks.json"),
+            }
+        )
+        yield app
+        app.extensions["db_pool"].close()
 
 
 def claims(issuer: str) -> dict:

@@ -6,6 +6,7 @@ from gateway import clients
 from gateway.app import create_app
 from gateway.testing import issue_token
 from shared import db
+from tests.common.ports import refusing_url, unreachable_services
 
 
 @pytest.fixture(scope="session")
@@ -14,10 +15,19 @@ def signing_keys(tmp_path_factory):
     return str(tmp_path_factory.mktemp("keys") / "gateway_jwks.json")
 
 
+@pytest.fixture(scope="session")
+def no_service_here():
+    """Where the gateway under test finds its services: a held port that refuses (503s), never
+    the default ports that `make run` may be serving."""
+    with refusing_url() as url:
+        yield url
+
+
 @pytest.fixture
-def gateway_config(app_config, signing_keys):
+def gateway_config(app_config, signing_keys, no_service_here):
     return {
         **app_config,
+        **unreachable_services(no_service_here),
         "gateway_issuer": "http://gateway.test",
         "gateway_signing_keys": signing_keys,
     }

@@ -70,6 +70,7 @@ def test_seed_demo_is_refused_in_production(gateway_config, tmp_path):
             "cr_env": "production",
             "gateway_signing_keys": str(keys),
             "session_secret": "s" * 32,
+            "rate_limit_storage": "memory",
         }
     )
     try:

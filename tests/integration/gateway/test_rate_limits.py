@@ -1,6 +1,13 @@
-"""Abuse limits: 429 with Retry-After on sign-in, token and API floods."""
+"""Abuse limits: 429 with Retry-After on sign-in, token and API floods; where the counters live."""
+
+from pathlib import Path
+
+import pytest
+from limits.storage import MemoryStorage, RedisStorage
 
 from gateway.app import create_app
+from shared.config import ConfigError
+from tests.common.ports import refusing_url
 
 
 def limited_app(gateway_config, **limits):
@@ -121,5 +128,56 @@ def test_compare_by_name_counts_as_a_lookup_and_by_code_does_not(gateway_config,
         refused = compare({"engineer": "Bert Example"})
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
         assert compare(by_code).status_code == 503  # by code still goes through
+    finally:
+        app.extensions["db_pool"].close()
+
+
+def production_config(gateway_config, tmp_path, **settings):
+    keys = tmp_path / "keys.json"
+    keys.write_text(Path(gateway_config["gateway_signing_keys"]).read_text())
+    return {
+        **gateway_config,
+        "cr_env": "production",
+        "gateway_signing_keys": str(keys),
+        "session_secret": "s" * 32,
+        **settings,
+    }
+
+
+def test_production_refuses_per_process_limits_unless_told_it_runs_alone(gateway_config, tmp_path):
+    """Counted in memory, each gateway replica would allow every limit once more: production
+    needs REDIS_URL, or RATE_LIMIT_STORAGE=memory to say this gateway is the only one."""
+    with pytest.raises(ConfigError, match="REDIS_URL must be set when CR_ENV=production"):
+        create_app(production_config(gateway_config, tmp_path))
+    alone = create_app(production_config(gateway_config, tmp_path, rate_limit_storage="memory"))
+    try:
+        storage = alone.extensions["rate_limits"].windows.storage
+        assert isinstance(storage, MemoryStorage)
+    finally:
+        alone.extensions["db_pool"].close()
+    shared = create_app(
+        production_config(gateway_config, tmp_path, redis_url="redis://127.0.0.1:1/0")
+    )
+    try:
+        assert isinstance(shared.extensions["rate_limits"].windows.storage, RedisStorage)
+    finally:
+        shared.extensions["db_pool"].close()
+
+
+def test_an_unreachable_redis_lets_calls_through_and_says_so(gateway_config, make_client, caplog):
+    """A rate limit is not worth an outage: with its Redis gone, the gateway serves and logs."""
+    with refusing_url() as nowhere:
+        redis_url = nowhere.replace("http://", "redis://") + "/0"
+        app = limited_app(gateway_config, redis_url=redis_url, rate_limit_api="1 per minute")
+    try:
+        client = app.test_client()
+        client_id, secret = make_client("admin")
+        token = client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        ).json["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        codes = [client.get("/api/v1/sessions", headers=headers).status_code for _ in range(3)]
+        assert codes == [503, 503, 503]  # through to the (absent) service, never 429
+        assert "rate-limit storage unreachable" in caplog.text
     finally:
         app.extensions["db_pool"].close()
