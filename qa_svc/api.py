@@ -8,6 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from qa_svc import privacy, reviews, validation
+from qa_svc import reviewers as reviewer_directory
 from qa_svc.schemas import (
     CheckResultSchema,
     CheckSchema,
@@ -143,9 +144,13 @@ class ReviewQueue(MethodView):
         """The review queue: sessions of the validation log with their review state
 
         Newest activity first; filters: has errors, restart offered, low confidence (below
-        QA_LOW_CONFIDENCE), status, agent version; keyset pagination with `limit` and `cursor`.
+        QA_LOW_CONFIDENCE), status, agent version, assignee (`me` for the caller's own work);
+        keyset pagination with `limit` and `cursor`.
         """
+        if args["assignee"] == "me":
+            args["assignee"] = current_principal().subject
         with db.connection() as conn:
+            reviewer_directory.note(conn, current_principal())
             return reviews.queue(conn, args, settings_of(current_app).qa_low_confidence)
 
 
@@ -156,17 +161,19 @@ class SessionReview(MethodView):
     @blp.arguments(ReviewInSchema)
     @blp.response(200, ReviewSchema)
     def post(self, data, session_id: uuid.UUID):
-        """Record a review decision (pending, in_review, reviewed, flagged) with notes
+        """Record a review decision and the caller's scorecard ratings
 
-        The reviewer is the caller; notes are checked for personal data (422 naming `notes`
-        when found) and every decision is kept in the review history.
+        A status (pending, in_review, reviewed, flagged) with notes, and/or ratings on a
+        scorecard (`scorecard_id`, else the default) with comments per criterion; the review's
+        quality score is the weighted mean of its ratings on 0-100 (N/A left out with its
+        weight). Notes and comments are checked for personal data (422 naming the field); the
+        reviewer is the caller, shown by display name; every decision is kept in the history.
         """
         with db.connection() as conn:
-            return reviews.review(
+            return reviews.record(
                 conn,
                 session_id,
-                data["status"],
-                data["notes"],
-                current_principal().subject,
+                data,
+                current_principal(),
                 guard=privacy.text_guard(),
             )

@@ -8,10 +8,12 @@ from typing import Any
 
 import psycopg
 
-from qa_svc import privacy, store
+from qa_svc import privacy, scorecards, store
+from qa_svc import reviewers as reviewer_directory
 from shared.api import cursor_time, cursor_uuid, decode_cursor, encode_cursor
 from shared.errors import NotFound
 from shared.http import ServiceClient
+from shared.tokens import Principal
 
 
 def classify(daily: dict[str, int], since: datetime, until: datetime, regressed: bool) -> str:
@@ -62,10 +64,46 @@ def review(
     known engineer's name too, as persistence's guard reached by `guard` finds it) are refused
     with a 422 naming `notes`."""
     privacy.refuse_personal_data(guard, {"notes": notes})
+    return save_decision(conn, session_id, status, notes, reviewer)
+
+
+def save_decision(
+    conn: psycopg.Connection, session_id: uuid.UUID, status: str, notes: str | None, reviewer: str
+) -> dict[str, Any]:
+    """Record a decision whose notes were checked already; 404 for a session without a log."""
     first_seen = store.first_seen(conn, session_id)
     if first_seen is None:
         raise NotFound("No validation log for this session.")
     return store.save_review(conn, session_id, status, notes, reviewer, first_seen)
+
+
+def record(
+    conn: psycopg.Connection,
+    session_id: uuid.UUID,
+    data: dict[str, Any],
+    principal: Principal,
+    *,
+    guard: ServiceClient,
+) -> dict[str, Any]:
+    """A review as the API takes it: the caller's scorecard ratings (when given) and the
+    session's status (reviewed when only ratings are given) with notes, in one transaction; the
+    reviewer is shown by display name."""
+    reviewer_directory.note(conn, principal)
+    privacy.refuse_personal_data(guard, {"notes": data["notes"]})
+    scored = None
+    if data["ratings"] is not None:
+        scored = scorecards.score(
+            conn,
+            session_id,
+            principal.subject,
+            data["scorecard_id"],
+            data["ratings"],
+            data["comments"],
+            guard=guard,
+        )
+    status = data["status"] or "reviewed"
+    saved = save_decision(conn, session_id, status, data["notes"], principal.subject)
+    return {**saved, "reviewer": reviewer_directory.display_name(principal), "scored": scored}
 
 
 def current_review(conn: psycopg.Connection, session_id: uuid.UUID) -> dict[str, Any]:

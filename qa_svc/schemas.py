@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from datetime import UTC, datetime, timedelta
 
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from qa_svc import scoring
 from shared import domain
 from shared.api import PageArgsSchema, Schema, WholeText
 
@@ -43,6 +46,16 @@ class CheckResultSchema(Schema):
     defaults = fields.Dict()
 
 
+# An agent's clock may run a little ahead of ours; an event later than that is a wrong clock or a
+# forged time, and would sort first in every log for years (issue #24: events dated 4624).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def not_in_the_future(moment: datetime) -> None:
+    if moment > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValidationError("Lies in the future (more than 5 minutes ahead of the server).")
+
+
 class EventSchema(Schema):
     session_id = fields.UUID(required=True)
     step = fields.Integer(load_default=None, validate=validate.Range(1, 7))
@@ -52,7 +65,7 @@ class EventSchema(Schema):
     )
     code = fields.String(load_default=None, validate=CODE)
     attempt = fields.Integer(load_default=1, validate=validate.Range(1, 100))
-    time = fields.AwareDateTime(load_default=None)
+    time = fields.AwareDateTime(load_default=None, validate=not_in_the_future)
     agent_version = fields.String(load_default=None, validate=AGENT_VERSION)
     message = fields.String(load_default=None, validate=validate.Length(max=200))
     confidence_overall = fields.Float(
@@ -136,6 +149,11 @@ class ReviewQueueArgsSchema(PageArgsSchema):
             "(false: also sessions without a reported confidence)."
         },
     )
+    assignee = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 64),
+        metadata={"description": "`me` (the caller), or a reviewer id: the sessions assigned."},
+    )
 
 
 class ReviewItemSchema(Schema):
@@ -147,7 +165,8 @@ class ReviewItemSchema(Schema):
     confidence_overall = fields.Float(allow_none=True)
     first_seen_at = fields.AwareDateTime()
     last_seen_at = fields.AwareDateTime()
-    reviewer = fields.String(allow_none=True)
+    reviewer = fields.String(allow_none=True, metadata={"description": "Display name."})
+    assignee = fields.String(allow_none=True, metadata={"description": "Display name."})
     notes = fields.String(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
 
@@ -160,16 +179,69 @@ class ReviewQueueSchema(Schema):
     )
 
 
+RATING = fields.Raw(
+    metadata={
+        "description": '1-5 (scales 1-5 and na_allowed_1-5), "pass" or "fail" (pass_fail), '
+        'or "na" (na_allowed_1-5)',
+        "oneOf": [{"type": "integer", "minimum": 1, "maximum": 5}, {"type": "string"}],
+    }
+)
+CRITERION_KEY = WholeText(
+    r"^[a-z][a-z0-9_]{0,39}$", error="Use 1-40 lower-case letters, digits or _, from a letter."
+)
+
+
 class ReviewInSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Required without ratings; with ratings it defaults to reviewed."},
+    )
     notes = fields.String(load_default=None, validate=validate.Length(max=2000))
+    scorecard_id = fields.UUID(
+        load_default=None, metadata={"description": "Scorecard version; the default one if none."}
+    )
+    ratings = fields.Dict(
+        keys=fields.String(validate=CRITERION_KEY),
+        values=RATING,
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Criterion key -> rating; every criterion of the scorecard."},
+    )
+    comments = fields.Dict(
+        keys=fields.String(validate=CRITERION_KEY),
+        values=fields.String(validate=validate.Length(max=1000)),
+        load_default=dict,
+        validate=validate.Length(max=40),
+        metadata={"description": "Criterion key -> comment (checked for personal data)."},
+    )
+
+    @validates_schema
+    def _status_or_ratings(self, data, **_kwargs):
+        if data.get("status") is None and data.get("ratings") is None:
+            raise ValidationError("Give a status, ratings, or both.", "status")
+
+
+class ScoredSchema(Schema):
+    scorecard_id = fields.UUID()
+    scorecard_name = fields.String()
+    scorecard_version = fields.Integer()
+    ratings = fields.Dict(keys=fields.String(), values=RATING)
+    comments = fields.Dict(keys=fields.String(), values=fields.String())
+    quality_score = fields.Float(metadata={"description": "Weighted mean on 0-100."})
+    scored_at = fields.AwareDateTime()
 
 
 class ReviewSchema(Schema):
     session_id = fields.UUID()
     status = fields.String()
     notes = fields.String(allow_none=True)
-    reviewer = fields.String(allow_none=True)
+    reviewer = fields.String(
+        allow_none=True, metadata={"description": "Display name of the reviewer."}
+    )
+    scored = fields.Nested(
+        ScoredSchema, allow_none=True, metadata={"description": "The caller's scored review."}
+    )
     first_seen_at = fields.AwareDateTime()
     started_at = fields.AwareDateTime(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
@@ -187,3 +259,97 @@ class DailyMetricsSchema(Schema):
 class MetricsSchema(Schema):
     days = fields.Integer()
     series = fields.List(fields.Nested(DailyMetricsSchema))
+
+
+class CriterionSchema(Schema):
+    key = fields.String(required=True, validate=CRITERION_KEY)
+    label = fields.String(required=True, validate=validate.Length(1, 120))
+    weight = fields.Float(
+        load_default=1.0, validate=validate.Range(min=0, max=100, min_inclusive=False)
+    )
+    scale = fields.String(load_default="1-5", validate=validate.OneOf(scoring.SCALES))
+
+
+class ScorecardInSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    criteria = fields.List(
+        fields.Nested(CriterionSchema), required=True, validate=validate.Length(1, 40)
+    )
+    is_default = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _unique_keys(self, data, **_kwargs):
+        keys = [criterion["key"] for criterion in data.get("criteria", [])]
+        if len(keys) != len(set(keys)):
+            raise ValidationError("Each criterion needs its own key.", "criteria")
+
+
+class ScorecardSchema(Schema):
+    scorecard_id = fields.UUID(metadata={"description": "Id of this version."})
+    family_id = fields.UUID(metadata={"description": "Shared by every version of the scorecard."})
+    version = fields.Integer()
+    name = fields.String()
+    criteria = fields.List(fields.Nested(CriterionSchema))
+    is_default = fields.Boolean()
+    is_latest = fields.Boolean()
+    created_at = fields.AwareDateTime()
+
+
+class ScorecardListArgsSchema(Schema):
+    all_versions = fields.Boolean(load_default=False)
+
+
+class ScorecardListSchema(Schema):
+    items = fields.List(fields.Nested(ScorecardSchema))
+
+
+GROUPS = ("agent_version", "week", "reviewer", "criterion")
+
+
+class QualityArgsSchema(Schema):
+    group_by = fields.String(load_default="agent_version", validate=validate.OneOf(GROUPS))
+    from_ = fields.AwareDateTime(data_key="from", load_default=None)
+    to = fields.AwareDateTime(load_default=None)
+
+    @validates_schema
+    def _ordered(self, data, **_kwargs):
+        if data["from_"] and data["to"] and data["from_"] >= data["to"]:
+            raise ValidationError("Must be later than from.", "to")
+
+
+class ChangeSchema(Schema):
+    previous_version = fields.String(allow_none=True)
+    difference = fields.Float(metadata={"description": "This version's score minus the previous."})
+    ci_low = fields.Float(allow_none=True, metadata={"description": "Welch 95 % interval, low."})
+    ci_high = fields.Float(allow_none=True, metadata={"description": "Welch 95 % interval, high."})
+    flagged = fields.Boolean(metadata={"description": "The whole interval lies below zero."})
+
+
+class QualityItemSchema(Schema):
+    agent_version = fields.String(allow_none=True)
+    week = fields.Date(metadata={"description": "Monday of the ISO week."})
+    reviewer = fields.String(metadata={"description": "Display name of the reviewer."})
+    criterion = fields.String()
+    reviews = fields.Integer()
+    quality_score = fields.Float()
+    criteria = fields.Dict(keys=fields.String(), values=fields.Float())
+    change = fields.Nested(ChangeSchema, allow_none=True)
+
+
+class QualitySchema(Schema):
+    items = fields.List(fields.Nested(QualityItemSchema))
+
+
+class ReviewerSchema(Schema):
+    reviewer_id = fields.String(metadata={"description": "Subject id (for assignment calls)."})
+    display_name = fields.String()
+    active = fields.Boolean(metadata={"description": "Takes part in round-robin assignment."})
+    seen_at = fields.AwareDateTime()
+
+
+class ReviewerListSchema(Schema):
+    items = fields.List(fields.Nested(ReviewerSchema))
+
+
+class ReviewerInSchema(Schema):
+    active = fields.Boolean(required=True)

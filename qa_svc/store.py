@@ -130,10 +130,12 @@ def review_queue(
     low_confidence: bool | None = None,
     low_confidence_below: float = 0.5,
     after: tuple[str, str] | None = None,
+    assignee: str | None = None,
 ) -> list[dict]:
     """Sessions from the validation log with their review state, newest first; low confidence
     means the last confidence reported for the session is below `low_confidence_below`; `after`
-    is the (last_seen_at, session_id) of the previous page's last row (keyset pagination)."""
+    is the (last_seen_at, session_id) of the previous page's last row (keyset pagination);
+    `assignee` keeps the sessions assigned to that reviewer. Reviewers by display name."""
     return conn.execute(
         """
         WITH sessions AS (
@@ -148,9 +150,16 @@ def review_queue(
                   FROM validation_events) e
             GROUP BY session_id
         )
-        SELECT s.*, coalesce(r.status, 'pending') AS status, r.reviewer, r.notes, r.decided_at
+        SELECT s.*, coalesce(r.status, 'pending') AS status, r.notes, r.decided_at,
+               CASE WHEN r.reviewer IS NOT NULL
+                    THEN coalesce(rv.display_name, 'unnamed reviewer') END AS reviewer,
+               av.display_name AS assignee
         FROM sessions s LEFT JOIN reviews r USING (session_id)
+        LEFT JOIN reviewers rv ON rv.reviewer_id = r.reviewer
+        LEFT JOIN assignments a USING (session_id)
+        LEFT JOIN reviewers av ON av.reviewer_id = a.reviewer_id
         WHERE (%(has_errors)s::boolean IS NULL OR (s.errors > 0) = %(has_errors)s)
+          AND (%(assignee)s::text IS NULL OR a.reviewer_id = %(assignee)s)
           AND (%(restart)s::boolean IS NULL OR s.restart_offered = %(restart)s)
           AND (%(status)s::text IS NULL OR coalesce(r.status, 'pending') = %(status)s)
           AND (%(version)s::text IS NULL OR s.agent_version = %(version)s)
@@ -171,6 +180,7 @@ def review_queue(
             "after_at": after[0] if after else None,
             "after_id": after[1] if after else None,
             "limit": limit,
+            "assignee": assignee,
         },
     ).fetchall()
 
@@ -217,8 +227,9 @@ def save_review(
 def get_review(conn: psycopg.Connection, session_id: uuid.UUID) -> dict | None:
     """The session's review state, or None when nobody reviewed it yet."""
     return conn.execute(
-        "SELECT status, notes, reviewer, decided_at, updated_at FROM reviews "
-        "WHERE session_id = %(id)s",
+        "SELECT r.status, r.notes, coalesce(v.display_name, 'unnamed reviewer') AS reviewer, "
+        "r.decided_at, r.updated_at FROM reviews r "
+        "LEFT JOIN reviewers v ON v.reviewer_id = r.reviewer WHERE r.session_id = %(id)s",
         {"id": session_id},
     ).fetchone()
 

@@ -128,7 +128,8 @@ def test_review_api_queue_and_pii_guard(app_config, conn):
             f"/api/v1/qa/reviews/{A}", json={"status": "reviewed", "notes": "ok"}, headers=headers
         )
         assert done.status_code == 200
-        assert (done.json["status"], done.json["reviewer"]) == ("reviewed", "qa-7")
+        # a machine client has no display name: never its bare subject id
+        assert (done.json["status"], done.json["reviewer"]) == ("reviewed", "unnamed reviewer")
         leaked = client.post(
             f"/api/v1/qa/reviews/{B}",
             headers=headers,
