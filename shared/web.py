@@ -86,7 +86,8 @@ def register_access_log(app: Flask, service: str) -> None:
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         metrics.observe_request(service, request.method, route, response.status_code, seconds)
         if request.endpoint not in PROBE_ENDPOINTS:
-            access_log.info(
+            access_log.log(
+                _access_level(route),
                 "request",
                 extra={
                     "method": request.method,
@@ -96,6 +97,13 @@ def register_access_log(app: Flask, service: str) -> None:
                 },
             )
         return response
+
+
+def _access_level(route: str) -> int:
+    """Internal reads log at debug: the trends worker polls the change feed every second, and a
+    person watching the log should see the requests people and agents make."""
+    internal_read = request.method == "GET" and route.startswith("/api/v1/internal/")
+    return logging.DEBUG if internal_read else logging.INFO
 
 
 def register_errors(app: Flask) -> None:
