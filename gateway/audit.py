@@ -33,6 +33,12 @@ AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("PATCH", r"qa/reviewers/[^/]+", "qa.reviewer"),
     ("POST", r"qa/calibrations", "qa.calibration"),
     ("POST", r"alerts/[^/]+/(ack|resolve)", "alerts.decide"),
+    ("POST", r"notifications/(channels|routes|silences)", "notifications.create"),
+    ("PUT", r"notifications/(channels|routes)/[^/]+", "notifications.change"),
+    ("DELETE", r"notifications/(channels|routes|silences)/[^/]+", "notifications.delete"),
+    ("POST", r"notifications/channels/[^/]+/test", "notifications.test"),
+    ("POST", r"notifications/routes/[^/]+/confirm", "notifications.confirm"),
+    ("POST", r"notifications/deliveries/[^/]+/retry", "notifications.retry"),
 )
 
 
@@ -68,6 +74,7 @@ ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
     (re.compile(r"/api/v1/erasures/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/alerts/(?!export$)([^/]+)(?:/(?:ack|resolve))?"), _is_uuid),
     (re.compile(r"/api/v1/thresholds/([^/]+)"), _is_rule_name),
+    (re.compile(r"/api/v1/notifications/(?:channels|routes|silences)/([^/]+)(?:/\w+)?"), _is_uuid),
     (re.compile(r"/api/v1/validation/sessions/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/qa/reviews/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/qa/scorecards/([^/]+)"), _is_uuid),

@@ -32,6 +32,7 @@ ROUTES = {
     "trends": "trends",
     "alerts": "trends",
     "thresholds": "trends",
+    "notifications": "trends",
     "validation": "qa",
     "qa": "qa",
 }

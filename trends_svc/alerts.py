@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from shared.errors import Conflict
-from trends_svc import rules, store_alerts, store_outbox, webhooks
+from trends_svc import notifications, rules, store_alerts, store_outbox, webhooks
 
 
 def thresholds_by_rule(conn: psycopg.Connection) -> dict[str, dict]:
@@ -31,12 +31,14 @@ def reconcile(
     now = now or datetime.now(UTC)
     firings = {firing.key: firing for firing in rules.evaluate(conn, now, thresholds_by_rule(conn))}
     counts = {"opened": 0, "updated": 0, "resolved": 0}
+    changes: list[tuple[dict, str]] = []  # for the notification routes, grouped per route
     for alert in store_alerts.live_alerts(conn):
         firing = firings.pop((alert["rule"], alert["subject"], alert["category"]), None)
         if firing is None:
             resolved = store_alerts.set_alert_status(conn, alert["alert_id"], "resolved", "system")
             store_alerts.add_history(conn, alert["alert_id"], "resolved", "system")
             notify(conn, resolved, "alert.resolved", notify_base)
+            changes.append((resolved, "alert.resolved"))
             counts["resolved"] += 1
         elif firing.evidence != alert["evidence"]:
             store_alerts.update_evidence(conn, alert["alert_id"], firing.evidence, firing.team)
@@ -57,7 +59,9 @@ def reconcile(
         store_alerts.insert_alert(conn, alert)
         store_alerts.add_history(conn, alert["alert_id"], "open", "system", firing.evidence)
         notify(conn, alert, "alert.opened", notify_base)
+        changes.append((alert, "alert.opened"))
         counts["opened"] += 1
+    notifications.queue_evaluation(conn, changes, now)
     return counts
 
 
@@ -82,6 +86,7 @@ def decide(
     store_alerts.add_history(conn, alert["alert_id"], status, actor)
     if status == "resolved":
         notify(conn, updated, "alert.resolved", notify_base)
+        notifications.queue_evaluation(conn, [(updated, "alert.resolved")], datetime.now(UTC))
     return updated
 
 

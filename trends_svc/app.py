@@ -16,8 +16,9 @@ from shared.web import (
     register_internal_auth,
     settings_of,
 )
-from trends_svc import store_feed, store_outbox
+from trends_svc import notifications, store_feed, store_outbox
 from trends_svc.api import blp
+from trends_svc.notifications.api import blp as notifications_blp
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,7 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_database(app, schema="trends")
     register_internal_auth(app)
     register_feed(app)
-    register_api(app, [blp])
+    notifications.register(app)
+    register_api(app, [blp, notifications_blp])
     add_metrics_refresher(app, lambda: publish_operational_metrics(app))
     add_ready_detail(app, "feed", lambda: feed_lag(app))
     return app

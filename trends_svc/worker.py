@@ -13,7 +13,7 @@ import psycopg
 from prometheus_client import start_http_server
 
 from shared import db, metrics
-from trends_svc import alerts, projection, store_feed, webhooks
+from trends_svc import alerts, notifications, projection, store_feed, webhooks
 from trends_svc.app import create_app
 
 LOCK_KEY = 0x7C3E_7E4D  # "the trends worker" in pg_advisory_lock's key space
@@ -127,6 +127,10 @@ def main() -> None:
     log.info("trends worker started")
     if app.extensions["settings"].alert_webhook_url:
         threading.Thread(target=worker.deliver_loop, name="webhooks", daemon=True).start()
+    # Routes, grouping, repeats, digests and their delivery: a thread of its own on every replica.
+    threading.Thread(
+        target=notifications.run, args=(app, worker.stop), name="notifications", daemon=True
+    ).start()
     worker.run()
     app.extensions["db_pool"].close()
 

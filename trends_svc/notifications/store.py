@@ -1,0 +1,565 @@
+"""SQL of notifications: channels, routes, silences, the grouping state, the outbox and the digest
+keys. One function per statement, connection first; times come from the caller (the clock)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+# --- channels ------------------------------------------------------------------------------
+
+
+def insert_channel(conn: psycopg.Connection, channel: dict[str, Any]) -> dict:
+    """Create a channel and return it."""
+    return conn.execute(
+        """
+        INSERT INTO notification_channels
+            (channel_id, name, kind, sealed_config, masked_config, owner, created_by)
+        VALUES (%(channel_id)s, %(name)s, %(kind)s, %(sealed_config)s, %(masked_config)s,
+                %(owner)s, %(created_by)s)
+        RETURNING *
+        """,
+        {**channel, "masked_config": Jsonb(channel["masked_config"])},
+    ).fetchone()
+
+
+def list_channels(conn: psycopg.Connection) -> list[dict]:
+    """Every channel an admin manages (self-service ones are listed with their routes)."""
+    return conn.execute(
+        "SELECT * FROM notification_channels WHERE owner IS NULL ORDER BY name"
+    ).fetchall()
+
+
+def get_channel(conn: psycopg.Connection, channel_id: uuid.UUID) -> dict | None:
+    return conn.execute(
+        "SELECT * FROM notification_channels WHERE channel_id = %(id)s", {"id": channel_id}
+    ).fetchone()
+
+
+def update_channel(conn: psycopg.Connection, channel_id: uuid.UUID, changes: dict) -> dict | None:
+    """Replace a channel's name and config; None when it does not exist."""
+    return conn.execute(
+        """
+        UPDATE notification_channels
+        SET name = %(name)s, sealed_config = %(sealed_config)s,
+            masked_config = %(masked_config)s, updated_at = now()
+        WHERE channel_id = %(id)s
+        RETURNING *
+        """,
+        {**changes, "id": channel_id, "masked_config": Jsonb(changes["masked_config"])},
+    ).fetchone()
+
+
+def delete_channel(conn: psycopg.Connection, channel_id: uuid.UUID) -> bool:
+    """Delete a channel with its routes and messages; False when it did not exist."""
+    return (
+        conn.execute(
+            "DELETE FROM notification_channels WHERE channel_id = %(id)s", {"id": channel_id}
+        ).rowcount
+        > 0
+    )
+
+
+# --- routes --------------------------------------------------------------------------------
+
+ROUTE_FIELDS = (
+    "channel_id",
+    "teams",
+    "rules",
+    "categories",
+    "group_wait_seconds",
+    "group_interval_seconds",
+    "repeat_interval_seconds",
+    "send_resolved",
+    "digest",
+)
+
+
+def insert_route(conn: psycopg.Connection, route: dict[str, Any]) -> dict:
+    """Create a route and return it."""
+    return conn.execute(
+        """
+        INSERT INTO notification_routes
+            (route_id, channel_id, teams, rules, categories, group_wait_seconds,
+             group_interval_seconds, repeat_interval_seconds, send_resolved, digest, owner,
+             confirmation_hash, confirmed_at, created_by)
+        VALUES (%(route_id)s, %(channel_id)s, %(teams)s, %(rules)s, %(categories)s,
+                %(group_wait_seconds)s, %(group_interval_seconds)s, %(repeat_interval_seconds)s,
+                %(send_resolved)s, %(digest)s, %(owner)s, %(confirmation_hash)s,
+                %(confirmed_at)s, %(created_by)s)
+        RETURNING *
+        """,
+        route,
+    ).fetchone()
+
+
+def list_routes(conn: psycopg.Connection, owner: str | None) -> list[dict]:
+    """Routes oldest first: every route (owner None), or one manager's own."""
+    return conn.execute(
+        """
+        SELECT * FROM notification_routes
+        WHERE %(owner)s::text IS NULL OR owner = %(owner)s
+        ORDER BY created_at, route_id
+        """,
+        {"owner": owner},
+    ).fetchall()
+
+
+def get_route(conn: psycopg.Connection, route_id: uuid.UUID, owner: str | None) -> dict | None:
+    """One route; for a manager (owner given) only one of their own."""
+    return conn.execute(
+        """
+        SELECT * FROM notification_routes
+        WHERE route_id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+        """,
+        {"id": route_id, "owner": owner},
+    ).fetchone()
+
+
+def update_route(conn: psycopg.Connection, route_id: uuid.UUID, route: dict) -> dict | None:
+    """Replace a route's matching and timing; None when it does not exist."""
+    return conn.execute(
+        """
+        UPDATE notification_routes
+        SET channel_id = %(channel_id)s, teams = %(teams)s, rules = %(rules)s,
+            categories = %(categories)s, group_wait_seconds = %(group_wait_seconds)s,
+            group_interval_seconds = %(group_interval_seconds)s,
+            repeat_interval_seconds = %(repeat_interval_seconds)s,
+            send_resolved = %(send_resolved)s, digest = %(digest)s, updated_at = now()
+        WHERE route_id = %(id)s
+        RETURNING *
+        """,
+        {**route, "id": route_id},
+    ).fetchone()
+
+
+def delete_route(conn: psycopg.Connection, route_id: uuid.UUID) -> dict | None:
+    """Delete a route; returns it (None when it did not exist)."""
+    return conn.execute(
+        "DELETE FROM notification_routes WHERE route_id = %(id)s RETURNING *", {"id": route_id}
+    ).fetchone()
+
+
+def confirm_route(
+    conn: psycopg.Connection, route_id: uuid.UUID, code_hash: str, now: datetime
+) -> dict | None:
+    """Activate a self-service route whose confirmation code hashes to `code_hash`."""
+    return conn.execute(
+        """
+        UPDATE notification_routes
+        SET confirmed_at = %(now)s, confirmation_hash = NULL, updated_at = now()
+        WHERE route_id = %(id)s AND confirmation_hash = %(hash)s
+        RETURNING *
+        """,
+        {"id": route_id, "hash": code_hash, "now": now},
+    ).fetchone()
+
+
+def active_routes(conn: psycopg.Connection) -> list[dict]:
+    """Confirmed routes with their channel's kind."""
+    return conn.execute(
+        """
+        SELECT r.*, c.kind FROM notification_routes r
+        JOIN notification_channels c USING (channel_id)
+        WHERE r.confirmed_at IS NOT NULL
+        """
+    ).fetchall()
+
+
+# --- silences ------------------------------------------------------------------------------
+
+
+def insert_silence(conn: psycopg.Connection, silence: dict[str, Any]) -> dict:
+    """Create a silence and return it."""
+    return conn.execute(
+        """
+        INSERT INTO notification_silences
+            (silence_id, matchers, starts_at, ends_at, reason, created_by)
+        VALUES (%(silence_id)s, %(matchers)s, %(starts_at)s, %(ends_at)s, %(reason)s,
+                %(created_by)s)
+        RETURNING *
+        """,
+        {**silence, "matchers": Jsonb(silence["matchers"])},
+    ).fetchone()
+
+
+def list_silences(
+    conn: psycopg.Connection, teams: Sequence[str] | None, now: datetime, active_only: bool
+) -> list[dict]:
+    """Silences newest first; for a team-scoped caller those matching one of their teams only."""
+    return conn.execute(
+        """
+        SELECT * FROM notification_silences
+        WHERE (%(teams)s::text[] IS NULL OR matchers ->> 'team' = ANY(%(teams)s::text[]))
+          AND (NOT %(active)s OR ends_at > %(now)s)
+        ORDER BY created_at DESC, silence_id
+        LIMIT 500
+        """,
+        {"teams": list(teams) if teams is not None else None, "now": now, "active": active_only},
+    ).fetchall()
+
+
+def get_silence(
+    conn: psycopg.Connection, silence_id: uuid.UUID, teams: Sequence[str] | None
+) -> dict | None:
+    return conn.execute(
+        """
+        SELECT * FROM notification_silences
+        WHERE silence_id = %(id)s
+          AND (%(teams)s::text[] IS NULL OR matchers ->> 'team' = ANY(%(teams)s::text[]))
+        """,
+        {"id": silence_id, "teams": list(teams) if teams is not None else None},
+    ).fetchone()
+
+
+def expire_silence(
+    conn: psycopg.Connection, silence_id: uuid.UUID, actor: str, now: datetime
+) -> dict | None:
+    """End a silence now (one that ended already keeps its end)."""
+    return conn.execute(
+        """
+        UPDATE notification_silences
+        SET ends_at = LEAST(ends_at, %(now)s),
+            expired_by = CASE WHEN ends_at > %(now)s THEN %(actor)s ELSE expired_by END
+        WHERE silence_id = %(id)s
+        RETURNING *
+        """,
+        {"id": silence_id, "actor": actor, "now": now},
+    ).fetchone()
+
+
+def active_silences(conn: psycopg.Connection, now: datetime) -> list[dict]:
+    """The silences in force at `now`."""
+    return conn.execute(
+        "SELECT * FROM notification_silences WHERE starts_at <= %(now)s AND ends_at > %(now)s",
+        {"now": now},
+    ).fetchall()
+
+
+# --- grouping ------------------------------------------------------------------------------
+
+
+def add_pending(
+    conn: psycopg.Connection, rows: Sequence[tuple[uuid.UUID, uuid.UUID, str]], now: datetime
+) -> None:
+    """Queue (route_id, alert_id, event) for the routes' next messages; duplicates are ignored."""
+    if not rows:
+        return
+    routes, alert_ids, events = (list(column) for column in zip(*rows, strict=True))
+    conn.execute(
+        """
+        INSERT INTO notification_pending (route_id, alert_id, event, queued_at)
+        SELECT route_id, alert_id, event, %(now)s
+        FROM unnest(%(routes)s::uuid[], %(alerts)s::uuid[], %(events)s::text[])
+             AS t(route_id, alert_id, event)
+        ON CONFLICT DO NOTHING
+        """,
+        {"routes": routes, "alerts": alert_ids, "events": events, "now": now},
+    )
+
+
+def announced_pairs(
+    conn: psycopg.Connection, alert_ids: Iterable[uuid.UUID]
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(route_id, alert_id) of these alerts that a route has announced already."""
+    return {
+        (row["route_id"], row["alert_id"])
+        for row in conn.execute(
+            "SELECT route_id, alert_id FROM notification_announced "
+            "WHERE alert_id = ANY(%(ids)s::uuid[])",
+            {"ids": list(alert_ids)},
+        )
+    }
+
+
+def drop_unsent_openings(conn: psycopg.Connection, alert_ids: Sequence[uuid.UUID]) -> None:
+    """Forget queued openings of alerts that resolved before any message announced them."""
+    conn.execute(
+        "DELETE FROM notification_pending WHERE alert_id = ANY(%(ids)s::uuid[]) "
+        "AND event IN ('alert.opened', 'alert.repeat')",
+        {"ids": list(alert_ids)},
+    )
+
+
+def routes_due(conn: psycopg.Connection, now: datetime) -> list[dict]:
+    """Routes whose queued alerts may go now: the oldest waited group_wait, the last message is
+    group_interval ago. Locked, skipping those another worker is sending."""
+    return conn.execute(
+        """
+        SELECT r.*, c.kind FROM notification_routes r
+        JOIN notification_channels c USING (channel_id)
+        WHERE r.confirmed_at IS NOT NULL
+          AND (SELECT min(p.queued_at) FROM notification_pending p WHERE p.route_id = r.route_id)
+              + make_interval(secs => r.group_wait_seconds) <= %(now)s
+          AND (r.last_sent_at IS NULL
+               OR r.last_sent_at + make_interval(secs => r.group_interval_seconds) <= %(now)s)
+        FOR UPDATE OF r SKIP LOCKED
+        """,
+        {"now": now},
+    ).fetchall()
+
+
+def take_pending(conn: psycopg.Connection, route_id: uuid.UUID) -> list[dict]:
+    """Remove a route's queued alert events and return them with the alerts as they are now."""
+    return conn.execute(
+        """
+        WITH taken AS (
+            DELETE FROM notification_pending WHERE route_id = %(id)s RETURNING alert_id, event
+        )
+        SELECT taken.event, a.* FROM taken JOIN alerts a USING (alert_id)
+        ORDER BY taken.event, a.team, a.rule, a.subject, a.category
+        """,
+        {"id": route_id},
+    ).fetchall()
+
+
+def mark_route_sent(
+    conn: psycopg.Connection,
+    route_id: uuid.UUID,
+    announced: Sequence[uuid.UUID],
+    resolved: Sequence[uuid.UUID],
+    now: datetime,
+) -> None:
+    """Remember that a message of the route went out now with these alerts."""
+    conn.execute(
+        "UPDATE notification_routes SET last_sent_at = %(now)s WHERE route_id = %(id)s",
+        {"id": route_id, "now": now},
+    )
+    conn.execute(
+        """
+        INSERT INTO notification_announced (route_id, alert_id, last_sent_at)
+        SELECT %(id)s, alert_id, %(now)s FROM unnest(%(ids)s::uuid[]) AS t(alert_id)
+        ON CONFLICT (route_id, alert_id) DO UPDATE SET last_sent_at = EXCLUDED.last_sent_at
+        """,
+        {"id": route_id, "ids": list(announced), "now": now},
+    )
+    conn.execute(
+        "DELETE FROM notification_announced WHERE route_id = %(id)s "
+        "AND alert_id = ANY(%(ids)s::uuid[])",
+        {"id": route_id, "ids": list(resolved)},
+    )
+
+
+def repeat_candidates(conn: psycopg.Connection, now: datetime) -> list[dict]:
+    """Open alerts a route announced at least its repeat_interval ago and has not queued again."""
+    return conn.execute(
+        """
+        SELECT n.route_id, a.* FROM notification_announced n
+        JOIN notification_routes r USING (route_id)
+        JOIN alerts a USING (alert_id)
+        WHERE r.repeat_interval_seconds > 0 AND a.status = 'open'
+          AND n.last_sent_at + make_interval(secs => r.repeat_interval_seconds) <= %(now)s
+          AND NOT EXISTS (SELECT 1 FROM notification_pending p
+                          WHERE p.route_id = n.route_id AND p.alert_id = n.alert_id)
+        """,
+        {"now": now},
+    ).fetchall()
+
+
+# --- outbox --------------------------------------------------------------------------------
+
+
+def enqueue_message(
+    conn: psycopg.Connection,
+    *,
+    channel_id: uuid.UUID,
+    route_id: uuid.UUID | None,
+    purpose: str,
+    message: dict,
+    alert_ids: Sequence[uuid.UUID] = (),
+    now: datetime | None = None,
+) -> int:
+    """Queue a rendered message in the caller's transaction; returns its id."""
+    message_id = conn.execute(
+        """
+        INSERT INTO notification_outbox
+            (channel_id, route_id, purpose, message, alert_count, next_attempt_at)
+        VALUES (%(channel)s, %(route)s, %(purpose)s, %(message)s, %(count)s,
+                COALESCE(%(now)s, now()))
+        RETURNING message_id
+        """,
+        {
+            "channel": channel_id,
+            "route": route_id,
+            "purpose": purpose,
+            "message": Jsonb(message),
+            "count": len(alert_ids),
+            "now": now,
+        },
+    ).fetchone()["message_id"]
+    if alert_ids:
+        conn.execute(
+            "INSERT INTO notification_outbox_alerts (alert_id, message_id) "
+            "SELECT DISTINCT alert_id, %(id)s FROM unnest(%(ids)s::uuid[]) AS t(alert_id)",
+            {"id": message_id, "ids": list(alert_ids)},
+        )
+    return message_id
+
+
+def due_messages(conn: psycopg.Connection, limit: int, now: datetime) -> list[dict]:
+    """Pending messages whose time has come, with their channel, locked (others skip them)."""
+    return conn.execute(
+        """
+        SELECT o.*, c.kind, c.sealed_config FROM notification_outbox o
+        JOIN notification_channels c USING (channel_id)
+        WHERE o.status = 'pending' AND o.next_attempt_at <= %(now)s
+        ORDER BY o.next_attempt_at, o.message_id
+        LIMIT %(limit)s
+        FOR UPDATE OF o SKIP LOCKED
+        """,
+        {"limit": limit, "now": now},
+    ).fetchall()
+
+
+def mark_delivered(conn: psycopg.Connection, message_id: int, now: datetime) -> None:
+    conn.execute(
+        "UPDATE notification_outbox SET status = 'delivered', delivered_at = %(now)s, "
+        "attempts = attempts + 1, last_error = NULL WHERE message_id = %(id)s",
+        {"id": message_id, "now": now},
+    )
+
+
+def mark_failed(
+    conn: psycopg.Connection,
+    message_id: int,
+    error: str,
+    retry_at: datetime,
+    *,
+    counted: bool = True,
+    dead: bool = False,
+) -> None:
+    """Record a failed attempt (`counted`) or a wait (nothing could be tried) and when to try
+    again; `dead` after the last attempt."""
+    conn.execute(
+        """
+        UPDATE notification_outbox
+        SET attempts = attempts + %(counted)s::int, last_error = %(error)s,
+            next_attempt_at = %(retry_at)s,
+            status = CASE WHEN %(dead)s THEN 'dead' ELSE status END
+        WHERE message_id = %(id)s
+        """,
+        {"id": message_id, "error": error, "retry_at": retry_at, "counted": counted, "dead": dead},
+    )
+
+
+def retry_message(conn: psycopg.Connection, message_id: int, now: datetime) -> dict | None:
+    """Give a dead letter a new round of attempts; None when it is not dead."""
+    return conn.execute(
+        """
+        UPDATE notification_outbox
+        SET status = 'pending', attempts = 0, next_attempt_at = %(now)s
+        WHERE message_id = %(id)s AND status = 'dead'
+        RETURNING message_id
+        """,
+        {"id": message_id, "now": now},
+    ).fetchone()
+
+
+def list_deliveries(
+    conn: psycopg.Connection, status: str | None, before: int | None, limit: int
+) -> list[dict]:
+    """The delivery log, newest first (keyset on message_id), with each channel's name."""
+    return conn.execute(
+        """
+        SELECT o.message_id, o.channel_id, c.name AS channel_name, c.kind, o.route_id,
+               o.purpose, o.alert_count, o.status, o.attempts, o.last_error, o.created_at,
+               o.next_attempt_at, o.delivered_at, o.message
+        FROM notification_outbox o JOIN notification_channels c USING (channel_id)
+        WHERE (%(status)s::text IS NULL OR o.status = %(status)s)
+          AND (%(before)s::bigint IS NULL OR o.message_id < %(before)s)
+        ORDER BY o.message_id DESC
+        LIMIT %(limit)s
+        """,
+        {"status": status, "before": before, "limit": limit},
+    ).fetchall()
+
+
+def delivery_counts(conn: psycopg.Connection) -> dict[str, int]:
+    """Messages by status (for the metrics and the dashboard)."""
+    counts = dict.fromkeys(("pending", "delivered", "dead"), 0)
+    for row in conn.execute(
+        "SELECT status, count(*)::int AS n FROM notification_outbox GROUP BY status"
+    ):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+# --- digest --------------------------------------------------------------------------------
+
+
+def digest_routes(conn: psycopg.Connection) -> list[dict]:
+    """Confirmed routes that ask for the weekly digest, with their channel's kind."""
+    return conn.execute(
+        """
+        SELECT r.*, c.kind FROM notification_routes r
+        JOIN notification_channels c USING (channel_id)
+        WHERE r.digest AND r.confirmed_at IS NOT NULL
+        """
+    ).fetchall()
+
+
+def claim_digest(conn: psycopg.Connection, route_id: uuid.UUID, period_start: Any) -> bool:
+    """Take the (route, period) key; False when a digest for it exists (another worker's)."""
+    return (
+        conn.execute(
+            "INSERT INTO notification_digests (route_id, period_start) "
+            "VALUES (%(id)s, %(period)s) ON CONFLICT DO NOTHING",
+            {"id": route_id, "period": period_start},
+        ).rowcount
+        == 1
+    )
+
+
+def set_digest_message(
+    conn: psycopg.Connection, route_id: uuid.UUID, period_start: Any, message_id: int
+) -> None:
+    conn.execute(
+        "UPDATE notification_digests SET message_id = %(message)s "
+        "WHERE route_id = %(id)s AND period_start = %(period)s",
+        {"id": route_id, "period": period_start, "message": message_id},
+    )
+
+
+def team_kpis(
+    conn: psycopg.Connection, teams: Sequence[str], start: datetime, end: datetime
+) -> list[dict]:
+    """Per team (these, or every team when empty): sessions, mean sentiment and confidence and
+    the most common root cause of the projected sessions analysed in [start, end)."""
+    return conn.execute(
+        """
+        SELECT team, count(*)::int AS sessions, avg(sentiment_score) AS sentiment,
+               avg(confidence_overall) AS confidence, mode() WITHIN GROUP (ORDER BY root_cause)
+               AS top_cause
+        FROM sessions
+        WHERE analysed_at >= %(start)s AND analysed_at < %(end)s
+          AND (cardinality(%(teams)s::text[]) = 0 OR team = ANY(%(teams)s::text[]))
+        GROUP BY team ORDER BY team
+        """,
+        {"teams": list(teams), "start": start, "end": end},
+    ).fetchall()
+
+
+def digest_alerts(conn: psycopg.Connection, route: dict, since: datetime) -> list[dict]:
+    """Alerts matching the route that opened since `since` or are still open (newest first)."""
+    return conn.execute(
+        """
+        SELECT * FROM alerts
+        WHERE (opened_at >= %(since)s OR status <> 'resolved')
+          AND (cardinality(%(teams)s::text[]) = 0 OR team = ANY(%(teams)s::text[]))
+          AND (cardinality(%(rules)s::text[]) = 0 OR rule = ANY(%(rules)s::text[]))
+          AND (cardinality(%(cats)s::text[]) = 0 OR category = ANY(%(cats)s::text[]))
+        ORDER BY opened_at DESC
+        LIMIT 1000
+        """,
+        {
+            "since": since,
+            "teams": route["teams"],
+            "rules": route["rules"],
+            "cats": route["categories"],
+        },
+    ).fetchall()
