@@ -90,8 +90,8 @@ def decide(
     return updated
 
 
-def public(alert: dict) -> dict:
-    """An alert as the API shows it."""
+def public(alert: dict, silenced: bool = False) -> dict:
+    """An alert as the API shows it; `silenced` when a silence holds its notifications back."""
     return {
         "id": alert["alert_id"],
         "rule": alert["rule"],
@@ -107,4 +107,5 @@ def public(alert: dict) -> dict:
         "resolved_at": alert["resolved_at"],
         "acknowledged_at": alert["acknowledged_at"],
         "acknowledged_by": alert["acknowledged_by"],
+        "silenced": silenced,
     }

@@ -33,7 +33,7 @@ from shared.errors import (
 from shared.pseudonyms import engineer_code as pseudonym
 from shared.pseudonyms import is_engineer_code
 from shared.spreadsheet import neutralise
-from trends_svc import alerts, evaluation, history, store_alerts, store_summaries
+from trends_svc import alerts, evaluation, history, notifications, store_alerts, store_summaries
 from trends_svc.schemas import (
     NOT_AN_ENGINEER_CODE,
     AlertArgsSchema,
@@ -217,9 +217,11 @@ class Alerts(MethodView):
             rows = store_alerts.list_alerts(
                 conn, args, limit=args["limit"], after=after, teams=team_scope()
             )
+            silenced = notifications.silenced_alerts(conn, rows, notifications.clock())
         last = rows[-1] if len(rows) == args["limit"] else None
         cursor = encode_cursor([last["opened_at"].isoformat(), last["alert_id"]]) if last else None
-        return {"items": [alerts.public(row) for row in rows], "next_cursor": cursor}
+        items = [alerts.public(row, row["alert_id"] in silenced) for row in rows]
+        return {"items": items, "next_cursor": cursor}
 
 
 @blp.route("/alerts/export")
@@ -235,12 +237,9 @@ class AlertExport(MethodView):
         formulas in cells are neutralised. Managers get their own teams' alerts only.
         """
         with db.connection() as conn:
-            rows = [
-                alerts.public(row)
-                for row in store_alerts.list_alerts(
-                    conn, args, limit=None, after=None, teams=team_scope()
-                )
-            ]
+            found = store_alerts.list_alerts(conn, args, limit=None, after=None, teams=team_scope())
+            silenced = notifications.silenced_alerts(conn, found, notifications.clock())
+            rows = [alerts.public(row, row["alert_id"] in silenced) for row in found]
         return alert_file(rows, args["format"])
 
 

@@ -68,6 +68,7 @@ class AlertSchema(Schema):
     resolved_at = fields.AwareDateTime(allow_none=True)
     acknowledged_at = fields.AwareDateTime(allow_none=True)
     acknowledged_by = fields.String(allow_none=True)
+    silenced = fields.Boolean(metadata={"description": "A silence holds its notifications back."})
 
 
 class TimelineWeekSchema(Schema):

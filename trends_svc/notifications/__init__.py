@@ -14,21 +14,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from flask import Flask
+from flask import Flask, current_app
 
 from shared import db
 from shared.config import secret_value
 from trends_svc.notifications import delivery, digest, routing, sealing
-from trends_svc.notifications.routing import queue_evaluation
+from trends_svc.notifications.routing import queue_evaluation, silenced_alerts
 
 POLL_SECONDS = 1.0
 log = logging.getLogger("cr.trends.notifications")
 
-__all__ = ["deliver", "dispatch", "queue_evaluation", "register", "run"]
+__all__ = ["clock", "deliver", "dispatch", "queue_evaluation", "register", "run", "silenced_alerts"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def clock() -> datetime:
+    """The current app's notion of now (tests move it)."""
+    return current_app.extensions["notifications_clock"]()
 
 
 def register(app: Flask) -> None:

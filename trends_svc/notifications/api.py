@@ -12,6 +12,7 @@ from shared import db
 from shared.api import Blueprint, current_principal, cursor_int, decode_cursor, encode_cursor
 from shared.api import team_scope as caller_teams
 from shared.errors import NotFound
+from trends_svc import notifications
 from trends_svc.notifications import channels, routes, silences, store
 from trends_svc.notifications.schemas import (
     ChannelListSchema,
@@ -36,7 +37,7 @@ blp = Blueprint(
 
 
 def now():
-    return current_app.extensions["notifications_clock"]()
+    return notifications.clock()
 
 
 def keys():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -37,6 +37,16 @@ def silenced_by(silence: dict[str, Any], alert: dict[str, Any]) -> bool:
 
 def is_silenced(silences: Iterable[dict[str, Any]], alert: dict[str, Any]) -> bool:
     return any(silenced_by(silence, alert) for silence in silences)
+
+
+def silenced_alerts(
+    conn: psycopg.Connection, alerts: Sequence[dict[str, Any]], now: datetime | None = None
+) -> set[uuid.UUID]:
+    """Ids of those `alerts` that an active silence matches (lists mark them)."""
+    if not alerts:
+        return set()
+    silences = store.active_silences(conn, now or datetime.now(UTC))
+    return {alert["alert_id"] for alert in alerts if is_silenced(silences, alert)}
 
 
 def queue_evaluation(
