@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from qa_svc import quality_api
+from qa_svc import quality_api, workflow_api
 from qa_svc.api import blp
 from qa_svc.privacy import register_text_guard
 from qa_svc.ui import FORM_ENDPOINTS, register_ui
@@ -18,6 +18,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_database(app, schema="qa")
     register_internal_auth(app, raw_body_endpoints=FORM_ENDPOINTS)
     register_text_guard(app)
-    register_api(app, [blp, quality_api.blp])
+    register_api(app, [blp, quality_api.blp, workflow_api.blp])
     register_ui(app)
     return app

@@ -191,6 +191,26 @@ CRITERION_KEY = WholeText(
 )
 
 
+def ratings_field() -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=CRITERION_KEY),
+        values=RATING,
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Criterion key -> rating; every criterion of the scorecard."},
+    )
+
+
+def comments_field() -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=CRITERION_KEY),
+        values=fields.String(validate=validate.Length(max=1000)),
+        load_default=dict,
+        validate=validate.Length(max=40),
+        metadata={"description": "Criterion key -> comment (checked for personal data)."},
+    )
+
+
 class ReviewInSchema(Schema):
     status = fields.String(
         load_default=None,
@@ -201,20 +221,8 @@ class ReviewInSchema(Schema):
     scorecard_id = fields.UUID(
         load_default=None, metadata={"description": "Scorecard version; the default one if none."}
     )
-    ratings = fields.Dict(
-        keys=fields.String(validate=CRITERION_KEY),
-        values=RATING,
-        load_default=None,
-        validate=validate.Length(min=1, max=40),
-        metadata={"description": "Criterion key -> rating; every criterion of the scorecard."},
-    )
-    comments = fields.Dict(
-        keys=fields.String(validate=CRITERION_KEY),
-        values=fields.String(validate=validate.Length(max=1000)),
-        load_default=dict,
-        validate=validate.Length(max=40),
-        metadata={"description": "Criterion key -> comment (checked for personal data)."},
-    )
+    ratings = ratings_field()
+    comments = comments_field()
 
     @validates_schema
     def _status_or_ratings(self, data, **_kwargs):
