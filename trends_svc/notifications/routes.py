@@ -70,6 +70,7 @@ def create(
             "confirmation_hash": None,
             "confirmed_at": now,
             "created_by": principal.subject,
+            "created_at": now,
         },
     )
     return public(route, channel)
@@ -117,6 +118,7 @@ def create_self_service(
             "confirmation_hash": code_hash(code),
             "confirmed_at": None,
             "created_by": principal.subject,
+            "created_at": now,
         },
     )
     content = render.simple_content(

@@ -87,11 +87,11 @@ def insert_route(conn: psycopg.Connection, route: dict[str, Any]) -> dict:
         INSERT INTO notification_routes
             (route_id, channel_id, teams, rules, categories, group_wait_seconds,
              group_interval_seconds, repeat_interval_seconds, send_resolved, digest, owner,
-             confirmation_hash, confirmed_at, created_by)
+             confirmation_hash, confirmed_at, created_by, created_at)
         VALUES (%(route_id)s, %(channel_id)s, %(teams)s, %(rules)s, %(categories)s,
                 %(group_wait_seconds)s, %(group_interval_seconds)s, %(repeat_interval_seconds)s,
                 %(send_resolved)s, %(digest)s, %(owner)s, %(confirmation_hash)s,
-                %(confirmed_at)s, %(created_by)s)
+                %(confirmed_at)s, %(created_by)s, %(created_at)s)
         RETURNING *
         """,
         route,
