@@ -18,7 +18,6 @@ from stdnum import iban, luhn
 
 from shared.pseudonyms import KnownEngineers, normalize_identity
 
-KINDS = ("email", "phone", "ip_address", "iban", "card_number", "case_number", "person_name")
 # None: international numbers written with a leading + (region "ZZ"); the others read national
 # formats such as `0171 2345678` (DE) or `(415) 555-2671` (US).
 PHONE_REGIONS = (None, "DE", "US", "GB", "FR", "IT", "ES", "TR", "CZ", "PL")

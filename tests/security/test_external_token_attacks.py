@@ -15,7 +15,6 @@ from joserfc.jwk import OctKey, RSAKey
 
 from devstack.testing import forwarded_principal as verified_by_service
 from gateway.app import create_app
-from gateway.testing import issue_token
 from tests.common.oidc_provider import (
     AUDIENCE,
     ROLES_CLAIM,
@@ -26,6 +25,7 @@ from tests.common.oidc_provider import (
     start_oidc_provider,
 )
 from tests.common.servers import echo_app, serve
+from tests.common.tokens import issue_token
 
 GATEWAY = "http://gateway.test"
 GATEWAY_CLIENT = {

@@ -4,9 +4,9 @@ import pytest
 
 from gateway import clients
 from gateway.app import create_app
-from gateway.testing import issue_token
 from shared import db
 from tests.common.ports import refusing_url, unreachable_services
+from tests.common.tokens import issue_token
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Real access tokens for tests: a client in the gateway's table, a token from its own endpoint."""
+"""Real access tokens for tests of a gateway app: a client in its table, a token from its own
+token endpoint, so a token carries exactly the claims and signature production tokens carry."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from shared import db
 
 
 def issue_token(app: Flask, *roles: str, teams: Sequence[str] = ()) -> str:
-    """An access token from `app`'s /oauth/token for a new client with these roles (default agent)
-    and teams, so it carries exactly the claims and signature production tokens carry."""
+    """An access token from `app`'s /oauth/token for a new client with these roles (default
+    agent) and teams."""
     with app.app_context(), db.connection() as conn:
         client_id, secret = clients.create_client(conn, "test client", roles or ("agent",), teams)
     response = app.test_client().post(
@@ -21,8 +22,3 @@ def issue_token(app: Flask, *roles: str, teams: Sequence[str] = ()) -> str:
     if response.status_code != 200:
         raise RuntimeError(f"the token endpoint answered {response.status_code}")
     return response.json["access_token"]
-
-
-def bearer_headers(app: Flask, *roles: str, teams: Sequence[str] = ()) -> dict[str, str]:
-    """`Authorization` headers with a fresh real token (see issue_token)."""
-    return {"Authorization": f"Bearer {issue_token(app, *roles, teams=teams)}"}
