@@ -26,8 +26,13 @@ from devstack.demo import (
     LAST_NAMES,
     TEAMS,
 )
-from persistence_svc import imports, sessions, store
+from persistence_svc import sessions, store
 from persistence_svc.fileformats import CSV, INPUT_COLUMNS
+from persistence_svc.imports.loading import begin_import, run_import
+from persistence_svc.imports.report import ImportReport
+from persistence_svc.imports.scan import check_upload
+from persistence_svc.imports.upload import spool
+from persistence_svc.imports.workers import validation_pool
 from shared import db
 from shared.domain import ROOT_CAUSES, SUPPORTED_LANGUAGES
 
@@ -210,7 +215,7 @@ class ChunkReader(io.RawIOBase):
 class SeedRun:
     """The outcome of one seeding run: the import's final report and where the time went."""
 
-    report: imports.ImportReport
+    report: ImportReport
     bytes: int
     prepare_seconds: float  # generating and spooling the CSV, then the import's file check
     import_seconds: float
@@ -221,21 +226,21 @@ def seed_sessions(
     plan: Plan,
     *,
     created_by: str = "flask seed",
-    progress: Callable[[imports.ImportReport, float], None] | None = None,
+    progress: Callable[[ImportReport, float], None] | None = None,
 ) -> SeedRun:
     """Generate the plan's CSV, spool it and check it as an upload is, then run it through the
     import (validation, pseudonymisation, PII guard, COPY + merge per chunk), calling
     `progress(report, seconds)` every few seconds. Ctrl-C leaves whole chunks and a failed report;
     the same command again loads the rest."""
     started = time.monotonic()
-    spooled, size = imports.spool(ChunkReader(csv_chunks(plan)), limit=2**62)
+    spooled, size = spool(ChunkReader(csv_chunks(plan)), limit=2**62)
     key, workers = app.extensions["pseudonym_key"], app.extensions["settings"].import_workers
     with db.connection() as conn:
         known = sessions.known_engineers(conn, key)
-    pool = imports.validation_pool(key, workers, size, known)
-    scan = imports.check_upload(spooled, CSV, plan.rows, pool)
-    report = imports.ImportReport(id=uuid.uuid4(), dry_run=False, total=scan.total)
-    lock = imports.begin_import(app, report, media_type=CSV, created_by=created_by)
+    pool = validation_pool(key, workers, size, known)
+    scan = check_upload(spooled, CSV, plan.rows, pool)
+    report = ImportReport(id=uuid.uuid4(), dry_run=False, total=scan.total)
+    lock = begin_import(app, report, media_type=CSV, created_by=created_by)
     loading = time.monotonic()
     done = threading.Event()
 
@@ -248,7 +253,7 @@ def seed_sessions(
         ticker.start()
     try:
         # closes the spooled file and the pool, and releases the lock
-        imports.run_import(app, spooled, scan, report, lock, pool=pool)
+        run_import(app, spooled, scan, report, lock, pool=pool)
     except KeyboardInterrupt:
         report.status = "failed"
         report.failure = (

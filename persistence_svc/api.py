@@ -7,7 +7,7 @@ import uuid
 from flask import current_app, url_for
 from flask.views import MethodView
 
-from persistence_svc import changes, exports, imports, sessions, store, uploads
+from persistence_svc import changes, exports, imports, sessions, store
 from persistence_svc.schemas import (
     BatchInSchema,
     BatchResultSchema,
@@ -248,29 +248,17 @@ class Imports(MethodView):
         Bad rows are reported (row, field, code) and skipped; good rows go in. A file that cannot
         be parsed writes nothing. `dry_run=true` only reports.
         """
-        settings = current_app.extensions["settings"]
-        upload, media_type = uploads.file_of_request(settings.max_import_bytes)
-        spooled, size = imports.spool(upload, settings.max_import_bytes)
-        background = size > settings.import_async_bytes
-        key = current_app.extensions["pseudonym_key"]
-        pool = None
-        if background:
-            with db.connection() as conn:
-                known = sessions.known_engineers(conn, key)
-            pool = imports.validation_pool(key, settings.import_workers, size, known)
-        scan = imports.check_upload(spooled, media_type, settings.max_import_rows, pool)
-        report = imports.start_import(
+        upload, media_type = imports.file_of_request(
+            current_app.extensions["settings"].max_import_bytes
+        )
+        body, background = imports.import_file(
             current_app._get_current_object(),
-            spooled,
-            scan,
+            upload,
+            media_type,
             dry_run=args["dry_run"],
             created_by=current_principal().subject,
-            background=background,
-            pool=pool,
         )
-        with db.connection() as conn:
-            body = imports.report_body(store.get_import(conn, report.id))
-        location = url_for("sessions.ImportById", import_id=report.id)
+        location = url_for("sessions.ImportById", import_id=body["id"])
         return body, 202 if background else 200, {"Location": location}
 
 
@@ -288,16 +276,10 @@ class ImportById(MethodView):
         rest.
         """
         with db.connection() as conn:
-            row = store.get_import(conn, import_id)
-            if (
-                row is not None
-                and row["status"] == "running"
-                and store.fail_abandoned_import(conn, import_id, imports.ABANDONED)
-            ):
-                row = store.get_import(conn, import_id)
-        if row is None:
+            body = imports.stored_report(conn, import_id)
+        if body is None:
             raise NotFound("No import with this id.")
-        return imports.report_body(row)
+        return body
 
 
 @blp.route("/sessions/export")

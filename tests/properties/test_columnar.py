@@ -1,4 +1,4 @@
-"""CSV lines prepared a column at a time (persistence_svc.columnar) make exactly the chunk that the
+"""CSV lines prepared a column at a time (persistence_svc.imports.columns) make exactly the chunk that the
 record path makes of the same lines' records: the same rejected rows with the same problems, the
 same unchanged repeats, the same COPY data and content hashes, whatever the header and the cells."""
 
@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from persistence_svc import columnar, imports, sessions
+from persistence_svc import sessions
 from persistence_svc.fileformats import csv_record
+from persistence_svc.imports import chunks, columns
+from persistence_svc.schemas import load_session
 from shared.pseudonyms import EngineerCodes, case_ref, engineer_code
 
 KEY = b"k" * 32
@@ -151,8 +153,8 @@ def both_ways(names, lines):
     with pytest.MonkeyPatch.context() as patch:
         # Records without a session_id get a new one: the same for all, so that both ways agree.
         patch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))
-        by_columns = imports.prepare_csv_chunk(numbered, names, KEY, EngineerCodes(KEY), now=NOW)
-        by_records = imports.prepare_chunk(records, KEY, EngineerCodes(KEY), now=NOW)
+        by_columns = chunks.prepare_csv_chunk(numbered, names, KEY, EngineerCodes(KEY), now=NOW)
+        by_records = chunks.prepare_chunk(records, KEY, EngineerCodes(KEY), now=NOW)
     return by_columns, by_records
 
 
@@ -179,13 +181,11 @@ def test_good_lines_are_prepared_by_columns_and_bad_ones_are_left_to_the_records
     in_attributes[names.index("attributes")] = '{"Anna Müller": 1}'  # the engineer's name
     lines = [good, second, bad, personal, in_attributes, good]  # the last repeats the first
 
-    prepared = columnar.prepare_lines(names, lines, key=KEY, codes=EngineerCodes(KEY), now=NOW)
+    prepared = columns.prepare_lines(names, lines, key=KEY, codes=EngineerCodes(KEY), now=NOW)
     assert prepared.doubtful == {2, 3, 4}
     assert len(prepared.copy_rows) == 3
     record = csv_record(good, names)
-    expected = sessions.prepare_record(
-        imports.load_session(record), KEY, now=NOW, codes=EngineerCodes(KEY)
-    )
+    expected = sessions.prepare_record(load_session(record), KEY, now=NOW, codes=EngineerCodes(KEY))
     assert prepared.content_hashes[0] == expected["content_hash"]
     assert prepared.session_ids[0] == uuid.UUID(IDS[0]).bytes
 
@@ -204,4 +204,4 @@ def test_good_lines_are_prepared_by_columns_and_bad_ones_are_left_to_the_records
     [IDS[0], IDS[0].upper(), "{" + IDS[1] + "}", IDS[1].replace("-", ""), "urn:uuid:" + IDS[0]],
 )
 def test_session_ids_become_the_bytes_of_their_uuid(text):
-    assert columnar._session_id(text) == uuid.UUID(text).bytes
+    assert columns._session_id(text) == uuid.UUID(text).bytes

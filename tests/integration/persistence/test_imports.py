@@ -13,6 +13,7 @@ import pytest
 from devstack.testing import internal_headers
 from persistence_svc import imports, store
 from persistence_svc.app import create_app
+from persistence_svc.imports import chunks, loading, workers
 from tests.common.builders import make_session
 from tests.integration.persistence.conftest import SignedClient
 
@@ -61,7 +62,7 @@ def count_sessions(database_url):
 def test_nasty_csv_reports_exact_rows_and_loads_the_good_ones(
     api, database_url, monkeypatch, chunk_rows
 ):
-    monkeypatch.setattr(imports, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", chunk_rows)
     duplicate = str(uuid.uuid4())
     body = (
         "\ufeff"
@@ -125,7 +126,7 @@ def test_chunks_that_mix_stored_and_new_sessions_load_each_new_one_once(
     """A chunk straight into the table (all new so far) and chunks that meet stored sessions (the
     direct COPY is undone, the staging merge follows), in one import: every new session is stored
     once and in the change feed once, the stored ones are unchanged, other content is a conflict."""
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 3)
     stored = [csv_line() for _ in range(4)]
     assert post_import(api, HEADER + stored[0] + stored[2]).json["inserted"] == 2
     clash = stored[2].replace("knowledge_gap", "process_issue")
@@ -319,13 +320,13 @@ def test_large_file_answers_202_and_reports_progress(app_config, database_url):
 def test_background_import_validated_by_worker_processes(app_config, database_url, monkeypatch):
     pools = []
 
-    class CountedPool(imports.ProcessPoolExecutor):
+    class CountedPool(workers.ProcessPoolExecutor):
         def __init__(self, workers, **options):
             pools.append(workers)
             super().__init__(workers, **options)
 
-    monkeypatch.setattr(imports, "ProcessPoolExecutor", CountedPool)
-    monkeypatch.setattr(imports, "POOLED_FROM_BYTES", 100_000)  # a quicker file
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(workers, "POOLED_FROM_BYTES", 100_000)  # a quicker file
     app = create_app({**app_config, "import_async_bytes": 1000, "import_workers": 2})
     try:
         client = app.test_client()
@@ -425,7 +426,7 @@ def test_the_service_starts_the_workers_fork_server_unless_it_validates_alone(
 ):
     calls = []
     monkeypatch.setattr(imports, "start_worker_server", lambda: calls.append(1))
-    monkeypatch.setattr(imports.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
     app = create_app({**app_config, "import_workers": configured})
     app.extensions["db_pool"].close()
     assert len(calls) == started
@@ -443,7 +444,7 @@ def test_chunks_commit_without_waiting_for_the_flush_and_the_final_report_waits(
     app = create_app(app_config)
     api = SignedClient(app.test_client())
     seen = []
-    load_chunk, update_import = imports.load_chunk, store.update_import
+    load_chunk, update_import = loading.load_chunk, store.update_import
 
     def setting(conn):
         return conn.execute("SELECT current_setting('synchronous_commit') AS value").fetchone()[
@@ -458,7 +459,7 @@ def test_chunks_commit_without_waiting_for_the_flush_and_the_final_report_waits(
         seen.append((report["status"], setting(conn)))
         return update_import(conn, import_id, report)
 
-    monkeypatch.setattr(imports, "load_chunk", spying_load_chunk)
+    monkeypatch.setattr(loading, "load_chunk", spying_load_chunk)
     monkeypatch.setattr(store, "update_import", spying_update_import)
     response = post_import(api, HEADER + csv_line() + csv_line())
     assert response.status_code == 200, response.json

@@ -11,7 +11,10 @@ import time
 
 import pytest
 
-from persistence_svc import imports, store
+from persistence_svc import store
+from persistence_svc.imports import workers
+from persistence_svc.imports.chunks import CHUNK_ROWS, prepare_chunk
+from persistence_svc.imports.scan import check_upload
 from persistence_svc.schemas import load_session
 from persistence_svc.sessions import prepare_record
 from shared.errors import BadRequest
@@ -49,14 +52,14 @@ def records(count: int):
 def work(count: int):
     """The records as the second pass hands them on: CHUNK_ROWS at a time."""
     rows = list(records(count))
-    for start in range(0, count, imports.CHUNK_ROWS):
-        yield rows[start : start + imports.CHUNK_ROWS]
+    for start in range(0, count, CHUNK_ROWS):
+        yield rows[start : start + CHUNK_ROWS]
 
 
 def test_worker_processes_give_the_same_chunks_in_file_order():
-    count = 7 * imports.CHUNK_ROWS + 123  # more chunks than the window of 2 per worker
-    inline = list(imports.validated_chunks(work(count), KEY))
-    pooled = list(imports.validated_chunks(work(count), KEY, imports.ValidationPool(KEY, 2)))
+    count = 7 * CHUNK_ROWS + 123  # more chunks than the window of 2 per worker
+    inline = list(workers.validated_chunks(work(count), KEY))
+    pooled = list(workers.validated_chunks(work(count), KEY, workers.ValidationPool(KEY, 2)))
     assert [chunk.size for chunk in pooled] == [chunk.size for chunk in inline]
     assert sum(chunk.size for chunk in pooled) == count
     assert [chunk.problems for chunk in pooled] == [chunk.problems for chunk in inline]
@@ -75,23 +78,23 @@ def test_worker_processes_give_the_same_chunks_in_file_order():
 
 def test_engineer_codes_remembered_across_chunks_are_the_plain_codes():
     codes = EngineerCodes(KEY)
-    chunks = [imports.prepare_chunk(rows, KEY, codes) for rows in work(3 * imports.CHUNK_ROWS)]
+    chunks = [prepare_chunk(rows, KEY, codes) for rows in work(3 * CHUNK_ROWS)]
     expected = [
         store.session_copy_data(
             prepare_record(load_session(row), KEY)  # pseudonymised one by one
             for _, row in rows
             if row["sentiment_score"] != "high" and "@" not in row["notes"]
         )
-        for rows in work(3 * imports.CHUNK_ROWS)
+        for rows in work(3 * CHUNK_ROWS)
     ]
     assert [chunk.copy_data for chunk in chunks] == expected
     assert len(codes._codes) == 26  # one per engineer named in the file
 
 
 def test_a_consumer_that_stops_early_shuts_the_workers_down():
-    pool = imports.ValidationPool(KEY, 2)
-    chunks = imports.validated_chunks(work(10 * imports.CHUNK_ROWS), KEY, pool)
-    assert next(chunks).size == imports.CHUNK_ROWS
+    pool = workers.ValidationPool(KEY, 2)
+    chunks = workers.validated_chunks(work(10 * CHUNK_ROWS), KEY, pool)
+    assert next(chunks).size == CHUNK_ROWS
     chunks.close()
     assert not multiprocessing.active_children()
 
@@ -100,13 +103,13 @@ def test_a_consumer_that_stops_early_shuts_the_workers_down():
     ("configured", "size", "expected"),
     [
         (0, 100, None),  # a small file: validated in the service process
-        (4, imports.POOLED_FROM_BYTES - 1, None),
-        (4, imports.POOLED_FROM_BYTES, 4),
+        (4, workers.POOLED_FROM_BYTES - 1, None),
+        (4, workers.POOLED_FROM_BYTES, 4),
         (1, 10**9, None),
     ],
 )
 def test_validation_pool(configured, size, expected):
-    pool = imports.validation_pool(KEY, configured, size)
+    pool = workers.validation_pool(KEY, configured, size)
     try:
         assert (pool and pool.workers) == expected
     finally:
@@ -115,16 +118,16 @@ def test_validation_pool(configured, size, expected):
 
 
 def test_validation_workers_default_to_one_per_core(monkeypatch):
-    monkeypatch.setattr(imports.os, "cpu_count", lambda: 3)
-    pool = imports.validation_pool(KEY, 0, 10**9)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 3)
+    pool = workers.validation_pool(KEY, 0, 10**9)
     pool.close()
     assert pool.workers == 3
-    monkeypatch.setattr(imports.os, "cpu_count", lambda: None)
-    assert imports.validation_pool(KEY, 0, 10**9) is None
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: None)
+    assert workers.validation_pool(KEY, 0, 10**9) is None
 
 
 def test_the_pool_starts_its_processes_when_it_is_made():
-    pool = imports.ValidationPool(KEY, 2)
+    pool = workers.ValidationPool(KEY, 2)
     try:
         deadline = time.monotonic() + 30
         while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
@@ -136,18 +139,18 @@ def test_the_pool_starts_its_processes_when_it_is_made():
 
 
 def test_workers_run_the_cycle_collector_less_often():
-    pool = imports.ValidationPool(KEY, 2)
+    pool = workers.ValidationPool(KEY, 2)
     try:
         threshold = pool.executor.submit(gc.get_threshold).result(timeout=60)
     finally:
         pool.close()
-    assert threshold[0] == imports.WORKER_GC_THRESHOLD
-    assert gc.get_threshold()[0] != imports.WORKER_GC_THRESHOLD  # the service's own is left alone
+    assert threshold[0] == workers.WORKER_GC_THRESHOLD
+    assert gc.get_threshold()[0] != workers.WORKER_GC_THRESHOLD  # the service's own is left alone
 
 
 def test_workers_are_forked_from_the_fork_server():
-    imports.start_worker_server()
-    pool = imports.ValidationPool(KEY, 2)
+    workers.start_worker_server()
+    pool = workers.ValidationPool(KEY, 2)
     try:
         parents = {pool.executor.submit(os.getppid).result(timeout=60) for _ in range(4)}
     finally:
@@ -170,15 +173,15 @@ def csv_file(count: int, tail: bytes = b"") -> tempfile.NamedTemporaryFile:
 
 
 def test_workers_start_on_the_first_blocks_while_the_file_is_checked(monkeypatch):
-    monkeypatch.setattr(imports, "AHEAD_CHUNKS", 3)
-    count = 5 * imports.CHUNK_ROWS + 17
+    monkeypatch.setattr(workers, "AHEAD_CHUNKS", 3)
+    count = 5 * CHUNK_ROWS + 17
     with csv_file(count) as spooled:
-        pool = imports.ValidationPool(KEY, 2)
-        scan = imports.check_upload(spooled, "text/csv", 10**6, pool)
+        pool = workers.ValidationPool(KEY, 2)
+        scan = check_upload(spooled, "text/csv", 10**6, pool)
         assert len(pool.ahead) == 3  # the first three of six blocks, started during the check
-        pooled = list(imports.validated_chunks(imports.chunk_work(spooled, scan), KEY, pool))
-        inline = list(imports.validated_chunks(imports.chunk_work(spooled, scan), KEY))
-    assert [chunk.size for chunk in pooled] == [imports.CHUNK_ROWS] * 5 + [17]
+        pooled = list(workers.validated_chunks(workers.chunk_work(spooled, scan), KEY, pool))
+        inline = list(workers.validated_chunks(workers.chunk_work(spooled, scan), KEY))
+    assert [chunk.size for chunk in pooled] == [CHUNK_ROWS] * 5 + [17]
     assert [chunk.keys for chunk in pooled] == [chunk.keys for chunk in inline]
     assert [chunk.problems for chunk in pooled] == [chunk.problems for chunk in inline]
     assert [chunk.copy_data for chunk in pooled] == [chunk.copy_data for chunk in inline]
@@ -186,10 +189,10 @@ def test_workers_start_on_the_first_blocks_while_the_file_is_checked(monkeypatch
 
 
 def test_a_file_refused_late_stops_the_chunks_started_ahead():
-    with csv_file(3 * imports.CHUNK_ROWS, tail=b"\xff\xfe not utf-8\r\n") as spooled:
-        pool = imports.ValidationPool(KEY, 2)
+    with csv_file(3 * CHUNK_ROWS, tail=b"\xff\xfe not utf-8\r\n") as spooled:
+        pool = workers.ValidationPool(KEY, 2)
         with pytest.raises(BadRequest):
-            imports.check_upload(spooled, "text/csv", 10**6, pool)
+            check_upload(spooled, "text/csv", 10**6, pool)
         assert len(pool.ahead) == 2  # blocks cut before the bad bytes were read
         assert spooled.closed
     assert not multiprocessing.active_children()

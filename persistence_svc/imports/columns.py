@@ -1,9 +1,9 @@
-"""The lines of a CSV import chunk prepared a column at a time: the rules of POST /sessions, applied
-once per distinct cell.
+"""The lines of a CSV import chunk prepared a column at a time: the rules of POST /sessions (the
+field table, persistence_svc.field_table), applied once per distinct cell.
 
 A file repeats few distinct values in most of its columns (teams, categories, languages, scores,
-days), so each distinct cell of a column is checked once, by the direct checks that
-`schemas.load_session` uses (`schemas.DIRECT_CHECKS`), and what `sessions.prepare_record` derives
+days), so each distinct cell of a column is checked once, by the field's direct check (the one
+`schemas.load_session` uses), then the table's rules across fields; what `sessions.prepare_record` derives
 from it (pseudonyms, the default tone, the confidences, the duration, the content hash's JSON, the
 COPY value) is computed once per distinct value or combination. A line that any check doubts (an
 invalid or missing value, a column the direct checks do not know, personal data in its text, more
@@ -24,28 +24,41 @@ from datetime import UTC, datetime
 from typing import Any
 
 from persistence_svc import store
-from persistence_svc.fileformats import DERIVED_COLUMNS, cell_value
-from persistence_svc.schemas import (
-    DIRECT_CHECKS,
+from persistence_svc.field_table import (
+    BY_NAME,
+    CHECKS,
     MADE_DEFAULTS,
+    ONE_OF,
     PLAIN_DEFAULTS,
-    REQUIRED_FIELDS,
+    RECORD_RULES,
+    REQUIRED,
     UNSET,
-    duration_fits,
-    parts_fit,
+    Uuid,
 )
+from persistence_svc.fileformats import DERIVED_COLUMNS, cell_value
 from persistence_svc.sessions import CONTENT_FIELDS, hashed_json
 from shared import domain, pii
 from shared.pseudonyms import EngineerCodes, KnownEngineers, case_ref, case_refs
 
-_DEFAULTS = {**dict.fromkeys(DIRECT_CHECKS), **PLAIN_DEFAULTS}
+_DEFAULTS = {**dict.fromkeys(CHECKS), **PLAIN_DEFAULTS}
 _MADE = dict(MADE_DEFAULTS)
 _DROPPED = frozenset(DERIVED_COLUMNS)  # computed here, whatever the file says
 # The form of a session_id that files write: uuid.UUID(text).bytes is then its hex digits' bytes.
-_UUID_FORM = r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
-_CANONICAL_UUID = re.compile(_UUID_FORM)
-_CANONICAL_UUIDS = re.compile(rf"{_UUID_FORM}(?:\n{_UUID_FORM})*")  # one per line
-_CASE_NUMBERS = re.compile(r"[0-9]{8}(?:\n[0-9]{8})*")  # one per line, without white space
+_CANONICAL_UUID = Uuid.CANONICAL
+_CANONICAL_UUIDS = re.compile(rf"{Uuid.CANONICAL.pattern}(?:\n{Uuid.CANONICAL.pattern})*")
+
+
+def _whole_column(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern of a column's cells joined by line breaks, each matching `pattern`."""
+    return re.compile(rf"{pattern.pattern}(?:\n{pattern.pattern})*")
+
+
+# Columns whose cells, when every one has the kind's column pattern, are their own loaded value.
+_SELF_LOADING = {
+    name: _whole_column(field.kind.column_pattern)
+    for name, field in BY_NAME.items()
+    if getattr(field.kind, "column_pattern", None) is not None
+}
 
 
 @dataclass
@@ -65,11 +78,11 @@ def _loaded(name: str, text: str) -> Any:
     field's default), or UNSET when they doubt it."""
     value = cell_value(text)
     if value is None:
-        if name in REQUIRED_FIELDS:
+        if name in REQUIRED:
             return UNSET
         return _MADE[name]() if name in _MADE else _DEFAULTS[name]
     try:
-        return DIRECT_CHECKS[name](value)
+        return CHECKS[name](value)
     except Exception:  # whatever a direct check trips on, the schema answers
         return UNSET
 
@@ -138,9 +151,9 @@ class _Lines:
         if set(map(len, lines)) - {width}:
             lines = [self._fit(index, cells, width) for index, cells in enumerate(lines)]
         by_name = dict(zip(names, zip(*lines, strict=True), strict=True)) if lines else {}
-        self.unknown = {name: by_name[name] for name in by_name.keys() - DIRECT_CHECKS - _DROPPED}
+        self.unknown = {name: by_name[name] for name in by_name.keys() - CHECKS - _DROPPED}
         nothing = ("",) * self.size
-        self.cells = {name: by_name.get(name, nothing) for name in DIRECT_CHECKS}
+        self.cells = {name: by_name.get(name, nothing) for name in CHECKS}
         self.tables: dict[str, dict[str, Any]] = {}
 
     def _fit(self, index: int, cells: list[str], width: int) -> list[str]:
@@ -157,24 +170,18 @@ class _Lines:
             if name == "session_id" and (ids := _uuid_column(cells)) is not None:
                 self.tables[name] = dict(zip(cells, ids, strict=True))
                 continue
-            if name == "case_number" and _CASE_NUMBERS.fullmatch("\n".join(cells)):
+            if name in _SELF_LOADING and _SELF_LOADING[name].fullmatch("\n".join(cells)):
                 self.tables[name] = dict(zip(cells, cells, strict=True))  # each is its own value
                 continue
             load = _session_id if name == "session_id" else functools.partial(_loaded, name)
             table = self.tables[name] = {text: load(text) for text in set(cells)}
             _doubted(cells, table, self.doubtful)
-        self._one_of("engineer", "engineer_code")
-        self._one_of("case_number", "case_ref")
-        self._doubt_unless(
-            lambda kind, count: kind is UNSET or count is UNSET or parts_fit(kind, count),
-            "record_type",
-            "parts",
-        )
-        self._doubt_unless(
-            lambda start, end: start is UNSET or end is UNSET or duration_fits(start, end),
-            "started_at",
-            "ended_at",
-        )
+        for first, second in ONE_OF:
+            self._one_of(first, second)
+        for rule in RECORD_RULES:
+            self._doubt_unless(
+                lambda *values, holds=rule.holds: UNSET in values or holds(*values), *rule.names
+            )
         self._doubt_unless(_free_text_is_clean, "notes", "attributes", "engineer")
         if self.known:  # known engineers' names: once per distinct notes and attributes cell
             self._doubt_unless(
