@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -23,8 +24,14 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from qa_svc import privacy, reviews, validation
-from qa_svc.schemas import STATUSES, DaysArgsSchema, ReviewInSchema, ReviewQueueArgsSchema
+from qa_svc import privacy, quality, quality_store, reviews, scoring, validation
+from qa_svc.schemas import (
+    GROUPS,
+    STATUSES,
+    DaysArgsSchema,
+    ReviewInSchema,
+    ReviewQueueArgsSchema,
+)
 from shared import db
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.spreadsheet import neutralise
@@ -114,23 +121,14 @@ def session_page(session_id: uuid.UUID):
     error = None
     if request.method == "POST":
         try:
-            decision = ReviewInSchema().load(
-                {"status": request.form.get("status", ""), "notes": request.form.get("notes")}
-            )
+            decision = ReviewInSchema().load(review_form(request.form))
             with db.connection() as conn:
-                reviews.review(
-                    conn,
-                    session_id,
-                    decision["status"],
-                    decision["notes"],
-                    g.principal.subject,
-                    guard=privacy.text_guard(),
-                )
+                reviews.record(conn, session_id, decision, g.principal, guard=privacy.text_guard())
             return redirect(url_for("qa_ui.session_page", session_id=session_id, saved=1))
         except ma.ValidationError as invalid:
             error = "Check " + ", ".join(sorted(invalid.messages)) + "."
-        except Unprocessable:
-            error = "The notes look like they hold personal data; they were not saved."
+        except Unprocessable as refused:
+            error = refusal_message(refused)
     with db.connection() as conn:
         log = validation.session_log(conn, session_id)
         if log is None:
@@ -138,6 +136,12 @@ def session_page(session_id: uuid.UUID):
         current = reviews.current_review(conn, session_id)
         last_seen_at = max(event["occurred_at"] for event in log["events"])
         next_id = reviews.next_to_review(conn, session_id, last_seen_at)
+        scored = quality_store.reviewer_scores(conn, session_id, g.principal.subject)
+        card = (
+            quality_store.get_scorecard(conn, scored["scorecard_id"])
+            if scored
+            else quality_store.default_scorecard(conn)
+        )
     return render_template(
         "qa/session.html",
         title="Validation log",
@@ -147,7 +151,40 @@ def session_page(session_id: uuid.UUID):
         statuses=STATUSES,
         error=error,
         saved=request.args.get("saved") == "1" and error is None,
+        card=card,
+        scored=scored,
+        allowed_ratings=scoring.allowed_ratings,
     ), (422 if error else 200)
+
+
+def review_form(form) -> dict[str, Any]:
+    """The review form's fields as the API's review body: status, notes, and the ratings and
+    comments of the scorecard (`rating-<key>`, `comment-<key>`) when any criterion is rated."""
+    ratings = {
+        name.removeprefix("rating-"): int(value) if value.isdigit() else value
+        for name, value in form.items()
+        if name.startswith("rating-") and value
+    }
+    comments = {
+        name.removeprefix("comment-"): value
+        for name, value in form.items()
+        if name.startswith("comment-") and value.strip()
+    }
+    body: dict[str, Any] = {"status": form.get("status", ""), "notes": form.get("notes")}
+    if ratings:
+        body.update(scorecard_id=form.get("scorecard_id"), ratings=ratings, comments=comments)
+    return body
+
+
+def refusal_message(refused: Unprocessable) -> str:
+    """The 422 of a review form as one sentence: personal data, or the criteria to rate."""
+    fields = [item.get("field", "") for item in refused.errors]
+    if any(field == "notes" or field.startswith("comments.") for field in fields):
+        return "The notes or comments look like they hold personal data; nothing was saved."
+    criteria = sorted({f.removeprefix("ratings.") for f in fields if f.startswith("ratings.")})
+    if criteria:
+        return "Rate every criterion with a value of its scale: " + ", ".join(criteria) + "."
+    return refused.description or "Check the ratings."
 
 
 @qa_ui.get("/errors")
@@ -207,3 +244,14 @@ def metrics_page():
     with db.connection() as conn:
         figures = reviews.metrics(conn, days)
     return render_template("qa/metrics.html", title="QA metrics", figures=figures, days=days)
+
+
+@qa_ui.get("/quality")
+def quality_page():
+    """Quality per agent version (with review counts and the flag on a worse version), per
+    criterion and per week, over the last `days` days."""
+    days = _load(DaysArgsSchema(), request.args)["days"]
+    since = datetime.now(UTC) - timedelta(days=days)
+    with db.connection() as conn:
+        report = {group: quality.report(conn, group, since) for group in GROUPS}
+    return render_template("qa/quality.html", title="Quality", report=report, days=days)
