@@ -13,7 +13,7 @@ $(INSTALLED): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e '.[dev,test,bench]'
 	@touch $(INSTALLED)
 
-.PHONY: help install run test lint fmt migrate seed bench soak
+.PHONY: help install run test test-tools lint fmt migrate seed bench soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,9 +23,20 @@ install: $(INSTALLED) ## Create .venv and install the project with its test and 
 run: $(INSTALLED) ## Start PostgreSQL, migrate, seed demo data and run every service (Ctrl-C stops)
 	$(PY) -m devstack.stack run
 
-test: $(INSTALLED) ## Lint, then the whole test suite against real PostgreSQL with coverage
+test: $(INSTALLED) test-tools ## Lint, then the whole test suite against real PostgreSQL with coverage (and its 15 slowest tests)
 	$(PY) -m ruff check .
-	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 $(PYTEST_ARGS)
+	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 --durations=15 $(PYTEST_ARGS)
+
+# What the suite needs beyond Python (the README's "Running the tests" lists each with its install
+# command; .ci/run installs them on a fresh machine): say what is missing before a 20-minute run
+# fails on it, and bring the test OpenID provider's npm packages.
+test-tools: ## Check Chromium, redis-server and Node.js for the tests; install the test OpenID provider
+	@missing=""; \
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs(>=20.19)+npm"; \
+	if [ -n "$$missing" ]; then echo "make test needs:$$missing (README.md, Running the tests)"; exit 1; fi
+	@test -d tests/oidc_provider/node_modules || npm ci --prefix tests/oidc_provider --no-audit --no-fund --loglevel=error
 
 lint: $(INSTALLED) ## ruff lint and format check
 	$(PY) -m ruff check .
