@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from persistence_svc import store
+from persistence_svc.field_kinds import UNSET, Uuid
 from persistence_svc.field_table import (
     BY_NAME,
     CHECKS,
@@ -32,8 +33,6 @@ from persistence_svc.field_table import (
     PLAIN_DEFAULTS,
     RECORD_RULES,
     REQUIRED,
-    UNSET,
-    Uuid,
 )
 from persistence_svc.fileformats import DERIVED_COLUMNS, cell_value
 from persistence_svc.sessions import CONTENT_FIELDS, hashed_json

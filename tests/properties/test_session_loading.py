@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from persistence_svc.field_table import _PARSED_LANGUAGES
+from persistence_svc.field_kinds import _PARSED_LANGUAGES
 from persistence_svc.field_table import load_direct as _load_direct
 from persistence_svc.schemas import SessionInSchema, load_session
 from shared.pseudonyms import case_ref, engineer_code
