@@ -284,11 +284,12 @@ def root_cause_mix(history: dict) -> go.Figure:
         causes = (period or {}).get("root_causes") or {}
         total = sum(causes.values()) or 1
         figure.add_bar(
-            x=[label(c) for c in domain.ROOT_CAUSES],
+            x=[label(c).replace(" ", "<br>") for c in domain.ROOT_CAUSES],  # never cut or tilted
             y=[causes.get(c, 0) / total for c in domain.ROOT_CAUSES],
             name=name,
             marker_color=colour,
-            hovertemplate=f"{name}: %{{y:.0%}} of analyses<extra>%{{x}}</extra>",
+            customdata=[label(c) for c in domain.ROOT_CAUSES],
+            hovertemplate=f"{name}: %{{y:.0%}} of analyses<extra>%{{customdata}}</extra>",
         )
     figure.update_layout(
         yaxis={"title": "share of analyses", "gridcolor": GRID, "tickformat": ".0%"},

@@ -161,7 +161,6 @@ def filter_bar(teams: list[str] | None):
                                     for key, text in PRESET_LABELS.items()
                                 ],
                             ),
-                            {"lg": 2, "md": 4},
                         ),
                         _field(
                             "period",
@@ -173,7 +172,6 @@ def filter_bar(teams: list[str] | None):
                                 minimum_nights=0,
                                 clearable=False,
                             ),
-                            {"lg": 3, "md": 8},
                             index="dates",
                         ),
                         _field(
@@ -194,7 +192,6 @@ def filter_bar(teams: list[str] | None):
                                 className="form-control",
                                 maxLength=64,
                             ),
-                            {"lg": 2, "md": 3},
                         ),
                         _field(
                             "region",
@@ -205,7 +202,6 @@ def filter_bar(teams: list[str] | None):
                                 searchable=False,
                                 options=[{"label": r, "value": r} for r in shared_filters.REGIONS],
                             ),
-                            {"lg": 2, "md": 3},
                         ),
                         _field(
                             "language",
@@ -219,7 +215,6 @@ def filter_bar(teams: list[str] | None):
                                     for code in domain.SUPPORTED_LANGUAGES
                                 ],
                             ),
-                            {"lg": 1, "md": 3},
                         ),
                         _field(
                             "root_cause",
@@ -232,7 +227,6 @@ def filter_bar(teams: list[str] | None):
                                     {"label": label(c), "value": c} for c in domain.ROOT_CAUSES
                                 ],
                             ),
-                            {"lg": 2, "md": 3},
                         ),
                     ],
                     className="g-2 align-items-end",
@@ -257,12 +251,14 @@ def filter_bar(teams: list[str] | None):
     )
 
 
-def _field(key: str, text: str, control, widths: dict, index: str | None = None):
+def _field(key: str, text: str, control, index: str | None = None):
+    """A labelled filter control; its width comes from theme.css (wide enough for its longest
+    value), and the bar wraps onto a second line on narrow screens instead of clipping."""
     return dbc.Col(
         [dbc.Label(text, className="small fw-semibold mb-1"), control],
         id={"type": ids.FILTER_FIELD, "index": index or key},
-        className=f"filter-field filter-{key}",
-        **widths,
+        className=f"filter-field filter-{index or key}",
+        width="auto",
     )
 
 

@@ -83,6 +83,7 @@
       addNames: async function (clicks, contents, text, roster) {
         var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
         var fromFile = trigger.indexOf("contents") >= 0;
+        if (fromFile ? !contents : !clicks) return [noUpdate(), noUpdate(), noUpdate()];
         var names = parseNames(fromFile ? decodeUpload(contents) : text, fromFile);
         var known = {};
         Object.values(namesOf(roster)).forEach(function (name) { known[name.toLowerCase()] = 1; });

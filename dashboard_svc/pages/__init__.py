@@ -6,9 +6,10 @@ from dashboard_svc.pages import (
     engineer,
     engineers,
     languages,
+    notifications,
     overview,
     root_causes,
     roster,
 )
 
-PAGES = (overview, root_causes, languages, engineers, engineer, alerts, roster, data)
+PAGES = (overview, root_causes, languages, engineers, engineer, alerts, roster, data, notifications)

@@ -10,7 +10,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard_svc import api_client, figures, ids
+from dashboard_svc import api_client, figures, ids, silences
 from dashboard_svc import filters as shared_filters
 from dashboard_svc.api_client import ApiError, clean
 from dashboard_svc.components import grid, loading, message
@@ -31,23 +31,23 @@ CAPTION = (
 )
 
 COLUMNS = [
-    {"field": "rule", "headerName": "Rule", "minWidth": 190},
-    {"field": "status", "headerName": "Status", "minWidth": 130},
+    {"field": "rule", "headerName": "Rule", "minWidth": 170},
+    {"field": "status", "headerName": "Status", "minWidth": 145},
     {
         "field": "subject_link",
         "headerName": "Engineer / team",
         "cellRenderer": "markdown",
         "tooltipField": "subject",
-        "minWidth": 260,
+        "minWidth": 220,
         "flex": 2,
     },
-    {"field": "team", "headerName": "Team", "minWidth": 110},
-    {"field": "category", "headerName": "Category", "minWidth": 160},
-    {"field": "opened_at", "headerName": "Opened (UTC)", "minWidth": 150},
+    {"field": "team", "headerName": "Team", "minWidth": 100},
+    {"field": "category", "headerName": "Category", "minWidth": 150},
+    {"field": "opened_at", "headerName": "Opened (UTC)", "minWidth": 165},
     {
         "field": "evidence",
         "headerName": "Evidence",
-        "minWidth": 320,
+        "minWidth": 280,
         "flex": 4,
         "wrapText": True,
         "autoHeight": True,
@@ -143,6 +143,7 @@ def layout(**_query):
                 className="mt-3",
                 style={"display": "none"},
             ),
+            silences.section(),
         ]
     )
 

@@ -146,7 +146,7 @@ def test_root_cause_mix_shows_shares_of_each_period_and_the_team():
     }
     figure = figures.root_cause_mix(history)
     bars = {trace.name: dict(zip(trace.x, trace.y, strict=True)) for trace in figure.data}
-    assert bars["This period"]["Knowledge gap"] == 0.75
+    assert bars["This period"]["Knowledge<br>gap"] == 0.75
     assert bars["Team emea-1"]["Other"] == 0.5
     assert figure.layout.yaxis.title.text == "share of analyses"
     assert figure.layout.yaxis.tickformat == ".0%"
