@@ -3,13 +3,14 @@ field table, persistence_svc.field_table), applied once per distinct cell.
 
 A file repeats few distinct values in most of its columns (teams, categories, languages, scores,
 days), so each distinct cell of a column is checked once, by the field's direct check (the one
-`schemas.load_session` uses), then the table's rules across fields; what `sessions.prepare_record` derives
-from it (pseudonyms, the default tone, the confidences, the duration, the content hash's JSON, the
-COPY value) is computed once per distinct value or combination. A line that any check doubts (an
-invalid or missing value, a column the direct checks do not know, personal data in its text, more
-cells than the header) is left to the way every other record goes, `load_session` and
-`prepare_record`, whose answer, messages included, is the reference: tests/properties/
-test_columnar.py shows that both ways give the same COPY rows and content hashes.
+`schemas.load_session` uses), then the table's rules across fields; what
+`sessions.prepare_record` derives from it (pseudonyms, the default tone, the confidences, the
+duration, the content hash's JSON, the COPY value) is computed once per distinct value or
+combination. A line that any check doubts (an invalid or missing value, a column the direct
+checks do not know, personal data in its text, more cells than the header) is left to the way
+every other record goes, `load_session` and `prepare_record`, whose answer, messages included, is
+the reference: tests/properties/test_columnar.py shows that both ways give the same COPY rows
+and content hashes.
 """
 
 from __future__ import annotations

@@ -158,9 +158,9 @@ def validated_chunks(
 
 # Below about 28,000 records the service alone was faster than workers that had to start first
 # (docs/scaling.md); the file's size says so before the file is read: 28,000 records of the
-# benchmark's rows (bench/imports.py, 194 bytes each) are 5.4 MB. That was measured with spawned
-# workers (about 1.1 s of CPU each to start); forked from the fork server they start in ~20 ms,
-# so the break-even is likely lower now: not measured again yet.
+# benchmark's rows (bench/imports.py, 194 bytes each) are 5.4 MB. Workers forked from the fork
+# server start in about 20 ms where spawned ones took 1.1 s of CPU, so the break-even may be lower
+# than this bound, which was found with spawned workers.
 POOLED_FROM_BYTES = 5_500_000
 
 

@@ -1,6 +1,7 @@
-"""CSV lines prepared a column at a time (persistence_svc.imports.columns) make exactly the chunk that the
-record path makes of the same lines' records: the same rejected rows with the same problems, the
-same unchanged repeats, the same COPY data and content hashes, whatever the header and the cells."""
+"""CSV lines prepared a column at a time (persistence_svc.imports.columns) make exactly the chunk
+that the record path (the marshmallow schema of the field table) makes of the same lines' records:
+the same rejected rows with the same problems, the same unchanged repeats, the same COPY data and
+content hashes, whatever the header and the cells."""
 
 import uuid
 from datetime import UTC, datetime
