@@ -326,3 +326,10 @@ def test_a_production_channel_to_a_private_address_is_422(app):
     assert response.status_code == 422
     assert response.json["errors"][0]["field"] == "config.url"
     assert "10.0.0.5" not in response.get_data(as_text=True)
+
+
+def test_the_dashboards_silence_form_offers_every_rule():
+    from dashboard_svc import silences
+    from trends_svc.thresholds import RULES
+
+    assert set(silences.RULES) == set(RULES)
