@@ -213,6 +213,55 @@ def demo_reviews(sessions: list[str], *, seed: int = 37) -> list[tuple[str, str,
     return [(session_id, *rng.choice(choices)) for session_id in picked]
 
 
+# The starting scorecard of this agent (issue #27); the first one created becomes the default.
+DEMO_SCORECARD = {
+    "name": "CR Assistant analysis",
+    "criteria": [
+        {"key": "root_cause", "label": "Root cause correct", "weight": 3, "scale": "1-5"},
+        {"key": "sentiment", "label": "Sentiment plausible", "weight": 2, "scale": "1-5"},
+        {
+            "key": "translation",
+            "label": "Translation faithful",
+            "weight": 2,
+            "scale": "na_allowed_1-5",
+        },
+        {"key": "coaching", "label": "Coaching advice usable", "weight": 2, "scale": "1-5"},
+        {
+            "key": "spec_messages",
+            "label": "Spec messages followed",
+            "weight": 1,
+            "scale": "pass_fail",
+        },
+    ],
+}
+
+
+def demo_ratings(session_id: str) -> dict[str, int | str]:
+    """Scorecard ratings of a demo review, the same for a session on every run."""
+    rng = random.Random(session_id)
+    return {
+        "root_cause": rng.choice((3, 4, 4, 5, 5)),
+        "sentiment": rng.choice((3, 4, 4, 5)),
+        "translation": rng.choice((4, 5, "na")),
+        "coaching": rng.choice((2, 3, 4, 4, 5)),
+        "spec_messages": rng.choice(("pass", "pass", "pass", "fail")),
+    }
+
+
+def ensure_demo_scorecard(gateway_url: str, headers: dict[str, str]) -> None:
+    """Create the starting scorecard unless QA has one already."""
+    listed = requests.get(f"{gateway_url}/api/v1/qa/scorecards", headers=headers, timeout=30)
+    listed.raise_for_status()
+    if not listed.json()["items"]:
+        created = requests.post(
+            f"{gateway_url}/api/v1/qa/scorecards",
+            headers=headers,
+            json={**DEMO_SCORECARD, "is_default": True},
+            timeout=30,
+        )
+        created.raise_for_status()
+
+
 def _token(gateway_url: str, client_id: str, client_secret: str) -> dict[str, str]:
     token = requests.post(
         f"{gateway_url}/oauth/token",
@@ -261,11 +310,15 @@ def seed_demo_data(
             totals["events"] += response.json()["recorded"]
     if reviewer is not None:
         reviewer_headers = _token(gateway_url, *reviewer)
+        ensure_demo_scorecard(gateway_url, reviewer_headers)
         for session_id, status, notes in demo_reviews(logged):
+            body = {"status": status, "notes": notes} if notes else {"status": status}
+            if status in ("reviewed", "flagged"):  # decided reviews carry the scorecard
+                body["ratings"] = demo_ratings(session_id)
             response = requests.post(
                 f"{gateway_url}/api/v1/qa/reviews/{session_id}",
                 headers=reviewer_headers,
-                json={"status": status, "notes": notes} if notes else {"status": status},
+                json=body,
                 timeout=30,
             )
             response.raise_for_status()
