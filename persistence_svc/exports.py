@@ -3,20 +3,52 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, stream_with_context
 
 from persistence_svc import store
-from persistence_svc.fileformats import EXPORT_COLUMNS, WRITERS
+from persistence_svc.fileformats import EXPORT_COLUMNS
 from shared import db
 
 # A CSV export is one COPY statement that lasts as long as the client takes to read the file: a
 # million rows to a slow client needs minutes, far beyond the 15 s every other statement gets.
 # Still bounded: an export cannot run (and hold a connection and a snapshot) for ever.
 EXPORT_STATEMENT_TIMEOUT_MS = 30 * 60 * 1000
+
+
+def _json_default(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _json_line(row: dict) -> str:
+    record = {column: row.get(column) for column in EXPORT_COLUMNS}
+    return json.dumps(record, ensure_ascii=False, default=_json_default)
+
+
+def write_json(rows: Iterable[dict]) -> Iterator[str]:
+    """A JSON array, streamed item by item."""
+    yield "["
+    for count, row in enumerate(rows):
+        yield ("," if count else "") + _json_line(row)
+    yield "]\n"
+
+
+def write_ndjson(rows: Iterable[dict]) -> Iterator[str]:
+    """One JSON object per line."""
+    for row in rows:
+        yield _json_line(row) + "\n"
+
+
+# CSV is written by PostgreSQL itself (store.copy_sessions_csv); JSON formats row by row here.
+WRITERS = {
+    "csv": (None, "text/csv; charset=utf-8"),
+    "json": (write_json, "application/json"),
+    "ndjson": (write_ndjson, "application/x-ndjson"),
+}
 
 
 def export_response(filters: dict[str, Any], teams: Sequence[str] | None) -> Response:

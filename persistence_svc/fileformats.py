@@ -1,5 +1,5 @@
-"""Session files: reading CSV / JSON arrays / NDJSON record by record, writing them back, and
-neutralising spreadsheet formulas."""
+"""Session files: reading CSV / JSON arrays / NDJSON record by record, their columns, and
+neutralising spreadsheet formulas (persistence_svc.exports writes the files)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import contextlib
 import csv
 import io
 import itertools
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -474,34 +473,3 @@ def _ndjson_lines(lines: IO[bytes], after_row: int, *, bom: bool) -> Iterator[tu
                 yield row, loads_json(line)
     except (ValueError, UnicodeDecodeError) as error:
         raise FileError(f"Line {row - 1} of the NDJSON file is not valid JSON.") from error
-
-
-def _json_default(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _json_line(row: dict) -> str:
-    record = {column: row.get(column) for column in EXPORT_COLUMNS}
-    return json.dumps(record, ensure_ascii=False, default=_json_default)
-
-
-def write_json(rows: Iterable[dict]) -> Iterator[str]:
-    """A JSON array, streamed item by item."""
-    yield "["
-    for count, row in enumerate(rows):
-        yield ("," if count else "") + _json_line(row)
-    yield "]\n"
-
-
-def write_ndjson(rows: Iterable[dict]) -> Iterator[str]:
-    """One JSON object per line."""
-    for row in rows:
-        yield _json_line(row) + "\n"
-
-
-# CSV is written by PostgreSQL itself (store.copy_sessions_csv); JSON formats row by row here.
-WRITERS = {
-    "csv": (None, "text/csv; charset=utf-8"),
-    "json": (write_json, "application/json"),
-    "ndjson": (write_ndjson, "application/x-ndjson"),
-}
