@@ -3,8 +3,9 @@ valid bearer (an access token or an API key), and the metadata an MCP client dis
 authorization with: protected-resource metadata (RFC 9728) and the authorization-server metadata
 (RFC 8414, the same document as OpenID discovery).
 
-mcp_svc receives the caller's own bearer and makes each tool call a REST call through this gateway
-with it, so policy, team scope, rate limits and audit are exactly those of the REST API."""
+A `tools/call` runs here, in-process, as the REST request it stands for (gateway/mcp_tools.py);
+everything else of the protocol is forwarded to mcp_svc with the caller's own bearer. Either way,
+policy, team scope, rate limits and audit are exactly those of the REST API."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from urllib3.exceptions import HTTPError as UpstreamError
 
 from gateway.bearer import bearer_token
 from gateway.delegation import AGENT_SCOPE
+from gateway.mcp_tools import register_mcp_tools, tool_call_answer
 from gateway.oauth import provider_metadata
 from gateway.proxy import HOP_BY_HOP, stream_back
 from gateway.resources import MCP_PATH, resource_url
@@ -34,6 +36,7 @@ def register_mcp(app: Flask) -> None:
         retries=False,
         timeout=urllib3.Timeout(connect=2.0, read=settings_of(app).upstream_timeout),
     )
+    register_mcp_tools(app)
     app.register_blueprint(mcp)
 
 
@@ -70,17 +73,21 @@ def authorization_server_metadata():
 
 @mcp.route(MCP_PATH, methods=["GET", "POST", "DELETE"])
 def forward_mcp() -> Response:
-    """Check the caller's bearer, then stream the request to mcp_svc and its answer back."""
+    """Check the caller's bearer; answer a tool call here, or stream the request to mcp_svc and
+    its answer back."""
     g.principal = authenticate_mcp()
     settings = settings_of(current_app)
     request.max_content_length = settings.max_body_bytes
+    body = request.get_data(cache=False) if request.method == "POST" else None
+    answer = tool_call_answer(body) if body is not None else None
+    if answer is not None:
+        return answer
     headers = {
         key: value for key, value in request.headers.items() if key.lower() not in HOP_BY_HOP
     }
     headers["Authorization"] = request.headers["Authorization"]  # the tools call the API with it
     headers["X-Request-ID"] = g.request_id
     headers["X-Forwarded-For"] = request.remote_addr or ""
-    body = request.get_data(cache=False) if request.method == "POST" else None
     try:
         upstream = current_app.extensions["mcp_pool"].urlopen(
             request.method,

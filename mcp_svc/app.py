@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mcp_svc import tools
+from shared.agent_tools import tool_result, unavailable_result
 from shared.config import Settings, load_settings
 from shared.errors import PROBLEM_MEDIA_TYPE
 from shared.logging import configure_logging
@@ -67,9 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             operation = await catalogue.operation(params.name)
         except tools.ToolUnavailable:
-            return tools.tool_result(
-                params.name, 503, {"status": 503, "title": "This tool is unavailable right now."}
-            )
+            return unavailable_result(params.name)
         try:
             status, body = await tools.call_tool(
                 http,
@@ -80,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         except httpx2.HTTPError:
             status, body = 503, {"status": 503, "title": "The API is not reachable; retry."}
-        return tools.tool_result(params.name, status, body)
+        return tool_result(params.name, status, body)
 
     server = Server(
         "cr-assistant-platform",

@@ -229,3 +229,82 @@ def test_tool_calls_are_audited_and_rate_limited_like_rest(platform, make_api_ke
         params={"action": "engineers.lookup", "actor": f"api-key:{key.prefix}", "limit": 500},
     ).json()["items"]
     assert len(lookups) == 120  # each name turned into a pseudonym, as over REST
+
+
+def rpc(platform, bearer: str, message: dict, **headers) -> requests.Response:
+    """One JSON-RPC message POSTed to <gateway>/mcp as a stateless client sends it."""
+    return requests.post(
+        f"{platform.gateway}/mcp",
+        json=message,
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {bearer}", **headers},
+        timeout=30,
+    )
+
+
+def tool_call(name: str, arguments: dict) -> dict:
+    return {
+        "jsonrpc": "2.0",
+        "id": "call-1",
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+
+
+def test_tool_calls_run_in_the_gateway_and_the_rest_of_the_protocol_in_mcp_svc(
+    platform, make_api_key, agent
+):
+    """A tools/call is answered by the gateway itself (one hop to the service, as REST): it works
+    while mcp_svc is down, where initialize and tools/list answer 503."""
+    key = make_api_key("mcp-agent-in-gateway", "agent")
+    stored = agent.request("POST", "/api/v1/sessions", json=make_session(engineer="Ida Berg"))
+    code = stored.json()["engineer_code"]
+    rest = agent.request("POST", "/api/v1/history/compare", json={"engineer_code": code})
+    platform.stop("mcp")
+    try:
+        answer = rpc(platform, key.key, tool_call("compare_history", {"engineer_code": code}))
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == "application/json"
+        message = answer.json()
+        assert message["jsonrpc"] == "2.0"
+        assert message["id"] == "call-1"
+        assert message["result"]["isError"] is False
+        structured = message["result"]["structuredContent"]
+        assert structured["engineer_code"] == code
+        assert structured["current"]["sessions"] == rest.json()["current"]["sessions"] == 1
+        assert message["result"]["content"][0]["type"] == "text"
+        # the REST API's problem, as a tool error, for arguments that cannot be placed
+        missing = rpc(platform, key.key, tool_call("show_validation_log", {})).json()["result"]
+        assert missing["isError"] is True
+        assert missing["structuredContent"]["status"] == 422
+        assert missing["structuredContent"]["errors"][0]["field"] == "session_id"
+        assert rpc(platform, key.key, INITIALIZE).status_code == 503
+        listed = rpc(platform, key.key, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        assert listed.status_code == 503
+    finally:
+        platform.start("mcp")
+    listed = rpc(platform, key.key, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert listed.status_code == 200
+    assert {tool["name"] for tool in listed.json()["result"]["tools"]} == TOOLS
+
+
+def test_tool_calls_the_gateway_does_not_run_go_to_the_sdk(platform, make_api_key):
+    """Unknown tools, JSON not accepted, another protocol era: mcp_svc's SDK answers, as before."""
+    key = make_api_key("mcp-agent-fallback", "agent")
+    unknown = rpc(platform, key.key, tool_call("drop_tables", {}))
+    assert unknown.status_code == 200
+    assert unknown.json()["result"]["isError"] is True
+    assert unknown.json()["result"]["structuredContent"]["status"] == 503
+    refused = rpc(
+        platform,
+        key.key,
+        tool_call("compare_history", {"engineer_code": "eng_x"}),
+        Accept="text/event-stream",
+    )
+    assert refused.status_code == 406  # the SDK's answer: JSON must be accepted
+    era = rpc(
+        platform,
+        key.key,
+        tool_call("compare_history", {"engineer_code": "eng_x"}),
+        **{"MCP-Protocol-Version": "1999-01-01"},
+    )
+    assert era.status_code >= 400
