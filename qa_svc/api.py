@@ -163,11 +163,9 @@ class SessionReview(MethodView):
     def post(self, data, session_id: uuid.UUID):
         """Record a review decision and the caller's scorecard ratings
 
-        A status (pending, in_review, reviewed, flagged) with notes, and/or ratings on a
-        scorecard (`scorecard_id`, else the default) with comments per criterion; the review's
-        quality score is the weighted mean of its ratings on 0-100 (N/A left out with its
-        weight). Notes and comments are checked for personal data (422 naming the field); the
-        reviewer is the caller, shown by display name; every decision is kept in the history.
+        Status and notes, and/or `ratings` on a scorecard (default if no `scorecard_id`) with
+        `comments`; quality score = weighted mean on 0-100, N/A left out with its weight. Notes
+        and comments are PII-checked (422 naming the field).
         """
         with db.connection() as conn:
             return reviews.record(

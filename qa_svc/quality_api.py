@@ -34,7 +34,10 @@ class Scorecards(MethodView):
     @blp.arguments(ScorecardListArgsSchema, location="query")
     @blp.response(200, ScorecardListSchema)
     def get(self, args):
-        """List scorecards: the latest version of each (or every version)"""
+        """List scorecards
+
+        The latest version of each scorecard, or every version with `all_versions=true`.
+        """
         with db.connection() as conn:
             return {"items": quality_store.list_scorecards(conn, **args)}
 
@@ -59,7 +62,10 @@ class Scorecard(MethodView):
     @blp.doc(operationId="showScorecard")
     @blp.response(200, ScorecardSchema)
     def get(self, scorecard_id: uuid.UUID):
-        """Show one scorecard version"""
+        """Show one scorecard version
+
+        Its criteria (key, label, weight, scale), version number and whether it is the default.
+        """
         with db.connection() as conn:
             card = quality_store.get_scorecard(conn, scorecard_id)
         if card is None:
@@ -122,7 +128,10 @@ class Reviewer(MethodView):
     @blp.arguments(ReviewerInSchema)
     @blp.response(200, ReviewerSchema)
     def patch(self, data, reviewer_id: str):
-        """Take a reviewer into round-robin assignment or out of it"""
+        """Take a reviewer into round-robin assignment or out of it
+
+        `{"active": false}`: sampling runs assign this reviewer no new sessions.
+        """
         with db.connection() as conn:
             row = quality_store.set_reviewer_active(conn, reviewer_id, data["active"])
         if row is None:

@@ -314,10 +314,18 @@ class ScorecardListSchema(Schema):
 GROUPS = ("agent_version", "week", "reviewer", "criterion")
 
 
+# Periods within these bounds: the report turns them into UTC days, which must exist.
+PERIOD_BOUNDS = validate.Range(
+    min=datetime(1970, 1, 1, tzinfo=UTC),
+    max=datetime(9000, 1, 1, tzinfo=UTC),
+    error="Use a time between 1970 and 9000.",
+)
+
+
 class QualityArgsSchema(Schema):
     group_by = fields.String(load_default="agent_version", validate=validate.OneOf(GROUPS))
-    from_ = fields.AwareDateTime(data_key="from", load_default=None)
-    to = fields.AwareDateTime(load_default=None)
+    from_ = fields.AwareDateTime(data_key="from", load_default=None, validate=PERIOD_BOUNDS)
+    to = fields.AwareDateTime(load_default=None, validate=PERIOD_BOUNDS)
 
     @validates_schema
     def _ordered(self, data, **_kwargs):

@@ -34,7 +34,10 @@ class SamplingRules(MethodView):
     @blp.doc(operationId="showSamplingRules")
     @blp.response(200, SamplingRulesSchema)
     def get(self):
-        """The sampling rules"""
+        """The sampling rules
+
+        The always-rules (errors, restart offered, low confidence) and the random percentage.
+        """
         with db.connection() as conn:
             return assignment_store.get_rules(conn)
 
@@ -100,7 +103,10 @@ class Calibrations(MethodView):
     @blp.doc(operationId="listCalibrations")
     @blp.response(200, CalibrationListSchema)
     def get(self):
-        """List calibrations, newest first (blind until complete)"""
+        """List calibrations
+
+        Newest first, each as GET /qa/calibrations/{id} shows it (blind until complete).
+        """
         with db.connection() as conn:
             rows = calibration_store.list_calibrations(conn)
             return {"items": [calibration.summary(conn, r, current_principal()) for r in rows]}

@@ -273,3 +273,19 @@ def test_any_period_matches_the_reviews_themselves(seeded):
             version: (len(scores), round(sum(scores) / len(scores), 2))
             for version, scores in expected.items()
         }, (since, until)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("group_by=engineer", "group_by"),
+        ("from=2026-06-02T00:00:00Z&to=2026-06-01T00:00:00Z", "to"),
+        ("from=0001-01-01T00:00:00%2B05:00", "from"),
+        ("to=9999-12-31T23:00:00-05:00", "to"),
+        ("from=2026-06-01", "from"),
+    ],
+)
+def test_bad_quality_arguments_are_a_clear_422(client, query, field):
+    answer = client.get(f"/api/v1/qa/quality?{query}", headers=headers())
+    assert answer.status_code == 422
+    assert [error["field"] for error in answer.json["errors"]] == [field]
