@@ -24,7 +24,9 @@ from bench.exports import report as export_report
 from bench.imports import bench_import_export, postgres_pid, usable_cores
 from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
+from bench.notifications import bench_notifications, notifications_report
 from bench.pii_guard import bench_pii_guard, pii_guard_report
+from bench.qa_quality import bench_qa_quality, qa_quality_report
 from bench.reads import bench_reads, bench_verification
 from bench.reads import report as reads_report
 from bench.slow_clients import bench_slow_clients
@@ -234,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             "dashboard",
             "pii",
             "slow-clients",
+            "qa-quality",
+            "notifications",
         ),
         default=None,
         help="one section; `export` alone exports --export-rows sessions written by SQL",
@@ -251,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--pandas-rows", type=int, default=50_000)
     parser.add_argument("--export-rows", type=int, default=1_000_000)
+    parser.add_argument("--qa-reviews", type=int, default=1_000_000)
     parser.add_argument(
         "--no-doc", action="store_true", help="print the sections, leave docs/benchmarks.md alone"
     )
@@ -272,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     admin = server.start()
     try:
         db_url = migrated_database(admin, "cr_bench")
+        if args.only in (None, "notifications"):  # in-process on the bench database
+            sections.append(notifications_report(bench_notifications(db_url, args.rounds), meta))
+        if args.only == "notifications":
+            return _publish(sections, args.no_doc)
         running = start_platform(
             db_url,
             work,
@@ -386,6 +395,16 @@ def main(argv: list[str] | None = None) -> int:
                             key,
                             args.dashboard_rows,
                             args.trend_calls,
+                        ),
+                        meta,
+                    )
+                )
+            if args.only == "qa-quality":  # its own data set: not part of the default run
+                lead_token = _client_token(running, "bench-qa-lead", "qa_lead")
+                sections.append(
+                    qa_quality_report(
+                        bench_qa_quality(
+                            db_url, running, lead_token, key, args.qa_reviews, args.trend_calls
                         ),
                         meta,
                     )

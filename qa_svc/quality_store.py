@@ -155,9 +155,20 @@ def upsert_scored_review(conn: psycopg.Connection, row: dict[str, Any]) -> dict:
 
 
 def add_to_rollup(conn: psycopg.Connection, review: dict, sign: int) -> None:
-    """Add a scored review to the daily rollup (sign 1), or take it out (sign -1): its quality
-    score under criterion '' and each rated criterion under its key."""
+    """Add a scored review to the daily rollups (sign 1), or take it out (sign -1): its quality
+    score under criterion '' and each rated criterion under its key, per reviewer and not."""
     scores = {"": review["quality_score"], **review["criterion_scores"]}
+    rows = [
+        {
+            "at": review["scored_at"],
+            "version": review["agent_version"],
+            "reviewer": review["reviewer_id"],
+            "criterion": criterion,
+            "sign": sign,
+            "score": float(score),
+        }
+        for criterion, score in sorted(scores.items())  # one lock order: no deadlock
+    ]
     with conn.cursor() as cursor:
         cursor.executemany(
             """
@@ -170,17 +181,20 @@ def add_to_rollup(conn: psycopg.Connection, review: dict, sign: int) -> None:
                 score_sum = q.score_sum + EXCLUDED.score_sum,
                 score_sumsq = q.score_sumsq + EXCLUDED.score_sumsq
             """,
-            [
-                {
-                    "at": review["scored_at"],
-                    "version": review["agent_version"],
-                    "reviewer": review["reviewer_id"],
-                    "criterion": criterion,
-                    "sign": sign,
-                    "score": float(score),
-                }
-                for criterion, score in sorted(scores.items())  # one lock order: no deadlock
-            ],
+            rows,
+        )
+        cursor.executemany(
+            """
+            INSERT INTO quality_version_rollup AS q (day, agent_version, criterion, reviews,
+                                                     score_sum, score_sumsq)
+            VALUES ((%(at)s::timestamptz AT TIME ZONE 'UTC')::date, %(version)s, %(criterion)s,
+                    %(sign)s, %(sign)s * %(score)s, %(sign)s * %(score)s ^ 2)
+            ON CONFLICT (day, agent_version, criterion) DO UPDATE SET
+                reviews = q.reviews + EXCLUDED.reviews,
+                score_sum = q.score_sum + EXCLUDED.score_sum,
+                score_sumsq = q.score_sumsq + EXCLUDED.score_sumsq
+            """,
+            rows,
         )
 
 
@@ -211,9 +225,17 @@ def quality_sums(
     edges: Sequence[tuple[datetime, datetime]],
 ) -> list[dict]:
     """Per group and criterion ('' = the review's quality score): reviews, sum and sum of squares.
-    Whole days in [full_days) come from the rollup; the hours in `edges` (parts of a day at the
-    ends of the period) from the reviews themselves, so any period is answered exactly."""
+    Whole days in [full_days) come from a rollup (the one without reviewers unless grouped by
+    reviewer); the hours in `edges` (parts of a day at the ends of the period) from the reviews
+    themselves, so any period is answered exactly."""
     key = GROUP_KEYS[group_by]
+    rollup = (
+        "SELECT day, agent_version, reviewer_id, criterion, reviews, score_sum, score_sumsq "
+        "FROM quality_rollup"
+        if group_by == "reviewer"
+        else "SELECT day, agent_version, '' AS reviewer_id, criterion, reviews, score_sum, "
+        "score_sumsq FROM quality_version_rollup"
+    )
     edge_filter = " OR ".join(
         f"(scored_at >= %(edge_from_{i})s AND scored_at < %(edge_to_{i})s)"
         for i in range(len(edges))
@@ -239,8 +261,7 @@ def quality_sums(
         f"""
         WITH parts (day, agent_version, reviewer_id, criterion, reviews, score_sum, score_sumsq)
         AS (
-            SELECT day, agent_version, reviewer_id, criterion, reviews, score_sum, score_sumsq
-            FROM quality_rollup WHERE day >= %(day_from)s AND day < %(day_to)s
+            {rollup} WHERE day >= %(day_from)s AND day < %(day_to)s
             {raw}
         )
         SELECT {key} AS grp, criterion, sum(reviews)::bigint AS reviews,

@@ -20,6 +20,7 @@ TINY = [
     "--import-rows=2000",
     "--pandas-rows=500",
     "--export-rows=2000",
+    "--qa-reviews=2000",
     "--projection-rows=2000",
     "--freshness-seconds=2",
     "--no-doc",

@@ -168,6 +168,7 @@ def test_refused_ratings_and_comments_write_nothing(client, conn):
     assert conn.execute("SELECT count(*) AS n FROM scored_reviews").fetchone()["n"] == 0
     assert conn.execute("SELECT count(*) AS n FROM reviews").fetchone()["n"] == 0
     assert conn.execute("SELECT count(*) AS n FROM quality_rollup").fetchone()["n"] == 0
+    assert conn.execute("SELECT count(*) AS n FROM quality_version_rollup").fetchone()["n"] == 0
     duplicate = {**CARD, "criteria": CARD["criteria"] + CARD["criteria"][:1]}
     refused = client.post("/api/v1/qa/scorecards", json=duplicate, headers=headers())
     assert (refused.status_code, refused.json["errors"][0]["field"]) == (422, "criteria")
@@ -255,6 +256,18 @@ def test_quality_by_reviewer_week_and_criterion(seeded):
         ("root_cause", 9, 50.0),
         ("spec", 9, 66.67),
     ]
+
+
+def test_the_two_rollups_hold_the_same_sums(seeded):
+    by_reviewer = seeded.execute(
+        "SELECT day, agent_version, criterion, sum(reviews) AS n, sum(score_sum) AS total "
+        "FROM quality_rollup GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    ).fetchall()
+    by_version = seeded.execute(
+        "SELECT day, agent_version, criterion, reviews AS n, score_sum AS total "
+        "FROM quality_version_rollup ORDER BY 1, 2, 3"
+    ).fetchall()
+    assert by_reviewer == by_version and len(by_version) == 9 * 3
 
 
 def test_any_period_matches_the_reviews_themselves(seeded):
