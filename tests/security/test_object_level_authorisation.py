@@ -178,6 +178,12 @@ NOT_TEAM_OBJECTS = {
         "never a manager; an agent acting for teams: tests/security/test_validation_log_scope.py"
     ),
     ("POST", f"qa/reviews/{SEGMENT}"): "QA lead and admin only",
+    ("GET", f"qa/scorecards/{SEGMENT}"): "QA lead and admin only (no team data)",
+    ("PUT", f"qa/scorecards/{SEGMENT}"): "QA lead and admin only (no team data)",
+    ("PATCH", f"qa/reviewers/{SEGMENT}"): "QA lead and admin only (no team data)",
+    ("POST", f"qa/assignments/{SEGMENT}"): "QA lead and admin only",
+    ("GET", f"qa/calibrations/{SEGMENT}"): "QA lead and admin only",
+    ("POST", f"qa/calibrations/{SEGMENT}/sessions/{SEGMENT}"): "QA lead and admin only",
 }
 
 
