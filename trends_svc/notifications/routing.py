@@ -100,36 +100,33 @@ def queue_repeats(conn: psycopg.Connection, now: datetime) -> int:
 
 def flush(conn: psycopg.Connection, now: datetime, dashboard_base: str) -> int:
     """Turn each due route's queued events into one rendered message in the outbox; returns the
-    messages queued. Alerts silenced since they were queued stay out (resolved notices go)."""
-    messages = 0
+    messages queued. Alerts silenced since they were queued stay out (resolved notices go).
+    A fixed number of statements however many routes are due (a large evaluation's cost)."""
     routes = store.routes_due(conn, now)
-    silences = store.active_silences(conn, now) if routes else []
+    if not routes:
+        return 0
+    silences = store.active_silences(conn, now)
+    taken: dict[uuid.UUID, list[render.Notice]] = {route["route_id"]: [] for route in routes}
+    for row in store.take_pending(conn, list(taken)):
+        if row["event"] == "alert.resolved" or not is_silenced(silences, row):
+            taken[row["route_id"]].append(render.Notice(row["event"], row))
+    messages, announced, resolved = [], [], []
     for route in routes:
-        taken = store.take_pending(conn, route["route_id"])
-        notices = [
-            render.Notice(row["event"], row)
-            for row in taken
-            if row["event"] == "alert.resolved" or not is_silenced(silences, row)
-        ]
+        notices = taken[route["route_id"]]
         if not notices:
             continue
         content = render.alerts_content(notices, dashboard_base)
-        alert_ids = [notice.alert["alert_id"] for notice in notices]
-        store.enqueue_message(
-            conn,
-            channel_id=route["channel_id"],
-            route_id=route["route_id"],
-            purpose="alerts",
-            message=render.render(route["kind"], content),
-            alert_ids=alert_ids,
-            now=now,
+        messages.append(
+            {
+                "channel_id": route["channel_id"],
+                "route_id": route["route_id"],
+                "message": render.render(route["kind"], content),
+                "alert_ids": [notice.alert["alert_id"] for notice in notices],
+            }
         )
-        store.mark_route_sent(
-            conn,
-            route["route_id"],
-            [n.alert["alert_id"] for n in notices if n.event != "alert.resolved"],
-            [n.alert["alert_id"] for n in notices if n.event == "alert.resolved"],
-            now,
-        )
-        messages += 1
-    return messages
+        for notice in notices:
+            pair = (route["route_id"], notice.alert["alert_id"])
+            (resolved if notice.event == "alert.resolved" else announced).append(pair)
+    store.enqueue_route_messages(conn, messages, now)
+    store.mark_routes_sent(conn, [m["route_id"] for m in messages], announced, resolved, now)
+    return len(messages)

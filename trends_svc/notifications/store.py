@@ -304,45 +304,56 @@ def routes_due(conn: psycopg.Connection, now: datetime) -> list[dict]:
     ).fetchall()
 
 
-def take_pending(conn: psycopg.Connection, route_id: uuid.UUID) -> list[dict]:
-    """Remove a route's queued alert events and return them with the alerts as they are now."""
+def take_pending(conn: psycopg.Connection, route_ids: Sequence[uuid.UUID]) -> list[dict]:
+    """Remove these routes' queued alert events and return them (with `route_id`) joined with
+    the alerts as they are now."""
     return conn.execute(
         """
         WITH taken AS (
-            DELETE FROM notification_pending WHERE route_id = %(id)s RETURNING alert_id, event
+            DELETE FROM notification_pending WHERE route_id = ANY(%(ids)s::uuid[])
+            RETURNING route_id, alert_id, event
         )
-        SELECT taken.event, a.* FROM taken JOIN alerts a USING (alert_id)
+        SELECT taken.route_id, taken.event, a.* FROM taken JOIN alerts a USING (alert_id)
         ORDER BY taken.event, a.team, a.rule, a.subject, a.category
         """,
-        {"id": route_id},
+        {"ids": list(route_ids)},
     ).fetchall()
 
 
-def mark_route_sent(
+def mark_routes_sent(
     conn: psycopg.Connection,
-    route_id: uuid.UUID,
-    announced: Sequence[uuid.UUID],
-    resolved: Sequence[uuid.UUID],
+    route_ids: Sequence[uuid.UUID],
+    announced: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    resolved: Sequence[tuple[uuid.UUID, uuid.UUID]],
     now: datetime,
 ) -> None:
-    """Remember that a message of the route went out now with these alerts."""
+    """Remember that the routes' messages went out now: (route_id, alert_id) pairs announced
+    (repeat_interval counts from now) and resolved (no longer announced)."""
     conn.execute(
-        "UPDATE notification_routes SET last_sent_at = %(now)s WHERE route_id = %(id)s",
-        {"id": route_id, "now": now},
+        "UPDATE notification_routes SET last_sent_at = %(now)s WHERE route_id = ANY(%(ids)s)",
+        {"ids": list(route_ids), "now": now},
     )
-    conn.execute(
-        """
-        INSERT INTO notification_announced (route_id, alert_id, last_sent_at)
-        SELECT %(id)s, alert_id, %(now)s FROM unnest(%(ids)s::uuid[]) AS t(alert_id)
-        ON CONFLICT (route_id, alert_id) DO UPDATE SET last_sent_at = EXCLUDED.last_sent_at
-        """,
-        {"id": route_id, "ids": list(announced), "now": now},
-    )
-    conn.execute(
-        "DELETE FROM notification_announced WHERE route_id = %(id)s "
-        "AND alert_id = ANY(%(ids)s::uuid[])",
-        {"id": route_id, "ids": list(resolved)},
-    )
+    if announced:
+        routes, alert_ids = (list(column) for column in zip(*announced, strict=True))
+        conn.execute(
+            """
+            INSERT INTO notification_announced (route_id, alert_id, last_sent_at)
+            SELECT route_id, alert_id, %(now)s
+            FROM unnest(%(routes)s::uuid[], %(alerts)s::uuid[]) AS t(route_id, alert_id)
+            ON CONFLICT (route_id, alert_id) DO UPDATE SET last_sent_at = EXCLUDED.last_sent_at
+            """,
+            {"routes": routes, "alerts": alert_ids, "now": now},
+        )
+    if resolved:
+        routes, alert_ids = (list(column) for column in zip(*resolved, strict=True))
+        conn.execute(
+            """
+            DELETE FROM notification_announced n
+            USING unnest(%(routes)s::uuid[], %(alerts)s::uuid[]) AS t(route_id, alert_id)
+            WHERE n.route_id = t.route_id AND n.alert_id = t.alert_id
+            """,
+            {"routes": routes, "alerts": alert_ids},
+        )
 
 
 def repeat_candidates(conn: psycopg.Connection, now: datetime) -> list[dict]:
@@ -399,6 +410,42 @@ def enqueue_message(
             {"id": message_id, "ids": list(alert_ids)},
         )
     return message_id
+
+
+def enqueue_route_messages(
+    conn: psycopg.Connection,
+    messages: Sequence[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Queue one rendered message per route (`channel_id`, `route_id`, `message`, `alert_ids`)
+    in three statements, however many routes: the grouping step of a large evaluation."""
+    if not messages:
+        return
+    rows = conn.execute(
+        """
+        INSERT INTO notification_outbox
+            (channel_id, route_id, purpose, message, alert_count, next_attempt_at)
+        SELECT t.channel_id, t.route_id, 'alerts', b.message, t.alert_count, %(now)s
+        FROM unnest(%(channels)s::uuid[], %(routes)s::uuid[], %(counts)s::int[])
+             WITH ORDINALITY AS t(channel_id, route_id, alert_count, n)
+        JOIN jsonb_array_elements(%(bodies)s) WITH ORDINALITY AS b(message, n) USING (n)
+        RETURNING message_id, route_id
+        """,
+        {
+            "channels": [m["channel_id"] for m in messages],
+            "routes": [m["route_id"] for m in messages],
+            "bodies": Jsonb([m["message"] for m in messages]),  # one value: no array quoting
+            "counts": [len(m["alert_ids"]) for m in messages],
+            "now": now,
+        },
+    ).fetchall()
+    message_of = {row["route_id"]: row["message_id"] for row in rows}  # one message per route
+    links = {(message_of[m["route_id"]], a) for m in messages for a in m["alert_ids"]}
+    conn.execute(
+        "INSERT INTO notification_outbox_alerts (message_id, alert_id) "
+        "SELECT * FROM unnest(%(messages)s::bigint[], %(alerts)s::uuid[])",
+        {"messages": [m for m, _ in links], "alerts": [a for _, a in links]},
+    )
 
 
 def due_messages(conn: psycopg.Connection, limit: int, now: datetime) -> list[dict]:
