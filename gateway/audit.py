@@ -79,6 +79,8 @@ ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
     (re.compile(r"/api/v1/qa/reviews/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/qa/scorecards/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/qa/assignments/([^/]+)"), _is_uuid),
+    (re.compile(r"/api/v1/qa/reviewers/([^/]+)"), _is_uuid),  # reviewers are gateway users
+    (re.compile(r"/api/v1/qa/calibrations/([^/]+)(?:/ratings)?"), _is_uuid),
     (re.compile(r"/qa/sessions/([^/]+)"), _is_uuid),  # the QA UI's review page
 )
 

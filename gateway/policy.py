@@ -81,7 +81,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", r"qa/calibrations", (QA_LEAD, ADMIN)),
     Rule("POST", r"qa/calibrations", (QA_LEAD, ADMIN)),
     Rule("GET", rf"qa/calibrations/{SEGMENT}", (QA_LEAD, ADMIN)),
-    Rule("POST", rf"qa/calibrations/{SEGMENT}/sessions/{SEGMENT}", (QA_LEAD, ADMIN)),
+    Rule("POST", rf"qa/calibrations/{SEGMENT}/ratings", (QA_LEAD, ADMIN)),
 )
 
 

@@ -64,15 +64,17 @@ def rate(
     comments: Mapping[str, str],
     guard: ServiceClient,
 ) -> None:
-    """Save a participant's ratings of one session; 403 for anyone else, 404 for a session not
-    in the calibration, 409 once everyone has scored (the figures are final)."""
+    """Save a participant's ratings of one session; 403 for anyone else, 422 naming
+    `session_id` for a session not in the calibration, 409 once everyone has scored (the figures
+    are final)."""
     calibration = calibration_store.get_calibration(conn, calibration_id, lock=True)
     if calibration is None:
         raise NotFound(NO_SUCH)
     if principal.subject not in calibration["reviewer_ids"]:
         raise Forbidden(NOT_A_PARTICIPANT)
     if session_id not in calibration["session_ids"]:
-        raise NotFound("This session is not part of the calibration.")
+        reason = "This session is not part of the calibration."
+        raise Unprocessable(reason, errors=[{"field": "session_id", "reason": reason}])
     if _complete(calibration, calibration_store.ratings_of(conn, calibration_id)):
         raise Conflict(CLOSED)
     card = quality_store.get_scorecard(conn, calibration["scorecard_id"])

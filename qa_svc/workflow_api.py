@@ -149,14 +149,14 @@ class Calibration(MethodView):
             return calibration.show(conn, calibration_id, current_principal())
 
 
-@blp.route("/qa/calibrations/<uuid:calibration_id>/sessions/<uuid:session_id>")
+@blp.route("/qa/calibrations/<uuid:calibration_id>/ratings")
 class CalibrationRating(MethodView):
     @blp.roles(*LEADS)
     @blp.doc(operationId="rateCalibrationSession")
     @blp.arguments(CalibrationRatingInSchema)
     @blp.response(200, CalibrationSchema)
     @blp.alt_response(409, description="Everyone has scored; the ratings are final.")
-    def post(self, data, calibration_id: uuid.UUID, session_id: uuid.UUID):
+    def post(self, data, calibration_id: uuid.UUID):
         """Score one session of a calibration (participants only)
 
         Comments are checked for personal data (422 naming the field).
@@ -167,7 +167,7 @@ class CalibrationRating(MethodView):
             calibration.rate(
                 conn,
                 calibration_id,
-                session_id,
+                data["session_id"],
                 principal,
                 data["ratings"],
                 data["comments"],

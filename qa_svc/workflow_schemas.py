@@ -74,6 +74,7 @@ class CalibrationInSchema(Schema):
 
 
 class CalibrationRatingInSchema(Schema):
+    session_id = fields.UUID(required=True)
     ratings = ratings_field()
     comments = comments_field()
 

@@ -183,7 +183,7 @@ NOT_TEAM_OBJECTS = {
     ("PATCH", f"qa/reviewers/{SEGMENT}"): "QA lead and admin only (no team data)",
     ("POST", f"qa/assignments/{SEGMENT}"): "QA lead and admin only",
     ("GET", f"qa/calibrations/{SEGMENT}"): "QA lead and admin only",
-    ("POST", f"qa/calibrations/{SEGMENT}/sessions/{SEGMENT}"): "QA lead and admin only",
+    ("POST", f"qa/calibrations/{SEGMENT}/ratings"): "QA lead and admin only",
 }
 
 

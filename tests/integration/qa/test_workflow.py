@@ -158,8 +158,11 @@ def test_blind_calibration_and_its_agreement(client, conn):
                 continue
             root_cause, spec = given[who][index]
             rated = client.post(
-                f"{path}/sessions/{session}",
-                json={"ratings": {"root_cause": root_cause, "spec": spec}},
+                f"{path}/ratings",
+                json={
+                    "session_id": str(session),
+                    "ratings": {"root_cause": root_cause, "spec": spec},
+                },
                 headers=as_(who),
             )
             assert rated.status_code == 200, rated.json
@@ -173,14 +176,14 @@ def test_blind_calibration_and_its_agreement(client, conn):
     assert {r["reviewer"] for r in blind["my_ratings"]} == {"Ana QA"}
     assert len(blind["my_ratings"]) == 4
     outsider = client.post(
-        f"{path}/sessions/{sessions[3]}",
-        json={"ratings": {"root_cause": 3, "spec": "fail"}},
+        f"{path}/ratings",
+        json={"session_id": str(sessions[3]), "ratings": {"root_cause": 3, "spec": "fail"}},
         headers=as_(CID),
     )
     assert outsider.status_code == 403
     last = client.post(
-        f"{path}/sessions/{sessions[3]}",
-        json={"ratings": {"root_cause": 3, "spec": "fail"}},
+        f"{path}/ratings",
+        json={"session_id": str(sessions[3]), "ratings": {"root_cause": 3, "spec": "fail"}},
         headers=as_(BEN),
     ).json
     assert (last["complete"], len(last["ratings"])) == (True, 8)
@@ -201,8 +204,8 @@ def test_blind_calibration_and_its_agreement(client, conn):
     assert spread[str(sessions[1])]["scores"] == [25.0, 62.5]  # ben (3, fail), ana (2, pass)
     assert spread[str(sessions[0])]["stdev"] == 0.0
     closed = client.post(
-        f"{path}/sessions/{sessions[0]}",
-        json={"ratings": {"root_cause": 5, "spec": "pass"}},
+        f"{path}/ratings",
+        json={"session_id": str(sessions[0]), "ratings": {"root_cause": 5, "spec": "pass"}},
         headers=as_(ANA),
     )
     assert closed.status_code == 409
