@@ -25,6 +25,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from qa_svc import privacy, quality, quality_store, reviews, scoring, validation
+from qa_svc import reviewers as reviewer_directory
 from qa_svc.schemas import (
     GROUPS,
     STATUSES,
@@ -98,8 +99,12 @@ def queue_page():
     """The review queue with its filters."""
     filters = _load(ReviewQueueArgsSchema(), request.args)
     low_below = settings_of(current_app).qa_low_confidence
+    asked = dict(filters)
+    if asked["assignee"] == "me":
+        asked["assignee"] = g.principal.subject
     with db.connection() as conn:
-        page = reviews.queue(conn, filters, low_below)
+        reviewer_directory.note(conn, g.principal)
+        page = reviews.queue(conn, asked, low_below)
     # the filters as the links of this page carry them on (no cursor, no defaults)
     kept = {key: value for key, value in request.args.items() if key != "cursor" and value != ""}
     return render_template(

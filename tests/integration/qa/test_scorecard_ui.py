@@ -75,3 +75,15 @@ def test_the_form_names_what_is_wrong_and_saves_a_full_rating(client, session):
     quality = client.get("/qa/quality", headers=headers())
     assert quality.status_code == 200
     assert "3.7.0" in quality.text and "87.5" in quality.text and "Ana QA" in quality.text
+
+
+def test_the_queue_shows_assignees_and_my_work(client, session, database_url):
+    session_id, _ = session
+    with psycopg.connect(database_url, options="-c search_path=qa") as conn:
+        conn.execute(
+            "INSERT INTO assignments (session_id, reviewer_id) VALUES (%s, 'qa-ana')", [session_id]
+        )
+    mine = client.get("/qa/?assignee=me", headers=headers()).text
+    assert f"/qa/sessions/{session_id}" in mine and "<td>Ana QA</td>" in mine
+    others = client.get("/qa/?assignee=me", headers=headers(subject="qa-ben", name="Ben QA"))
+    assert f"/qa/sessions/{session_id}" not in others.text
