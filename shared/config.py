@@ -44,12 +44,23 @@ def registration_mode(text: str) -> str:
     return value
 
 
+RATE_LIMIT_STORAGES = ("memory",)
+
+
 def rate_limit_storage(text: str) -> str:
     """RATE_LIMIT_STORAGE: `memory` (a single-replica gateway's acknowledgement) or empty."""
     value = text.strip().lower()
-    if value not in ("", "memory"):
+    if value not in ("", *RATE_LIMIT_STORAGES):
         raise ValueError(text)
     return value
+
+
+# The values a parser of a few words accepts, for the message that refuses any other.
+CHOICES = {
+    environment: ENVIRONMENTS,
+    registration_mode: REGISTRATION_MODES,
+    rate_limit_storage: RATE_LIMIT_STORAGES,
+}
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -487,10 +498,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
                 setting.default if raw in (None, "") else setting.parse(raw)
             )
         except ValueError as exc:
+            choices = CHOICES.get(setting.parse)
             expected = (
-                "one of " + ", ".join(ENVIRONMENTS)
-                if setting.parse is environment
-                else f"a valid {setting.parse.__name__}"
+                "one of " + ", ".join(choices) if choices else f"a valid {setting.parse.__name__}"
             )
             raise ConfigError(f"{setting.env} must be {expected}") from exc
     values.update({k.lower(): v for k, v in overrides.items()})

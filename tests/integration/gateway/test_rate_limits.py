@@ -6,7 +6,7 @@ import pytest
 from limits.storage import MemoryStorage, RedisStorage
 
 from gateway.app import create_app
-from shared.config import ConfigError
+from shared.config import ConfigError, load_settings
 from tests.common.ports import refusing_url
 
 
@@ -181,3 +181,10 @@ def test_an_unreachable_redis_lets_calls_through_and_says_so(gateway_config, mak
         assert "rate-limit storage unreachable" in caplog.text
     finally:
         app.extensions["db_pool"].close()
+
+
+def test_rate_limit_storage_takes_memory_or_nothing():
+    assert load_settings({"RATE_LIMIT_STORAGE": " Memory "}).rate_limit_storage == "memory"
+    assert load_settings({}).rate_limit_storage == ""
+    with pytest.raises(ConfigError, match=r"^RATE_LIMIT_STORAGE must be one of memory$"):
+        load_settings({"RATE_LIMIT_STORAGE": "redis"})
