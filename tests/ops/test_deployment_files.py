@@ -317,3 +317,10 @@ def test_the_gateways_replicas_share_their_rate_limits_in_the_shipped_redis(comp
             storage_uri(without_redis)
         alone = gateway_settings({**environment, "REDIS_URL": "", "RATE_LIMIT_STORAGE": "memory"})
         assert storage_uri(alone) == "memory://"
+
+
+def test_compose_and_kubernetes_run_redis_alike(compose, manifests):
+    """Counters only: no snapshot, no append-only file, bounded memory that evicts the windows
+    closest to expiring first, in both deployments."""
+    container = of_kind(manifests, "Deployment")["redis"]["spec"]["template"]["spec"]
+    assert compose["services"]["redis"]["command"] == container["containers"][0]["command"]
