@@ -82,7 +82,10 @@ class Channel(MethodView):
     @blp.doc(operationId="getNotificationChannel")
     @blp.response(200, ChannelSchema)
     def get(self, channel_id: uuid.UUID):
-        """Get a notification channel (masked)"""
+        """Get a notification channel (masked)
+
+        URLs and addresses masked, secrets only as `secret_set`.
+        """
         with db.connection() as conn:
             return channels.public(channels.admin_channel(conn, channel_id))
 
@@ -103,7 +106,10 @@ class Channel(MethodView):
     @blp.doc(operationId="deleteNotificationChannel")
     @blp.response(204)
     def delete(self, channel_id: uuid.UUID):
-        """Delete a notification channel with its routes and queued messages"""
+        """Delete a notification channel
+
+        Its routes and queued messages go with it.
+        """
         with db.connection() as conn:
             channels.admin_channel(conn, channel_id)
             store.delete_channel(conn, channel_id)
@@ -132,7 +138,10 @@ class Routes(MethodView):
     @blp.doc(operationId="listNotificationRoutes")
     @blp.response(200, RouteListSchema)
     def get(self):
-        """List notification routes (a manager: their own self-service routes)"""
+        """List notification routes
+
+        Admins see every route; a manager their own self-service routes.
+        """
         with db.connection() as conn:
             return {"items": routes.listed(conn, current_principal())}
 
@@ -164,7 +173,10 @@ class Route(MethodView):
     @blp.doc(operationId="getNotificationRoute")
     @blp.response(200, RouteSchema)
     def get(self, route_id: uuid.UUID):
-        """Get a notification route"""
+        """Get a notification route
+
+        A manager gets their own self-service routes only (404 for any other).
+        """
         with db.connection() as conn:
             route = routes.get(conn, current_principal(), route_id)
             return routes.public(route, store.get_channel(conn, route["channel_id"]))
@@ -174,7 +186,10 @@ class Route(MethodView):
     @blp.arguments(RouteSchema)
     @blp.response(200, RouteSchema)
     def put(self, data, route_id: uuid.UUID):
-        """Change an admin's notification route"""
+        """Change an admin's notification route
+
+        Matching, grouping and timing; a self-service route is deleted and made anew instead.
+        """
         with db.connection() as conn:
             return routes.update(conn, route_id, data)
 
@@ -182,7 +197,10 @@ class Route(MethodView):
     @blp.doc(operationId="deleteNotificationRoute")
     @blp.response(204)
     def delete(self, route_id: uuid.UUID):
-        """Delete a notification route (a manager: their own)"""
+        """Delete a notification route
+
+        A manager deletes their own self-service routes (with their private channel).
+        """
         with db.connection() as conn:
             routes.delete(conn, current_principal(), route_id)
 
@@ -194,7 +212,10 @@ class RouteConfirmation(MethodView):
     @blp.arguments(ConfirmSchema)
     @blp.response(200, RouteSchema)
     def post(self, data, route_id: uuid.UUID):
-        """Confirm a self-service route with the code e-mailed to its address"""
+        """Confirm a self-service route
+
+        With the code e-mailed to its address; the route is active from then on.
+        """
         with db.connection() as conn:
             return routes.confirm(conn, current_principal(), route_id, data["code"], now())
 
@@ -206,7 +227,10 @@ class Silences(MethodView):
     @blp.arguments(SilenceArgsSchema, location="query")
     @blp.response(200, SilenceListSchema)
     def get(self, args):
-        """List silences (active ones unless `active=false`; a manager: their teams')"""
+        """List silences
+
+        Active ones unless `active=false`; a manager sees their teams' silences.
+        """
         with db.connection() as conn:
             return {"items": silences.listed(conn, caller_teams(), now(), args["active"])}
 
@@ -230,7 +254,10 @@ class Silence(MethodView):
     @blp.doc(operationId="expireSilence")
     @blp.response(200, SilenceSchema)
     def delete(self, silence_id: uuid.UUID):
-        """Expire a silence now"""
+        """Expire a silence now
+
+        Its alerts are sent again from the next evaluation or repeat on.
+        """
         with db.connection() as conn:
             return silences.expire(conn, current_principal(), silence_id, caller_teams(), now())
 
@@ -266,7 +293,10 @@ class DeliveryRetry(MethodView):
     @blp.doc(operationId="retryNotificationDelivery")
     @blp.response(204)
     def post(self, message_id: int):
-        """Give a dead letter a new round of delivery attempts"""
+        """Retry a dead letter
+
+        A message that used up its attempts gets a new round of delivery attempts.
+        """
         with db.connection() as conn:
             if store.retry_message(conn, message_id, now()) is None:
                 raise NotFound("No dead letter with this id.")

@@ -20,7 +20,7 @@ from tests.integration.trends.notification_receivers import (
     payload_text,
     smtp_server,
 )
-from trends_svc import alerts, notifications
+from trends_svc import alerts, notifications, store_alerts
 from trends_svc.app import create_app
 
 SECRET = "webhook-secret-0123456789"
@@ -274,3 +274,23 @@ def test_without_smtp_url_e_mails_wait_without_using_attempts(make_app, conn, fe
     assert notifications.deliver(conn, app, NOW)["waiting"] == 1
     row = conn.execute("SELECT status, attempts, last_error FROM notification_outbox").fetchone()
     assert row == {"status": "pending", "attempts": 0, "last_error": "SMTP_URL is not set"}
+
+
+def test_an_erasure_takes_the_messages_that_named_the_engineer(make_app, conn, feed, receivers):
+    _smtp_url, _mailbox, base, _receiver = receivers
+    app = make_app()
+    client = app.test_client()
+    create_route(client, create_channel(client, "t", "teams", {"url": f"{base}/teams"})["id"])
+    create_route(
+        client,
+        create_channel(client, "h", "webhook", {"url": f"{base}/hook"})["id"],
+        teams=["apac-2"],
+    )
+    raise_alerts(conn, feed)
+    notifications.dispatch(conn, app, NOW)
+    notifications.deliver(conn, app, NOW)
+    assert conn.execute("SELECT count(*) AS n FROM notification_outbox").fetchone()["n"] == 2
+    with conn.transaction():
+        store_alerts.delete_engineer(conn, ENGINEERS[2])  # named in both messages
+    assert conn.execute("SELECT count(*) AS n FROM notification_outbox").fetchone()["n"] == 0
+    assert conn.execute("SELECT count(*) AS n FROM notification_outbox_alerts").fetchone()["n"] == 0
