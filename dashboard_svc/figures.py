@@ -199,7 +199,7 @@ def root_cause_area(rows: list[dict], start: str | None = None, end: str | None 
     weeks = all_weeks(start, end, [str(row["week"])[:10] for row in rows])
     counts = {(str(row["week"])[:10], row["root_cause"]): row["sessions"] for row in rows}
     figure = go.Figure(layout=_layout(title, barmode="stack", hovermode="closest"))
-    largest = 0
+    figure.update_layout(legend={"traceorder": "normal"})
     totals = [sum(counts.get((week, c), 0) for c in domain.ROOT_CAUSES) for week in weeks]
     largest = max(totals, default=0)
     for cause in domain.ROOT_CAUSES:

@@ -105,21 +105,26 @@ def navbar():
         dbc.Container(
             [
                 dbc.NavbarBrand("CR Assistant", href="/dashboard/", className="brand"),
-                dbc.NavbarToggler(id=ids.NAV_TOGGLE),
                 dbc.Collapse(
-                    [
-                        dbc.Nav(links, id=ids.NAV, navbar=True, className="me-auto"),
-                        html.Span(signed_in_label(), className="signed-in", id="signed-in"),
-                        sign_out_form(),
-                    ],
+                    dbc.Nav(links, id=ids.NAV, navbar=True, className="me-auto"),
                     id=ids.NAV_COLLAPSE,
                     navbar=True,
                     is_open=False,
+                    className="order-last order-xxl-1",
+                ),
+                # who is signed in and the sign-out stay visible when the links fold away
+                html.Div(
+                    [
+                        html.Span(signed_in_label(), className="signed-in", id="signed-in"),
+                        sign_out_form(),
+                        dbc.NavbarToggler(id=ids.NAV_TOGGLE, className="ms-2"),
+                    ],
+                    className="d-flex align-items-center ms-auto order-1 order-xxl-2",
                 ),
             ],
             fluid=True,
         ),
-        expand="xl",
+        expand="xxl",
         dark=True,
         className="cr-navbar mb-3",
     )
@@ -228,22 +233,20 @@ def filter_bar(teams: list[str] | None):
                                 ],
                             ),
                         ),
+                        dbc.Col(
+                            dbc.Button(
+                                "Clear filters",
+                                id=ids.CLEAR,
+                                color="secondary",
+                                outline=True,
+                            ),
+                            width="auto",
+                            className="ms-auto",
+                        ),
                     ],
                     className="g-2 align-items-end",
                 ),
-                html.Div(
-                    [
-                        html.Span(id=ids.FILTER_NOTE, className="text-muted small me-auto"),
-                        dbc.Button(
-                            "Clear filters",
-                            id=ids.CLEAR,
-                            color="secondary",
-                            outline=True,
-                            size="sm",
-                        ),
-                    ],
-                    className="d-flex align-items-center mt-2",
-                ),
+                html.Div(id=ids.FILTER_NOTE, className="text-muted small mt-1"),
             ]
         ),
         id=ids.FILTER_BAR,
@@ -342,6 +345,7 @@ def register_callbacks(app: dash.Dash) -> None:
         ClientsideFunction("shell", "toggle"),
         Output(ids.NAV_COLLAPSE, "is_open"),
         Input(ids.NAV_TOGGLE, "n_clicks"),
+        Input(ids.URL, "pathname"),  # a page change folds the links away again
         State(ids.NAV_COLLAPSE, "is_open"),
         prevent_initial_call=True,
     )

@@ -36,8 +36,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return [styles, keys.length ? {} : { display: "none" }, note];
     },
 
-    toggle: function (clicks, isOpen) {
-      return !isOpen;
+    toggle: function (clicks, pathname, isOpen) {
+      var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+      return trigger.indexOf("pathname") >= 0 ? false : !isOpen;
     },
   },
 });
