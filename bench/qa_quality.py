@@ -4,6 +4,7 @@ the reviews themselves without the rollup. Called by bench/run.py (`--only qa-qu
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -128,6 +129,7 @@ def bench_qa_quality(db_url: str, running, lead_token: str, gateway_key, reviews
     warm = max(3, calls // 10)
     for _ in range(warm):  # connection pools and plans warm, as in steady use
         gateway.get(running.gateway + path, params={"group_by": "agent_version"}, timeout=60)
+    load_before = os.getloadavg()[0]
     figures = {
         "reviews": reviews,
         "versions": len(items),
@@ -154,6 +156,20 @@ def bench_qa_quality(db_url: str, running, lead_token: str, gateway_key, reviews
             calls,
         ),
     }
+    # the floor of any QA call on this machine now: a one-row read through the same layers
+    figures["floor_gateway"] = timed(
+        lambda i: gateway.get(
+            running.gateway + "/api/v1/qa/scorecards", timeout=60
+        ).raise_for_status(),
+        calls,
+    )
+    figures["floor_direct"] = timed(
+        lambda i: direct.get(
+            running.urls["qa"] + "/api/v1/qa/scorecards", timeout=60
+        ).raise_for_status(),
+        calls,
+    )
+    figures["load"] = (load_before, os.getloadavg()[0])
     with psycopg.connect(db_url, options="-c search_path=qa") as conn:
         figures["raw_sql"] = timed(
             lambda i: conn.execute(RAW_REPORT).fetchall(), max(3, min(calls, 20))
@@ -181,10 +197,17 @@ def qa_quality_report(figures: dict, meta: dict) -> str:
         f"{figures['direct_period']['p50']:.1f} | {figures['direct_period']['p95']:.1f} |",
         f"| baseline: the same figures by SQL over the reviews, without the rollup | "
         f"{figures['raw_sql']['p50']:.1f} | {figures['raw_sql']['p95']:.1f} |",
+        f"| floor: `GET /qa/scorecards` (one row) through the gateway | "
+        f"{figures['floor_gateway']['p50']:.1f} | {figures['floor_gateway']['p95']:.1f} |",
+        f"| floor: the same on qa_svc directly | {figures['floor_direct']['p50']:.1f} | "
+        f"{figures['floor_direct']['p95']:.1f} |",
+        "",
+        f"Load average (1 min) {figures['load'][0]:.1f} before and {figures['load'][1]:.1f} after "
+        "the timed calls (other work on the machine inflates every figure alike).",
         "",
         f"Target p95 ≤ 50 ms through the gateway: **{'met' if p95 <= 50 else 'not met'}** "
-        f"({p95:.1f} ms). The rollup (reviews summed per day, agent version, reviewer and "
-        f"criterion, kept in the transaction that saves a review) answers "
+        f"({p95:.1f} ms). The rollup (reviews summed per day, agent version and criterion, "
+        f"kept in the transaction that saves a review) answers "
         f"{figures['raw_sql']['p50'] / max(figures['direct']['p50'], 0.001):.0f}× faster at "
         "p50 than reading every review.",
     ]
