@@ -90,6 +90,11 @@ def wait_ready(base_url: str, child: subprocess.Popen | None = None, timeout: fl
     raise TimeoutError(f"{base_url} not ready after {timeout} s")
 
 
+# Services of the machine the tests must not lean on (a shared Redis would carry one run's rate-limit
+# counts into another): a test that wants one starts its own and passes it in `extra_env`.
+MACHINE_SERVICES = frozenset({"REDIS_URL"})
+
+
 def start_platform(
     admin_url: str,
     work_dir: Path,
@@ -104,7 +109,11 @@ def start_platform(
     log_dir = work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("PYTEST")},
+        **{
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("PYTEST") and key not in MACHINE_SERVICES
+        },
         "DATABASE_URL": admin_url,
         "DATA_DIR": str(work_dir / "data"),
         "CR_ENV": "test",
