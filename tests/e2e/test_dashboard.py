@@ -203,6 +203,12 @@ def watch(page):
         ),
     )
     page.on("pageerror", lambda error: seen["console"].append(f"pageerror: {error}"))
+    page.on(
+        "response",
+        lambda answer: seen["console"].append(f"http {answer.status}: {answer.url}")
+        if answer.status >= 400 and answer.status != 401
+        else None,
+    )
     page.on("request", lambda req: seen["requests"].append((req.url, req.post_data or "")))
     return seen
 
@@ -403,3 +409,86 @@ def test_admin_previews_and_commits_an_import(platform, new_page, dashboard_data
     page.click("#import-commit")
     page.wait_for_selector("#import-status:has-text('Import completed')")
     assert page.inner_text("#import-inserted") == "3"
+
+
+def test_a_tab_left_open_after_sign_out_goes_to_sign_in_and_back_to_the_same_view(
+    platform, new_page, dashboard_data
+):
+    page = new_page()
+    seen = watch(page)
+    sign_in(page, platform.gateway, MANAGER)
+    view = "/dashboard/alerts?preset=30d&status=resolved"
+    page.goto(f"{platform.gateway}{view}")
+    page.wait_for_selector("#alert-status input[value='resolved']:checked", state="attached")
+    other = page.context.new_page()  # the same browser: signing out there ends this tab's session
+    other.goto(f"{platform.gateway}/dashboard/")
+    other.click("button:has-text('Sign out')")
+    other.wait_for_url(f"{platform.gateway}/login")
+    other.close()
+    page.click("label:has-text('All')")  # any click that needs the server
+    page.wait_for_url("**/login?signed_out=1**")
+    assert "You were signed out" in page.inner_text("main")
+    page.fill("input[name=email]", MANAGER)
+    page.fill("input[name=password]", "a-long-manager-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{platform.gateway}{view}")
+    page.wait_for_selector("#alert-status input[value='resolved']:checked", state="attached")
+    assert [line for line in seen["console"] if "401" not in line] == [], seen["console"]
+
+
+LAYOUT_CHECK = """() => ({
+    pageWidth: document.documentElement.scrollWidth,
+    navbarHeight: document.querySelector('.cr-navbar').getBoundingClientRect().height,
+    clipped: Array.from(document.querySelectorAll(
+        '.filter-bar .dash-dropdown-value, .filter-bar .form-control, .cr-navbar .nav-link,'
+        + ' .cr-navbar .signed-in, .kpi-value, .kpi-caption, h1'))
+      .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+      .map(el => el.id || el.textContent),
+})"""
+
+
+@pytest.mark.parametrize(
+    ("email", "role", "may_act"),
+    [("qa@demo.local", "QA lead", False), ("admin@demo.local", "Admin", True)],
+)
+def test_qa_lead_and_admin_journeys_at_every_width(
+    platform, new_page, dashboard_data, email, role, may_act
+):
+    page = new_page()
+    seen = watch(page)
+    page.goto(f"{platform.gateway}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "demo")
+    page.click("button[type=submit]")
+    page.goto(f"{platform.gateway}/dashboard/?preset=previous_quarter&region=AMER&language=DE")
+    wait_kpi(page, "kpi-sessions", "0")
+    assert page.inner_text(".signed-in").endswith(role)
+    # the QA UI opens for these roles, so the navbar links to it
+    assert page.locator("#nav a[href='/qa/']").count() == 1
+    icon = page.request.get(f"{platform.gateway}/dashboard/_favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/")
+    pages = [
+        "/dashboard/alerts",
+        "/dashboard/engineers",
+        "/dashboard/root-causes",
+        "/dashboard/data",
+    ]
+    for width in (1024, 1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in pages:
+            page.goto(f"{platform.gateway}{path}?root_cause=communication_issue&region=AMER")
+            page.wait_for_selector("h1")
+            page.wait_for_load_state("networkidle")
+            layout = page.evaluate(LAYOUT_CHECK)
+            assert layout["pageWidth"] <= width, (path, width, layout)
+            assert layout["navbarHeight"] < 70, (path, width, layout)  # one line, never wrapped
+            assert layout["clipped"] == [], (path, width, layout)
+        if width == 1024:
+            save_screenshot(page, f"dashboard-data-1024-{role.replace(' ', '-').lower()}")
+    page.goto(f"{platform.gateway}/dashboard/alerts?status=all")
+    grid_rows(page, "alert-grid").first.wait_for()
+    assert page.locator("#alert-ack").is_enabled() is may_act
+    page.goto(f"{platform.gateway}/dashboard/data")
+    page.wait_for_selector("h1")
+    assert (page.locator("#import-upload").count() == 1) is may_act, "imports are for admins"
+    assert seen["console"] == [], seen["console"]
