@@ -2,6 +2,8 @@
 processes, driven by the keyboard only: a QA lead rates a session 1-5, p/f and N/A, saves with
 Enter, and sees the quality score and the Quality page."""
 
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -14,6 +16,7 @@ from devstack.testing import (
     drop_database,
     internal_token_settings,
 )
+from shared.config import PROJECT_ROOT
 from shared.db import url_with_database
 from shared.tokens import Principal, sign_internal_token
 from tests.common.browser import save_screenshot
@@ -143,3 +146,58 @@ def test_a_qa_lead_scores_a_session_with_the_keyboard_only(new_page, qa_url, ses
     assert "root_cause" in criteria_chart and "75.0" in criteria_chart
     assert page.locator("#reviewers tbody").inner_text().startswith("Quinn QA")
     save_screenshot(page, "qa-ui-quality")
+
+
+@pytest.fixture(scope="module")
+def demo_identities(platform):
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "gateway", "seed-demo"],
+        cwd=PROJECT_ROOT,
+        env=platform.env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_through_the_gateway_reviewers_go_by_name_and_reassignment_is_audited(
+    platform, new_page, demo_identities, agent, admin
+):
+    session_id = str(uuid.uuid4())
+    checked = agent.request(
+        "POST",
+        "/api/v1/validation/check",
+        json={"session_id": session_id, "field": "case_number", "value": "12345678"},
+    )
+    assert checked.status_code == 200, checked.text
+    page = new_page()
+    page.goto(f"{platform.gateway}/login")
+    page.fill("input[name=email]", "qa@demo.local")
+    page.fill("input[name=password]", "demo")
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{platform.gateway}/qa/sessions/{session_id}")
+    page.select_option("select[name=status]", "reviewed")
+    page.click("text=Save review")
+    # the display name from the gateway's directory (qa@demo.local -> "qa"), never a subject id
+    assert page.inner_text("#review-status + .muted") == "by qa"
+
+    reviewers = admin.request("GET", "/api/v1/qa/reviewers").json()["items"]
+    reviewer_id = next(r["reviewer_id"] for r in reviewers if r["display_name"] == "qa")
+    moved = admin.request(
+        "POST", f"/api/v1/qa/assignments/{session_id}", json={"reviewer_id": reviewer_id}
+    )
+    assert moved.status_code == 200, moved.text
+    assert [(h["reviewer"], h["reason"]) for h in moved.json()["history"]] == [
+        ("qa", "reassignment")
+    ]
+    again = admin.request(
+        "POST", f"/api/v1/qa/assignments/{session_id}", json={"reviewer_id": reviewer_id}
+    )
+    assert again.status_code == 409
+    audited = admin.request("GET", "/api/v1/audit?action=qa.reassign").json()["items"]
+    assert sorted(
+        event["outcome"]
+        for event in audited
+        if event["object"] == f"POST /api/v1/qa/assignments/{session_id}"
+    ) == ["failure", "success"]
