@@ -63,7 +63,9 @@ class RouteSchema(Schema):
     digest = fields.Boolean(load_default=False, metadata={"description": "Weekly digest too."})
     self_service = fields.Boolean(dump_only=True)
     confirmed = fields.Boolean(dump_only=True)
-    recipient = fields.String(dump_only=True, metadata={"description": "Masked address."})
+    recipient = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "Masked address."}
+    )
     created_at = fields.AwareDateTime(dump_only=True)
 
     @validates_schema(pass_original=True)

@@ -51,7 +51,11 @@ def check_target(url: str, *, production: bool, allowed: Iterable[str] = ()) -> 
     """Refuse a URL that is not http(s), and in production one that reaches a non-public address
     not allowed by the setting. Called when a channel is saved and again before each send (the
     name may resolve elsewhere by then)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is no number)
+    except ValueError:
+        raise TargetRefused("Not a valid URL.") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused("Only http(s) URLs with a host.")
     if parts.username or parts.password:
