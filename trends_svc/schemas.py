@@ -136,8 +136,19 @@ class TrendPageSchema(Schema):
     items = fields.List(fields.Nested(TrendRowSchema))
 
 
+# The one definition of an open alert, shared by the API, the dashboard's Overview card and its
+# Alerts page's Open tab: fired and not yet acknowledged or resolved (acknowledged is not open).
+ALERT_STATUS_DESCRIPTION = (
+    "`open`: fired and not yet acknowledged or resolved (an acknowledged alert is not open); "
+    "`acknowledged`: someone is on it; `resolved`: by hand or because its condition stopped holding."
+)
+
+
 class AlertArgsSchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(("open", "acknowledged", "resolved")))
+    status = fields.String(
+        validate=validate.OneOf(("open", "acknowledged", "resolved")),
+        metadata={"description": ALERT_STATUS_DESCRIPTION},
+    )
     rule = fields.String(validate=validate.OneOf(RULES))
     team = fields.String(validate=TEAM)
     engineer_code = fields.String(validate=validate.Length(1, 64))
@@ -145,7 +156,10 @@ class AlertArgsSchema(PageArgsSchema):
 
 class AlertExportArgsSchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json")))
-    status = fields.String(validate=validate.OneOf(("open", "acknowledged", "resolved")))
+    status = fields.String(
+        validate=validate.OneOf(("open", "acknowledged", "resolved")),
+        metadata={"description": ALERT_STATUS_DESCRIPTION},
+    )
     rule = fields.String(validate=validate.OneOf(RULES))
     team = fields.String(validate=TEAM)
     engineer_code = fields.String(validate=validate.Length(1, 64))
