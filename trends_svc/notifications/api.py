@@ -13,7 +13,7 @@ from shared.api import Blueprint, current_principal, cursor_int, decode_cursor, 
 from shared.api import team_scope as caller_teams
 from shared.errors import NotFound
 from trends_svc import notifications
-from trends_svc.notifications import channels, routes, silences, store
+from trends_svc.notifications import channels, routes, silences, store, store_queue
 from trends_svc.notifications.schemas import (
     ChannelListSchema,
     ChannelSchema,
@@ -276,8 +276,8 @@ class Deliveries(MethodView):
         """
         before = decode_cursor(args["cursor"], cursor_int)[0] if args.get("cursor") else None
         with db.connection() as conn:
-            rows = store.list_deliveries(conn, args.get("status"), before, args["limit"])
-            counts = store.delivery_counts(conn)
+            rows = store_queue.list_deliveries(conn, args.get("status"), before, args["limit"])
+            counts = store_queue.delivery_counts(conn)
         last = rows[-1] if len(rows) == args["limit"] else None
         items = [{**row, "subject": row["message"].get("subject")} for row in rows]
         return {
@@ -298,5 +298,5 @@ class DeliveryRetry(MethodView):
         A message that used up its attempts gets a new round of delivery attempts.
         """
         with db.connection() as conn:
-            if store.retry_message(conn, message_id, now()) is None:
+            if store_queue.retry_message(conn, message_id, now()) is None:
                 raise NotFound("No dead letter with this id.")

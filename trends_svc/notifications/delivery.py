@@ -13,7 +13,7 @@ import psycopg
 import requests
 from cryptography.fernet import Fernet
 
-from trends_svc.notifications import sealing, senders, store
+from trends_svc.notifications import sealing, senders, store_queue
 
 BATCH = 20
 MAX_DELAY_SECONDS = 600.0
@@ -75,7 +75,7 @@ def deliver_due(
     """Send the messages that are due (one batch); returns delivered, failed, dead, waiting."""
     counts = {"delivered": 0, "failed": 0, "dead": 0, "waiting": 0}
     with conn.transaction():
-        for item in store.due_messages(conn, BATCH, now):
+        for item in store_queue.due_messages(conn, BATCH, now):
             try:
                 config = sealing.unseal(fernet, item["sealed_config"])
                 send(
@@ -88,13 +88,13 @@ def deliver_due(
                 )
             except senders.NotConfigured as exc:
                 retry_at = now + timedelta(seconds=WAIT_SECONDS)
-                store.mark_failed(conn, item["message_id"], str(exc), retry_at, counted=False)
+                store_queue.mark_failed(conn, item["message_id"], str(exc), retry_at, counted=False)
                 counts["waiting"] += 1
             except (senders.SendFailed, sealing.SealError) as exc:
                 attempts = item["attempts"] + 1
                 dead = attempts >= settings.max_attempts
                 delay = min(MAX_DELAY_SECONDS, settings.backoff_seconds * 2 ** item["attempts"])
-                store.mark_failed(
+                store_queue.mark_failed(
                     conn,
                     item["message_id"],
                     str(exc),
@@ -103,6 +103,6 @@ def deliver_due(
                 )
                 counts["dead" if dead else "failed"] += 1
             else:
-                store.mark_delivered(conn, item["message_id"], now)
+                store_queue.mark_delivered(conn, item["message_id"], now)
                 counts["delivered"] += 1
     return counts

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from trends_svc.notifications import render, routing, store
+from trends_svc.notifications import render, routing, store, store_queue
 
 WEEK = timedelta(days=7)
 MAX_LISTED = 50
@@ -44,9 +44,9 @@ def digest_content(
     """What the digest of `route` for the week ending at `slot` says; also its HTML and the ids
     of the alerts it names."""
     start = slot - WEEK
-    current = {row["team"]: row for row in store.team_kpis(conn, route["teams"], start, slot)}
+    current = {row["team"]: row for row in store_queue.team_kpis(conn, route["teams"], start, slot)}
     previous = {
-        row["team"]: row for row in store.team_kpis(conn, route["teams"], start - WEEK, start)
+        row["team"]: row for row in store_queue.team_kpis(conn, route["teams"], start - WEEK, start)
     }
     teams = []
     for team in sorted(set(current) | set(previous)):
@@ -66,7 +66,7 @@ def digest_content(
     silences = store.active_silences(conn, slot)
     alerts = [
         row
-        for row in store.digest_alerts(conn, route, start)
+        for row in store_queue.digest_alerts(conn, route, start)
         if routing.route_matches(route, row) and not routing.is_silenced(silences, row)
     ]
     new = [a for a in alerts if a["opened_at"] >= start]
@@ -119,8 +119,8 @@ def send_due_digests(
     a transaction: the key and the message commit together."""
     slot = latest_slot(now, settings.digest_weekday, settings.digest_hour, settings.digest_timezone)
     queued = 0
-    for route in store.digest_routes(conn):
-        if route["created_at"] > slot or not store.claim_digest(
+    for route in store_queue.digest_routes(conn):
+        if route["created_at"] > slot or not store_queue.claim_digest(
             conn, route["route_id"], slot.date()
         ):
             continue
@@ -130,7 +130,7 @@ def send_due_digests(
             if route["kind"] == "email"
             else render.render(route["kind"], content)
         )
-        message_id = store.enqueue_message(
+        message_id = store_queue.enqueue_message(
             conn,
             channel_id=route["channel_id"],
             route_id=route["route_id"],
@@ -139,6 +139,6 @@ def send_due_digests(
             alert_ids=alert_ids,
             now=now,
         )
-        store.set_digest_message(conn, route["route_id"], slot.date(), message_id)
+        store_queue.set_digest_message(conn, route["route_id"], slot.date(), message_id)
         queued += 1
     return queued

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 
 from shared.errors import Forbidden, NotFound, Unprocessable, field_error
 from shared.tokens import Principal
-from trends_svc.notifications import channels, delivery, render, store
+from trends_svc.notifications import channels, delivery, render, store, store_queue
 
 CODE_BYTES = 6
 
@@ -131,7 +131,7 @@ def create_self_service(
         f"{dashboard_base}/dashboard/alerts",
         "confirmation",
     )
-    store.enqueue_message(
+    store_queue.enqueue_message(
         conn,
         channel_id=channel["channel_id"],
         route_id=route_id,

@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from trends_svc.notifications import render, store
+from trends_svc.notifications import render, store, store_queue
 
 MATCHERS = ("rule", "team", "engineer_code", "category")
 
@@ -63,9 +63,9 @@ def queue_evaluation(
         return 0
     silences = store.active_silences(conn, now)
     resolved = [alert["alert_id"] for alert, event in changes if event == "alert.resolved"]
-    announced = store.announced_pairs(conn, resolved) if resolved else set()
+    announced = store_queue.announced_pairs(conn, resolved) if resolved else set()
     if resolved:
-        store.drop_unsent_openings(conn, resolved)
+        store_queue.drop_unsent_openings(conn, resolved)
     rows: list[tuple[uuid.UUID, uuid.UUID, str]] = []
     for alert, event in changes:
         if event != "alert.resolved" and is_silenced(silences, alert):
@@ -79,13 +79,13 @@ def queue_evaluation(
             ):
                 continue
             rows.append((route["route_id"], alert["alert_id"], event))
-    store.add_pending(conn, rows, now)
+    store_queue.add_pending(conn, rows, now)
     return len(rows)
 
 
 def queue_repeats(conn: psycopg.Connection, now: datetime) -> int:
     """Queue again the open alerts whose route's repeat_interval has passed (unless silenced)."""
-    candidates = store.repeat_candidates(conn, now)
+    candidates = store_queue.repeat_candidates(conn, now)
     if not candidates:
         return 0
     silences = store.active_silences(conn, now)
@@ -94,7 +94,7 @@ def queue_repeats(conn: psycopg.Connection, now: datetime) -> int:
         for row in candidates
         if not is_silenced(silences, row)
     ]
-    store.add_pending(conn, rows, now)
+    store_queue.add_pending(conn, rows, now)
     return len(rows)
 
 
@@ -102,12 +102,12 @@ def flush(conn: psycopg.Connection, now: datetime, dashboard_base: str) -> int:
     """Turn each due route's queued events into one rendered message in the outbox; returns the
     messages queued. Alerts silenced since they were queued stay out (resolved notices go).
     A fixed number of statements however many routes are due (a large evaluation's cost)."""
-    routes = store.routes_due(conn, now)
+    routes = store_queue.routes_due(conn, now)
     if not routes:
         return 0
     silences = store.active_silences(conn, now)
     taken: dict[uuid.UUID, list[render.Notice]] = {route["route_id"]: [] for route in routes}
-    for row in store.take_pending(conn, list(taken)):
+    for row in store_queue.take_pending(conn, list(taken)):
         if row["event"] == "alert.resolved" or not is_silenced(silences, row):
             taken[row["route_id"]].append(render.Notice(row["event"], row))
     messages, announced, resolved = [], [], []
@@ -127,6 +127,6 @@ def flush(conn: psycopg.Connection, now: datetime, dashboard_base: str) -> int:
         for notice in notices:
             pair = (route["route_id"], notice.alert["alert_id"])
             (resolved if notice.event == "alert.resolved" else announced).append(pair)
-    store.enqueue_route_messages(conn, messages, now)
-    store.mark_routes_sent(conn, [m["route_id"] for m in messages], announced, resolved, now)
+    store_queue.enqueue_route_messages(conn, messages, now)
+    store_queue.mark_routes_sent(conn, [m["route_id"] for m in messages], announced, resolved, now)
     return len(messages)
