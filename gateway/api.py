@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from gateway import store
+from gateway import store_audit
 from gateway.schemas import AuditPageSchema, AuditQueryArgsSchema
 from shared import db
 from shared.api import Blueprint, cursor_int, decode_cursor, encode_cursor
@@ -26,6 +26,6 @@ class AuditEvents(MethodView):
         """
         before = decode_cursor(args["cursor"], cursor_int)[0] if args.get("cursor") else None
         with db.connection() as conn:
-            rows = store.list_audit_events(conn, args, limit=args["limit"], before=before)
+            rows = store_audit.list_audit_events(conn, args, limit=args["limit"], before=before)
         last = rows[-1] if len(rows) == args["limit"] else None
         return {"items": rows, "next_cursor": encode_cursor([last["event_id"]]) if last else None}

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from gateway import audit, store
+from gateway import audit, store_api_keys
 from gateway.bearer import TEAM_NAME, invalid_token
 from gateway.clients import ROLES
 from shared import db
@@ -73,11 +73,11 @@ def create_api_key(
         raise ApiKeyError("a team must be 1-64 letters, digits, dots, underscores or hyphens")
     if expires_days is not None and expires_days < 1:
         raise ApiKeyError("--expires-days must be at least 1")
-    if store.live_api_key_named(conn, name):
+    if store_api_keys.live_api_key_named(conn, name):
         raise ApiKeyError("a key with this name exists already (revoke it first)")
     prefix = secrets.token_hex(PREFIX_LENGTH // 2)
     key = f"{KEY_MARK}{prefix}.{secrets.token_urlsafe(32)}"
-    row = store.insert_api_key(
+    row = store_api_keys.insert_api_key(
         conn,
         prefix=prefix,
         name=name,
@@ -91,7 +91,7 @@ def create_api_key(
 
 def revoke_api_key(conn: psycopg.Connection, name: str) -> dict:
     """Revoke the live key with this name (every later call with it gets 401); returns its row."""
-    row = store.revoke_api_key(conn, name)
+    row = store_api_keys.revoke_api_key(conn, name)
     if row is None:
         raise ApiKeyError("no live key has this name")
     return row
@@ -105,7 +105,7 @@ def verify_api_key(key: str) -> Principal:
         raise invalid_token()
     prefix = match[1]
     with db.connection() as conn:
-        row = store.get_api_key(conn, prefix)
+        row = store_api_keys.get_api_key(conn, prefix)
         # compare even when no row was found, so that the answer takes the same time
         expected = row["key_hash"] if row else key_hash(KEY_MARK)
         if not hmac.compare_digest(expected, key_hash(key)) or row is None:
@@ -119,7 +119,7 @@ def verify_api_key(key: str) -> Principal:
             kind="client",
         )
         if row["use_stale"]:
-            noted = store.note_api_key_use(conn, prefix)
+            noted = store_api_keys.note_api_key_use(conn, prefix)
     if row["use_stale"] and noted is not None and noted["first_today"]:
         audit.record("api_key.use", principal=principal, outcome="success", obj=f"api-key {prefix}")
     return principal

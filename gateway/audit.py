@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from flask import g, request
 
-from gateway import store
+from gateway import store_audit
 from gateway.bearer import TEAM_NAME
 from shared import db
 from shared.pseudonyms import is_engineer_code
@@ -145,7 +145,7 @@ def record(
     """Append an audit event; a failure to write is logged, never raised into the request."""
     try:
         with db.connection() as conn:
-            store.insert_audit_event(
+            store_audit.insert_audit_event(
                 conn,
                 {
                     "actor": actor or (principal.subject if principal else "anonymous"),

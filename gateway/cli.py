@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from gateway import api_keys, audit, clients, delegation, keys, seed, store, users
+from gateway import api_keys, audit, clients, delegation, keys, seed, store, store_api_keys, users
 from shared import db
 from shared.config import ConfigError
 from shared.web import settings_of
@@ -165,7 +165,7 @@ def create_api_key_command(name, roles, teams, expires_days):
 def list_api_keys_command():
     """List API keys: name, prefix, roles, teams, state, expiry and last use (never the key)."""
     with db.connection() as conn:
-        rows = store.list_api_keys(conn)
+        rows = store_api_keys.list_api_keys(conn)
     click.echo("name\tprefix\troles\tteams\tstatus\tcreated_at\texpires_at\tlast_used_at")
     for row in rows:
         click.echo(

@@ -13,7 +13,7 @@ import uuid
 from flask import Blueprint, Flask, current_app, g, jsonify
 from urllib3.exceptions import HTTPError as UpstreamError
 
-from gateway import audit, policy, store
+from gateway import audit, policy, store_audit
 from gateway.proxy import internal_token, service_url
 from shared import db
 from shared.errors import Forbidden, NotFound, Unprocessable
@@ -61,22 +61,22 @@ def attempt(conn, request: dict) -> bool:
     """Ask each service whose part is not done yet, in order, stopping at the first that fails
     (tried again after a backoff). True when every service is done and the request with them."""
     principal = Principal(request["requested_by"], frozenset(request["requested_roles"]))
-    for step in store.list_erasure_steps(conn, request["erasure_id"]):
+    for step in store_audit.list_erasure_steps(conn, request["erasure_id"]):
         if step["status"] == "done":
             continue
         deleted, error = ask_service(step["service"], request["engineer_code"], principal)
         if error is not None:
             delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** step["attempts"])
-            store.mark_step_failed(conn, request["erasure_id"], step["service"], error, delay)
+            store_audit.mark_step_failed(conn, request["erasure_id"], step["service"], error, delay)
             return False
-        store.mark_step_done(conn, request["erasure_id"], step["service"], deleted)
-    store.mark_erasure_done(conn, request["erasure_id"])
+        store_audit.mark_step_done(conn, request["erasure_id"], step["service"], deleted)
+    store_audit.mark_erasure_done(conn, request["erasure_id"])
     return True
 
 
 def status_document(conn, request: dict) -> dict:
     """GET /erasures/{id}: the request's state and each service's part."""
-    steps = store.list_erasure_steps(conn, request["erasure_id"])
+    steps = store_audit.list_erasure_steps(conn, request["erasure_id"])
     return {
         "id": str(request["erasure_id"]),
         "engineer_code": request["engineer_code"],
@@ -98,7 +98,7 @@ def status_document(conn, request: dict) -> dict:
 def result_document(conn, request: dict) -> dict:
     """The 200 answer of an erasure done at once: sessions deleted at the source, and each
     service's part."""
-    steps = store.list_erasure_steps(conn, request["erasure_id"])
+    steps = store_audit.list_erasure_steps(conn, request["erasure_id"])
     return {
         "engineer_code": request["engineer_code"],
         "sessions_deleted": next(
@@ -116,7 +116,7 @@ def retry_due(limit: int = 20) -> int:
     with db.connection() as conn:
         for _ in range(limit):
             with conn.transaction():
-                request = store.lock_due_erasure(conn)
+                request = store_audit.lock_due_erasure(conn)
                 if request is None:
                     break
                 done = attempt(conn, request)
@@ -173,7 +173,7 @@ def erase_engineer(engineer_code: str):
         raise Unprocessable(errors=[{"field": "engineer_code", "reason": NOT_AN_ENGINEER_CODE}])
     with db.connection() as conn:
         with conn.transaction():
-            request = store.insert_erasure(
+            request = store_audit.insert_erasure(
                 conn,
                 engineer_code,
                 principal.subject,
@@ -182,9 +182,9 @@ def erase_engineer(engineer_code: str):
                 lease_seconds=REQUEST_LEASE_SECONDS,
             )
         with conn.transaction():
-            request = store.lock_erasure(conn, request["erasure_id"])
+            request = store_audit.lock_erasure(conn, request["erasure_id"])
             done = attempt(conn, request)
-        request = store.get_erasure(conn, request["erasure_id"])
+        request = store_audit.get_erasure(conn, request["erasure_id"])
         if done:
             audit.record_request("engineers.erase", principal, 200, "success")
             return jsonify(result_document(conn, request))
@@ -204,7 +204,7 @@ def erasure_status(erasure_id: str):
     except ValueError:
         raise NotFound("No erasure with this id.") from None
     with db.connection() as conn:
-        request = store.get_erasure(conn, key)
+        request = store_audit.get_erasure(conn, key)
         if request is None:
             raise NotFound("No erasure with this id.")
         return jsonify(status_document(conn, request))

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from gateway import audit, delegation, login, oidc, store
+from gateway import audit, delegation, login, oidc, oidc_discovery, oidc_models, store
 from gateway.bearer import bearer_token
 from shared import db
 from shared.errors import Unauthorized
@@ -25,7 +25,7 @@ def server():
 def provider_metadata() -> dict:
     """The discovery document of this gateway (with `registration_endpoint` when it is on)."""
     settings = settings_of(current_app)
-    return oidc.discovery_document(
+    return oidc_discovery.discovery_document(
         settings.gateway_issuer, registration=settings.mcp_client_registration != "off"
     )
 
@@ -93,7 +93,7 @@ def authorize():
     user = login.current_user()
     if user is None:
         return redirect(url_for("login.login_page", next=request.full_path))
-    end_user = oidc.User(user)
+    end_user = oidc_models.User(user)
     try:
         grant = server().get_consent_grant(end_user=end_user)
     except OAuth2Error as error:  # its description may quote what was sent: never shown
@@ -137,7 +137,7 @@ def authorize():
     )
 
 
-def decide(grant, end_user: oidc.User, scope: str, *, approved: bool):
+def decide(grant, end_user: oidc_models.User, scope: str, *, approved: bool):
     """The person's answer on the consent page: remembered when it is yes, then the redirect with
     a code, or with `error=access_denied`."""
     client_id = grant.client.get_client_id()
@@ -215,4 +215,4 @@ def userinfo():
     if row is None:
         raise Unauthorized("This token does not belong to a user.")
     g.principal = principal
-    return jsonify(dict(oidc.user_info(oidc.User(row), "openid email profile")))
+    return jsonify(dict(oidc.user_info(oidc_models.User(row), "openid email profile")))

@@ -5,159 +5,37 @@ indicators (RFC 8707) and dynamic client registration (RFC 7591))."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import secrets
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
-from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, current_app, g
 
-from gateway import clients, delegation, resources, store
+from gateway import delegation, resources, store
 from gateway.keys import ALGORITHM, KeyRing
+from gateway.oidc_discovery import ClientRegistration
+from gateway.oidc_models import (
+    AUTH_METHODS,
+    ID_TOKEN_TTL,
+    PUBLIC_AUTH_METHOD,
+    REFRESH_TOKEN_TTL,
+    RESPONSE_TYPE,
+    AuthorizationCode,
+    Client,
+    RefreshToken,
+    User,
+    token_hash,
+)
 from shared import db
 from shared.web import settings_of
-
-AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-PUBLIC_AUTH_METHOD = "none"  # a public client (registered dynamically) sends no secret
-REGISTRATION_MODES = ("off", "open", "admin")
-REFRESH_TOKEN_TTL = 8 * 3600
-ID_TOKEN_TTL = 3600
-SCOPES = ["openid", "profile", "email", delegation.AGENT_SCOPE]
-RESPONSE_TYPE = re.compile(r"[A-Za-z0-9_]+(?: [A-Za-z0-9_]+)*")  # RFC 6749, appendix A.3
-
-
-class Client(ClientMixin):
-    """A row of gateway.oauth_clients as Authlib sees it."""
-
-    def __init__(self, row: dict) -> None:
-        self.row = row
-
-    @property
-    def roles(self) -> list[str]:
-        return list(self.row["roles"])
-
-    @property
-    def teams(self) -> list[str]:
-        return list(self.row["teams"])
-
-    @property
-    def first_party(self) -> bool:
-        return bool(self.row.get("first_party"))
-
-    @property
-    def public(self) -> bool:
-        """A public client has no secret: it authenticates with PKCE alone."""
-        return self.row["secret_hash"] is None
-
-    @property
-    def delegated(self) -> bool:
-        """A third-party client whose tokens act for the person who signed in (not first party)."""
-        return not self.first_party and "authorization_code" in self.row["grant_types"]
-
-    @property
-    def pkce_required(self) -> bool:
-        return self.public or self.row.get("pkce_required", True)
-
-    def get_client_id(self) -> str:
-        return self.row["client_id"]
-
-    def get_default_redirect_uri(self) -> str | None:
-        uris = self.row["redirect_uris"]
-        return uris[0] if uris else None
-
-    def get_allowed_scope(self, scope: str) -> str:
-        """The requested scopes this client may have; the client's registered scopes when the
-        request names none (RFC 6749 §3.3)."""
-        allowed = self.row["scope"].split()
-        if not (scope or "").strip():
-            return " ".join(allowed)
-        return " ".join(part for part in scope.split() if part in allowed)
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.row["redirect_uris"]
-
-    def check_client_secret(self, client_secret: str) -> bool:
-        return clients.secret_matches(self.row["secret_hash"], client_secret)
-
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        """A confidential client sends its secret in the body or as HTTP Basic; a public one none."""
-        return method == PUBLIC_AUTH_METHOD if self.public else method in AUTH_METHODS
-
-    def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code" and "authorization_code" in self.row["grant_types"]
-
-    def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in self.row["grant_types"]
-
-
-class User:
-    """A row of gateway.users as Authlib sees it."""
-
-    def __init__(self, row: dict) -> None:
-        self.row = row
-
-    def get_user_id(self) -> str:
-        return str(self.row["user_id"])
-
-
-class AuthorizationCode(AuthorizationCodeMixin):
-    def __init__(self, row: dict) -> None:
-        self.row = row
-        self.code_challenge = row["code_challenge"]
-        self.code_challenge_method = row["code_challenge_method"]
-
-    def get_redirect_uri(self) -> str:
-        return self.row["redirect_uri"]
-
-    def get_scope(self) -> str:
-        return self.row["scope"]
-
-    def get_nonce(self) -> str | None:
-        return self.row["nonce"]
-
-    def get_auth_time(self) -> int:
-        return self.row["auth_time"]
-
-    def get_acr(self) -> None:
-        return None
-
-    def get_amr(self) -> None:
-        return None
-
-
-class RefreshToken(TokenMixin):
-    def __init__(self, row: dict) -> None:
-        self.row = row
-
-    def check_client(self, client: Client) -> bool:
-        return self.row["client_id"] == client.get_client_id()
-
-    def get_scope(self) -> str:
-        return self.row["scope"]
-
-    def get_expires_in(self) -> int:
-        return REFRESH_TOKEN_TTL
-
-    def is_expired(self) -> bool:
-        return False  # only unexpired rows are loaded
-
-    def is_revoked(self) -> bool:
-        return self.row["revoked_at"] is not None or self.row["family_revoked_at"] is not None
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -349,75 +227,6 @@ class TokenRevocation(RevocationEndpoint):
             store.revoke_refresh_token_family(conn, token.row["family_id"])
 
 
-class ClientRegistration(ClientRegistrationEndpoint):
-    """RFC 7591 dynamic registration of agent clients (MCP_CLIENT_REGISTRATION `open` or `admin`;
-    with `off` the endpoint does not exist). Anyone may register; a client gets the role agent,
-    grant types authorization_code and refresh_token, the scope `agent` and PKCE S256 whatever it
-    asks, and is public (`token_endpoint_auth_method` none) or confidential (a secret). With
-    `admin` it gets no code and no token until an admin approves it (`approve-client`)."""
-
-    NAME_LIMIT = 100
-
-    def __init__(self, issuer: str, mode: str) -> None:
-        super().__init__()
-        self.issuer = issuer
-        self.mode = mode
-
-    def authenticate_token(self, request):
-        return self.mode in ("open", "admin")  # an open endpoint: no initial access token
-
-    def get_server_metadata(self) -> dict:
-        return discovery_document(self.issuer, registration=True)
-
-    def generate_client_id(self, request) -> str:
-        return f"cr-{secrets.token_hex(8)}"
-
-    def generate_client_secret(self, request) -> str | None:
-        if auth_method_asked(request.payload.data) == PUBLIC_AUTH_METHOD:
-            return None
-        return secrets.token_urlsafe(32)
-
-    def save_client(self, client_info: dict, client_metadata: dict, request) -> dict:
-        grant_types = set(client_metadata.get("grant_types") or ["authorization_code"])
-        if not grant_types <= set(clients.DELEGATED_GRANT_TYPES):
-            raise InvalidClientMetadataError("Only authorization_code and refresh_token.")
-        name = str(client_metadata.get("client_name") or "MCP client")
-        if len(name) > self.NAME_LIMIT or not name.isprintable():
-            raise InvalidClientMetadataError("client_name: at most 100 printable characters.")
-        try:
-            with db.connection() as conn:
-                clients.register_agent_client(
-                    conn,
-                    name,
-                    client_metadata.get("redirect_uris") or [],
-                    client_id=client_info["client_id"],
-                    secret=client_info["client_secret"],
-                    approved=self.mode == "open",
-                )
-        except clients.ClientError as error:
-            raise InvalidRedirectURIError(str(error)) from None
-        return client_info
-
-    def create_registration_response(self, request):
-        """Authlib's answer, saying what was registered rather than what was asked."""
-        status, body, headers = super().create_registration_response(request)
-        if body.get("client_secret") is None:
-            body.pop("client_secret", None)
-            body.pop("client_secret_expires_at", None)
-        body.update(
-            grant_types=list(clients.DELEGATED_GRANT_TYPES),
-            response_types=["code"],
-            scope=delegation.AGENT_SCOPE,
-            token_endpoint_auth_method=auth_method_asked(request.payload.data),
-        )
-        return status, body, headers
-
-
-def auth_method_asked(metadata: dict) -> str:
-    """The token endpoint auth method a registration asks for (RFC 7591's default: Basic)."""
-    return metadata.get("token_endpoint_auth_method") or "client_secret_basic"
-
-
 def user_info(user: User, scope: str) -> UserInfo:
     """Claims about a user: subject, e-mail, roles and teams."""
     row = user.row
@@ -558,29 +367,3 @@ def create_authorization_server(app: Flask, key_ring: KeyRing) -> AuthorizationS
         ),
     )
     return server
-
-
-def discovery_document(issuer: str, *, registration: bool = False) -> dict:
-    """The OpenID Provider metadata served at /.well-known/openid-configuration (and as RFC 8414
-    metadata); `registration_endpoint` only while dynamic registration is on."""
-    document = {
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/oauth/authorize",
-        "token_endpoint": f"{issuer}/oauth/token",
-        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
-        "revocation_endpoint": f"{issuer}/oauth/revoke",
-        "jwks_uri": f"{issuer}/oauth/jwks",
-        "end_session_endpoint": f"{issuer}/logout",
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "response_types_supported": ["code"],
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "id_token_signing_alg_values_supported": [ALGORITHM],
-        "subject_types_supported": ["public"],
-        "scopes_supported": SCOPES,
-        "claims_supported": ["sub", "email", "name", "roles", "teams"],
-    }
-    if registration:  # public clients exist only through registration
-        document["registration_endpoint"] = f"{issuer}/oauth/register"
-        document["token_endpoint_auth_methods_supported"] = [*AUTH_METHODS, PUBLIC_AUTH_METHOD]
-    return document
