@@ -55,6 +55,10 @@ def publish_operational_metrics(app: Flask) -> None:
         metrics.ALERTS.labels(state).set(count)
     for state, count in counts["outbox"].items():
         metrics.OUTBOX_DEPTH.labels(state).set(count)
+    with app.app_context(), db.connection() as conn:
+        channel_counts = notifications.delivery_counts(conn)
+    for state in ("pending", "dead"):  # the channels' outbox: waiting, and dead letters
+        metrics.OUTBOX_DEPTH.labels(f"channels_{state}").set(channel_counts[state])
     lag = feed_lag(app)  # also here: the worker's own series vanish when it stops
     metrics.record_feed_lag(lag["lag_changes"], lag["lag_seconds"])
 

@@ -20,11 +20,21 @@ from shared import db
 from shared.config import secret_value
 from trends_svc.notifications import delivery, digest, routing, sealing
 from trends_svc.notifications.routing import queue_evaluation, silenced_alerts
+from trends_svc.notifications.store_queue import delivery_counts
 
 POLL_SECONDS = 1.0
 log = logging.getLogger("cr.trends.notifications")
 
-__all__ = ["clock", "deliver", "dispatch", "queue_evaluation", "register", "run", "silenced_alerts"]
+__all__ = [
+    "clock",
+    "deliver",
+    "delivery_counts",
+    "dispatch",
+    "queue_evaluation",
+    "register",
+    "run",
+    "silenced_alerts",
+]
 
 
 def utc_now() -> datetime:

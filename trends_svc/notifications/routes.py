@@ -40,6 +40,11 @@ def _settings(data: dict) -> dict:
     return {name: data[name] for name in store.ROUTE_FIELDS if name != "channel_id"}
 
 
+def _new_route(data: dict, principal: Principal, now: datetime, **fields) -> dict:
+    """A route row from the request's settings, its creator and `fields` (target, owner, state)."""
+    return {**_settings(data), "created_by": principal.subject, "created_at": now, **fields}
+
+
 def create(
     conn: psycopg.Connection,
     fernet: Fernet,
@@ -62,16 +67,16 @@ def create(
         raise Unprocessable(errors=[field_error("channel_id", "No channel with this id.")])
     route = store.insert_route(
         conn,
-        {
-            **_settings(data),
-            "route_id": uuid.uuid4(),
-            "channel_id": channel["channel_id"],
-            "owner": None,
-            "confirmation_hash": None,
-            "confirmed_at": now,
-            "created_by": principal.subject,
-            "created_at": now,
-        },
+        _new_route(
+            data,
+            principal,
+            now,
+            route_id=uuid.uuid4(),
+            channel_id=channel["channel_id"],
+            owner=None,
+            confirmation_hash=None,
+            confirmed_at=now,
+        ),
     )
     return public(route, channel)
 
@@ -109,24 +114,24 @@ def create_self_service(
     code = secrets.token_hex(CODE_BYTES)
     route = store.insert_route(
         conn,
-        {
-            **_settings(data),
-            "teams": teams,
-            "route_id": route_id,
-            "channel_id": channel["channel_id"],
-            "owner": principal.subject,
-            "confirmation_hash": code_hash(code),
-            "confirmed_at": None,
-            "created_by": principal.subject,
-            "created_at": now,
-        },
+        _new_route(
+            data,
+            principal,
+            now,
+            teams=teams,
+            route_id=route_id,
+            channel_id=channel["channel_id"],
+            owner=principal.subject,
+            confirmation_hash=code_hash(code),
+            confirmed_at=None,
+        ),
     )
     content = render.simple_content(
         "CR Assistant: confirm your alert subscription",
         [
             f"Your confirmation code: {code}",
-            f"Send it to POST /api/v1/notifications/routes/{route_id}/confirm, or enter it in "
-            "the dashboard's Alerts page. Nothing is sent to this address before that.",
+            f"Send it with POST /api/v1/notifications/routes/{route_id}/confirm "
+            '{"code": "…"}. Nothing else is sent to this address before that.',
         ],
         f"{dashboard_base}/dashboard/alerts",
         "confirmation",

@@ -258,6 +258,8 @@ def test_the_last_attempt_makes_a_dead_letter_that_can_be_retried(make_app, conn
     (item,) = log.json["items"]
     assert (item["status"], item["attempts"], item["last_error"]) == ("dead", 2, "HTTP 500")
     assert log.json["counts"] == {"pending": 0, "delivered": 0, "dead": 1}
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert 'cr_webhook_outbox_depth{state="channels_dead"} 1.0' in scraped
     retried = client.post(f"/api/v1/notifications/deliveries/{item['id']}/retry", headers=admin())
     assert retried.status_code == 204
     receiver.status = 200
