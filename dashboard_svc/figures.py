@@ -315,6 +315,7 @@ def alert_rows(alerts: list[dict]) -> list[dict]:
             "root_cause": alert.get("category") or None,
             "opened_at": str(alert["opened_at"])[:16].replace("T", " "),
             "evidence": evidence_text(alert["rule"], alert.get("evidence") or {}, alert),
+            "silenced": "silenced" if alert.get("silenced") else "",  # raised, not sent (#26)
         }
         for alert in alerts
     ]

@@ -33,6 +33,7 @@ CAPTION = (
 COLUMNS = [
     {"field": "rule", "headerName": "Rule", "minWidth": 170},
     {"field": "status", "headerName": "Status", "minWidth": 145},
+    {"field": "silenced", "headerName": "Notifications", "minWidth": 130},
     {
         "field": "subject_link",
         "headerName": "Engineer / team",
