@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from flask import Flask, current_app
 
 from shared import db
-from shared.config import secret_value
+from shared.config import ConfigError, secret_value
 from trends_svc.notifications import delivery, digest, routing, sealing
 from trends_svc.notifications.routing import queue_evaluation, silenced_alerts
 from trends_svc.notifications.store_queue import delivery_counts
@@ -46,9 +47,21 @@ def clock() -> datetime:
     return current_app.extensions["notifications_clock"]()
 
 
+def check_digest_schedule(settings: Any) -> None:
+    """Stop the process at start on a digest schedule that cannot be (a typo in the zone name
+    would otherwise fail every second in the worker's thread)."""
+    try:
+        ZoneInfo(settings.digest_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("DIGEST_TIMEZONE must be an IANA time zone, e.g. Europe/Berlin") from None
+    if not 0 <= settings.digest_weekday <= 6 or not 0 <= settings.digest_hour <= 23:
+        raise ConfigError("DIGEST_WEEKDAY must be 0-6 and DIGEST_HOUR 0-23")
+
+
 def register(app: Flask) -> None:
     """The sealing key, the clock (tests replace it) and the dashboard base of links."""
     settings = app.extensions["settings"]
+    check_digest_schedule(settings)
     app.extensions["notifications_fernet"] = sealing.fernet_for(
         secret_value(settings, "notifications_key")
     )

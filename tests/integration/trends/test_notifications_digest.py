@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from shared.config import ConfigError
 from tests.integration.trends.conftest import NOW, change
 from tests.integration.trends.notification_receivers import (
     ENGINEERS,
@@ -125,3 +126,12 @@ def test_a_route_created_after_the_slot_waits_for_the_next(digest_app, conn):
     assert [(d["purpose"], d["subject"]) for d in listed] == [
         ("digest", "CR Assistant weekly digest, 2026-06-29 – 2026-07-06")
     ]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [{"digest_timezone": "Europe/Berlln"}, {"digest_weekday": 7}, {"digest_hour": 24}],
+)
+def test_a_digest_schedule_that_cannot_be_stops_the_service_at_start(app_config, setting):
+    with pytest.raises(ConfigError, match="DIGEST_"):
+        create_app({**app_config, **setting})
