@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import fields, validate
+from webargs.fields import DelimitedList
 
 from persistence_svc import field_table
 from persistence_svc.field_table import TEAM
+from persistence_svc.store_changes import SESSION_FIELDS
 from shared import domain
 from shared.api import LABEL, MAX_PAGE_SIZE, PageArgsSchema, Schema
 
@@ -202,6 +204,15 @@ class ChangeArgsSchema(Schema):
         metadata={"description": "`next_cursor` of the previous page; empty for the beginning."},
     )
     limit = fields.Integer(load_default=500, validate=validate.Range(1, MAX_PAGE_SIZE * 10))
+    session_fields = DelimitedList(
+        fields.String(validate=validate.OneOf(SESSION_FIELDS)),
+        data_key="fields",
+        validate=validate.Length(min=1),
+        metadata={
+            "description": "The session fields each item carries (comma-separated); all of "
+            "them when left out."
+        },
+    )
 
 
 class ChangeSchema(Schema):

@@ -8,7 +8,6 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 # A page of the change feed is applied in a handful of statements, whatever its size: the page is
 # staged in a temporary table; each rollup gets the page's net deltas in one statement (the old
@@ -96,60 +95,72 @@ PROJECTED_FIELDS = (
 )
 
 
-def stage_changes(conn: psycopg.Connection, items: list[dict[str, Any]]) -> None:
-    """Stage change-feed items (as persistence sends them) for `apply_staged`: their order, the
-    session and its projected fields (none for a delete, or a session erased since)."""
+def stage_page(conn: psycopg.Connection, page: str) -> dict[str, Any]:
+    """Stage a page of the change feed, as the feed's JSON text, for `apply_staged`: for each
+    session the page names, its projected fields after its last change in the page (none for
+    a delete, or a session erased since). Returns what the worker needs of the page without
+    reading it in Python: the page's `changes`, the `next_cursor`, the head's `pending` and
+    `pending_since`, and `applied_through` (the last change's time)."""
     _stage_tables(conn)
-    # Only what the projection keeps goes to the server (a quarter of a feed item's JSON).
-    items = [
-        {
-            "operation": item["operation"],
-            "session_id": item["session_id"],
-            "session": None
-            if (session := item.get("session")) is None
-            else {name: session[name] for name in PROJECTED_FIELDS},
-        }
-        for item in items
-    ]
-    conn.execute(
-        """
-        INSERT INTO feed_page (position, session_id, engineer_code, team, region, languages,
-                               root_cause, sentiment_score, confidence_overall, analysed_at)
-        SELECT item.position, (item.change ->> 'session_id')::uuid, s.engineer_code, s.team,
-               s.region, s.languages, s.root_cause, s.sentiment_score, s.confidence_overall,
-               s.analysed_at
-        FROM jsonb_array_elements(%(items)s::jsonb) WITH ORDINALITY AS item(change, position)
-        CROSS JOIN LATERAL jsonb_to_record(
-            CASE WHEN jsonb_typeof(item.change -> 'session') = 'object'
-                      AND item.change ->> 'operation' <> 'delete'
-                 THEN item.change -> 'session' END
+    return conn.execute(_STAGE_PAGE, {"page": page}).fetchone()
+
+
+# PostgreSQL reads the page's JSON once for the page's fields and once for its items; no item
+# passes through Python (parsing them there and sending them on cost more than this statement).
+# A session the page names several times is staged once, as its last change left it.
+_STAGE_PAGE = """
+    WITH page AS (
+        SELECT * FROM json_to_record(%(page)s::json)
+            AS page(items json, next_cursor text, head json)
+    ), items AS (
+        SELECT item.*
+        FROM page,
+             ROWS FROM (json_to_recordset(page.items)
+                        AS (operation text, session_id uuid, changed_at timestamptz,
+                            session json)) WITH ORDINALITY
+                 AS item(operation, session_id, changed_at, session, position)
+    ), staged AS (
+        INSERT INTO pg_temp.feed_page (session_id, engineer_code, team, region, languages,
+                                       root_cause, sentiment_score, confidence_overall,
+                                       analysed_at)
+        SELECT DISTINCT ON (last.session_id) last.session_id, s.*
+        FROM items AS last
+        CROSS JOIN LATERAL json_to_record(
+            CASE WHEN last.operation <> 'delete' AND json_typeof(last.session) = 'object'
+                 THEN last.session END
         ) AS s(
             engineer_code text, team text, region text, languages text[], root_cause text,
             sentiment_score float8, confidence_overall float8, analysed_at timestamptz
         )
-        """,
-        {"items": Jsonb(items)},
+        ORDER BY last.session_id, last.position DESC
     )
+    SELECT (SELECT count(*) FROM items)::int AS changes, page.next_cursor,
+           coalesce((page.head ->> 'pending')::bigint, 0) AS pending,
+           (page.head ->> 'pending_since')::timestamptz AS pending_since,
+           (SELECT changed_at FROM items ORDER BY position DESC LIMIT 1) AS applied_through
+    FROM page
+"""
 
 
 def stage_engineer_removal(conn: psycopg.Connection, engineer_code: str) -> int:
     """Stage the removal of every projected session of an engineer; returns how many."""
     _stage_tables(conn)
     return conn.execute(
-        "INSERT INTO feed_page (position, session_id) "
-        "SELECT 1, session_id FROM sessions WHERE engineer_code = %(code)s",
+        "INSERT INTO feed_page (session_id) "
+        "SELECT session_id FROM sessions WHERE engineer_code = %(code)s",
         {"code": engineer_code},
     ).rowcount
 
 
 def _stage_tables(conn: psycopg.Connection) -> None:
     # Created once per connection, emptied by every commit; emptied here too, for a transaction
-    # that stages twice. feed_rows holds the page's signed rows (apply_staged).
+    # that stages twice. feed_page holds each session of the page once, feed_rows the page's
+    # signed rows, feed_emptied the keys of rollup rows left with no session (apply_staged).
     conn.execute(
         """
         CREATE TEMPORARY TABLE IF NOT EXISTS feed_page (
-            position bigint NOT NULL, session_id uuid NOT NULL, engineer_code text, team text,
-            region text, languages text[], root_cause text, sentiment_score float8,
+            session_id uuid NOT NULL, engineer_code text, team text, region text,
+            languages text[], root_cause text, sentiment_score float8,
             confidence_overall float8, analysed_at timestamptz
         ) ON COMMIT DELETE ROWS;
         CREATE TEMPORARY TABLE IF NOT EXISTS feed_rows (
@@ -158,33 +169,31 @@ def _stage_tables(conn: psycopg.Connection) -> None:
             sentiment_score float8 NOT NULL, confidence_overall float8 NOT NULL,
             week date NOT NULL
         ) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE IF NOT EXISTS feed_emptied (
+            rollup text NOT NULL, engineer_code text, team text, region text, week date,
+            language text, root_cause text
+        ) ON COMMIT DELETE ROWS;
         DELETE FROM feed_page;
         DELETE FROM feed_rows;
+        DELETE FROM feed_emptied;
         """
     )
 
 
 # The staged page's net effect as signed rows: -1 for each of its sessions' current projected
-# row, +1 for each session's row after its last change (none when that change removes it).
+# row, +1 for each session's row after the page (none when its last change removes it).
 _SIGNED_ROWS = """
     INSERT INTO pg_temp.feed_rows (sign, engineer_code, team, region, languages, root_cause,
                                    sentiment_score, confidence_overall, week)
-    WITH net AS (
-        SELECT DISTINCT ON (session_id) *
-        FROM pg_temp.feed_page
-        ORDER BY session_id, position DESC
-    ), signed AS (
-        SELECT -1 AS sign, s.engineer_code, s.team, coalesce(s.region, '') AS region,
-               s.languages, s.root_cause, s.sentiment_score, s.confidence_overall,
-               date_trunc('week', s.analysed_at AT TIME ZONE 'UTC')::date AS week
-        FROM sessions s JOIN net USING (session_id)
-        UNION ALL
-        SELECT 1, engineer_code, team, coalesce(region, ''), languages, root_cause,
-               sentiment_score, confidence_overall,
-               date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
-        FROM net WHERE engineer_code IS NOT NULL
-    )
-    SELECT * FROM signed
+    SELECT -1 AS sign, s.engineer_code, s.team, coalesce(s.region, ''), s.languages,
+           s.root_cause, s.sentiment_score, s.confidence_overall,
+           date_trunc('week', s.analysed_at AT TIME ZONE 'UTC')::date
+    FROM sessions s JOIN pg_temp.feed_page USING (session_id)
+    UNION ALL
+    SELECT 1, engineer_code, team, coalesce(region, ''), languages, root_cause,
+           sentiment_score, confidence_overall,
+           date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
+    FROM pg_temp.feed_page WHERE engineer_code IS NOT NULL
 """
 _DELTAS = """sum(sign), sum(sign * sentiment_score), sum(sign * confidence_overall)"""
 _ADD = """
@@ -196,6 +205,77 @@ _NOT_ZERO = (
     "HAVING sum(sign) <> 0 OR sum(sign * sentiment_score) <> 0 "
     "OR sum(sign * confidence_overall) <> 0"
 )
+# Each rollup's upsert keeps the keys of the rows it left with no session (exactly those: the
+# feed lock admits one applier); they are then deleted by key. A condition on `sessions = 0`
+# in the delete would let the planner, whose statistics see no empty rows, scan the rollup for
+# them and look each one up in the page: quadratic on a page of deletes (0.8 s for 5,000).
+_ROLLUPS = (
+    (
+        "engineer",
+        "engineer_weekly",
+        ("engineer_code", "week", "root_cause"),
+        "pg_temp.feed_rows",
+    ),
+    ("team", "team_weekly", ("team", "region", "week", "root_cause"), "pg_temp.feed_rows"),
+    (
+        "language",
+        "team_language_weekly",
+        ("team", "region", "week", "language", "root_cause"),
+        "pg_temp.feed_rows CROSS JOIN LATERAL unnest(languages) AS language",
+    ),
+)
+
+
+def _upsert(rollup: str, table: str, key: tuple[str, ...], rows: str) -> str:
+    columns = ", ".join(key)
+    return f"""
+        WITH changed AS (
+            INSERT INTO {table} AS w ({columns}, sessions, sentiment_sum, confidence_sum)
+            SELECT {columns}, {_DELTAS}
+            FROM {rows} GROUP BY {columns} {_NOT_ZERO}
+            ON CONFLICT ({columns}) DO UPDATE SET {_ADD}
+            RETURNING {columns}, sessions
+        )
+        INSERT INTO pg_temp.feed_emptied (rollup, {columns})
+        SELECT '{rollup}', {columns} FROM changed WHERE sessions = 0
+    """
+
+
+def _delete_emptied(rollup: str, table: str, key: tuple[str, ...]) -> str:
+    match = " AND ".join(f"w.{column} = k.{column}" for column in key)
+    return f"""
+        DELETE FROM {table} w USING pg_temp.feed_emptied k
+        WHERE k.rollup = '{rollup}' AND {match}
+    """
+
+
+_UPSERTS = [_upsert(*rollup) for rollup in _ROLLUPS]
+_DELETE_EMPTIED = (
+    "WITH "
+    + ", ".join(
+        f"{rollup} AS ({_delete_emptied(rollup, table, key)})"
+        for rollup, table, key, _ in _ROLLUPS[:2]
+    )
+    + _delete_emptied(*_ROLLUPS[2][:3])
+)
+
+_WRITE_PROJECTION = """
+    WITH written AS (
+        INSERT INTO sessions (session_id, engineer_code, team, region, languages, root_cause,
+                              sentiment_score, confidence_overall, analysed_at)
+        SELECT session_id, engineer_code, team, region, languages, root_cause,
+               sentiment_score, confidence_overall, analysed_at
+        FROM pg_temp.feed_page WHERE engineer_code IS NOT NULL
+        ON CONFLICT (session_id) DO UPDATE SET
+            engineer_code = EXCLUDED.engineer_code, team = EXCLUDED.team,
+            region = EXCLUDED.region, languages = EXCLUDED.languages,
+            root_cause = EXCLUDED.root_cause, sentiment_score = EXCLUDED.sentiment_score,
+            confidence_overall = EXCLUDED.confidence_overall,
+            analysed_at = EXCLUDED.analysed_at
+    )
+    DELETE FROM sessions s USING pg_temp.feed_page page
+    WHERE s.session_id = page.session_id AND page.engineer_code IS NULL
+"""
 
 
 def apply_staged(conn: psycopg.Connection) -> None:
@@ -203,86 +283,7 @@ def apply_staged(conn: psycopg.Connection) -> None:
     rollup rows left with no session go, then the projection is written. Call it in the
     transaction that staged them."""
     conn.execute(_SIGNED_ROWS)
-    conn.execute(
-        f"""
-        INSERT INTO engineer_weekly AS w (engineer_code, week, root_cause, sessions,
-                                          sentiment_sum, confidence_sum)
-        SELECT engineer_code, week, root_cause, {_DELTAS}
-        FROM pg_temp.feed_rows GROUP BY engineer_code, week, root_cause {_NOT_ZERO}
-        ON CONFLICT (engineer_code, week, root_cause) DO UPDATE SET {_ADD}
-        """
-    )
-    conn.execute(
-        f"""
-        INSERT INTO team_weekly AS w (team, region, week, root_cause, sessions, sentiment_sum,
-                                      confidence_sum)
-        SELECT team, region, week, root_cause, {_DELTAS}
-        FROM pg_temp.feed_rows GROUP BY team, region, week, root_cause {_NOT_ZERO}
-        ON CONFLICT (team, region, week, root_cause) DO UPDATE SET {_ADD}
-        """
-    )
-    conn.execute(
-        f"""
-        INSERT INTO team_language_weekly AS w (team, region, week, language, root_cause,
-                                               sessions, sentiment_sum, confidence_sum)
-        SELECT team, region, week, language, root_cause, {_DELTAS}
-        FROM pg_temp.feed_rows CROSS JOIN LATERAL unnest(languages) AS language
-        GROUP BY team, region, week, language, root_cause {_NOT_ZERO}
-        ON CONFLICT (team, region, week, language, root_cause) DO UPDATE SET {_ADD}
-        """
-    )
-    # Only the rows that lost sessions can have become empty: looked up by their primary keys.
-    conn.execute(
-        """
-        WITH engineer_rows AS (
-            DELETE FROM engineer_weekly w
-            USING (
-                SELECT engineer_code, week, root_cause FROM pg_temp.feed_rows
-                GROUP BY engineer_code, week, root_cause HAVING sum(sign) < 0
-            ) k
-            WHERE (w.engineer_code, w.week, w.root_cause)
-                  = (k.engineer_code, k.week, k.root_cause)
-              AND w.sessions = 0
-        ), team_rows AS (
-            DELETE FROM team_weekly w
-            USING (
-                SELECT team, region, week, root_cause FROM pg_temp.feed_rows
-                GROUP BY team, region, week, root_cause HAVING sum(sign) < 0
-            ) k
-            WHERE (w.team, w.region, w.week, w.root_cause) = (k.team, k.region, k.week, k.root_cause)
-              AND w.sessions = 0
-        )
-        DELETE FROM team_language_weekly w
-        USING (
-            SELECT team, region, week, language, root_cause
-            FROM pg_temp.feed_rows CROSS JOIN LATERAL unnest(languages) AS language
-            GROUP BY team, region, week, language, root_cause HAVING sum(sign) < 0
-        ) k
-        WHERE (w.team, w.region, w.week, w.language, w.root_cause)
-              = (k.team, k.region, k.week, k.language, k.root_cause)
-          AND w.sessions = 0
-        """
-    )
-    conn.execute(
-        """
-        WITH net AS (
-            SELECT DISTINCT ON (session_id) *
-            FROM pg_temp.feed_page
-            ORDER BY session_id, position DESC
-        ), written AS (
-            INSERT INTO sessions (session_id, engineer_code, team, region, languages, root_cause,
-                                  sentiment_score, confidence_overall, analysed_at)
-            SELECT session_id, engineer_code, team, region, languages, root_cause,
-                   sentiment_score, confidence_overall, analysed_at
-            FROM net WHERE engineer_code IS NOT NULL
-            ON CONFLICT (session_id) DO UPDATE SET
-                engineer_code = EXCLUDED.engineer_code, team = EXCLUDED.team,
-                region = EXCLUDED.region, languages = EXCLUDED.languages,
-                root_cause = EXCLUDED.root_cause, sentiment_score = EXCLUDED.sentiment_score,
-                confidence_overall = EXCLUDED.confidence_overall,
-                analysed_at = EXCLUDED.analysed_at
-        )
-        DELETE FROM sessions s USING net
-        WHERE s.session_id = net.session_id AND net.engineer_code IS NULL
-        """
-    )
+    emptied = sum(conn.execute(upsert).rowcount for upsert in _UPSERTS)
+    if emptied:
+        conn.execute(_DELETE_EMPTIED)
+    conn.execute(_WRITE_PROJECTION)

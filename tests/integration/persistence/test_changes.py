@@ -191,3 +191,31 @@ def test_a_cursor_of_an_earlier_release_continues_after_its_log_row(api, databas
     assert [c["session_id"] for c in rest["items"]] == ["00000000-0000-0000-0000-000000000002"]
     assert follow(api, rest["next_cursor"])["items"] == []
     assert follow(api, first["items"][1]["cursor"].rsplit(".", 1)[0])["items"] == []
+
+
+def test_a_follower_may_ask_for_some_session_fields_only(api):
+    """`fields` keeps a page small for a follower that needs a few fields (the trends worker)."""
+    body = make_session(engineer="Few Fields")
+    api.as_agent("POST", "/api/v1/sessions", json=body)
+    whole = follow_until(api, "", 1)
+    page = api.call(
+        "GET",
+        "/api/v1/internal/changes?after=&fields=team,root_cause,analysed_at",
+        "changes_reader",
+    )
+    assert page.status_code == 200, page.json
+    item = page.json["items"][0]
+    assert item["session"] == {
+        name: whole["items"][0]["session"][name] for name in ("team", "root_cause", "analysed_at")
+    }
+    assert {key: value for key, value in item.items() if key != "session"} == {
+        key: value for key, value in whole["items"][0].items() if key != "session"
+    }
+
+
+def test_an_unknown_session_field_is_a_422_naming_the_parameter(api):
+    response = api.call(
+        "GET", "/api/v1/internal/changes?after=&fields=team,content_hash", "changes_reader"
+    )
+    assert response.status_code == 422, response.json
+    assert response.json["errors"][0]["field"].startswith("fields"), response.json

@@ -68,9 +68,9 @@ def test_a_page_of_1000_changes_takes_the_statements_of_a_page_of_ten(counting):
     large_page = a_page(1000)
     assert len(large_page) == 1000
     large = statements_for(counting, large_page)
-    # the staging tables, the page, its signed rows, three rollups, their empty rows, the
-    # projection
-    assert large == small == 8
+    # the staging tables, the page, its signed rows, three rollups, the projection (no rollup
+    # row was left empty: the deleted sessions came in the same page)
+    assert large == small == 7
     sessions = counting.execute("SELECT team, count(*) AS n FROM sessions GROUP BY team").fetchall()
     # 5 + 500 inserted, of them 2 + 250 moved to emea-2 and 3 + 250 deleted
     assert {row["team"]: row["n"] for row in sessions} == {"emea-2": 252}
@@ -78,6 +78,27 @@ def test_a_page_of_1000_changes_takes_the_statements_of_a_page_of_ten(counting):
         "SELECT team, week, sum(sessions) AS n FROM team_weekly GROUP BY team, week"
     ).fetchall()
     assert [(row["team"], row["n"]) for row in weekly] == [("emea-2", 252)]  # one week, 30 days ago
+
+
+def test_a_page_that_empties_1000_rollup_rows_takes_the_statements_of_one_that_empties_ten(
+    counting,
+):
+    """Rollup rows left with no session are deleted by key in one more statement; its cost
+    grows with the page, not with the page times the rows emptied."""
+    counts = []
+    for size in (10, 1000):
+        inserts = [change(engineer="eng_" + "d" * 24, days_ago=7 * i) for i in range(size)]
+        statements_for(counting, inserts)
+        deletes = [change(operation="delete", session_id=item["session_id"]) for item in inserts]
+        counts.append(statements_for(counting, deletes))
+        emptied = counting.execute(
+            "SELECT (SELECT count(*) FROM engineer_weekly) + (SELECT count(*) FROM team_weekly)"
+            " + (SELECT count(*) FROM team_language_weekly) AS n"
+        ).fetchone()["n"]
+        assert emptied == 0
+    # the staging tables, the page, its signed rows, three rollups, their empty rows, the
+    # projection
+    assert counts == [8, 8]
 
 
 def test_a_page_that_only_names_unknown_sessions_changes_nothing(counting):

@@ -1,0 +1,126 @@
+"""SQL of the change feed: a page of committed session changes built as one JSON text in PostgreSQL
+(a change_log row holds the sessions of one statement; `position` is one's place in it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+
+from persistence_svc.store import SESSION_COLUMNS
+
+# What a feed item's `session` can hold: the stored row without its content hash.
+SESSION_FIELDS = (
+    *(name for name in SESSION_COLUMNS if name != "content_hash"),
+    "created_at",
+    "updated_at",
+)
+
+# One statement, one snapshot: the page, the cursor after it and the feed's head after that
+# cursor. Only transactions older than every transaction still running are read, so a change
+# that commits later can never sort before a cursor already handed out. A log row is sliced from
+# the cursor's position on (an import's row holds thousands of sessions) rather than unnested
+# whole and filtered; slice bounds are int4, so they are clamped (a two-part cursor's position,
+# the largest bigint, leaves nothing of its row).
+_PAGE = """
+WITH after AS (
+    SELECT %(txid)s::text::xid8 AS txid, %(change_id)s::bigint AS change_id,
+           %(position)s::bigint AS position
+), logged AS (
+    -- each log row holds one change or more: `limit` + 1 rows fill a page
+    SELECT c.txid, c.change_id, c.operation, c.changed_at,
+           coalesce(c.session_ids, ARRAY[c.session_id]) AS ids,
+           CASE WHEN (c.txid, c.change_id) = (a.txid, a.change_id)
+                THEN least(a.position, 2147483647) ELSE 0 END AS skipped
+    FROM change_log c, after a
+    WHERE (c.txid, c.change_id) >= (a.txid, a.change_id)
+      AND c.txid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY c.txid, c.change_id
+    LIMIT %(limit)s + 1
+), page AS (
+    SELECT l.txid, l.change_id, l.skipped + u.n AS position, l.operation, u.session_id,
+           l.changed_at
+    FROM logged l
+    CROSS JOIN LATERAL unnest(
+        l.ids[least(l.skipped + 1, 2147483647)::int : least(l.skipped + %(limit)s, 2147483647)::int]
+    ) WITH ORDINALITY AS u(session_id, n)
+    ORDER BY l.txid, l.change_id, position
+    LIMIT %(limit)s
+), page_end AS (
+    SELECT coalesce(last.txid, a.txid) AS txid, coalesce(last.change_id, a.change_id) AS change_id,
+           coalesce(last.position, a.position) AS position,
+           last.txid::text || '.' || last.change_id || '.' || last.position AS cursor
+    FROM after a
+    LEFT JOIN (
+        SELECT txid, change_id, position FROM page
+        ORDER BY txid DESC, change_id DESC, position DESC LIMIT 1
+    ) last ON true
+), following AS (
+    -- the head: changes after the page's end, over at most `scan_rows` log rows
+    SELECT c.changed_at,
+           CASE WHEN (c.txid, c.change_id) = (e.txid, e.change_id)
+                THEN greatest(coalesce(cardinality(c.session_ids), 1) - e.position, 0)
+                ELSE coalesce(cardinality(c.session_ids), 1) END AS remaining
+    FROM change_log c, page_end e
+    WHERE (c.txid, c.change_id) >= (e.txid, e.change_id)
+      AND c.txid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY c.txid, c.change_id
+    LIMIT %(scan_rows)s
+)
+SELECT json_build_object(
+    'items', coalesce((
+        SELECT json_agg(
+            json_build_object(
+                'cursor', p.txid::text || '.' || p.change_id || '.' || p.position,
+                'operation', p.operation,
+                'session_id', p.session_id,
+                'changed_at', p.changed_at,
+                'session', s.session
+            ) ORDER BY p.txid, p.change_id, p.position
+        )
+        FROM page p
+        LEFT JOIN LATERAL (
+            SELECT to_json(r) AS session
+            FROM (SELECT {fields} FROM sessions WHERE sessions.session_id = p.session_id) r
+        ) s ON p.operation <> 'delete'
+    ), '[]'::json),
+    'next_cursor', coalesce((SELECT cursor FROM page_end), %(after)s),
+    'head', (
+        SELECT json_build_object(
+            'pending', coalesce(sum(remaining), 0)::bigint,
+            'pending_since', min(changed_at) FILTER (WHERE remaining > 0)
+        )
+        FROM following
+    )
+)::text AS page
+"""
+
+
+def page_json(
+    conn: psycopg.Connection,
+    after: tuple[int, int, int],
+    after_text: str,
+    *,
+    limit: int,
+    scan_rows: int,
+    fields: Sequence[str] = SESSION_FIELDS,
+) -> str:
+    """The feed's answer after the cursor `after` (`after_text` as the feed writes it) as JSON
+    text: `items` (up to `limit` changes, oldest first, each with the session's `fields` as it is
+    now, null for a delete or a session erased since), `next_cursor` and `head` (`pending`
+    changes after it counted over at most `scan_rows` log rows, `pending_since`). Times are in
+    UTC. Call it in a transaction."""
+    conn.execute("SET LOCAL TimeZone = 'UTC'")  # how the JSON writes times
+    query = sql.SQL(_PAGE).format(fields=sql.SQL(", ").join(map(sql.Identifier, fields)))
+    return conn.execute(
+        query,
+        {
+            "txid": str(after[0]),
+            "change_id": after[1],
+            "position": after[2],
+            "after": after_text,
+            "limit": limit,
+            "scan_rows": scan_rows,
+        },
+    ).fetchone()["page"]
