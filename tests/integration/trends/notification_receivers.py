@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from flask import Flask, request
 
 from devstack.postgres import free_port
@@ -42,12 +43,26 @@ class Mailbox:
         return "250 OK"
 
 
+def password_check(login: bytes, password: bytes):
+    """An aiosmtpd authenticator that accepts one login and password."""
+
+    def check(_server, _session, _envelope, _mechanism, auth_data):
+        accepted = (auth_data.login, auth_data.password) == (login, password)
+        return AuthResult(success=accepted)
+
+    return check
+
+
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[str, Mailbox]]:
-    """A real SMTP server on a free port; yields its SMTP_URL and the mailbox."""
+def smtp_server(authenticator=None) -> Iterator[tuple[str, Mailbox]]:
+    """A real SMTP server on a free port; yields its SMTP_URL and the mailbox. With an
+    `authenticator`, AUTH is required (over plain SMTP: these tests have no certificate)."""
     mailbox = Mailbox()
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    options = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port, **(options if authenticator else {})
+    )
     controller.start()
     try:
         yield f"smtp://127.0.0.1:{port}?from=alerts@cr.example", mailbox

@@ -17,6 +17,7 @@ from tests.integration.trends.notification_receivers import (
     create_channel,
     create_route,
     http_receiver,
+    password_check,
     payload_text,
     smtp_server,
 )
@@ -296,3 +297,23 @@ def test_an_erasure_takes_the_messages_that_named_the_engineer(make_app, conn, f
         store_alerts.delete_engineer(conn, ENGINEERS[2])  # named in both messages
     assert conn.execute("SELECT count(*) AS n FROM notification_outbox").fetchone()["n"] == 0
     assert conn.execute("SELECT count(*) AS n FROM notification_outbox_alerts").fetchone()["n"] == 0
+
+
+# aiosmtpd warns about AUTH without TLS: this test's server has no certificate, the mailer's TLS
+# is Python's ssl module with the default context.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize(("password", "answer"), [("s3cret%2Fpw", None), ("wrong", "SMTP 535")])
+def test_e_mail_logs_in_with_the_credentials_of_smtp_url(make_app, password, answer):
+    with smtp_server(password_check(b"alerts", b"s3cret/pw")) as (smtp_url, mailbox):
+        url = smtp_url.replace("smtp://", f"smtp://alerts:{password}@")
+        app = make_app(smtp_url=url)
+        client = app.test_client()
+        mail = create_channel(client, "mail", "email", {"recipients": ["ops@cr.example"]})
+        result = client.post(f"/api/v1/notifications/channels/{mail['id']}/test", headers=admin())
+    if answer is None:
+        assert result.json == {"delivered": True, "answer": "SMTP accepted 1 recipient(s)"}
+        assert len(mailbox.messages) == 1
+    else:
+        assert result.json["delivered"] is False and mailbox.messages == []
+        # 535 to the first mechanism smtplib tries; aiosmtpd may hang up before the last
+        assert result.json["answer"] in (answer, "SMTPServerDisconnected")
