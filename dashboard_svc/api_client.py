@@ -3,11 +3,12 @@ user's own access token (forwarded by the gateway), so the API's team scope is t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
-from flask import current_app, request
+from flask import copy_current_request_context, current_app, request
 
 from shared.errors import Unauthorized
 from shared.web import settings_of
@@ -16,6 +17,7 @@ TIMEOUT = (3.05, 30)
 _session = requests.Session()  # pooled keep-alive connections, shared by the worker's threads
 _session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
 _session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="api-call")
 
 
 class ApiError(Exception):
@@ -80,6 +82,13 @@ def stream(path: str, params: dict[str, Any]) -> tuple[requests.Response, Iterat
         response.close()
         raise ApiError(response.status_code, message)
     return response, response.iter_content(64 * 1024)
+
+
+def together(*calls: Callable[[], Any]) -> list[Any]:
+    """Independent API calls of one callback at the same time (each in this request's context,
+    so with the user's token); their answers in order, or the first call's error."""
+    futures = [_pool.submit(copy_current_request_context(call)) for call in calls]
+    return [future.result() for future in futures]
 
 
 def clean(params: dict[str, Any] | None) -> dict[str, Any] | None:

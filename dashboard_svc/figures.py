@@ -9,9 +9,11 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-import plotly.graph_objects as go
-
 from shared import domain
+
+# Figures are plain dicts in plotly's JSON form: building graph objects validates every property
+# and cost ~60 ms per chart, more than the API calls behind it (bench/dashboard.py).
+Figure = dict[str, Any]
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 ROOT_CAUSE_COLOURS = dict(zip(domain.ROOT_CAUSES, PALETTE, strict=False))
@@ -43,15 +45,13 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def empty_figure(title: str, reason: str) -> go.Figure:
+def empty_figure(title: str, reason: str) -> Figure:
     """A figure that says why it has no data instead of showing empty axes."""
-    figure = go.Figure(layout=_layout(title))
-    figure.add_annotation(
-        text=reason, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 15}
-    )
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return figure
+    note = {"text": reason, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper"}
+    note.update(yref="paper", font={"size": 15})
+    layout = _layout(title, annotations=[note])
+    layout.update(xaxis={"visible": False}, yaxis={"visible": False})
+    return {"data": [], "layout": layout}
 
 
 def count_axis(title: str, largest: float) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def by_week(rows: list[dict], start: str | None = None, end: str | None = None) 
     ]
 
 
-def weekly_figure(rows: list[dict], start: str | None = None, end: str | None = None) -> go.Figure:
+def weekly_figure(rows: list[dict], start: str | None = None, end: str | None = None) -> Figure:
     """Analyses per week (bars) and mean sentiment and confidence (lines, right axis); a week
     without analyses has a zero bar and a gap in the lines. A click on a week filters by it."""
     title = "Analyses and mean scores per week"
@@ -151,30 +151,36 @@ def weekly_figure(rows: list[dict], start: str | None = None, end: str | None = 
     if not weeks:
         return empty_figure(title, "No analyses in this period for these filters.")
     x = [row["week"] for row in weeks]
-    figure = go.Figure(layout=_layout(title))
-    figure.add_bar(
-        x=x,
-        y=[r["sessions"] for r in weeks],
-        name="Analyses",
-        marker_color=PALETTE[4],
-        customdata=x,
-        hovertemplate=COUNT_HOVER,
-    )
+    traces = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": [r["sessions"] for r in weeks],
+            "name": "Analyses",
+            "marker": {"color": PALETTE[4]},
+            "customdata": x,
+            "hovertemplate": COUNT_HOVER,
+        }
+    ]
     for field, name, colour in (
         ("mean_sentiment", "Mean sentiment", PALETTE[5]),
         ("mean_confidence", "Mean confidence", PALETTE[0]),
     ):
-        figure.add_scatter(
-            x=x,
-            y=[r[field] for r in weeks],
-            name=name,
-            yaxis="y2",
-            mode="lines+markers",
-            connectgaps=False,
-            line={"color": colour, "width": 2},
-            hovertemplate=SCORE_HOVER,
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": [r[field] for r in weeks],
+                "name": name,
+                "yaxis": "y2",
+                "mode": "lines+markers",
+                "connectgaps": False,
+                "line": {"color": colour, "width": 2},
+                "hovertemplate": SCORE_HOVER,
+            }
         )
-    figure.update_layout(
+    layout = _layout(
+        title,
         yaxis=count_axis("analyses", max(r["sessions"] for r in weeks)),
         yaxis2={
             "title": "score (0–1)",
@@ -187,7 +193,7 @@ def weekly_figure(rows: list[dict], start: str | None = None, end: str | None = 
         },
         xaxis=week_axis(x),
     )
-    return figure
+    return {"data": traces, "layout": layout}
 
 
 def root_cause_area(rows: list[dict], start: str | None = None, end: str | None = None):
@@ -198,23 +204,32 @@ def root_cause_area(rows: list[dict], start: str | None = None, end: str | None 
         return empty_figure(title, "No analyses in this period for these filters.")
     weeks = all_weeks(start, end, [str(row["week"])[:10] for row in rows])
     counts = {(str(row["week"])[:10], row["root_cause"]): row["sessions"] for row in rows}
-    figure = go.Figure(layout=_layout(title, barmode="stack", hovermode="closest"))
-    figure.update_layout(legend={"traceorder": "normal"})
     totals = [sum(counts.get((week, c), 0) for c in domain.ROOT_CAUSES) for week in weeks]
-    largest = max(totals, default=0)
+    traces = []
     for cause in domain.ROOT_CAUSES:
         values = [counts.get((week, cause), 0) for week in weeks]
         if any(values):
-            figure.add_bar(
-                x=weeks,
-                y=values,
-                name=label(cause),
-                marker_color=ROOT_CAUSE_COLOURS[cause],
-                customdata=[cause] * len(weeks),
-                hovertemplate=f"{label(cause)}: {COUNT_HOVER}<extra>%{{x|week of %d %b %Y}}</extra>",
+            traces.append(
+                {
+                    "type": "bar",
+                    "x": weeks,
+                    "y": values,
+                    "name": label(cause),
+                    "marker": {"color": ROOT_CAUSE_COLOURS[cause]},
+                    "customdata": [cause] * len(weeks),
+                    "hovertemplate": f"{label(cause)}: {COUNT_HOVER}"
+                    "<extra>%{x|week of %d %b %Y}</extra>",
+                }
             )
-    figure.update_layout(yaxis=count_axis("analyses", largest), xaxis=week_axis(weeks))
-    return figure
+    layout = _layout(
+        title,
+        barmode="stack",
+        hovermode="closest",
+        yaxis=count_axis("analyses", max(totals, default=0)),
+        xaxis=week_axis(weeks),
+    )
+    layout["legend"] = {**layout["legend"], "traceorder": "normal"}
+    return {"data": traces, "layout": layout}
 
 
 def root_cause_shares(rows: list[dict]) -> list[dict]:
@@ -236,7 +251,7 @@ def root_cause_shares(rows: list[dict]) -> list[dict]:
     return sorted(shares, key=lambda item: (-item["sessions"], item["root_cause"]))
 
 
-def totals_bar(rows: list[dict], key: str, title: str, axis: str) -> go.Figure:
+def totals_bar(rows: list[dict], key: str, title: str, axis: str) -> Figure:
     """Analyses per value of `key` (language, region) as bars; a click filters by that value."""
     totals: dict[str, int] = defaultdict(int)
     for row in rows:
@@ -245,33 +260,37 @@ def totals_bar(rows: list[dict], key: str, title: str, axis: str) -> go.Figure:
     if not totals:
         return empty_figure(title, "No analyses in this period for these filters.")
     ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
-    figure = go.Figure(layout=_layout(title, hovermode="closest"))
-    figure.add_bar(
-        x=[name for name, _ in ordered],
-        y=[count for _, count in ordered],
-        marker_color=PALETTE[0],
-        customdata=[name for name, _ in ordered],
-        name="Analyses",
-        hovertemplate=f"%{{x}}: {COUNT_HOVER}<extra></extra>",
-    )
-    figure.update_layout(
+    trace = {
+        "type": "bar",
+        "x": [name for name, _ in ordered],
+        "y": [count for _, count in ordered],
+        "marker": {"color": PALETTE[0]},
+        "customdata": [name for name, _ in ordered],
+        "name": "Analyses",
+        "hovertemplate": f"%{{x}}: {COUNT_HOVER}<extra></extra>",
+    }
+    layout = _layout(
+        title,
+        hovermode="closest",
         yaxis=count_axis("analyses", max(totals.values())),
         xaxis={"title": axis, "type": "category"},
         showlegend=False,
     )
-    return figure
+    return {"data": [trace], "layout": layout}
 
 
-def history_timeline(timeline: list[dict]) -> go.Figure:
+def history_timeline(timeline: list[dict]) -> Figure:
     """An engineer's weeks: analyses (bars) and mean scores (lines)."""
     title = "Weekly timeline"
     if not timeline:
         return empty_figure(title, "No analyses of this engineer in the last weeks.")
     weeks = sorted(str(row["week"])[:10] for row in timeline)
-    return weekly_figure(timeline, weeks[0], weeks[-1]).update_layout(title={"text": title})
+    figure = weekly_figure(timeline, weeks[0], weeks[-1])
+    figure["layout"]["title"] = {**figure["layout"]["title"], "text": title}
+    return figure
 
 
-def root_cause_mix(history: dict) -> go.Figure:
+def root_cause_mix(history: dict) -> Figure:
     """Root-cause mix: this period, the period before, and the team over this period."""
     title = "Root-cause mix vs previous period and team"
     series = [("This period", history.get("current")), ("Previous period", history.get("previous"))]
@@ -279,23 +298,29 @@ def root_cause_mix(history: dict) -> go.Figure:
         series.append((f"Team {history.get('team') or ''}".strip(), history["team_baseline"]))
     if not any(period and period.get("sessions") for _, period in series):
         return empty_figure(title, "No analyses in either period.")
-    figure = go.Figure(layout=_layout(title, barmode="group", hovermode="closest"))
+    traces = []
     for (name, period), colour in zip(series, (PALETTE[0], PALETTE[4], PALETTE[1]), strict=False):
         causes = (period or {}).get("root_causes") or {}
         total = sum(causes.values()) or 1
-        figure.add_bar(
-            x=[label(c).replace(" ", "<br>") for c in domain.ROOT_CAUSES],  # never cut or tilted
-            y=[causes.get(c, 0) / total for c in domain.ROOT_CAUSES],
-            name=name,
-            marker_color=colour,
-            customdata=[label(c) for c in domain.ROOT_CAUSES],
-            hovertemplate=f"{name}: %{{y:.0%}} of analyses<extra>%{{customdata}}</extra>",
+        traces.append(
+            {
+                "type": "bar",
+                "x": [label(c).replace(" ", "<br>") for c in domain.ROOT_CAUSES],  # never cut
+                "y": [causes.get(c, 0) / total for c in domain.ROOT_CAUSES],
+                "name": name,
+                "marker": {"color": colour},
+                "customdata": [label(c) for c in domain.ROOT_CAUSES],
+                "hovertemplate": f"{name}: %{{y:.0%}} of analyses<extra>%{{customdata}}</extra>",
+            }
         )
-    figure.update_layout(
+    layout = _layout(
+        title,
+        barmode="group",
+        hovermode="closest",
         yaxis={"title": "share of analyses", "gridcolor": GRID, "tickformat": ".0%"},
         xaxis={"type": "category"},
     )
-    return figure
+    return {"data": traces, "layout": layout}
 
 
 def alert_rows(alerts: list[dict]) -> list[dict]:

@@ -77,9 +77,11 @@ def register_callbacks(app: dash.Dash) -> None:
         if not filters:
             return (dash.no_update,) * 6
         try:
-            current = api_client.weekly(filters)
-            previous = api_client.weekly(previous_period(filters))
-            alerts = open_alerts(filters)
+            current, previous, alerts = api_client.together(
+                lambda: api_client.weekly(filters),
+                lambda: api_client.weekly(previous_period(filters)),
+                lambda: open_alerts(filters),
+            )
         except ApiError as error:
             empty = figures.empty_figure("Analyses and mean scores per week", error.message)
             return None, None, None, None, empty, message(error)

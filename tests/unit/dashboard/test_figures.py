@@ -2,6 +2,8 @@
 
 from datetime import date
 
+import plotly.graph_objects as go
+
 from dashboard_svc import figures, filters
 from dashboard_svc.pages import alerts, data, engineers
 
@@ -33,6 +35,11 @@ WEEKLY = [
 ]
 
 
+def checked(figure: dict) -> go.Figure:
+    """The dashboard's figure dict as plotly's validated graph object: it must be a valid figure."""
+    return go.Figure(figure)
+
+
 def test_weekly_rows_merge_per_week_with_weighted_means():
     weeks = figures.by_week(WEEKLY)
     assert [w["week"] for w in weeks] == ["2026-11-02", "2026-11-09"]
@@ -52,7 +59,7 @@ def test_kpis_compare_with_the_previous_period():
 
 
 def test_weekly_figure_has_titles_units_and_the_palette():
-    figure = figures.weekly_figure(WEEKLY)
+    figure = checked(figures.weekly_figure(WEEKLY))
     assert figure.layout.title.text == "Analyses and mean scores per week"
     assert figure.layout.yaxis.title.text == "analyses"
     assert figure.layout.yaxis2.title.text == "score (0–1)"
@@ -82,7 +89,7 @@ def test_weeks_without_analyses_are_zero_not_skipped():
     ]
     assert [w["sessions"] for w in weeks] == [0, 4, 2, 0, 0]
     assert weeks[0]["mean_sentiment"] is None  # a gap in the line, not a line drawn through it
-    figure = figures.weekly_figure(WEEKLY, "2026-10-28", "2026-11-24")
+    figure = checked(figures.weekly_figure(WEEKLY, "2026-10-28", "2026-11-24"))
     assert list(figure.data[0].y) == [0, 4, 2, 0, 0]
     assert figure.data[1].connectgaps is False
     assert list(figure.data[0].customdata) == [w["week"] for w in weeks], "a click names the week"
@@ -94,13 +101,15 @@ def test_count_axes_of_large_numbers_use_thousands_separators():
 
 
 def test_empty_data_says_why():
-    figure = figures.weekly_figure([])
+    figure = checked(figures.weekly_figure([]))
     assert figure.layout.annotations[0].text == "No analyses in this period for these filters."
-    assert figures.root_cause_area([]).layout.annotations[0].text.startswith("No analyses")
-    assert figures.totals_bar([], "language", "t", "x").layout.annotations
-    assert figures.history_timeline([]).layout.annotations[0].text.startswith("No analyses")
-    assert figures.root_cause_mix(
-        {"current": {"sessions": 0}, "previous": {"sessions": 0}}
+    assert checked(figures.root_cause_area([])).layout.annotations[0].text.startswith("No analyses")
+    assert checked(figures.totals_bar([], "language", "t", "x")).layout.annotations
+    assert (
+        checked(figures.history_timeline([])).layout.annotations[0].text.startswith("No analyses")
+    )
+    assert checked(
+        figures.root_cause_mix({"current": {"sessions": 0}, "previous": {"sessions": 0}})
     ).layout.annotations
 
 
@@ -109,7 +118,7 @@ def test_root_cause_area_stacks_each_category_in_its_colour_and_carries_it_for_c
         {"week": "2026-11-02", "root_cause": "knowledge_gap", "sessions": 2},
         {"week": "2026-11-09", "root_cause": "other", "sessions": 1},
     ]
-    figure = figures.root_cause_area(rows)
+    figure = checked(figures.root_cause_area(rows))
     names = {trace.name: trace for trace in figure.data}
     assert set(names) == {"Knowledge gap", "Other"}
     assert list(names["Knowledge gap"].y) == [2, 0]
@@ -131,7 +140,9 @@ def test_totals_bar_orders_by_count():
         {"language": "EN", "sessions": 5},
         {"language": "DE", "sessions": 2},
     ]
-    figure = figures.totals_bar(rows, "language", "Analyses per output language", "output language")
+    figure = checked(
+        figures.totals_bar(rows, "language", "Analyses per output language", "output language")
+    )
     assert list(figure.data[0].x) == ["EN", "DE"]
     assert list(figure.data[0].y) == [5, 3]
     assert figure.layout.xaxis.title.text == "output language"
@@ -144,7 +155,7 @@ def test_root_cause_mix_shows_shares_of_each_period_and_the_team():
         "previous": {"sessions": 0, "root_causes": {}},
         "team_baseline": {"sessions": 10, "root_causes": {"knowledge_gap": 5, "other": 5}},
     }
-    figure = figures.root_cause_mix(history)
+    figure = checked(figures.root_cause_mix(history))
     bars = {trace.name: dict(zip(trace.x, trace.y, strict=True)) for trace in figure.data}
     assert bars["This period"]["Knowledge<br>gap"] == 0.75
     assert bars["Team emea-1"]["Other"] == 0.5
