@@ -184,6 +184,21 @@ NOT_TEAM_OBJECTS = {
     ("POST", f"qa/assignments/{SEGMENT}"): "QA lead and admin only",
     ("GET", f"qa/calibrations/{SEGMENT}"): "QA lead and admin only",
     ("POST", f"qa/calibrations/{SEGMENT}/ratings"): "QA lead and admin only",
+    ("GET", f"notifications/channels/{SEGMENT}"): "admin only",
+    ("PUT", f"notifications/channels/{SEGMENT}"): "admin only",
+    ("DELETE", f"notifications/channels/{SEGMENT}"): "admin only",
+    ("POST", f"notifications/channels/{SEGMENT}/test"): "admin only",
+    ("POST", f"notifications/deliveries/{SEGMENT}/retry"): "admin only",
+    ("PUT", f"notifications/routes/{SEGMENT}"): "admin only",
+    ("GET", f"notifications/routes/{SEGMENT}"): (
+        "a manager's own routes only: tests/integration/trends/test_notifications_routing.py"
+    ),
+    ("POST", f"notifications/routes/{SEGMENT}/confirm"): (
+        "a manager's own routes only: tests/integration/trends/test_notifications_routing.py"
+    ),
+    ("DELETE", f"notifications/(routes|silences)/{SEGMENT}"): (
+        "own routes, own teams' silences: tests/integration/trends/test_notifications_routing.py"
+    ),
 }
 
 
