@@ -179,6 +179,16 @@ class ReviewQueueSchema(Schema):
     )
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false only: marshmallow's Boolean also takes 1, 0, "yes", "on" and the like, which
+    the OpenAPI document (type boolean) does not allow."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 RATING = fields.Raw(
     metadata={
         "description": '1-5 (scales 1-5 and na_allowed_1-5), "pass" or "fail" (pass_fail), '
@@ -283,7 +293,7 @@ class ScorecardInSchema(Schema):
     criteria = fields.List(
         fields.Nested(CriterionSchema), required=True, validate=validate.Length(1, 40)
     )
-    is_default = fields.Boolean(load_default=False)
+    is_default = StrictBoolean(load_default=False)
 
     @validates_schema
     def _unique_keys(self, data, **_kwargs):
@@ -304,7 +314,7 @@ class ScorecardSchema(Schema):
 
 
 class ScorecardListArgsSchema(Schema):
-    all_versions = fields.Boolean(load_default=False)
+    all_versions = fields.Boolean(load_default=False)  # a query argument: text, as in the queue
 
 
 class ScorecardListSchema(Schema):
@@ -368,4 +378,4 @@ class ReviewerListSchema(Schema):
 
 
 class ReviewerInSchema(Schema):
-    active = fields.Boolean(required=True)
+    active = StrictBoolean(required=True)

@@ -60,7 +60,7 @@ class SamplingRules(MethodView):
 class SamplingRun(MethodView):
     @blp.roles(*LEADS)
     @blp.doc(operationId="runSampling")
-    @blp.arguments(SamplingRunInSchema)
+    @blp.arguments(SamplingRunInSchema, required=False)
     @blp.response(200, SamplingRunSchema)
     def post(self, data):
         """Sample the sessions not considered yet and assign them round-robin

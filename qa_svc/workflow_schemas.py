@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from qa_svc.schemas import RATING, comments_field, ratings_field
+from qa_svc.schemas import RATING, StrictBoolean, comments_field, ratings_field
 from shared.api import Schema
 
 
@@ -14,20 +14,24 @@ class SamplingRulesSchema(Schema):
         validate=validate.Range(0, 100),
         metadata={"description": "Share of the other sessions drawn at random, per agent version."},
     )
-    always_errors = fields.Boolean(load_default=True)
-    always_restart = fields.Boolean(load_default=True)
-    always_low_confidence = fields.Boolean(load_default=True)
+    always_errors = StrictBoolean(load_default=True)
+    always_restart = StrictBoolean(load_default=True)
+    always_low_confidence = StrictBoolean(load_default=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 
 
 class SamplingRunInSchema(Schema):
     quiet_minutes = fields.Integer(
+        strict=True,
         load_default=30,
         validate=validate.Range(0, 7 * 24 * 60),
         metadata={"description": "Consider sessions whose last event is at least this old."},
     )
     seed = fields.Integer(
-        load_default=None, metadata={"description": "Seed of the random draw (repeatable runs)."}
+        strict=True,
+        load_default=None,
+        validate=validate.Range(0, 2**63 - 1),
+        metadata={"description": "Seed of the random draw (repeatable runs)."},
     )
 
 
