@@ -4,6 +4,7 @@ identities, key rotation."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 import click
 from flask import Flask, current_app
@@ -166,22 +167,23 @@ def list_api_keys_command():
     """List API keys: name, prefix, roles, teams, state, expiry and last use (never the key)."""
     with db.connection() as conn:
         rows = store_api_keys.list_api_keys(conn)
-    click.echo("name\tprefix\troles\tteams\tstatus\tcreated_at\texpires_at\tlast_used_at")
-    for row in rows:
-        click.echo(
-            "\t".join(
-                [
-                    row["name"],
-                    row["prefix"],
-                    ",".join(row["roles"]),
-                    ",".join(row["teams"]) or "-",
-                    row["status"],
-                    _shown(row["created_at"]),
-                    _shown(row["expires_at"]),
-                    _shown(row["last_used_at"]),
-                ]
-            )
-        )
+    columns = ["name", "prefix", "roles", "teams", "status", "created_at", "expires_at"]
+    _echo_table(
+        [*columns, "last_used_at"],
+        (
+            [
+                row["name"],
+                row["prefix"],
+                ",".join(row["roles"]),
+                ",".join(row["teams"]) or "-",
+                row["status"],
+                _shown(row["created_at"]),
+                _shown(row["expires_at"]),
+                _shown(row["last_used_at"]),
+            ]
+            for row in rows
+        ),
+    )
 
 
 @click.command("revoke-api-key")
@@ -210,14 +212,34 @@ def list_clients_command():
     """List OAuth clients: id, name, roles, kind, state, redirect URIs (never a secret)."""
     with db.connection() as conn:
         rows = store.list_clients(conn)
-    click.echo("client_id\tname\troles\tkind\tstate\tredirect_uris")
+    _echo_table(
+        ["client_id", "name", "roles", "kind", "state", "redirect_uris"],
+        (
+            [
+                row["client_id"],
+                row["name"],
+                ",".join(row["roles"]),
+                _client_kind(row),
+                "disabled" if row["disabled"] else "active" if row["approved"] else "awaiting",
+                " ".join(row["redirect_uris"]) or "-",
+            ]
+            for row in rows
+        ),
+    )
+
+
+def _client_kind(row: dict) -> str:
+    kind = "public" if row["public"] else "confidential"
+    if row["redirect_uris"] and not row["pkce_required"]:
+        kind += ",pkce-optional"
+    return kind
+
+
+def _echo_table(columns: list[str], rows: Iterable[list[str]]) -> None:
+    """A tab-separated table with a header line (for people and for `cut`)."""
+    click.echo("\t".join(columns))
     for row in rows:
-        kind = "public" if row["public"] else "confidential"
-        if row["redirect_uris"] and not row["pkce_required"]:
-            kind += ",pkce-optional"
-        state = "disabled" if row["disabled"] else "active" if row["approved"] else "awaiting"
-        fields = [row["client_id"], row["name"], ",".join(row["roles"]), kind, state]
-        click.echo("\t".join([*fields, " ".join(row["redirect_uris"]) or "-"]))
+        click.echo("\t".join(row))
 
 
 @click.command("approve-client")
