@@ -35,6 +35,7 @@ log = logging.getLogger("cr.limits")
 API_ENDPOINTS = frozenset({"proxy.forward", "erasure.erase_engineer", "erasure.erasure_status"})
 # Views that authenticate an OAuth client by its secret.
 CLIENT_AUTH_ENDPOINTS = ("oauth.issue_token", "oauth.revoke_token")
+REGISTRATION_ENDPOINT = "oauth.register_client"
 UNKNOWN_CLIENT = "unknown-client"
 
 
@@ -202,6 +203,22 @@ def guard_client_authentication(view: Callable) -> Callable:
     return guarded
 
 
+def guard_registration(view: Callable) -> Callable:
+    """`view` (RFC 7591 registration, open to anyone while it is on) allowed RATE_LIMIT_REGISTER
+    calls per address: each registration writes a client row, so none may flood the table."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        limits = rate_limits()
+        wait = limits.spend("register", limits.key(client_address()))
+        if wait:
+            refused("register", wait)
+            return too_many_requests(wait)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
 # API calls -----------------------------------------------------------------------------------------
 
 
@@ -251,6 +268,7 @@ def register_rate_limits(app: Flask) -> RateLimits:
             "login_account": settings.rate_limit_login_account,
             "token": settings.rate_limit_token,
             "token_client": settings.rate_limit_token_client,
+            "register": settings.rate_limit_register,
             "api": settings.rate_limit_api,
             "lookup": settings.rate_limit_lookup,
         },
@@ -258,5 +276,9 @@ def register_rate_limits(app: Flask) -> RateLimits:
     app.extensions["rate_limits"] = limits
     for endpoint in CLIENT_AUTH_ENDPOINTS:
         app.view_functions[endpoint] = guard_client_authentication(app.view_functions[endpoint])
+    if REGISTRATION_ENDPOINT in app.view_functions:
+        app.view_functions[REGISTRATION_ENDPOINT] = guard_registration(
+            app.view_functions[REGISTRATION_ENDPOINT]
+        )
     app.before_request(limit_api_calls)
     return limits

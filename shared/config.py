@@ -360,6 +360,13 @@ SETTINGS: tuple[Setting, ...] = (
         "30 per minute",
         "Failed authentications of one client per client address, within `RATE_LIMIT_TOKEN`.",
     ),
+    Setting(
+        "RATE_LIMIT_REGISTER",
+        str,
+        "20 per hour",
+        "Dynamic client registrations (`POST /oauth/register`, while `MCP_CLIENT_REGISTRATION` "
+        "is on) per client address, whether they succeed or not.",
+    ),
     Setting("RATE_LIMIT_API", str, "3000 per minute", "API calls per authenticated caller."),
     Setting(
         "RATE_LIMIT_LOOKUP",

@@ -188,3 +188,29 @@ def test_rate_limit_storage_takes_memory_or_nothing():
     assert load_settings({}).rate_limit_storage == ""
     with pytest.raises(ConfigError, match=r"^RATE_LIMIT_STORAGE must be one of memory$"):
         load_settings({"RATE_LIMIT_STORAGE": "redis"})
+
+
+def test_open_client_registration_is_throttled_per_address(gateway_config):
+    """RFC 7591 registration needs no credential while it is open: each call counts, refused or
+    not, so that nobody fills the clients table from one address."""
+    app = limited_app(
+        gateway_config, mcp_client_registration="open", rate_limit_register="3 per hour"
+    )
+    try:
+        client = app.test_client()
+        metadata = {
+            "client_name": "Flood",
+            "redirect_uris": ["https://chatgpt.com/aip/g-x/oauth/callback"],
+            "token_endpoint_auth_method": "none",
+        }
+        answers = [client.post("/oauth/register", json=metadata) for _ in range(2)]
+        answers.append(client.post("/oauth/register", json={"redirect_uris": "not a list"}))
+        answers.append(client.post("/oauth/register", json=metadata))
+        assert [answer.status_code for answer in answers] == [201, 201, 400, 429]
+        assert int(answers[3].headers["Retry-After"]) > 0
+        other = client.post(
+            "/oauth/register", json=metadata, environ_base={"REMOTE_ADDR": "127.0.0.9"}
+        )
+        assert other.status_code == 201  # counted per address
+    finally:
+        app.extensions["db_pool"].close()
