@@ -64,6 +64,11 @@ def _is_rule_name(text: str) -> bool:
     return text in THRESHOLD_RULES
 
 
+def _is_message_id(text: str) -> bool:
+    """A notification message's id (trends' outbox: a bigint)."""
+    return text.isascii() and text.isdigit() and len(text) <= 19
+
+
 # Paths that carry an id (whole paths as patterns, the id as group 1), and the form of that id.
 # Anything else in its place (a name typed into a URL) is recorded as REDACTED, never as sent.
 ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
@@ -75,6 +80,7 @@ ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
     (re.compile(r"/api/v1/alerts/(?!export$)([^/]+)(?:/(?:ack|resolve))?"), _is_uuid),
     (re.compile(r"/api/v1/thresholds/([^/]+)"), _is_rule_name),
     (re.compile(r"/api/v1/notifications/(?:channels|routes|silences)/([^/]+)(?:/\w+)?"), _is_uuid),
+    (re.compile(r"/api/v1/notifications/deliveries/([^/]+)/retry"), _is_message_id),
     (re.compile(r"/api/v1/validation/sessions/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/qa/reviews/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/qa/scorecards/([^/]+)"), _is_uuid),

@@ -211,6 +211,8 @@ def _example_path(pattern: str, segment: str) -> str:
 def _well_formed_id(pattern: str) -> str:
     if pattern.startswith(("engineers/", "history/")):
         return CODE
+    if pattern.startswith("notifications/deliveries/"):
+        return "42"  # a notification message's id is a number
     return "recurring_issue" if pattern.startswith("thresholds/") else REVIEWED
 
 
