@@ -256,7 +256,9 @@ def quality_page():
     """Quality per agent version (with review counts and the flag on a worse version), per
     criterion and per week, over the last `days` days."""
     days = _load(DaysArgsSchema(), request.args)["days"]
-    since = datetime.now(UTC) - timedelta(days=days)
+    # whole UTC days (today counts as one): the report reads them from the rollup alone
+    today = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+    since = today - timedelta(days=days - 1)
     with db.connection() as conn:
         report = {group: quality.report(conn, group, since) for group in GROUPS}
     return render_template("qa/quality.html", title="Quality", report=report, days=days)
