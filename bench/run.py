@@ -26,18 +26,13 @@ from bench.imports import report as import_report
 from bench.load import LoadResult, run_load
 from bench.notifications import bench_notifications, notifications_report
 from bench.pii_guard import bench_pii_guard, pii_guard_report
+from bench.projection import bench_projection, projection_report
 from bench.qa_quality import bench_qa_quality, qa_quality_report
 from bench.reads import bench_reads, bench_verification
 from bench.reads import report as reads_report
 from bench.slow_clients import bench_slow_clients
 from bench.slow_clients import report as slow_clients_report
-from bench.trends import (
-    bench_freshness,
-    bench_projection,
-    bench_trends,
-    freshness_report,
-    projection_report,
-)
+from bench.trends import bench_freshness, bench_trends, freshness_report
 from bench.trends import report as trends_report
 from devstack.postgres import EmbeddedPostgres, free_port
 from devstack.processes import start_platform

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import random
 import statistics
+import threading
 import time
 
 import psycopg
 import requests
-
-from trends_svc.projection import PAGE_SIZE
 
 ENGINEERS = 5000
 TEAMS = 100
@@ -216,7 +215,6 @@ def bench_freshness(
 ) -> dict:
     """Write at a steady rate through the gateway; for `probes` of the writes (each a new
     engineer) measure how long until Compare History counts it. Needs the trends worker."""
-    import threading
     import uuid as uuid_module
     from concurrent.futures import ThreadPoolExecutor
 
@@ -303,142 +301,3 @@ def freshness_report(figures: dict, meta: dict) -> str:
             "",
         ]
     )
-
-
-def bench_projection(running, db_url: str, admin_headers: dict, work, rows: int) -> dict:
-    """The trends projection against the import, in the same run: the import's rows/s through
-    the gateway, then the worker's changes/s on a backlog of those inserts, of updates of every
-    row and of deletes of every row (the worker stopped while the backlog is written); then a
-    second import with the worker running, and how long after it completes trends count every
-    row (/trends/weekly and Compare History)."""
-    from bench.imports import write_file
-
-    path = work / "projection.csv"
-    write_file(path, rows)
-    running.stop("trends-worker")
-    imported = gateway_import(running.gateway, admin_headers, path)
-    figures: dict = {"rows": rows, "import": imported}
-    figures["inserts"] = backlog_rate(running, db_url, rows)
-    running.stop("trends-worker")
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE persistence.sessions SET sentiment_score = 1 - sentiment_score, "
-            "team = team || '-moved'"
-        )
-    figures["updates"] = backlog_rate(running, db_url, rows)
-    running.stop("trends-worker")
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM persistence.sessions")
-    figures["deletes"] = backlog_rate(running, db_url, rows)
-    # With the worker running, as an admin would see it.
-    write_file(path, rows)
-    figures["live_import"] = gateway_import(running.gateway, admin_headers, path)
-    figures["reflected_after"] = reflected_after(running.gateway, admin_headers, rows)
-    return figures
-
-
-def gateway_import(gateway_url: str, headers: dict, path) -> dict:
-    """POST /imports through the gateway, polled until completed: seconds and rows/s."""
-    started = time.perf_counter()
-    with path.open("rb") as handle:
-        response = requests.post(
-            f"{gateway_url}/api/v1/imports",
-            data=handle,
-            headers={**headers, "Content-Type": "text/csv"},
-            timeout=600,
-        )
-    response.raise_for_status()
-    report = response.json()
-    while report["status"] == "running":
-        time.sleep(0.1)
-        report = requests.get(
-            gateway_url + response.headers["Location"], headers=headers, timeout=30
-        ).json()
-    seconds = time.perf_counter() - started
-    assert report["status"] == "completed" and report["rejected"] == 0, report
-    return {"seconds": seconds, "rows_per_s": report["inserted"] / seconds}
-
-
-def backlog_rate(running, db_url: str, changes: int) -> dict:
-    """Start the worker on a backlog of `changes` and time it from the first applied page to
-    the last (the process start is not the projection's time)."""
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        applied = conn.execute(
-            "SELECT applied FROM trends.feed_state WHERE feed = 'sessions'"
-        ).fetchone()[0]
-        running.start("trends-worker")
-        first = None
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            now = conn.execute(
-                "SELECT applied FROM trends.feed_state WHERE feed = 'sessions'"
-            ).fetchone()[0]
-            if first is None and now > applied:
-                first = (time.perf_counter(), now)
-            if now >= applied + changes:
-                seconds = time.perf_counter() - first[0]
-                counted = now - first[1]
-                return {"changes": now - applied, "changes_per_s": counted / seconds}
-            time.sleep(0.02)
-    raise TimeoutError("the trends worker did not apply the backlog")
-
-
-def reflected_after(gateway_url: str, headers: dict, rows: int) -> float:
-    """Seconds from now until /trends/weekly counts `rows` sessions in March 2026 (the import
-    file's dates) and Compare History counts every session of the first engineer of the file."""
-    engineer = "Engineer AA Import"  # bench.imports.write_file: rows 0, 676, 1352, ...
-    expected = len(range(0, rows, 676))
-    started = time.perf_counter()
-    while time.perf_counter() - started < 600:
-        weekly = requests.get(
-            f"{gateway_url}/api/v1/trends/weekly",
-            params={"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"},
-            headers=headers,
-            timeout=30,
-        ).json()["items"]
-        if sum(item["sessions"] for item in weekly) == rows:
-            history = requests.post(
-                f"{gateway_url}/api/v1/history/compare",
-                json={"engineer": engineer, "period_days": 365},
-                headers=headers,
-                timeout=30,
-            ).json()
-            if history["current"]["sessions"] == expected:
-                return time.perf_counter() - started
-        time.sleep(0.1)
-    raise TimeoutError("trends did not reflect the import")
-
-
-def projection_report(figures: dict, meta: dict) -> str:
-    imported = figures["import"]["rows_per_s"]
-    live = figures["live_import"]
-    lines = [
-        f"## Trends projection against the import, {figures['rows']:,} rows",
-        "",
-        f"Measured {meta['date']} on {meta['machine']}, in one run: a CSV import of "
-        f"{figures['rows']:,} rows through the gateway (admin, polled until completed), then the "
-        "trends worker on a backlog of the same number of changes of each kind, written while it "
-        "was stopped (timed from its first applied page to its last: pages of "
-        f"{PAGE_SIZE:,} changes, each read from the feed over HTTP and applied in one "
-        "transaction). The machine's 2 cores were shared with other work (load average ~3): "
-        "compare the ratios, measured side by side, rather than the rates.",
-        "",
-        "| | rows or changes/s | × the import |",
-        "|---|---|---|",
-        f"| import (POST /imports) | {imported:,.0f} | 1.00 |",
-    ]
-    for kind in ("inserts", "updates", "deletes"):
-        rate = figures[kind]["changes_per_s"]
-        lines.append(f"| projection, pages of {kind} | {rate:,.0f} | {rate / imported:.2f} |")
-    ratio = figures["reflected_after"] / live["seconds"]
-    lines += [
-        "",
-        f"- With the worker running: the import took {live['seconds']:.2f} s "
-        f"({live['rows_per_s']:,.0f} rows/s); /trends/weekly and Compare History counted every "
-        f"row **{figures['reflected_after']:.2f} s** after it completed = **{ratio:.2f}×** the "
-        "import's duration (target ≤ 1.0×).",
-        "- Targets: the projection applies at least as fast as the import writes (≥ 1.0×, goal "
-        "≥ 3×).",
-        "",
-    ]
-    return "\n".join(lines)
