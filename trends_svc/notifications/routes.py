@@ -15,7 +15,13 @@ from shared.errors import Forbidden, NotFound, Unprocessable, field_error
 from shared.tokens import Principal
 from trends_svc.notifications import channels, delivery, render, store, store_queue
 
-CODE_BYTES = 6
+# Letters only: a run of digits in a message could read as a case number to the PII guard.
+CODE_LETTERS = "abcdefghjkmnpqrstuvwxyz"
+CODE_LENGTH = 10  # 23^10: about 4 * 10^13 codes
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_LETTERS) for _ in range(CODE_LENGTH))
 
 
 def code_hash(code: str) -> str:
@@ -111,7 +117,7 @@ def create_self_service(
         principal.subject,
         owner=principal.subject,
     )
-    code = secrets.token_hex(CODE_BYTES)
+    code = new_code()
     route = store.insert_route(
         conn,
         _new_route(

@@ -10,6 +10,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from shared.config import ConfigError
+from shared.pii import scan_value
 from tests.integration.trends.conftest import NOW, change
 from tests.integration.trends.notification_receivers import (
     ENGINEERS,
@@ -105,6 +106,8 @@ def test_the_digest_goes_at_its_hour_once_per_period(digest_app, conn, feed, dat
     assert "https://cr.example/dashboard/" in text
     html = mail["message"].get_body(("html",)).get_content()
     assert "<table" in html
+    for row in conn.execute("SELECT message FROM notification_outbox"):  # digest, alerts
+        assert scan_value(row["message"]) == []
 
     next_week = SLOT + timedelta(days=7)
     assert notifications.dispatch(conn, app, next_week)["digests"] == 1

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.pii import scan_value
 from tests.integration.trends.conftest import NOW, change
 from tests.integration.trends.notification_receivers import (
     ENGINEERS,
@@ -215,7 +216,9 @@ def test_silence_reasons_refuse_personal_data_and_other_teams_cannot_expire(app)
 
 def test_a_manager_subscribes_their_own_address_for_their_own_teams_only(app_config, conn, feed):
     with smtp_server() as (smtp_url, mailbox):
-        app = create_app({**app_config, "smtp_url": smtp_url})
+        app = create_app(
+            {**app_config, "smtp_url": smtp_url, "gateway_issuer": "https://cr.example"}
+        )
         app.extensions["notifications_clock"] = lambda: NOW
         try:
             client = app.test_client()
@@ -248,11 +251,12 @@ def test_a_manager_subscribes_their_own_address_for_their_own_teams_only(app_con
             assert confirmation["rcpt_tos"] == ["me@cr.example"]
             text = confirmation["message"].get_body(("plain",)).get_content()
             code = text.split("Your confirmation code: ")[1].split()[0]
+            assert scan_value(text) == []
 
             path = f"/api/v1/notifications/routes/{route['id']}"
             other = manager("emea-1", subject="manager-2")
             assert client.get(path, headers=other).status_code == 404
-            wrong = client.post(f"{path}/confirm", json={"code": "000000"}, headers=mine)
+            wrong = client.post(f"{path}/confirm", json={"code": "abcdefghjk"}, headers=mine)
             assert wrong.status_code == 422
             confirmed = client.post(f"{path}/confirm", json={"code": code}, headers=mine)
             assert confirmed.status_code == 200 and confirmed.json["confirmed"] is True
