@@ -44,7 +44,7 @@ class Sent:
 @dataclass(frozen=True)
 class Mailer:
     """SMTP_URL parsed: `smtp://user:pass@host:587?starttls=1&from=alerts@example.org` or
-    `smtps://host:465`."""
+    `smtps://host:465`; `cafile=/path.pem` trusts a private CA (a company relay) for TLS."""
 
     host: str
     port: int
@@ -53,6 +53,7 @@ class Mailer:
     username: str | None
     password: str | None
     sender: str
+    cafile: str | None = None
 
     @classmethod
     def from_url(cls, url: str) -> Mailer:
@@ -67,6 +68,7 @@ class Mailer:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             sender=query.get("from", [f"cr-assistant@{parts.hostname or 'localhost'}"])[0],
+            cafile=query.get("cafile", [None])[0],
         )
 
     def send(self, recipients: list[str], message: dict[str, Any]) -> Sent:
@@ -77,7 +79,7 @@ class Mailer:
         mail["Message-ID"] = make_msgid(domain=self.sender.partition("@")[2] or None)
         mail.set_content(message["text"])
         mail.add_alternative(message["html"], subtype="html")
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.cafile)
         try:
             smtp_class = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
             kwargs = {"context": context} if self.tls else {}

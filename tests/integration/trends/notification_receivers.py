@@ -6,11 +6,19 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import ipaddress
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask, request
 
 from devstack.postgres import free_port
@@ -53,16 +61,54 @@ def password_check(login: bytes, password: bytes):
     return check
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA) and its key, as PEM files in `folder`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "smtp.pem", folder / "smtp.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
 @contextlib.contextmanager
-def smtp_server(authenticator=None) -> Iterator[tuple[str, Mailbox]]:
+def smtp_server(authenticator=None, tls: tuple[Path, Path] | None = None):
     """A real SMTP server on a free port; yields its SMTP_URL and the mailbox. With an
-    `authenticator`, AUTH is required (over plain SMTP: these tests have no certificate)."""
+    `authenticator`, AUTH is required (over plain SMTP: these tests have no certificate); with
+    `tls` (certificate and key files), STARTTLS is required."""
     mailbox = Mailbox()
     port = free_port()
-    options = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
-    controller = Controller(
-        mailbox, hostname="127.0.0.1", port=port, **(options if authenticator else {})
-    )
+    options = {}
+    if authenticator:
+        options |= {"authenticator": authenticator, "auth_required": True}
+        options |= {"auth_require_tls": False}
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        options |= {"tls_context": context, "require_starttls": True}
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield f"smtp://127.0.0.1:{port}?from=alerts@cr.example", mailbox

@@ -19,6 +19,7 @@ from tests.integration.trends.notification_receivers import (
     http_receiver,
     password_check,
     payload_text,
+    self_signed_certificate,
     smtp_server,
 )
 from trends_svc import alerts, notifications, store_alerts
@@ -317,3 +318,22 @@ def test_e_mail_logs_in_with_the_credentials_of_smtp_url(make_app, password, ans
         assert result.json["delivered"] is False and mailbox.messages == []
         # 535 to the first mechanism smtplib tries; aiosmtpd may hang up before the last
         assert result.json["answer"] in (answer, "SMTPServerDisconnected")
+
+
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [
+        ("starttls=1&cafile={cert}", "SMTP accepted 1 recipient(s)"),
+        ("starttls=1", "SSLCertVerificationError"),  # an unknown CA is refused
+        ("", "SMTP 530"),  # the server requires STARTTLS first
+    ],
+)
+def test_e_mail_goes_over_starttls_to_a_server_that_requires_it(make_app, tmp_path, query, answer):
+    cert, key = self_signed_certificate(tmp_path)
+    with smtp_server(tls=(cert, key)) as (smtp_url, mailbox):
+        app = make_app(smtp_url=f"{smtp_url}&{query.format(cert=cert)}".rstrip("&"))
+        client = app.test_client()
+        mail = create_channel(client, "mail", "email", {"recipients": ["ops@cr.example"]})
+        result = client.post(f"/api/v1/notifications/channels/{mail['id']}/test", headers=admin())
+    assert result.json["answer"] == answer
+    assert len(mailbox.messages) == (1 if result.json["delivered"] else 0)
