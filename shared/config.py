@@ -403,8 +403,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "",
         "Mail server of e-mail notification channels: `smtp://user:pass@host:587?starttls=1` or "
-        "`smtps://host:465`, plus `from=` the sender address. Unset: no e-mail is sent (queued "
-        "e-mails wait).",
+        "`smtps://host:465`, plus `from=` the sender address and `cafile=` for a company CA. "
+        "Unset: no e-mail is sent (queued e-mails wait).",
         secret=True,
     ),
     Setting(
