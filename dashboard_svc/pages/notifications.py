@@ -1,8 +1,11 @@
-"""Notifications (admins): the channels (masked; a test message reports the receiver's answer),
+"""Notifications. Admins: the channels (masked; a test message reports the receiver's answer),
 the routes that send alerts to them, and the delivery log with its dead letters, which can be
-given a new round of attempts."""
+given a new round of attempts. Managers: their own e-mail subscriptions to their teams' alerts
+(the address is confirmed with a code sent to it)."""
 
 from __future__ import annotations
+
+import contextlib
 
 import dash
 import dash_bootstrap_components as dbc
@@ -11,7 +14,7 @@ from dash import Input, Output, State, html
 from dashboard_svc import api_client
 from dashboard_svc.api_client import ApiError
 from dashboard_svc.components import grid, message
-from dashboard_svc.layout import principal
+from dashboard_svc.layout import principal, team_choices
 
 PATH = "/notifications"
 NAME = "Notifications"
@@ -26,6 +29,21 @@ DELIVERY_STATUS = "notification-delivery-status"
 DELIVERY_COUNTS = "notification-delivery-counts"
 DELIVERY_RETRY = "notification-delivery-retry"
 NOTE = "notification-note"
+SUB_EMAIL = "subscription-email"
+SUB_TEAM = "subscription-team"
+SUB_DIGEST = "subscription-digest"
+SUB_CREATE = "subscription-create"
+SUB_CODE = "subscription-code"
+SUB_CONFIRM = "subscription-confirm"
+SUB_DELETE = "subscription-delete"
+SUB_GRID = "subscription-grid"
+SUB_NOTE = "subscription-note"
+SUB_COLUMNS = [
+    {"field": "recipient", "headerName": "Address", "minWidth": 180},
+    {"field": "teams", "headerName": "Teams", "minWidth": 140},
+    {"field": "digest", "headerName": "Weekly digest", "minWidth": 130},
+    {"field": "state", "headerName": "State", "minWidth": 180, "flex": 2},
+]
 STATUSES = {"": "All", "pending": "Pending", "delivered": "Delivered", "dead": "Dead letters"}
 
 CHANNEL_COLUMNS = [
@@ -58,17 +76,96 @@ def is_admin() -> bool:
     return bool(user and user.has_role("admin"))
 
 
+def subscriptions():
+    """A manager's own e-mail subscriptions: subscribe, confirm with the code, delete."""
+    teams = team_choices() or []
+    field = {"className": "small mb-0"}
+    return html.Div(
+        [
+            html.H1("My e-mail notifications", className="h4"),
+            html.P(
+                "Alerts of your teams by e-mail, grouped per evaluation. A code is sent to the "
+                "address; nothing else goes there until you enter it here. Silence known alerts "
+                "on the Alerts page.",
+                className="text-muted small",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label("Your address", html_for=SUB_EMAIL, **field),
+                            dbc.Input(id=SUB_EMAIL, type="email", size="sm", maxLength=254),
+                        ],
+                        md=4,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Team", html_for=SUB_TEAM, **field),
+                            dbc.Select(
+                                id=SUB_TEAM,
+                                value="",
+                                size="sm",
+                                options=[{"label": "All my teams", "value": ""}]
+                                + [{"label": t, "value": t} for t in teams],
+                            ),
+                        ],
+                        md=3,
+                    ),
+                    dbc.Col(
+                        dbc.Checkbox(id=SUB_DIGEST, label="Weekly digest too", value=False),
+                        md=3,
+                        className="pt-4",
+                    ),
+                    dbc.Col(
+                        dbc.Button("Subscribe", id=SUB_CREATE, size="sm", className="mt-4"), md=2
+                    ),
+                ],
+                className="g-2 mb-2",
+            ),
+            html.Div(id=SUB_NOTE, role="status"),
+            grid(
+                SUB_GRID,
+                SUB_COLUMNS,
+                grid_options={"rowSelection": {"mode": "singleRow", "checkboxes": True}},
+                getRowId="params.data.id",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Input(
+                            id=SUB_CODE, placeholder="code from the e-mail", size="sm", maxLength=64
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Button("Confirm selected", id=SUB_CONFIRM, size="sm"),
+                            dbc.Button(
+                                "Delete selected",
+                                id=SUB_DELETE,
+                                size="sm",
+                                color="outline-danger",
+                                className="ms-2",
+                            ),
+                        ],
+                        md=6,
+                    ),
+                ],
+                className="g-2 mt-2",
+            ),
+        ]
+    )
+
+
 def layout(**_query):
     if not is_admin():
+        user = principal()
+        if user is not None and user.has_role("manager"):
+            return subscriptions()
         return html.Div(
             [
                 html.H1("Notifications", className="h4"),
-                dbc.Alert(
-                    "Channels and the delivery log are for admins. Managers subscribe their own "
-                    "address through the API (POST /api/v1/notifications/routes with `email`) "
-                    "and silence their teams' alerts on the Alerts page.",
-                    color="info",
-                ),
+                dbc.Alert("Channels and the delivery log are for admins.", color="info"),
             ]
         )
     return html.Div(
@@ -165,7 +262,67 @@ def delivery_rows(items: list[dict]) -> list[dict]:
     return [{**d, "created_at": d["created_at"][:16].replace("T", " ")} for d in items]
 
 
+def act(method: str, path: str) -> None:
+    """An API call whose success is a 204 without a body (api_client.call reads JSON)."""
+    with contextlib.suppress(ValueError):  # requests' JSONDecodeError of the empty 204 body
+        api_client.call(method, path)
+
+
+def subscription_rows(items: list[dict]) -> list[dict]:
+    return [
+        {
+            "id": r["id"],
+            "recipient": r.get("recipient") or "",
+            "teams": ", ".join(r["teams"]) or "all",
+            "digest": "yes" if r["digest"] else "no",
+            "state": "active" if r["confirmed"] else "awaiting the code sent to the address",
+        }
+        for r in items
+        if r["self_service"]
+    ]
+
+
 def register_callbacks(app: dash.Dash) -> None:
+    @app.callback(
+        Output(SUB_GRID, "rowData"),
+        Output(SUB_NOTE, "children"),
+        Input(SUB_CREATE, "n_clicks"),
+        Input(SUB_CONFIRM, "n_clicks"),
+        Input(SUB_DELETE, "n_clicks"),
+        State(SUB_EMAIL, "value"),
+        State(SUB_TEAM, "value"),
+        State(SUB_DIGEST, "value"),
+        State(SUB_CODE, "value"),
+        State(SUB_GRID, "selectedRows"),
+    )
+    def subscriptions_changed(_create, _confirm, _delete, email, team, digest, code, selected):
+        """Subscribe, confirm or delete (the button pressed), then list the own subscriptions."""
+        pressed, note = dash.callback_context.triggered_id, None
+        chosen = (selected or [None])[0]
+        try:
+            if pressed == SUB_CREATE:
+                body = {"email": (email or "").strip(), "teams": [team] if team else []}
+                api_client.call("POST", "/notifications/routes", json={**body, "digest": digest})
+                note = message(
+                    text="Subscribed: enter the code sent to the address.", colour="info"
+                )
+            elif pressed in (SUB_CONFIRM, SUB_DELETE) and chosen is None:
+                note = message(text="Select a subscription first.", colour="info")
+            elif pressed == SUB_CONFIRM:
+                path = f"/notifications/routes/{chosen['id']}/confirm"
+                api_client.call("POST", path, json={"code": (code or "").strip()})
+                note = message(text="Confirmed: alerts go to this address now.", colour="success")
+            elif pressed == SUB_DELETE:
+                act("DELETE", f"/notifications/routes/{chosen['id']}")
+                note = message(text="Subscription deleted.", colour="success")
+        except ApiError as error:
+            note = message(error)
+        try:
+            items = api_client.call("GET", "/notifications/routes")["items"]
+        except ApiError as error:
+            return [], note or message(error)
+        return subscription_rows(items), note
+
     @app.callback(
         Output(CHANNEL_GRID, "rowData"),
         Output(ROUTE_GRID, "rowData"),
@@ -214,7 +371,7 @@ def register_callbacks(app: dash.Dash) -> None:
             if dash.callback_context.triggered_id == DELIVERY_RETRY:
                 dead = [row for row in selected or [] if row["status"] == "dead"][:100]
                 for row in dead:
-                    api_client.call("POST", f"/notifications/deliveries/{row['id']}/retry")
+                    act("POST", f"/notifications/deliveries/{row['id']}/retry")
                 note = message(text=f"{len(dead)} dead letter(s) queued again.", colour="success")
             page = api_client.call(
                 "GET", "/notifications/deliveries", params={"status": status, "limit": 200}

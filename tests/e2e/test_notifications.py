@@ -190,3 +190,27 @@ def test_a_manager_silences_on_the_alerts_page(platform, new_page, demo_users):
     page.wait_for_function(
         "() => !document.querySelector('#silence-grid').innerText.includes('e2e silence')"
     )
+
+
+def test_a_manager_subscribes_their_address_on_the_notifications_page(
+    platform, new_page, demo_users
+):
+    page = new_page()
+    sign_in(page, platform.gateway, "manager@demo.local")
+    page.goto(f"{platform.gateway}/dashboard/notifications")
+    page.fill("#subscription-email", "me.myself@example.test")
+    page.click("#subscription-create")
+    page.wait_for_selector("#subscription-grid >> text=awaiting the code sent to the address")
+    grid_text = page.inner_text("#subscription-grid")
+    assert "m…@example.test" in grid_text and "emea-1" in grid_text
+    assert "me.myself" not in page.content()  # the address is shown masked only
+    page.locator("#subscription-grid .ag-row input[type=checkbox]").first.check()
+    page.fill("#subscription-code", "wrongcode")
+    page.click("#subscription-confirm")
+    page.wait_for_selector("#subscription-note >> text=Not the code that was sent.")
+    save_screenshot(page, "dashboard-subscriptions")
+    page.click("#subscription-delete")
+    page.wait_for_selector("#subscription-note >> text=Subscription deleted.")
+    page.wait_for_function(
+        "() => !document.querySelector('#subscription-grid').innerText.includes('example.test')"
+    )
