@@ -35,12 +35,22 @@ def catch_up_with_writes(
     was applied here."""
     deadline = time.monotonic() + wait
     applied = 0
+    horizon = None
     try:
         cursor = store_feed.feed_state(conn)["cursor"]
         while True:
             page = projection.read_page(feed, cursor)  # what follows the projection, unlocked
+            head = page.get("head") or {}
+            # Every write committed before this call belongs to a transaction below the first
+            # page's `committed_below`; the feed holds back changes of transactions that
+            # committed while an older one still runs (an import's chunk, a worker's page), so
+            # the end of the feed counts only once `complete_below` has reached that horizon.
+            if horizon is None:
+                horizon = int(head.get("committed_below", 0))
+            complete = int(head.get("complete_below", horizon)) >= horizon
             at_end = len(page["items"]) < projection.PAGE_SIZE
-            if at_end and not any(_concerns(item, engineer_code) for item in page["items"]):
+            concerned = any(_concerns(item, engineer_code) for item in page["items"])
+            if at_end and complete and not concerned:
                 return True
             target = _position(page["next_cursor"])
             while _position(cursor := store_feed.feed_state(conn)["cursor"]) < target:
@@ -50,8 +60,12 @@ def catch_up_with_writes(
                 applied += progress.applied
                 if progress.busy:  # the worker or another caller is applying: it moves the cursor
                     time.sleep(projection.LOCK_POLL_SECONDS)
-            if at_end:
+            if at_end and complete:
                 return True
+            if at_end:  # held back: read again once the older transactions may have ended
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(projection.LOCK_POLL_SECONDS)
     except requests.RequestException:
         return False
     finally:

@@ -43,10 +43,11 @@ def test_feed_lists_inserts_and_deletes_in_order(api):
     later = follow_until(api, page["next_cursor"], 2)
     assert sorted(c["operation"] for c in later["items"]) == ["delete", "delete"]
     assert all(c["session"] is None for c in later["items"])
-    assert follow(api, later["next_cursor"]) == {
-        "items": [],
-        "next_cursor": later["next_cursor"],
-        "head": {"pending": 0, "pending_since": None},
+    end = follow(api, later["next_cursor"])
+    assert end["items"] == [] and end["next_cursor"] == later["next_cursor"]
+    assert {key: end["head"][key] for key in ("pending", "pending_since")} == {
+        "pending": 0,
+        "pending_since": None,
     }
 
 
@@ -57,7 +58,7 @@ def test_a_page_says_how_many_changes_follow_it(api):
     for body in bodies[3:]:
         api.as_agent("POST", "/api/v1/sessions", json=body)
     whole = follow_until(api, "", 5)
-    assert whole["head"] == {"pending": 0, "pending_since": None}
+    assert (whole["head"]["pending"], whole["head"]["pending_since"]) == (0, None)
     first = follow(api, "", limit=2)  # inside the batch's log row
     assert len(first["items"]) == 2
     assert first["head"]["pending"] == 3
@@ -92,9 +93,18 @@ def test_change_committed_late_is_not_skipped(api, database_url):
 
         page = follow(api)
         assert page["items"] == []  # held back while the older transaction is in flight
+        # the head says so: the fast write committed below `committed_below`, and the feed is
+        # complete only below the slow transaction's id
+        slow_txid = int(slow.execute("SELECT pg_current_xact_id()::text").fetchone()[0])
+        horizon = int(page["head"]["committed_below"])
+        assert int(page["head"]["complete_below"]) <= slow_txid < horizon
 
         slow.commit()
         page = follow_until(api, page["next_cursor"], 2)
+        deadline = time.monotonic() + 30  # other transactions of the shared server end too
+        while int(follow(api, page["next_cursor"])["head"]["complete_below"]) < horizon:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
         assert [c["session_id"] for c in page["items"]] == [
             "00000000-0000-0000-0000-000000000001",
             "00000000-0000-0000-0000-000000000002",
