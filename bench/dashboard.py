@@ -96,6 +96,14 @@ def bench_dashboard(
             ).raise_for_status(),
             calls,
         ),
+        "weekly_language": timed(
+            lambda i: api.get(
+                f"{gateway}/api/v1/trends/weekly",
+                params={**params(chosen), "language": "DE"},
+                timeout=30,
+            ).raise_for_status(),
+            calls,
+        ),
         "alerts": timed(
             lambda i: api.get(
                 f"{gateway}/api/v1/alerts", params={"status": "open", "limit": 500}, timeout=30
@@ -159,6 +167,10 @@ def dashboard_report(figures: dict, meta: dict) -> str:
         ("GET /trends/weekly, one team, 6 months (through the gateway)", figures["weekly"]),
         ("GET /trends/weekly, the 6 months before", figures["weekly_previous"]),
         ("GET /alerts?status=open, one team", figures["alerts"]),
+        (
+            "GET /trends/weekly, 6 months, language DE (the language change's call)",
+            figures["weekly_language"],
+        ),
     ]
     callback_rows = [("first load (filter bar + Overview)", figures["first_load"])] + [
         (f"filter change: {name}", value) for name, value in figures["changes"].items()
