@@ -2,9 +2,12 @@
 resolved notices, silences (still listed, marked, not sent), self-service routes of managers,
 and the SSRF guard of channel targets."""
 
+import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from shared.pii import scan_value
 from tests.integration.trends.conftest import NOW, change
@@ -337,3 +340,31 @@ def test_the_dashboards_silence_form_offers_every_rule():
     from trends_svc.thresholds import RULES
 
     assert set(silences.RULES) == set(RULES)
+
+
+def test_two_workers_flushing_at_once_queue_each_group_once(app, conn, feed, hook, database_url):
+    url, _receiver = hook
+    client = app.test_client()
+    for team in ("emea-1", "apac-2"):
+        channel = create_channel(client, f"hook-{team}", "webhook", {"url": url})
+        create_route(client, channel["id"], teams=[team])
+    feed(*recurring(ENGINEERS[0]), *recurring(ENGINEERS[1], team="apac-2"))
+    evaluate(conn, NOW)
+    barrier, results = threading.Barrier(2), []
+
+    def worker():
+        with psycopg.connect(
+            database_url, row_factory=dict_row, options="-c search_path=trends"
+        ) as own:
+            barrier.wait()
+            with app.app_context():
+                results.append(notifications.dispatch(own, app, NOW)["messages"])
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(results) == 2  # one message per route, whichever worker took it
+    rows = conn.execute("SELECT route_id, count(*) AS n FROM notification_outbox GROUP BY 1")
+    assert sorted(row["n"] for row in rows) == [1, 1]
