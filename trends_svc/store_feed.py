@@ -102,7 +102,7 @@ def stage_page(conn: psycopg.Connection, page: str) -> dict[str, Any]:
     reading it in Python: the page's `changes`, the `next_cursor`, the head's `pending` and
     `pending_since`, and `applied_through` (the last change's time)."""
     _stage_tables(conn)
-    return conn.execute(_STAGE_PAGE, {"page": page}).fetchone()
+    return conn.execute(_STAGE_PAGE, {"page": page}, prepare=False).fetchone()
 
 
 # PostgreSQL reads the page's JSON once for the page's fields and once for its items; no item
@@ -281,9 +281,13 @@ _WRITE_PROJECTION = """
 def apply_staged(conn: psycopg.Connection) -> None:
     """Apply the staged changes: each rollup gets the net deltas of all of them in one statement,
     rollup rows left with no session go, then the projection is written. Call it in the
-    transaction that staged them."""
-    conn.execute(_SIGNED_ROWS)
-    emptied = sum(conn.execute(upsert).rowcount for upsert in _UPSERTS)
+    transaction that staged them.
+
+    Each statement is planned for the page at hand, never prepared: a prepared statement would
+    keep the plan made for the staging tables' size at that time (psycopg prepares a statement
+    on its fifth run), and pages range from one change to thousands."""
+    conn.execute(_SIGNED_ROWS, prepare=False)
+    emptied = sum(conn.execute(upsert, prepare=False).rowcount for upsert in _UPSERTS)
     if emptied:
-        conn.execute(_DELETE_EMPTIED)
-    conn.execute(_WRITE_PROJECTION)
+        conn.execute(_DELETE_EMPTIED, prepare=False)
+    conn.execute(_WRITE_PROJECTION, prepare=False)
