@@ -103,3 +103,21 @@ def test_a_naive_time_is_refused():
 def test_a_text_array_is_written_as_postgresql_sends_it(conn, codes):
     (sent,) = conn.execute("SELECT array_send(%s::text[])", (codes,)).fetchone()
     assert db.binary_value(codes, "text[]") == sent
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("same", b"\x01", 1, 2, 0.5, datetime(2026, 1, 1, tzinfo=UTC))] * 9,  # every column
+        [(team, b"\x01", 1, None, 0.5, None) for team in ["a", "b"] * 6],  # after a table
+        [(str(n), b"\x01", n, 2, -0.0, None) for n in range(12)],  # after unique values
+    ],
+    ids=["all-constant", "constant-after-table", "constant-after-unique"],
+)
+def test_columns_with_one_value_on_every_row_are_read_back(conn, rows):
+    stored = copied_back(conn, binary_copy.rows_data(rows, TYPES))
+    assert [tuple(row) for row in stored] == rows
+    assert all(
+        math.copysign(1, row[4]) == math.copysign(1, sent[4])
+        for row, sent in zip(stored, rows, strict=True)
+    )
