@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import psycopg
+import requests
 
 from shared.http import ServiceClient
 from trends_svc import alerts, projection, store_alerts, store_feed
@@ -23,8 +24,14 @@ def evaluate_now(
     evaluate every rule unless another evaluation runs past LOCK_WAIT_SECONDS. The answer has the
     counts when it evaluated (`evaluated`), the changes applied, whether the projection reached
     the end of the feed (`caught_up`), the changes still behind (`lag_changes`) and the time of
-    the newest change projected (`projected_through`)."""
-    progress = projection.catch_up(conn, feed, max_pages=MAX_PAGES, lock_wait=LOCK_WAIT_SECONDS)
+    the newest change projected (`projected_through`). When the feed does not answer, it evaluates
+    what is projected (503 only when this database is down)."""
+    try:
+        progress = projection.catch_up(conn, feed, max_pages=MAX_PAGES, lock_wait=LOCK_WAIT_SECONDS)
+    except requests.RequestException:
+        # The feed did not answer (persistence down, or a 503): evaluate what is projected;
+        # the answer says how far that is (pages applied before the failure are kept).
+        progress = projection.Progress(0, caught_up=False, lag_changes=0)
     counts: dict[str, int] | None = None
     with conn.transaction():
         if wait_for_evaluation(conn):
