@@ -131,7 +131,10 @@ def _cpu(running, names: tuple[str, ...], postgres: int) -> dict[str, float]:
     from bench.imports import cpu_seconds
 
     return {
-        **{name: cpu_seconds(running.children[name].pid) for name in names},
+        **{
+            name: cpu_seconds(running.children[name].pid) if name in running.children else 0.0
+            for name in names  # a process not started yet has used none
+        },
         "postgres": cpu_seconds(postgres),
     }
 
@@ -185,6 +188,7 @@ def backlog_rate(running, db_url: str, changes: int, postgres: int) -> dict:
         applied = conn.execute(
             "SELECT applied FROM trends.feed_state WHERE feed = 'sessions'"
         ).fetchone()[0]
+        at_start = (time.perf_counter(), applied, _cpu(running, PROJECTION_PROCESSES, postgres))
         running.start("trends-worker")
         first = None
         deadline = time.monotonic() + 600
@@ -195,6 +199,8 @@ def backlog_rate(running, db_url: str, changes: int, postgres: int) -> dict:
             if first is None and now > applied:
                 first = (time.perf_counter(), now, _cpu(running, PROJECTION_PROCESSES, postgres))
             if now >= applied + changes:
+                if now == first[1]:  # all in one page (a tiny run): timed from the start then
+                    first = at_start
                 seconds = time.perf_counter() - first[0]
                 counted = now - first[1]
                 cpu_after = _cpu(running, PROJECTION_PROCESSES, postgres)
