@@ -238,17 +238,18 @@ class ChangeHeadSchema(Schema):
     pending_since = fields.AwareDateTime(
         allow_none=True, metadata={"description": "When the oldest of them was written."}
     )
-    complete_below = fields.String(
+    held_back_from = fields.String(
+        allow_none=True,
         metadata={
-            "description": "A transaction id: every change of a transaction below it is in the "
-            "feed up to this page (later ones wait for older transactions still running)."
-        }
+            "description": "A transaction id: the oldest transaction whose committed changes the "
+            "feed still holds back, behind an older transaction still running (null: none)."
+        },
     )
     committed_below = fields.String(
         metadata={
             "description": "A transaction id: every transaction that had committed when the page "
             "was read is below it. A follower that needs every change committed before a moment "
-            "keeps this from a page read after it and reads until `complete_below` reaches it."
+            "keeps this from a page read after it and reads on while `held_back_from` is below it."
         }
     )
 

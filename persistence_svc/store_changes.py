@@ -90,7 +90,10 @@ SELECT json_build_object(
         SELECT json_build_object(
             'pending', coalesce(sum(remaining), 0)::bigint,
             'pending_since', min(changed_at) FILTER (WHERE remaining > 0),
-            'complete_below', pg_snapshot_xmin(pg_current_snapshot())::text,
+            'held_back_from', (
+                SELECT min(txid)::text FROM change_log
+                WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())
+            ),
             'committed_below', pg_snapshot_xmax(pg_current_snapshot())::text
         )
         FROM following
@@ -111,10 +114,11 @@ def page_json(
     """The feed's answer after the cursor `after` (`after_text` as the feed writes it) as JSON
     text: `items` (up to `limit` changes, oldest first, each with the session's `fields` as it is
     now, null for a delete or a session erased since), `next_cursor` and `head` (`pending`
-    changes after it counted over at most `scan_rows` log rows, `pending_since`; and the page's
-    horizon as transaction ids: every change of a transaction below `complete_below` is in the
-    feed up to the page, every transaction that had committed when the page was read is below
-    `committed_below`). Times are in UTC. Call it in a transaction."""
+    changes after it counted over at most `scan_rows` log rows, `pending_since`; and, as
+    transaction ids, `held_back_from`: the oldest transaction whose committed changes the feed
+    still holds back behind an older one running (null when none), and `committed_below`: every
+    transaction that had committed when the page was read is below it). Times are in UTC. Call
+    it in a transaction."""
     conn.execute("SET LOCAL TimeZone = 'UTC'")  # how the JSON writes times
     query = sql.SQL(_PAGE).format(fields=sql.SQL(", ").join(map(sql.Identifier, fields)))
     return conn.execute(

@@ -398,7 +398,8 @@ class EngineerErasure(MethodView):
         """
         check_engineer_code(engineer_code)
         with db.connection() as conn:
-            if not history.catch_up_with_writes(conn, current_app.extensions["feed"]):
+            feed = current_app.extensions["feed"]
+            if not history.catch_up_with_writes(conn, feed, wait_for_held_back=False):
                 raise ServiceUnavailable(
                     "The projection is behind the change feed; retry the erasure.",
                     headers={"Retry-After": "5"},

@@ -25,6 +25,8 @@ def catch_up_with_writes(
     feed: ServiceClient,
     engineer_code: str | None = None,
     wait: float = READ_YOUR_WRITES_SECONDS,
+    *,
+    wait_for_held_back: bool = True,
 ) -> bool:
     """Bring the projection past every change committed before this call that concerns
     `engineer_code` (None: any change), for at most `wait` seconds: applying pages itself, or
@@ -32,7 +34,9 @@ def catch_up_with_writes(
     feed's end need not wait (the common case under steady writes, where the history asked for
     is already complete). True when done; False when the bound passed first or the feed is
     unreachable (the answer is then as of the projection). The worker is woken to evaluate what
-    was applied here."""
+    was applied here. Without `wait_for_held_back`, changes the feed holds back behind an older
+    running transaction are not waited for (an erasure: its caller's own transaction, the
+    gateway's erasure request, is open while it asks, and holds back the deletions it caused)."""
     deadline = time.monotonic() + wait
     applied = 0
     horizon = None
@@ -44,10 +48,11 @@ def catch_up_with_writes(
             # Every write committed before this call belongs to a transaction below the first
             # page's `committed_below`; the feed holds back changes of transactions that
             # committed while an older one still runs (an import's chunk, a worker's page), so
-            # the end of the feed counts only once `complete_below` has reached that horizon.
+            # the end of the feed counts only once none below that horizon is held back.
             if horizon is None:
-                horizon = int(head.get("committed_below", 0))
-            complete = int(head.get("complete_below", horizon)) >= horizon
+                horizon = int(head.get("committed_below") or 0)
+            held_back = head.get("held_back_from")
+            complete = not wait_for_held_back or held_back is None or int(held_back) >= horizon
             at_end = len(page["items"]) < projection.PAGE_SIZE
             concerned = any(_concerns(item, engineer_code) for item in page["items"])
             if at_end and complete and not concerned:
