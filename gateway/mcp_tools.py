@@ -18,6 +18,7 @@ from typing import Any
 
 import mcp_types as types
 from flask import Flask, Response, current_app, g, request
+from mcp.server.streamable_http import check_accept_headers
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from werkzeug.test import EnvironBuilder
@@ -73,10 +74,10 @@ def register_mcp_tools(app: Flask) -> None:
 def tool_call_answer(body: bytes) -> Response | None:
     """The JSON-RPC answer to a `tools/call` this gateway runs itself, or None when the request is
     for mcp_svc (see the module's docstring)."""
-    message = _tool_call(body)
-    if message is None:
+    call_request = _tool_call(body)
+    if call_request is None:
         return None
-    params = types.CallToolRequestParams.model_validate(message.params)
+    message, params = call_request
     operation = current_app.extensions["mcp_operations"].get(current_app, params.name)
     if operation is None:
         result = unavailable_result(params.name)
@@ -98,14 +99,17 @@ def tool_call_answer(body: bytes) -> Response | None:
     )
 
 
-def _tool_call(body: bytes) -> types.JSONRPCRequest | None:
-    """This request as a `tools/call` the gateway runs, or None."""
+def _tool_call(
+    body: bytes,
+) -> tuple[types.JSONRPCRequest, types.CallToolRequestParams] | None:
+    """This request as a `tools/call` the gateway runs (the message and its parameters), or None."""
     if request.method != "POST" or SESSION_HEADER in request.headers:
         return None
     version = request.headers.get(PROTOCOL_VERSION_HEADER)
     if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
         return None
-    if request.mimetype != "application/json" or not _accepts_json():
+    accepts_json, _ = check_accept_headers(request)  # the SDK's own rule (wildcards included)
+    if request.mimetype != "application/json" or not accepts_json:
         return None
     try:
         message = types.jsonrpc_message_adapter.validate_json(body)
@@ -119,15 +123,7 @@ def _tool_call(body: bytes) -> types.JSONRPCRequest | None:
         return None
     if params.name not in TOOL_BY_NAME or params.task is not None:
         return None
-    return message
-
-
-def _accepts_json() -> bool:
-    """The SDK's rule for a JSON answer: `application/json`, `application/*` or `*/*` accepted."""
-    accepted = {
-        part.split(";")[0].strip().lower() for part in request.headers.get("Accept", "").split(",")
-    }
-    return bool(accepted & {"application/json", "application/*", "*/*"})
+    return message, params
 
 
 def dispatch(call: RestCall) -> tuple[int, Any]:
