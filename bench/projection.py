@@ -14,7 +14,9 @@ import requests
 from trends_svc.projection import PAGE_SIZE
 
 
-def bench_projection(running, db_url: str, admin_headers: dict, work, rows: int) -> dict:
+def bench_projection(
+    running, db_url: str, admin_headers: dict, work, rows: int, postgres: int
+) -> dict:
     """The trends projection against the import, in the same run: the import's rows/s through
     the gateway, then the worker's changes/s on a backlog of those inserts, of updates of every
     row and of deletes of every row (the worker stopped while the backlog is written); then a
@@ -26,7 +28,6 @@ def bench_projection(running, db_url: str, admin_headers: dict, work, rows: int)
     path = work / "projection.csv"
     write_file(path, rows)
     running.stop("trends-worker")
-    postgres = _postmaster(db_url)
     imported = gateway_import(running, admin_headers, path, postgres)
     figures: dict = {"rows": rows, "import": imported}
     _vacuum_backlog(db_url)
@@ -115,15 +116,6 @@ def _vacuum_backlog(db_url: str) -> None:
     work is theirs, not the projection's."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE persistence.sessions, persistence.change_log")
-
-
-def _postmaster(db_url: str) -> int:
-    """PostgreSQL's postmaster: the parent of this connection's backend."""
-    import psutil
-
-    with psycopg.connect(db_url) as conn:
-        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    return psutil.Process(backend).parent().pid
 
 
 def _cpu(running, names: tuple[str, ...], postgres: int) -> dict[str, float]:

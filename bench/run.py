@@ -412,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                     {"Authorization": f"Bearer {admin_token}"},
                     work,
                     args.projection_rows,
+                    postgres_pid(server.pgdata),
                 )
                 sections.append(projection_report(projected, meta))
             if args.only in (None, "freshness"):
