@@ -20,6 +20,10 @@ LOCK_KEY = 0x7C3E_7E4D  # "the trends worker" in pg_advisory_lock's key space
 POLL_SECONDS = 1.0
 DEBOUNCE_SECONDS = 0.5
 TIMER_SECONDS = 60.0
+# While changes keep coming (an import lands in chunks, and the worker catches up with each), the
+# rules are evaluated at most once per this many seconds: every evaluation reads all the rollups
+# and holds the feed back meanwhile. A POST /trends/evaluate is answered at the next catch-up.
+EVALUATION_SPACING_SECONDS = 5.0
 PAGES_PER_ROUND = 10  # 50,000 changes between two looks at the stop flag, wake-ups, metrics
 log = logging.getLogger("cr.trends.worker")
 
@@ -73,7 +77,7 @@ class Worker:
         """Apply the feed a few pages at a time (each its own short transaction, the lag published
         after each round); evaluate once caught up after new data, when woken by POST
         /trends/evaluate, or when the timer is due (then on what is projected so far)."""
-        last_evaluation = 0.0
+        last_evaluation = -TIMER_SECONDS
         woken = False
         unevaluated = 0  # changes applied since the last evaluation
         while not self.stop.is_set():
@@ -84,8 +88,12 @@ class Worker:
                     late = self.catch_up(conn)
                     progress = replace(late, applied=progress.applied + late.applied)
                 unevaluated += progress.applied
-                due = time.monotonic() - last_evaluation > TIMER_SECONDS
-                if (unevaluated and progress.caught_up) or woken or due:
+                if evaluation_due(
+                    since_last=time.monotonic() - last_evaluation,
+                    caught_up=progress.caught_up,
+                    woken=woken,
+                    unevaluated=unevaluated,
+                ):
                     with conn.transaction():
                         counts = alerts.reconcile(
                             conn, notify_base=self.app.extensions["notify_base"]
@@ -114,6 +122,15 @@ class Worker:
         for _ in listener.notifies(timeout=timeout, stop_after=1):
             woken = True
         return woken
+
+
+def evaluation_due(*, since_last: float, caught_up: bool, woken: bool, unevaluated: int) -> bool:
+    """Whether the worker evaluates the rules now: on the timer whatever the feed's state (on what
+    is projected so far); otherwise only once caught up, when asked to or after new changes, and
+    no sooner than EVALUATION_SPACING_SECONDS after the last evaluation."""
+    if since_last >= TIMER_SECONDS:
+        return True
+    return caught_up and (woken or unevaluated > 0) and since_last >= EVALUATION_SPACING_SECONDS
 
 
 def main() -> None:
