@@ -2,6 +2,7 @@
 its changes say; the feed state keeps what the feed said about the changes after the page, which
 /readyz shows (without failing readiness) and /metrics publishes as the lag."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -142,3 +143,30 @@ def test_metrics_publish_the_feed_lag_in_changes_and_seconds(trends_app, conn):
     text = trends_app.test_client().get("/metrics").get_data(as_text=True)
     assert "cr_trends_feed_lag_changes 0.0" in text
     assert "cr_trends_feed_lag_seconds 0.0" in text
+
+
+def test_a_page_reads_its_sessions_current_rows_by_key_not_by_scanning_the_projection(counting):
+    """With 20,000 sessions projected, the signed rows of a 1,000-change page look each session up
+    by primary key: a scan of the whole projection for every page would make a long feed
+    quadratic (the staging table has no statistics, so a join was planned as a hash of every
+    projected session)."""
+    projected = [change(engineer="eng_" + "e" * 24, days_ago=1 + i % 300) for i in range(20_000)]
+    for start in range(0, len(projected), 5000):
+        with counting.transaction():
+            projection.apply_page(counting, projected[start : start + 5000])
+    counting.execute("ANALYZE sessions")
+    page = [
+        change(engineer="eng_" + "e" * 24, operation="update", session_id=item["session_id"])
+        for item in projected[:500]
+    ] + [change(engineer="eng_" + "f" * 24) for _ in range(500)]
+    with counting.transaction(force_rollback=True):
+        store_feed.stage_page(counting, json.dumps({"items": page, "head": {}}))
+        plan = "\n".join(
+            row["QUERY PLAN"]
+            for row in counting.execute(
+                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + store_feed._SIGNED_ROWS,
+                prepare=False,
+            )
+        )
+    assert "Index Scan using sessions_pkey on sessions" in plan, plan
+    assert "Seq Scan on sessions" not in plan, plan
