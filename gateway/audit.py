@@ -32,6 +32,7 @@ AUDITED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("POST", r"qa/assignments/[^/]+", "qa.reassign"),
     ("PATCH", r"qa/reviewers/[^/]+", "qa.reviewer"),
     ("POST", r"qa/calibrations", "qa.calibration"),
+    ("POST", r"alerts/decisions", "alerts.decide"),
     ("POST", r"alerts/[^/]+/(ack|resolve)", "alerts.decide"),
     ("POST", r"notifications/(channels|routes|silences)", "notifications.create"),
     ("PUT", r"notifications/(channels|routes)/[^/]+", "notifications.change"),
@@ -77,7 +78,7 @@ ID_PATHS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
     (re.compile(r"/api/v1/sessions/(?!export$|batch$)([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/imports/([^/]+)"), _is_uuid),
     (re.compile(r"/api/v1/erasures/([^/]+)"), _is_uuid),
-    (re.compile(r"/api/v1/alerts/(?!export$)([^/]+)(?:/(?:ack|resolve))?"), _is_uuid),
+    (re.compile(r"/api/v1/alerts/(?!export$|decisions$)([^/]+)(?:/(?:ack|resolve))?"), _is_uuid),
     (re.compile(r"/api/v1/thresholds/([^/]+)"), _is_rule_name),
     (re.compile(r"/api/v1/notifications/(?:channels|routes|silences)/([^/]+)(?:/\w+)?"), _is_uuid),
     (re.compile(r"/api/v1/notifications/deliveries/([^/]+)/retry"), _is_message_id),
@@ -116,13 +117,15 @@ def audited_path(path: str) -> str:
     )
 
 
-def request_object(query_team: Sequence[str] = ()) -> str:
+def request_object(query_team: Sequence[str] = (), names: int = 0) -> str:
     """The current request as an audit row's object: method and audited path, plus the `team`
-    filter when it is the reason (each value that is not shaped like a team id REDACTED)."""
-    shown = "&".join(
-        "team=" + (team if TEAM_NAME.fullmatch(team) else REDACTED) for team in query_team
+    filter when it is the reason (each value that is not shaped like a team id REDACTED), plus
+    how many names a look-up of more than one name sent (never the names)."""
+    shown = ["team=" + (team if TEAM_NAME.fullmatch(team) else REDACTED) for team in query_team] + (
+        [f"names={names}"] if names > 1 else []
     )
-    return f"{request.method} {audited_path(request.path)}" + ("?" + shown if shown else "")
+    query = "&".join(shown)
+    return f"{request.method} {audited_path(request.path)}" + ("?" + query if query else "")
 
 
 def audited_action(method: str, path: str, calls=AUDITED_CALLS) -> str | None:
@@ -174,6 +177,7 @@ def record_request(
     outcome: str | None = None,
     *,
     query_team: Sequence[str] = (),
+    names: int = 0,
 ) -> None:
     """Audit the current request (`request_object` as the object) with its answer's status."""
     record(
@@ -181,5 +185,5 @@ def record_request(
         principal=principal,
         outcome=outcome or outcome_of(status),
         status=status,
-        obj=request_object(query_team),
+        obj=request_object(query_team, names),
     )

@@ -57,11 +57,12 @@ class RateLimits:
         message = "\x1f".join(parts).encode()
         return hmac.new(self.key_secret, message, hashlib.sha256).hexdigest()[:32]
 
-    def wait(self, name: str, key: str) -> int | None:
-        """Seconds until `key` has room again in limit `name`; None when it has room now."""
+    def wait(self, name: str, key: str, cost: int = 1) -> int | None:
+        """Seconds until `key` has room again in limit `name` (for `cost` events); None when it
+        has room now."""
         limit = self.limits[name]
         try:
-            if self.windows.test(limit, name, key):
+            if self.windows.test(limit, name, key, cost=cost):
                 return None
             reset_at = self.windows.get_window_stats(limit, name, key).reset_time
         except StorageError:
@@ -69,15 +70,16 @@ class RateLimits:
             return None
         return max(1, math.ceil(reset_at - time.time()))
 
-    def spend(self, name: str, key: str) -> int | None:
-        """Count one event against limit `name` if there is room; else the seconds to wait."""
+    def spend(self, name: str, key: str, cost: int = 1) -> int | None:
+        """Count `cost` events against limit `name` if there is room for all of them (else none
+        is counted, and the answer is the seconds to wait)."""
         try:
-            if self.windows.hit(self.limits[name], name, key):
+            if self.windows.hit(self.limits[name], name, key, cost=cost):
                 return None
         except StorageError:
             _storage_unreachable(name)
             return None
-        return self.wait(name, key) or 1
+        return self.wait(name, key, cost) or 1
 
     def count(self, name: str, key: str) -> None:
         """Count one failure against limit `name` (refusals are decided by `wait` beforehand)."""
@@ -223,15 +225,17 @@ def guard_registration(view: Callable) -> Callable:
 
 
 def limit_api_calls() -> Response | None:
-    """Every API call counts for its caller; a call that turns a name into a pseudonym also counts
-    against the lower look-up limit, so that no caller can test many names quickly."""
+    """Every API call counts for its caller; a call that turns names into pseudonyms also counts
+    each name against the lower look-up limit, so that no caller can test many names quickly (a
+    batch with more names than the caller has room for is refused whole, nothing looked up)."""
     principal = g.get("principal")
     if request.endpoint not in API_ENDPOINTS or principal is None:
         return None
     limits = rate_limits()
     caller = limits.key(principal.subject)
-    for name in ("lookup", "api") if lookups.names_an_engineer() else ("api",):
-        wait = limits.spend(name, caller)
+    names = lookups.names_in_request()
+    for name, cost in (("lookup", names), ("api", 1)) if names else (("api", 1),):
+        wait = limits.spend(name, caller, cost)
         if wait:
             refused(name, wait, caller=principal.subject)
             return too_many_requests(wait)

@@ -1,6 +1,7 @@
-"""Calls that turn an engineer's name into its pseudonym: the look-up, and Compare History by name.
-They share one per-caller limit and are audited as look-ups; telling a compare by name from one by
-engineer_code means reading its (small, JSON) body before it is forwarded."""
+"""Calls that turn engineers' names into pseudonyms: the look-up, the batch look-up, and Compare
+History by name. Each name counts once against one per-caller limit, and the calls are audited as
+look-ups; counting a batch's names, or telling a compare by name from one by engineer_code, means
+reading its (small, JSON) body before it is forwarded."""
 
 from __future__ import annotations
 
@@ -12,32 +13,36 @@ from shared.errors import PayloadTooLarge
 from shared.web import settings_of
 
 LOOKUP_PATH = "/api/v1/engineers/lookup"
+BATCH_LOOKUP_PATH = "/api/v1/engineers/lookup/batch"
 COMPARE_PATH = "/api/v1/history/compare"
+NAMING_PATHS = frozenset({LOOKUP_PATH, BATCH_LOOKUP_PATH, COMPARE_PATH})
 LOOKUP_ACTION = "engineers.lookup"
 CHUNK = 64 * 1024
 
 
-def names_an_engineer() -> bool:
-    """True when this request sends an engineer's name to be pseudonymised: any look-up, and a
-    Compare History whose body is not plainly an object without `engineer` (a body the gateway
-    cannot read counts as a name: the limit errs on the side of counting). Never raises."""
-    if "names_an_engineer" not in g:
-        g.names_an_engineer = _names_an_engineer()
-    return g.names_an_engineer
+def names_in_request() -> int:
+    """How many names this request sends to be pseudonymised: one for a look-up, one for a
+    Compare History whose body is not plainly an object without `engineer`, every item of a batch
+    look-up's `engineers`; 0 for any other call. A body the gateway cannot read counts as one
+    name (the limit errs on the side of counting). Never raises."""
+    if "names_in_request" not in g:
+        g.names_in_request = _names_in_request()
+    return g.names_in_request
 
 
-def _names_an_engineer() -> bool:
-    if request.method != "POST":
-        return False
+def _names_in_request() -> int:
+    if request.method != "POST" or request.path not in NAMING_PATHS:
+        return 0
     if request.path == LOOKUP_PATH:
-        return True
-    if request.path != COMPARE_PATH:
-        return False
+        return 1
     try:
         body = loads_json(buffered_body(settings_of(current_app).max_body_bytes))
     except (HTTPException, ValueError):  # too large, cut off, not JSON, too deep
-        return True
-    return not (isinstance(body, dict) and "engineer" not in body)
+        return 1
+    if request.path == BATCH_LOOKUP_PATH:
+        names = body.get("engineers") if isinstance(body, dict) else None
+        return max(1, len(names)) if isinstance(names, list) else 1
+    return 0 if isinstance(body, dict) and "engineer" not in body else 1
 
 
 def buffered_body(limit: int) -> bytes:

@@ -31,6 +31,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", r"sessions/export", READERS),
     Rule("GET", rf"sessions/{SEGMENT}", READERS),
     Rule("POST", r"engineers/lookup", (AGENT, *READERS)),
+    Rule("POST", r"engineers/lookup/batch", (AGENT, *READERS)),
     Rule("DELETE", rf"engineers/{SEGMENT}", (ADMIN,)),
     Rule("GET", rf"erasures/{SEGMENT}", (ADMIN,)),  # answered by the gateway (gateway/erasure.py)
     Rule("POST", r"imports", (ADMIN,)),
@@ -42,6 +43,7 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", r"trends/evaluate", (ADMIN,)),
     Rule("GET", r"alerts", READERS),
     Rule("GET", r"alerts/export", READERS),
+    Rule("POST", r"alerts/decisions", (MANAGER, ADMIN)),
     Rule("POST", rf"alerts/{SEGMENT}/(ack|resolve)", (MANAGER, ADMIN)),
     Rule("GET", r"thresholds", READERS),
     Rule("GET", rf"thresholds/{SEGMENT}", READERS),

@@ -112,9 +112,9 @@ def forward(path: str) -> Response:
     refuse_other_teams(principal)
     settings = settings_of(current_app)
     limit = settings.max_import_bytes if segment in LARGE_BODY_ROUTES else settings.max_body_bytes
-    names_an_engineer = lookups.names_an_engineer()  # reads a compare body before forwarding it
+    names = lookups.names_in_request()  # reads a compare or batch body before forwarding it
     upstream = forward_to(ROUTES[segment], principal, limit)
-    _audit(principal, path, upstream.status, names_an_engineer)
+    _audit(principal, path, upstream.status, names)
     return stream_back(upstream)
 
 
@@ -190,15 +190,13 @@ def stream_back(upstream) -> Response:
     return response
 
 
-def _audit(principal, path: str, status: int, names_an_engineer: bool) -> None:
-    """Audit the call when its kind is audited (a name turned into a pseudonym is a look-up), or
-    when the service denied it (403, or 404 on an object for a team-scoped caller: another team's
-    data)."""
-    action = (
-        lookups.LOOKUP_ACTION if names_an_engineer else audit.audited_action(request.method, path)
-    )
+def _audit(principal, path: str, status: int, names: int) -> None:
+    """Audit the call when its kind is audited (names turned into pseudonyms are a look-up, with
+    their number), or when the service denied it (403, or 404 on an object for a team-scoped
+    caller: another team's data)."""
+    action = lookups.LOOKUP_ACTION if names else audit.audited_action(request.method, path)
     if action:
-        audit.record_request(action, principal, status)
+        audit.record_request(action, principal, status, names=names)
     elif status == 403 or (status == 404 and principal.team_scoped and "/" in path):
         audit.record_request("access.denied", principal, status, "denied")
 

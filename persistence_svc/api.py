@@ -13,6 +13,8 @@ from persistence_svc.schemas import (
     BatchResultSchema,
     ChangeArgsSchema,
     ChangePageSchema,
+    EngineerBatchCodesSchema,
+    EngineerBatchLookupSchema,
     EngineerCodeSchema,
     EngineerLookupSchema,
     ErasureResultSchema,
@@ -152,6 +154,23 @@ class EngineerLookup(MethodView):
         """
         sessions.check_engineer_or_reject(data["engineer"])
         return {"engineer_code": engineer_code(data["engineer"], pseudonym_key())}
+
+
+@blp.route("/engineers/lookup/batch")
+class EngineerBatchLookup(MethodView):
+    @blp.roles("agent", *READERS)
+    @blp.doc(operationId="lookupEngineers")
+    @blp.arguments(EngineerBatchLookupSchema)
+    @blp.response(200, EngineerBatchCodesSchema)
+    def post(self, data):
+        """Find the pseudonyms of many engineers at once
+
+        Up to 100 names, in the body only, none stored; each answer names its name by its place
+        in the request (`engineer`), never by the name. An invalid name is a 422 naming its place
+        (`engineers.3`); then none is looked up.
+        """
+        codes = sessions.engineer_codes_or_reject(data["engineers"], pseudonym_key())
+        return {"items": [{"engineer": i, "engineer_code": code} for i, code in enumerate(codes)]}
 
 
 @blp.route("/engineers/<string:engineer_code>")

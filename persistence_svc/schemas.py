@@ -161,6 +161,30 @@ class EngineerCodeSchema(Schema):
     engineer_code = fields.String()
 
 
+MAX_LOOKUP_BATCH = 100
+
+
+class EngineerBatchLookupSchema(Schema):
+    engineers = fields.List(
+        fields.String(validate=validate.Length(1, 200)),
+        required=True,
+        load_only=True,
+        validate=validate.Length(1, MAX_LOOKUP_BATCH),
+        metadata={"description": f"1 to {MAX_LOOKUP_BATCH} names; never stored."},
+    )
+
+
+class EngineerBatchCodeSchema(Schema):
+    engineer = fields.Integer(
+        metadata={"description": "The name's place in the request (0 first), never the name."}
+    )
+    engineer_code = fields.String()
+
+
+class EngineerBatchCodesSchema(Schema):
+    items = fields.List(fields.Nested(EngineerBatchCodeSchema))
+
+
 class ErasureResultSchema(Schema):
     engineer_code = fields.String()
     sessions_deleted = fields.Integer()

@@ -202,6 +202,19 @@ def check_engineer_or_reject(name: str) -> None:
         raise Unprocessable(errors=[{"field": "engineer", "reason": result.message}])
 
 
+def engineer_codes_or_reject(names: list[str], key: bytes) -> list[str]:
+    """The pseudonym of each name, in order; 422 naming each invalid name by its place
+    (`engineers.3`, with the agent's message, never the name) before any is looked up."""
+    errors = [
+        field_error(f"engineers.{index}", result.message)
+        for index, name in enumerate(names)
+        if not (result := domain.check_engineer_name(name)).valid
+    ]
+    if errors:
+        raise Unprocessable(errors=errors)
+    return [engineer_code(name, key) for name in names]
+
+
 OUTSIDE_TEAMS = "Outside the teams this caller acts for."
 
 

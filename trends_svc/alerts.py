@@ -4,11 +4,12 @@ resolved when its condition stops holding, acknowledged or resolved by people.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import psycopg
 
-from shared.errors import Conflict
+from shared.errors import ApiError, Conflict, NotFound
 from trends_svc import notifications, rules, store_alerts, store_outbox, webhooks
 
 
@@ -74,20 +75,72 @@ def notify(conn: psycopg.Connection, alert: dict, event: str, notify_base: str |
 
 
 def decide(
-    conn: psycopg.Connection, alert: dict, status: str, actor: str, notify_base: str | None = None
-) -> dict:
-    """Acknowledge or resolve an alert by hand; a resolved alert cannot be acknowledged."""
-    if alert["status"] == "resolved":
-        raise Conflict(
-            "This alert is resolved already.",
-            errors=[{"field": "status", "reason": "The alert is resolved."}],
-        )
-    updated = store_alerts.set_alert_status(conn, alert["alert_id"], status, actor)
-    store_alerts.add_history(conn, alert["alert_id"], status, actor)
+    conn: psycopg.Connection,
+    alert_ids: Sequence[uuid.UUID],
+    status: str,
+    actor: str,
+    *,
+    teams: Sequence[str] | None,
+    notify_base: str | None = None,
+) -> list[dict]:
+    """Acknowledge or resolve these alerts by hand, all of them or none (`lock_undecided` refuses
+    before anything is written). Each change is kept in the history; a resolution is notified.
+    The changed alerts in the order of `alert_ids`."""
+    lock_undecided(conn, alert_ids, teams)
+    changed = {
+        row["alert_id"]: row
+        for row in store_alerts.set_alert_statuses(conn, alert_ids, status, actor)
+    }
+    store_alerts.add_histories(conn, alert_ids, status, actor)
+    updated = [changed[alert_id] for alert_id in alert_ids]
     if status == "resolved":
-        notify(conn, updated, "alert.resolved", notify_base)
-        notifications.queue_evaluation(conn, [(updated, "alert.resolved")], datetime.now(UTC))
+        for alert in updated:
+            notify(conn, alert, "alert.resolved", notify_base)
+        notifications.queue_evaluation(
+            conn, [(alert, "alert.resolved") for alert in updated], datetime.now(UTC)
+        )
     return updated
+
+
+NOT_FOUND = "No alert with this id in your teams"
+RESOLVED = "The alert is resolved already"
+
+
+def lock_undecided(
+    conn: psycopg.Connection, alert_ids: Sequence[uuid.UUID], teams: Sequence[str] | None
+) -> None:
+    """Lock these alerts for a decision: 404 naming the ids not found (or not in a team-scoped
+    caller's `teams`), else 409 naming those resolved already."""
+    found = {row["alert_id"]: row for row in store_alerts.lock_alerts(conn, alert_ids, teams)}
+    missing = [alert_id for alert_id in alert_ids if alert_id not in found]
+    if missing:
+        raise refusal(NotFound, alert_ids, missing, NOT_FOUND)
+    resolved = [alert_id for alert_id in alert_ids if found[alert_id]["status"] == "resolved"]
+    if resolved:
+        raise refusal(Conflict, alert_ids, resolved, RESOLVED)
+
+
+def refusal(
+    error: type[ApiError],
+    alert_ids: Sequence[uuid.UUID],
+    at_fault: Sequence[uuid.UUID],
+    reason: str,
+) -> ApiError:
+    """`error` naming each alert at fault by its place in the request (`ids.3`) and its id."""
+    bad = set(at_fault)
+    detail = (
+        f"{reason}."
+        if len(alert_ids) == 1
+        else f"{reason}: {len(bad)} of the {len(alert_ids)} alerts; none was changed."
+    )
+    return error(
+        detail,
+        errors=[
+            {"field": f"ids.{index}", "reason": f"{reason}.", "id": str(alert_id)}
+            for index, alert_id in enumerate(alert_ids)
+            if alert_id in bad
+        ],
+    )
 
 
 def public(alert: dict, silenced: bool = False) -> dict:

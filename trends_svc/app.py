@@ -16,7 +16,12 @@ from shared.web import (
     register_internal_auth,
     settings_of,
 )
-from trends_svc import notifications, store_feed, store_outbox
+from trends_svc import (
+    alerts_api,  # noqa: F401 (it adds the alert routes to blp)
+    notifications,
+    store_feed,
+    store_outbox,
+)
 from trends_svc.api import blp
 from trends_svc.notifications.api import blp as notifications_blp
 

@@ -170,6 +170,32 @@ class AlertPageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+MAX_DECISIONS = 500
+
+
+def _unique(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Each id may be named once.")
+
+
+class AlertDecisionSchema(Schema):
+    ids = fields.List(
+        fields.UUID(),
+        required=True,
+        validate=[validate.Length(1, MAX_DECISIONS), _unique],
+        metadata={"description": f"The alerts to decide on, 1 to {MAX_DECISIONS}, each once."},
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(("acknowledged", "resolved")),
+        metadata={"description": "What every one of them becomes."},
+    )
+
+
+class AlertListSchema(Schema):
+    items = fields.List(fields.Nested(AlertSchema))
+
+
 class ThresholdSchema(Schema):
     rule = fields.String(dump_only=True)
     params = fields.Dict(required=True)

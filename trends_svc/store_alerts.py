@@ -69,8 +69,28 @@ def try_lock_evaluation(conn: psycopg.Connection) -> bool:
 
 
 def live_alerts(conn: psycopg.Connection) -> list[dict]:
-    """Every alert that is open or acknowledged, locked for re-evaluation."""
-    return conn.execute("SELECT * FROM alerts WHERE status <> 'resolved' FOR UPDATE").fetchall()
+    """Every alert that is open or acknowledged, locked for re-evaluation (in alert_id order, as
+    `lock_alerts` locks them: a decision on many alerts and an evaluation never deadlock)."""
+    return conn.execute(
+        "SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY alert_id FOR UPDATE"
+    ).fetchall()
+
+
+def lock_alerts(
+    conn: psycopg.Connection, alert_ids: Sequence[uuid.UUID], teams: Sequence[str] | None
+) -> list[dict]:
+    """The alerts with these ids, locked until the transaction ends; for a team-scoped caller
+    only those of their teams (the others are simply not found)."""
+    return conn.execute(
+        """
+        SELECT * FROM alerts
+        WHERE alert_id = ANY(%(ids)s::uuid[])
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+        ORDER BY alert_id
+        FOR UPDATE
+        """,
+        {"ids": list(alert_ids), "teams": team_list(teams)},
+    ).fetchall()
 
 
 def insert_alert(conn: psycopg.Connection, alert: dict[str, Any]) -> None:
@@ -101,6 +121,15 @@ def set_alert_status(
     conn: psycopg.Connection, alert_id: uuid.UUID, status: str, actor: str
 ) -> dict | None:
     """Move an alert to `status` (acknowledged or resolved) and return it."""
+    rows = set_alert_statuses(conn, [alert_id], status, actor)
+    return rows[0] if rows else None
+
+
+def set_alert_statuses(
+    conn: psycopg.Connection, alert_ids: Sequence[uuid.UUID], status: str, actor: str
+) -> list[dict]:
+    """Move the alerts with these ids to `status` (acknowledged or resolved) in one statement;
+    the changed rows, in no particular order."""
     return conn.execute(
         """
         UPDATE alerts SET status = %(status)s, updated_at = now(),
@@ -109,11 +138,11 @@ def set_alert_status(
                                    ELSE acknowledged_at END,
             acknowledged_by = CASE WHEN %(status)s = 'acknowledged' THEN %(actor)s
                                    ELSE acknowledged_by END
-        WHERE alert_id = %(id)s
+        WHERE alert_id = ANY(%(ids)s::uuid[])
         RETURNING *
         """,
-        {"id": alert_id, "status": status, "actor": actor},
-    ).fetchone()
+        {"ids": list(alert_ids), "status": status, "actor": actor},
+    ).fetchall()
 
 
 def add_history(
@@ -136,17 +165,15 @@ def add_history(
     )
 
 
-def get_alert(
-    conn: psycopg.Connection, alert_id: uuid.UUID, teams: Sequence[str] | None = None
-) -> dict | None:
-    """One alert; for a team-scoped caller only if it concerns one of their teams."""
-    return conn.execute(
-        """
-        SELECT * FROM alerts WHERE alert_id = %(id)s
-          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
-        """,
-        {"id": alert_id, "teams": team_list(teams)},
-    ).fetchone()
+def add_histories(
+    conn: psycopg.Connection, alert_ids: Sequence[uuid.UUID], status: str, actor: str
+) -> None:
+    """Keep the same state change of many alerts, in one statement."""
+    conn.execute(
+        "INSERT INTO alert_history (alert_id, status, actor) "
+        "SELECT unnest(%(ids)s::uuid[]), %(status)s, %(actor)s",
+        {"ids": list(alert_ids), "status": status, "actor": actor},
+    )
 
 
 def list_alerts(

@@ -84,6 +84,7 @@ OBJECT_CALLS = {
     "read an engineer's history": ("GET", "/api/v1/history/{code}", None),
     "compare an engineer's history by name": ("POST", "/api/v1/history/compare", "name"),
     "acknowledge an alert": ("POST", "/api/v1/alerts/{alert}/ack", {}),
+    "acknowledge alerts in one call": ("POST", "/api/v1/alerts/decisions", "ids"),
     "resolve an alert": ("POST", "/api/v1/alerts/{alert}/resolve", {}),
 }
 MISSING = {"session": str(uuid.uuid4()), "code": "eng_" + "z" * 24, "alert": str(uuid.uuid4())}
@@ -94,6 +95,8 @@ def call(world, caller, name: str, team: str | None):
     values = {key: world[key][team] for key in ("session", "code", "alert")} if team else MISSING
     name = NAMES[team] + world["suffix"].replace("-", " ") if team else "Nobody Atall"
     json = {"engineer": name} if body == "name" else body
+    if body == "ids":
+        json = {"ids": [values["alert"]], "status": "acknowledged"}
     return caller.request(method, template.format(**values), json=json)
 
 

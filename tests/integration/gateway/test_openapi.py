@@ -44,6 +44,7 @@ def test_merged_document_is_valid_and_complete(persistence_document):
         "listSessions",
         "getSession",
         "lookupEngineer",
+        "lookupEngineers",
         "eraseEngineer",
         "issueToken",
     } <= set(operation_ids)
