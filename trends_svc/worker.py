@@ -75,36 +75,39 @@ class Worker:
 
     def active_loop(self, listener: psycopg.Connection) -> None:
         """Apply the feed a few pages at a time (each its own short transaction, the lag published
-        after each round); evaluate once caught up after new data, when woken by POST
-        /trends/evaluate, or when the timer is due (then on what is projected so far)."""
-        last_evaluation = -TIMER_SECONDS
+        after each round); ask for an evaluation once caught up after new data, when woken by
+        POST /trends/evaluate, or when the timer is due (then on what is projected so far). The
+        rules are evaluated in a thread of their own (`Evaluator`): the feed never waits for
+        them, however many alerts an evaluation opens."""
+        evaluator = Evaluator(self.app, self.stop)
+        thread = threading.Thread(target=evaluator.run, name="evaluator", daemon=True)
+        thread.start()
         woken = False
-        unevaluated = 0  # changes applied since the last evaluation
-        while not self.stop.is_set():
-            with db.pool().connection() as conn:
-                progress = self.catch_up(conn)
-                if progress.applied and progress.caught_up:
-                    self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes land first
-                    late = self.catch_up(conn)
-                    progress = replace(late, applied=progress.applied + late.applied)
+        unevaluated = 0  # changes applied since the last evaluation was asked for
+        try:
+            while not self.stop.is_set():
+                with db.pool().connection() as conn:
+                    progress = self.catch_up(conn)
+                    if progress.applied and progress.caught_up:
+                        self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes land first
+                        late = self.catch_up(conn)
+                        progress = replace(late, applied=progress.applied + late.applied)
                 unevaluated += progress.applied
                 if evaluation_due(
-                    since_last=time.monotonic() - last_evaluation,
+                    since_last=time.monotonic() - evaluator.asked_at,
                     caught_up=progress.caught_up,
                     woken=woken,
                     unevaluated=unevaluated,
                 ):
-                    with conn.transaction():
-                        counts = alerts.reconcile(
-                            conn, notify_base=self.app.extensions["notify_base"]
-                        )
-                    last_evaluation = time.monotonic()
-                    log.info("evaluated", extra={"applied": unevaluated, **counts})
+                    evaluator.ask(unevaluated)
                     woken, unevaluated = False, 0
-            if progress.caught_up:  # otherwise straight on with the next pages
-                woken = self.wait_for_wake_up(listener) or woken
-            else:
-                woken = self.wait_for_wake_up(listener, timeout=0) or woken
+                if progress.caught_up:  # otherwise straight on with the next pages
+                    woken = self.wait_for_wake_up(listener) or woken
+                else:
+                    woken = self.wait_for_wake_up(listener, timeout=0) or woken
+        finally:
+            evaluator.stopped.set()
+            thread.join()
 
     def catch_up(self, conn: psycopg.Connection) -> projection.Progress:
         """A few pages of the feed; the applied count and the lag go to the metrics."""
@@ -122,6 +125,42 @@ class Worker:
         for _ in listener.notifies(timeout=timeout, stop_after=1):
             woken = True
         return woken
+
+
+class Evaluator:
+    """Evaluates every rule when asked, in its own thread and transaction, beside the feed. Asks
+    that come while it evaluates make one more evaluation right after (never a queue of them)."""
+
+    def __init__(self, app, stop: threading.Event) -> None:
+        self.app = app
+        self.stop = stop
+        self.stopped = threading.Event()
+        self.asked = threading.Event()
+        self.asked_at = -TIMER_SECONDS  # time.monotonic() of the last ask
+        self.applied = 0  # changes applied since the last evaluation started
+
+    def ask(self, applied: int) -> None:
+        self.asked_at = time.monotonic()
+        self.applied += applied
+        self.asked.set()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            while not (self.stop.is_set() or self.stopped.is_set()):
+                if not self.asked.wait(POLL_SECONDS):
+                    continue
+                self.asked.clear()
+                applied, self.applied = self.applied, 0
+                try:
+                    with db.pool().connection() as conn, conn.transaction():
+                        counts = alerts.reconcile(
+                            conn, notify_base=self.app.extensions["notify_base"]
+                        )
+                    log.info("evaluated", extra={"applied": applied, **counts})
+                except Exception:
+                    log.exception("evaluation failed; retrying")
+                    self.asked.set()
+                    self.stop.wait(POLL_SECONDS * 2)
 
 
 def evaluation_due(*, since_last: float, caught_up: bool, woken: bool, unevaluated: int) -> bool:
