@@ -21,12 +21,14 @@ _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="api-call")
 
 
 class ApiError(Exception):
-    """The API answered with an error; `message` is safe to show (the problem's detail)."""
+    """The API answered with an error; `message` is safe to show (the problem's detail), `errors`
+    are the problem's `{"field", "reason", ...}` entries (they name fields and ids, never values)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.errors = errors or []
 
 
 class SignedOut(Unauthorized):
@@ -65,7 +67,7 @@ def call(method: str, path: str, *, params=None, json=None, data=None, headers=N
     if response.status_code == 401:
         raise SignedOut("Your sign-in has expired; sign in again.")
     if response.status_code >= 400:
-        raise ApiError(response.status_code, _problem_message(response))
+        raise ApiError(response.status_code, _problem_message(response), _problem_errors(response))
     return response.json()
 
 
@@ -96,6 +98,17 @@ def clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
     if params is None:
         return None
     return {key: value for key, value in params.items() if value not in (None, "", [])}
+
+
+def _problem_errors(response: requests.Response) -> list[dict]:
+    try:
+        problem = response.json()
+    except ValueError:
+        return []
+    errors = problem.get("errors") if isinstance(problem, dict) else None
+    return (
+        [error for error in errors if isinstance(error, dict)] if isinstance(errors, list) else []
+    )
 
 
 def _problem_message(response: requests.Response) -> str:
@@ -135,9 +148,12 @@ def engineers(filters: dict[str, Any]) -> list[dict]:
     return call("GET", "/trends/engineers", params=trend_params(filters))["items"]
 
 
-def lookup_engineer(name: str) -> str:
-    """The pseudonym of a name; the name goes in the body only and is never kept."""
-    return call("POST", "/engineers/lookup", json={"engineer": name})["engineer_code"]
+def lookup_engineers(names: list[str]) -> list[str]:
+    """The pseudonyms of up to 100 names in one call, in order; the names go in the body only and
+    are never kept (each counts against the caller's look-up limit)."""
+    items = call("POST", "/engineers/lookup/batch", json={"engineers": names})["items"]
+    codes = {item["engineer"]: item["engineer_code"] for item in items}
+    return [codes[index] for index in range(len(names))]
 
 
 def history(engineer_code: str, period_days: int) -> dict:
@@ -149,8 +165,9 @@ def alerts(status: str | None, team: str | None, limit: int = 500) -> list[dict]
     return call("GET", "/alerts", params={"status": status, "team": team, "limit": limit})["items"]
 
 
-def act_on_alert(alert_id: str, action: str) -> dict:
-    return call("POST", f"/alerts/{alert_id}/{action}")
+def decide_alerts(alert_ids: list[str], status: str) -> list[dict]:
+    """Acknowledge or resolve these alerts in one call: all of them, or none (ApiError)."""
+    return call("POST", "/alerts/decisions", json={"ids": alert_ids, "status": status})["items"]
 
 
 def start_import(content: bytes, media_type: str, dry_run: bool) -> dict:

@@ -1,7 +1,7 @@
 """The private roster's look-up: the browser sends the names of the manager's team (in the body),
-gets back their pseudonyms and keeps both in its own local storage. This server keeps nothing:
-each name is turned into its pseudonym by the API's look-up (one call per name, so each name
-counts against the caller's look-up limit and is audited as a look-up), never logged or stored."""
+gets back their pseudonyms and keeps both in its own local storage. This server keeps nothing: the
+names are turned into pseudonyms by one call of the API's batch look-up (each name counts against
+the caller's look-up limit; the call is audited as a look-up), never logged or stored."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Blueprint, request
 
 from dashboard_svc import api_client
 from dashboard_svc.api_client import ApiError
+from shared import domain
 from shared.api import Schema
 from shared.errors import BadRequest, Unprocessable
 
@@ -27,8 +28,7 @@ class LookupRequestSchema(Schema):
 
 @roster.post("/dashboard/roster/lookup")
 def lookup_names():
-    """`{"names": [...]}` → `{"items": [{"engineer_code"} or {"error"}, ...]}` in the same order;
-    after a refusal for the look-up limit the remaining names are not tried."""
+    """`{"names": [...]}` → `{"items": [{"engineer_code"} or {"error"}, ...]}` in the same order."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest("Send a JSON object with the names.")
@@ -39,18 +39,23 @@ def lookup_names():
             "The names cannot be looked up.",
             errors=[{"field": "names", "reason": _reason(error.messages)}],
         ) from None
-    items, stopped = [], None
-    for name in names:
-        if stopped:
-            items.append({"error": stopped})
-            continue
-        try:
-            items.append({"engineer_code": api_client.lookup_engineer(name.strip())})
-        except ApiError as error:
-            items.append({"error": error.message})
-            if error.status in (429, 503):
-                stopped = error.message
-    return {"items": items}
+    return {"items": look_up(names)}
+
+
+def look_up(names: list[str]) -> list[dict]:
+    """Each name's `{"engineer_code"}` or `{"error"}`, in order. A line that is not a name is
+    answered here and never sent; the names go in one batch look-up, and its refusal (the look-up
+    limit: a batch is refused whole) is each name's error."""
+    checked = [domain.check_engineer_name(name) for name in names]
+    valid = [result.normalized for result in checked if result.valid]
+    try:
+        codes = iter(api_client.lookup_engineers(valid) if valid else [])
+    except ApiError as error:
+        return [{"error": error.message if result.valid else result.message} for result in checked]
+    return [
+        {"engineer_code": next(codes)} if result.valid else {"error": result.message}
+        for result in checked
+    ]
 
 
 def _reason(messages) -> str:

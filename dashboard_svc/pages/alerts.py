@@ -1,6 +1,7 @@
 """Alerts to work through: open, acknowledged and resolved alerts (the tab is in the URL) with
-their evidence as a sentence; several at once can be acknowledged or resolved (managers for their
-teams, admins), each row links to the engineer's Compare History, and a CSV export."""
+their evidence as a sentence; several at once can be acknowledged or resolved in one call, all or
+none (managers for their teams, admins), each row links to the engineer's Compare History, and a CSV
+export."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ ORDER = 5
 # an open alert stays open whatever the period: those filters are not shown here.
 FILTERS = ("team", "root_cause")
 STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "all": "All"}
-ACTIONS = {ids.ALERT_ACK: ("ack", "acknowledged"), ids.ALERT_RESOLVE: ("resolve", "resolved")}
-MAX_SELECTED = 200
+DECISIONS = {ids.ALERT_ACK: "acknowledged", ids.ALERT_RESOLVE: "resolved"}
+MAX_SELECTED = 500  # what POST /alerts/decisions takes in one call
+ALL_OR_NONE = "not changed either: the selected alerts are changed all together or not at all"
 CAPTION = (
     "Open means fired and not yet acknowledged or resolved — the Overview card counts the same. "
     "The team and root-cause filters apply."
@@ -162,19 +164,25 @@ def alert_list(filters: dict) -> list[dict]:
     return [alert for alert in alerts if not cause or alert.get("category") == cause]
 
 
-def decide_all(selected: list[dict], action: str) -> dict:
-    """Acknowledge or resolve each selected alert (each one audited at the gateway); what was
-    done and what was refused, by pseudonym or team (the browser puts roster names in)."""
-    done, refused = [], []
-    for alert in selected[:MAX_SELECTED]:
-        subject = {key: alert.get(key) for key in ("rule", "engineer_code", "team")}
-        try:
-            api_client.act_on_alert(alert["id"], action)
-        except ApiError as error:
-            refused.append({**subject, "reason": error.message})
-        else:
-            done.append(subject)
-    return {"done": done, "refused": refused}
+def decide_all(selected: list[dict], status: str) -> dict:
+    """Acknowledge or resolve the selected alerts in one call, all or none (audited at the
+    gateway); what was done, or why each was not, by pseudonym or team (the browser puts roster
+    names in)."""
+    chosen = selected[:MAX_SELECTED]
+    subjects = [
+        {key: alert.get(key) for key in ("rule", "engineer_code", "team")} for alert in chosen
+    ]
+    try:
+        api_client.decide_alerts([alert["id"] for alert in chosen], status)
+    except ApiError as error:
+        at_fault = {item.get("id"): item.get("reason") for item in error.errors if "id" in item}
+        fallback = ALL_OR_NONE if at_fault else error.message
+        refused = [
+            {**subject, "reason": at_fault.get(alert["id"], fallback)}
+            for alert, subject in zip(chosen, subjects, strict=True)
+        ]
+        return {"done": [], "refused": refused}
+    return {"done": subjects, "refused": []}
 
 
 def register_callbacks(app: dash.Dash) -> None:
@@ -224,10 +232,10 @@ def register_callbacks(app: dash.Dash) -> None:
         prevent_initial_call=True,
     )
     def act(_ack, _resolve, selected):
-        action, status = ACTIONS[dash.callback_context.triggered_id]
+        status = DECISIONS[dash.callback_context.triggered_id]
         if not selected:
             return {"status": status, "done": [], "refused": [], "none": True}, dash.no_update
-        result = decide_all(selected, action)
+        result = decide_all(selected, status)
         return {"status": status, **result}, len(result["done"])
 
     # Roster names, selection and confirmations live in the browser (assets/roster.js): the

@@ -9,7 +9,9 @@ import pytest
 from flask import Flask, request
 
 from dashboard_svc.app import create_app
+from dashboard_svc.pages import alerts
 from devstack.testing import internal_headers
+from shared import domain
 from tests.common.servers import serve
 
 TOKEN = {"X-Forwarded-Access-Token": "a-token"}
@@ -24,20 +26,37 @@ def client(app_config):
     return create_app({**app_config, "gateway_url": "http://127.0.0.1:9"}).test_client()
 
 
+RESOLVED = "2b0c1d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+
+
 def fake_api(seen: list) -> Flask:
-    """An API that answers look-ups (`Nobody` is refused with 422, `Limit` with 429) and answers
-    401 to every other call, as the gateway does once the user's token is revoked."""
+    """An API that answers batch look-ups (one with `Limit Reached` is refused whole with 429) and
+    alert decisions (all or none: 409 naming RESOLVED when it is one of them), and answers 401 to
+    every other call, as the gateway does once the user's token is revoked."""
     api = Flask("fake-api")
 
-    @api.post("/api/v1/engineers/lookup")
+    @api.post("/api/v1/engineers/lookup/batch")
     def lookup():
-        name = request.get_json()["engineer"]
-        seen.append(name)
-        if name == "Limit Reached":
+        names = request.get_json()["engineers"]
+        seen.append(names)
+        if "Limit Reached" in names:
             return {"title": "Too Many Requests", "status": 429}, 429
-        if name == "Nobody Valid":
-            return {"title": "Unprocessable", "status": 422, "detail": "Invalid name."}, 422
-        return {"engineer_code": "eng_" + name.lower().replace(" ", "")}
+        return {
+            "items": [
+                {"engineer": index, "engineer_code": "eng_" + name.lower().replace(" ", "")}
+                for index, name in enumerate(names)
+            ]
+        }
+
+    @api.post("/api/v1/alerts/decisions")
+    def decide():
+        body = request.get_json()
+        seen.append(body)
+        if RESOLVED in body["ids"]:
+            index = body["ids"].index(RESOLVED)
+            error = {"field": f"ids.{index}", "id": RESOLVED, "reason": "Resolved already."}
+            return {"title": "Conflict", "status": 409, "errors": [error]}, 409
+        return {"items": [{"id": alert_id, "status": body["status"]} for alert_id in body["ids"]]}
 
     @api.route("/api/v1/<path:path>", methods=["GET", "POST"])
     def signed_out(path):
@@ -108,19 +127,31 @@ def test_a_callback_whose_api_call_gets_401_answers_401(with_api):
     assert response.json["status"] == 401
 
 
-def test_the_roster_look_up_answers_pseudonyms_in_order_and_stops_at_the_limit(with_api):
-    client, seen = with_api
-    names = ["Greta Dashwood", "Nobody Valid", "Bo Dashwood", "Limit Reached", "Never Asked"]
-    response = client.post(
+def roster_look_up(client, names):
+    return client.post(
         "/dashboard/roster/lookup", json={"names": names}, headers={**manager(), **TOKEN}
     )
+
+
+def test_the_roster_look_up_is_one_batch_call_answering_pseudonyms_in_order(with_api):
+    client, seen = with_api
+    names = ["Greta Dashwood", "Not4Name", "  Bo   Dashwood "]
+    response = roster_look_up(client, names)
     assert response.status_code == 200
     items = response.json["items"]
     assert items[0] == {"engineer_code": "eng_gretadashwood"}
-    assert "error" in items[1] and items[2] == {"engineer_code": "eng_bodashwood"}
-    assert "Too many requests" in items[3]["error"] and items[4] == items[3]
-    assert seen == names[:4], "one look-up per name (each counts), none after the limit"
-    assert not any(name in json.dumps(items) for name in names), "names are never echoed"
+    assert items[1] == {"error": domain.MESSAGES["invalid_engineer_name"]}
+    assert items[2] == {"engineer_code": "eng_bodashwood"}
+    assert seen == [["Greta Dashwood", "Bo Dashwood"]], "one call; a line that is no name unsent"
+    assert not any(name.strip() in json.dumps(items) for name in names), "names are never echoed"
+
+
+def test_a_roster_look_up_over_the_limit_adds_no_name(with_api):
+    client, seen = with_api
+    names = ["Greta Dashwood", "Limit Reached", "Bo Dashwood"]
+    items = roster_look_up(client, names).json["items"]
+    assert all("Too many requests" in item["error"] for item in items)
+    assert seen == [names], "one call, refused whole"
 
 
 @pytest.mark.parametrize(
@@ -140,3 +171,39 @@ def test_a_bad_roster_look_up_is_refused_without_echoing_a_name(with_api, body):
     assert response.status_code in (400, 422)
     assert "Greta" not in response.text and "xxxx" not in response.text
     assert seen == []
+
+
+SELECTED = [
+    {
+        "id": "0a0c1d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+        "rule": "recurring_issue",
+        "engineer_code": "eng_a",
+    },
+    {"id": RESOLVED, "rule": "recurring_issue", "engineer_code": "eng_b"},
+    {"id": "1a0c1d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "rule": "team_frequent_issue", "team": "emea-1"},
+]
+
+
+def test_bulk_acknowledge_is_one_call_and_says_what_was_done(with_api):
+    client, seen = with_api
+    chosen = [SELECTED[0], SELECTED[2]]
+    with client.application.test_request_context(headers={**manager(), **TOKEN}):
+        result = alerts.decide_all(chosen, "acknowledged")
+    assert seen == [{"ids": [SELECTED[0]["id"], SELECTED[2]["id"]], "status": "acknowledged"}]
+    assert result == {
+        "done": [
+            {"rule": "recurring_issue", "engineer_code": "eng_a", "team": None},
+            {"rule": "team_frequent_issue", "engineer_code": None, "team": "emea-1"},
+        ],
+        "refused": [],
+    }
+
+
+def test_a_refused_bulk_decision_changes_none_and_says_which_alert_was_at_fault(with_api):
+    client, seen = with_api
+    with client.application.test_request_context(headers={**manager(), **TOKEN}):
+        result = alerts.decide_all(SELECTED, "resolved")
+    assert len(seen) == 1 and seen[0]["status"] == "resolved"
+    assert result["done"] == []
+    reasons = [item["reason"] for item in result["refused"]]
+    assert reasons == [alerts.ALL_OR_NONE, "Resolved already.", alerts.ALL_OR_NONE]
