@@ -372,8 +372,9 @@ SETTINGS: tuple[Setting, ...] = (
         "RATE_LIMIT_LOOKUP",
         str,
         "120 per minute",
-        "Engineer look-ups (`POST /api/v1/engineers/lookup`, a name to its pseudonym) per "
-        "authenticated caller, within the API limit: testing many names is slow.",
+        "Engineer look-ups (`POST /api/v1/engineers/lookup`, a name to its pseudonym; each name "
+        "of a `…/lookup/batch` counts) per authenticated caller, within the API limit: testing "
+        "many names is slow.",
     ),
     Setting(
         "ALERT_WEBHOOK_URL",
