@@ -1,6 +1,6 @@
-"""Abuse limits at the gateway, counted in moving windows of the `limits` library: in Redis when
-REDIS_URL is set (every replica sees the same counts), else in this process, which production
-accepts only with RATE_LIMIT_STORAGE=memory (a single replica).
+"""Abuse limits at the gateway, counted in moving windows: in Redis (the `limits` library) when
+REDIS_URL is set (every replica sees the same counts), else in this process (gateway.windows),
+which production accepts only with RATE_LIMIT_STORAGE=memory (a single replica).
 
 Sign-in and client authentication count *failures* only, per client address and per account or
 client at that address, and the budget is checked before a password or secret is: whoever has the
@@ -25,6 +25,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from gateway import lookups, oidc
+from gateway.windows import MovingWindows
 from shared.config import ConfigError, Settings, secret_value
 from shared.errors import PROBLEM_MEDIA_TYPE, TooManyRequests, problem_body
 from shared.web import settings_of
@@ -44,11 +45,7 @@ class RateLimits:
     address nor what someone typed is kept in the storage (Redis included) or in a log line."""
 
     def __init__(self, storage_uri: str, key_secret: bytes, limits: dict[str, str]) -> None:
-        # wrap_exceptions: a storage that cannot be reached raises limits' StorageError, and the
-        # request goes on (a rate limit is not worth an outage).
-        self.windows = MovingWindowRateLimiter(
-            storage_from_string(storage_uri, wrap_exceptions=True)
-        )
+        self.windows = windows(storage_uri)
         self.key_secret = key_secret
         self.limits: dict[str, RateLimitItem] = {name: parse(text) for name, text in limits.items()}
 
@@ -87,6 +84,15 @@ class RateLimits:
             self.windows.hit(self.limits[name], name, key)
         except StorageError:
             _storage_unreachable(name)
+
+
+def windows(storage_uri: str) -> MovingWindows | MovingWindowRateLimiter:
+    """The moving windows the limits count in: this process's own for `memory://`, else limits'
+    in that storage (wrap_exceptions: a storage that cannot be reached raises limits'
+    StorageError, and the request goes on; a rate limit is not worth an outage)."""
+    if storage_uri == "memory://":
+        return MovingWindows()
+    return MovingWindowRateLimiter(storage_from_string(storage_uri, wrap_exceptions=True))
 
 
 def _storage_unreachable(name: str) -> None:

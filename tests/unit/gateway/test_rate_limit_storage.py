@@ -1,10 +1,13 @@
-"""The gateway's rate-limit counters: limits' stock storage and moving window, exact counts, budgets
+"""The gateway's rate-limit counters: moving windows in this process, exact counts, budgets
 that are looked at without being spent, and keys that hold neither an address nor what was typed."""
 
+import threading
+
 from flask import Flask
-from limits.storage import MemoryStorage
+from limits import parse
 
 from gateway.limits import RateLimits, register_rate_limits
+from gateway.windows import SWEEP_SECONDS, MovingWindows
 from shared.config import load_settings
 
 SECRET = b"k" * 32
@@ -53,5 +56,41 @@ def test_the_gateway_counts_in_memory_without_redis(tmp_path):
     for endpoint in ("oauth.issue_token", "oauth.revoke_token"):
         app.view_functions[endpoint] = lambda: ""
     limits = register_rate_limits(app)
-    assert isinstance(limits.windows.storage, MemoryStorage)
+    assert isinstance(limits.windows, MovingWindows)
     assert app.extensions["rate_limits"] is limits
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_events_leave_the_window_when_it_has_moved_past_them():
+    clock = Clock()
+    windows, limit = MovingWindows(clock), parse("2 per minute")
+    assert windows.hit(limit, "k") and not windows.test(limit, "k", cost=2)
+    clock.now += 30
+    assert windows.hit(limit, "k")
+    assert not windows.hit(limit, "k")  # refused, and not counted
+    assert windows.get_window_stats(limit, "k") == (1_060.0, 0)
+    clock.now += 30  # the first event is 60 s old: out of the window
+    assert windows.get_window_stats(limit, "k") == (1_090.0, 1)
+    assert windows.hit(limit, "k")
+    assert not windows.hit(limit, "other", cost=3)  # more than the limit at once: nothing counted
+    assert windows.test(limit, "other", cost=2)
+
+
+def test_counting_starts_no_thread_and_forgets_callers_whose_events_expired():
+    clock = Clock()
+    windows, limit = MovingWindows(clock), parse("5 per second")
+    threads = threading.active_count()
+    for caller in range(100):
+        assert windows.hit(limit, str(caller))
+    assert threading.active_count() == threads
+    clock.now += SWEEP_SECONDS
+    assert windows.hit(limit, "latest")
+    assert windows.get_window_stats(limit, "0") == (clock.now + 1, 5)
+    assert len(windows) == 2  # "latest", and "0" just looked at
