@@ -17,6 +17,10 @@ SESSION_FIELDS = (
     "updated_at",
 )
 
+# Each session of a page is read by primary key (the OFFSET 0 keeps the planner from turning
+# the lookups into a join): planned as a join, with the page's size unknown and the table's
+# statistics behind a bulk import, it became a scan of every session for every page, which
+# under an import of 100,000 rows ran into the statement timeout.
 # One statement, one snapshot: the page, the cursor after it and the feed's head after that
 # cursor. Only transactions older than every transaction still running are read, so a change
 # that commits later can never sort before a cursor already handed out. A log row is sliced from
@@ -82,7 +86,8 @@ SELECT json_build_object(
         FROM page p
         LEFT JOIN LATERAL (
             SELECT to_json(r) AS session
-            FROM (SELECT {fields} FROM sessions WHERE sessions.session_id = p.session_id) r
+            FROM (SELECT {fields} FROM sessions WHERE sessions.session_id = p.session_id
+                  OFFSET 0) r
         ) s ON p.operation <> 'delete'
     ), '[]'::json),
     'next_cursor', coalesce((SELECT cursor FROM page_end), %(after)s),

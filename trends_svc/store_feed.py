@@ -16,30 +16,42 @@ from psycopg import sql
 # change, and the old rows are those of the projection before the page.
 
 
+FEED_LOCK = 0x7C3E_7E4F  # next to the worker's and the evaluation's keys
+
+
 def lock_feed(conn: psycopg.Connection, *, wait: bool = True) -> dict | None:
     """The feed state (cursor, applied count, head), locked for this transaction: one applier at
-    a time. With `wait=False`, None at once when another transaction holds it."""
-    try:
-        with conn.transaction():  # a savepoint: a busy lock leaves the caller's transaction usable
-            return conn.execute(
-                "SELECT * FROM feed_state WHERE feed = 'sessions' FOR UPDATE"
-                + ("" if wait else " NOWAIT")
-            ).fetchone()
-    except psycopg.errors.LockNotAvailable:
+    a time. With `wait=False`, None at once when another transaction holds it.
+
+    The lock is a transaction-level advisory lock, not a row lock: a row lock would give the
+    transaction an id while it reads the next page over HTTP, and the feed hands out no change
+    committed after the oldest running transaction id, so the applier would hold back the very
+    changes it is about to read."""
+    if wait:
+        conn.execute("SELECT pg_advisory_xact_lock(%(key)s)", {"key": FEED_LOCK})
+    elif not conn.execute(
+        "SELECT pg_try_advisory_xact_lock(%(key)s) AS held", {"key": FEED_LOCK}
+    ).fetchone()["held"]:
         return None
+    return conn.execute("SELECT * FROM feed_state WHERE feed = 'sessions'").fetchone()
 
 
 def feed_state(conn: psycopg.Connection) -> dict:
     """Where the projection stands, without locking: the cursor, changes applied, the feed's
-    pending changes and the age of the oldest of them as of the last page read."""
-    return conn.execute(
-        """
+    pending changes and the age of the oldest of them as of the last page read.
+
+    Read in a transaction of its own when none is open: a read that left one open would make
+    a catch-up that follows apply its pages as savepoints of that transaction, whose id then
+    holds the feed back (no change committed after it is handed out) until it ends."""
+    with conn.transaction():
+        return conn.execute(
+            """
         SELECT cursor, applied, applied_through, pending, updated_at,
                CASE WHEN pending > 0 THEN greatest(extract(epoch FROM now() - pending_since), 0)
                     ELSE 0 END::float8 AS lag_seconds
         FROM feed_state WHERE feed = 'sessions'
         """
-    ).fetchone()
+        ).fetchone()
 
 
 def save_feed(

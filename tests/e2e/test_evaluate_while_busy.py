@@ -9,7 +9,7 @@ import psycopg
 import requests
 
 from tests.common.builders import make_session
-from trends_svc import store_alerts, worker
+from trends_svc import store_alerts, store_feed, worker
 
 CLIENT_TIMEOUT = 8  # the database's statement timeout is 15 s: a call that waits fails here
 
@@ -20,7 +20,7 @@ def evaluate(admin) -> requests.Response:
 
 def test_evaluate_answers_while_the_feed_is_held(platform_db, admin):
     with psycopg.connect(platform_db, options="-c search_path=trends") as holder:
-        holder.execute("SELECT cursor FROM feed_state WHERE feed = 'sessions' FOR UPDATE")
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [store_feed.FEED_LOCK])
         response = evaluate(admin)
     assert response.status_code == 200, response.text
     body = response.json()
