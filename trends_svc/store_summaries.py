@@ -114,25 +114,29 @@ def weekly_summary(
     conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
 ) -> list[dict]:
     """The spec's weekly trend summary: week, sessions, mean sentiment and confidence, most
-    common root cause, per team and region; from the rollup, or the projection for a language."""
+    common root cause (the first by name of a tie), per team and region; from the rollups (the
+    language rollup for a language).
+
+    One aggregate over the rollup's rows, no join: the window-and-join form it replaces was
+    estimated at one row, and once the pooled connection's prepared statement went to a generic
+    plan (its sixth run), that plan nested the join loops: 15-28 s for every team over a year at
+    1,000,000 sessions, against 0.2 s before."""
     return conn.execute(
         f"""
-        WITH rows AS (
-            SELECT * FROM {_team_weeks(filters)} WHERE {_ROLLUP_FILTERS}
-        ), causes AS (
-            SELECT week, team, region, root_cause, sum(sessions) AS n,
-                   row_number() OVER (PARTITION BY week, team, region
-                                      ORDER BY sum(sessions) DESC, root_cause) AS rank
-            FROM rows GROUP BY week, team, region, root_cause
+        WITH causes AS (
+            SELECT week, team, region, root_cause, sum(sessions) AS sessions,
+                   sum(sentiment_sum) AS sentiment_sum, sum(confidence_sum) AS confidence_sum
+            FROM {_team_weeks(filters)} WHERE {_ROLLUP_FILTERS}
+            GROUP BY week, team, region, root_cause
         )
-        SELECT r.week, r.team, NULLIF(r.region, '') AS region, sum(r.sessions)::int AS sessions,
-               sum(r.sentiment_sum) / sum(r.sessions) AS mean_sentiment,
-               sum(r.confidence_sum) / sum(r.sessions) AS mean_confidence,
-               max(c.root_cause) AS most_common_root_cause
-        FROM rows r
-        JOIN causes c ON c.week = r.week AND c.team = r.team AND c.region = r.region AND c.rank = 1
-        GROUP BY r.week, r.team, r.region
-        ORDER BY r.week, r.team, r.region
+        SELECT week, team, NULLIF(region, '') AS region, sum(sessions)::int AS sessions,
+               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
+               sum(confidence_sum) / sum(sessions) AS mean_confidence,
+               (array_agg(root_cause ORDER BY sessions DESC, root_cause))[1]
+                   AS most_common_root_cause
+        FROM causes
+        GROUP BY week, team, region
+        ORDER BY week, team, region
         """,
         _rollup_params(filters, teams),
     ).fetchall()
@@ -159,8 +163,8 @@ def language_summary(
 def root_cause_summary(
     conn: psycopg.Connection, filters: dict[str, Any], teams: Sequence[str] | None
 ) -> list[dict]:
-    """Sessions and means per week and root cause; from the rollup, or the projection for a
-    language."""
+    """Sessions and means per week and root cause; from the rollups (the language rollup for a
+    language)."""
     return conn.execute(
         f"""
         SELECT week, root_cause, sum(sessions)::int AS sessions,
@@ -221,19 +225,18 @@ _ROLLUP_FILTERS = """(%(team)s::text IS NULL OR team = %(team)s)
           AND (%(to)s::timestamptz IS NULL OR week < %(to)s::date)"""
 
 
-# team_weekly's rows computed from the projection, for the sessions in one output language (the
-# rollup has no language; team_language_weekly counts a session once per language it has).
+# team_weekly's rows for the sessions in one output language, from team_language_weekly: a
+# session counts once under each language it has, and its languages are distinct (persistence
+# drops repeated codes), so one language's rows count each of its sessions exactly once. The
+# projection is never read: a language filter costs what the unfiltered summary costs.
 _TEAM_WEEKS_IN_LANGUAGE = """(
-            SELECT team, coalesce(region, '') AS region,
-                   date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week, root_cause,
-                   1 AS sessions, sentiment_score AS sentiment_sum,
-                   confidence_overall AS confidence_sum
-            FROM sessions WHERE %(language)s = ANY(languages)
+            SELECT team, region, week, root_cause, sessions, sentiment_sum, confidence_sum
+            FROM team_language_weekly WHERE language = %(language)s
         ) AS team_weeks"""
 
 
 def _team_weeks(filters: dict[str, Any]) -> str:
-    """The team_weekly rollup, or with a language filter the same rows from the projection."""
+    """The team_weekly rollup, or with a language filter the same rows of that language."""
     return "team_weekly" if filters.get("language") is None else _TEAM_WEEKS_IN_LANGUAGE
 
 

@@ -1,6 +1,7 @@
 """Trend summaries for the dashboard: weekly, root causes, languages and the engineers list,
 with filters and a manager's team scope."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -146,9 +147,32 @@ def test_language_filter_applies_to_weekly_and_root_cause_summaries(trends_app, 
     assert client.get("/api/v1/trends/weekly?language=XX", headers=admin()).status_code == 422
 
 
+def test_weekly_summary_names_the_most_common_root_cause_first_by_name_on_a_tie(trends_app, feed):
+    feed(
+        change("eng_a", days_ago=1, root_cause="process_issue", sentiment=0.2),
+        change("eng_b", days_ago=1, root_cause="knowledge_gap", sentiment=0.4),
+        change("eng_c", days_ago=1, root_cause="other", sentiment=0.6, languages=("DE",)),
+        change("eng_a", days_ago=8, root_cause="process_issue", languages=("DE",)),
+        change("eng_b", days_ago=8, root_cause="other", languages=("DE",)),
+        change("eng_c", days_ago=8, root_cause="other", languages=("DE",)),
+    )
+    client = trends_app.test_client()
+    weekly = client.get("/api/v1/trends/weekly", headers=admin()).json["items"]
+    assert [(row["week"], row["sessions"], row["most_common_root_cause"]) for row in weekly] == [
+        ("2026-06-22", 3, "other"),
+        ("2026-06-29", 3, "knowledge_gap"),
+    ]
+    assert round(weekly[1]["mean_sentiment"], 9) == 0.4
+    german = client.get("/api/v1/trends/weekly?language=DE", headers=admin()).json["items"]
+    assert [(row["week"], row["sessions"], row["most_common_root_cause"]) for row in german] == [
+        ("2026-06-22", 3, "other"),
+        ("2026-06-29", 1, "other"),
+    ]
+
+
 @pytest.mark.parametrize("path", ["/api/v1/trends/weekly", "/api/v1/trends/root-causes"])
 def test_language_filter_matching_every_session_answers_as_the_rollup_does(trends_app, feed, path):
-    """With a language every session has, the projection path gives the rollup's answer: same
+    """With a language every session has, the language rollup gives the team rollup's answer: same
     weeks (Monday, UTC), same from/to bounds, unknown region as null."""
     feed(
         change("eng_a", days_ago=1, root_cause="knowledge_gap", sentiment=0.2, confidence=0.6),
@@ -165,6 +189,74 @@ def test_language_filter_matching_every_session_answers_as_the_rollup_does(trend
         by_language = client.get(f"{path}?{query}&language=EN", headers=admin()).json["items"]
         assert rollup, query
         assert rounded(by_language) == rounded(rollup), query
+
+
+# The language summaries computed from the projection's sessions, the reference for the rollup.
+PROJECTED_BY_LANGUAGE = """
+    SELECT date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week, team,
+           root_cause, count(*)::int AS sessions, avg(sentiment_score) AS mean_sentiment
+    FROM sessions WHERE %(language)s = ANY(languages)
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+
+def test_language_filter_follows_updates_and_deletes_as_the_projection_does(trends_app, feed, conn):
+    """The language path reads the language rollup: after sessions change language, team, week
+    and cause, and some are deleted, it answers what the projection's sessions say."""
+    moved, dropped = str(uuid.uuid4()), str(uuid.uuid4())
+    feed(
+        change("eng_a", days_ago=1, languages=("EN", "DE"), session_id=moved, sentiment=0.1),
+        change("eng_a", days_ago=2, languages=("DE",), root_cause="other", sentiment=0.3),
+        change("eng_b", days_ago=9, languages=("DE", "FR"), session_id=dropped, sentiment=0.7),
+        change("eng_c", team="apac-1", region="APAC", days_ago=3, languages=("DE",)),
+    )
+    feed(
+        change(
+            "eng_a",
+            team="apac-1",
+            region="APAC",
+            days_ago=10,
+            languages=("FR",),
+            root_cause="process_issue",
+            session_id=moved,
+        ),
+        change(operation="delete", session_id=dropped),
+        change("eng_d", days_ago=2, languages=("EN", "DE"), root_cause="other", sentiment=0.9),
+    )
+    client = trends_app.test_client()
+    for language in ("DE", "FR", "EN"):
+        expected = conn.execute(PROJECTED_BY_LANGUAGE, {"language": language}).fetchall()
+        causes = client.get(
+            f"/api/v1/trends/root-causes?language={language}", headers=admin()
+        ).json["items"]
+        weekly = client.get(f"/api/v1/trends/weekly?language={language}", headers=admin()).json
+        by_week_and_cause = {}
+        for row in expected:
+            key = (row["week"].isoformat(), row["root_cause"])
+            sessions, total = by_week_and_cause.get(key, (0, 0.0))
+            by_week_and_cause[key] = (
+                sessions + row["sessions"],
+                total + row["mean_sentiment"] * row["sessions"],
+            )
+        assert {
+            (row["week"], row["root_cause"]): (row["sessions"], round(row["mean_sentiment"], 9))
+            for row in causes
+        } == {
+            key: (sessions, round(total / sessions, 9))
+            for key, (sessions, total) in by_week_and_cause.items()
+        }, language
+        assert sorted((row["week"], row["team"], row["sessions"]) for row in weekly["items"]) == [
+            (row["week"].isoformat(), row["team"], row["sessions"])
+            for row in conn.execute(
+                "SELECT week, team, sum(sessions)::int AS sessions FROM ("
+                + PROJECTED_BY_LANGUAGE
+                + ") AS rows GROUP BY 1, 2 ORDER BY 1, 2",
+                {"language": language},
+            ).fetchall()
+        ], language
+    # the moved session left DE for FR: one German session fewer in its old week and team
+    german = client.get("/api/v1/trends/weekly?language=DE&team=emea-1", headers=admin()).json
+    assert sum(row["sessions"] for row in german["items"]) == 2
 
 
 def rounded(rows):
