@@ -1,26 +1,35 @@
 """The dashboard's Overview at scale: the API calls behind it (through the gateway, as a manager,
 the baseline) and the Dash callbacks of a first load and of every kind of filter change (the
-filter bar's callback, then the Overview's). Called by bench/run.py (`--only dashboard`)."""
+filter bar's callback, then the Overview's), each with the CPU time it costs the platform's
+processes (steadier than wall time on a shared machine). Called by bench/run.py (`--only
+dashboard`)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import psycopg
 import requests
 
+from bench.imports import cpu_seconds, postgres_pid
 from bench.trends import generate, timed
 from dashboard_svc import filters as dashboard_filters
 from shared.tokens import Principal, sign_internal_token
 
 TEAM = "team-7"
-# (name, the control that changes, its new value): one of each filter the bar offers
+# The processes a filter change reaches, whose CPU time per callback is reported.
+PROCESSES = ("dashboard", "gateway", "trends")
+# (name, the control that changes, its new value): one of each filter the bar offers. The root
+# cause is the one the generated data give TEAM's sessions (bench.trends.generate), so that the
+# filtered answer is not empty.
 FILTER_CHANGES = (
     ("period: last 30 days", "filter-preset.value", "30d"),
     ("period: this quarter", "filter-preset.value", "this_quarter"),
     ("team", "filter-team.value", TEAM),
     ("region", "filter-region.value", "EMEA"),
     ("language", "filter-language.value", "DE"),
-    ("root cause", "filter-root-cause.value", "knowledge_gap"),
+    ("root cause", "filter-root-cause.value", "analytical_error"),
 )
 CONTROL_KEYS = {
     "filter-preset.value": "preset",
@@ -73,6 +82,25 @@ def control_values(chosen: dict) -> dict:
     }
 
 
+def platform_pids(db_url: str, running) -> dict[str, int]:
+    """The pids of the processes a filter change reaches: the services and PostgreSQL's
+    postmaster (whose descendants are the backends)."""
+    with psycopg.connect(db_url) as conn:
+        data_directory = conn.execute("SHOW data_directory").fetchone()[0]
+    pids = {name: running.children[name].pid for name in PROCESSES}
+    return {**pids, "postgres": postgres_pid(Path(data_directory))}
+
+
+def timed_with_cpu(call, count: int, pids: dict[str, int]) -> dict:
+    """`timed`'s p50/p95 and `cpu_ms`: each process's CPU milliseconds per call."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    figures = timed(call, count)
+    figures["cpu_ms"] = {
+        name: (cpu_seconds(pid) - before[name]) * 1000 / count for name, pid in pids.items()
+    }
+    return figures
+
+
 def bench_dashboard(
     db_url: str, running, manager_token: str, gateway_key, rows: int, calls: int
 ) -> dict:
@@ -100,6 +128,14 @@ def bench_dashboard(
             lambda i: api.get(
                 f"{gateway}/api/v1/trends/weekly",
                 params={**params(chosen), "language": "DE"},
+                timeout=30,
+            ).raise_for_status(),
+            calls,
+        ),
+        "causes_both": timed(
+            lambda i: api.get(
+                f"{gateway}/api/v1/trends/root-causes",
+                params={"from": earlier["from"], "to": chosen["to"]},
                 timeout=30,
             ).raise_for_status(),
             calls,
@@ -153,9 +189,11 @@ def bench_dashboard(
 
         return run
 
-    figures["first_load"] = timed(first_load, calls)
+    pids = platform_pids(db_url, running)
+    figures["first_load"] = timed_with_cpu(first_load, calls, pids)
     figures["changes"] = {
-        name: timed(change(control, value), calls) for name, control, value in FILTER_CHANGES
+        name: timed_with_cpu(change(control, value), calls, pids)
+        for name, control, value in FILTER_CHANGES
     }
     figures["rows"] = rows
     return figures
@@ -171,11 +209,17 @@ def dashboard_report(figures: dict, meta: dict) -> str:
             "GET /trends/weekly, 6 months, language DE (the language change's call)",
             figures["weekly_language"],
         ),
+        (
+            "GET /trends/root-causes, one team, both periods (12 months: Overview's one trend "
+            "call since 2026-12-07)",
+            figures["causes_both"],
+        ),
     ]
     callback_rows = [("first load (filter bar + Overview)", figures["first_load"])] + [
         (f"filter change: {name}", value) for name, value in figures["changes"].items()
     ]
     worst = max(value["p95"] for _, value in callback_rows)
+    names = (*PROCESSES, "postgres")
     lines = [
         f"## Dashboard Overview at {figures['rows']:,} sessions",
         "",
@@ -184,16 +228,23 @@ def dashboard_report(figures: dict, meta: dict) -> str:
         "default filters (last 6 months). Times are taken on loopback, so they are the server's "
         "time plus well under a millisecond. A first load and each filter change are two Dash "
         "callbacks, one after the other: the filter bar's (URL and controls to the filter store) "
-        "and the Overview's (three API calls through the gateway, the cards and the chart).",
+        "and the Overview's (its API calls through the gateway, the cards and the chart). The "
+        "CPU columns are the milliseconds of CPU time each process (with its workers; "
+        "PostgreSQL with its backends) spent per callback pair, over all of its runs. The ratio "
+        "column divides by the sum of the p50s of the first three API calls (the three Overview "
+        "made until 2026-12-07).",
         "",
         "| API call behind Overview (baseline) | p50 (ms) | p95 (ms) |",
         "|---|---|---|",
         *[f"| {name} | {value['p50']:.1f} | {value['p95']:.1f} |" for name, value in api_rows],
         "",
-        "| callbacks | p50 (ms) | p95 (ms) | p50 / API calls' p50 |",
-        "|---|---|---|---|",
+        "| callbacks | p50 (ms) | p95 (ms) | p50 / API calls' p50 | CPU ms: dashboard "
+        "| gateway | trends | PostgreSQL |",
+        "|---|---|---|---|---|---|---|---|",
         *[
-            f"| {name} | {value['p50']:.1f} | {value['p95']:.1f} | {value['p50'] / baseline:.2f} |"
+            f"| {name} | {value['p50']:.1f} | {value['p95']:.1f} | {value['p50'] / baseline:.2f} | "
+            + " | ".join(f"{value['cpu_ms'][process]:.1f}" for process in names)
+            + " |"
             for name, value in callback_rows
         ],
         "",
