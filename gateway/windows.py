@@ -9,8 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from limits import RateLimitItem
-from limits.util import WindowStats
+from limits import RateLimitItem, WindowStats
 
 # How often keys whose every event has expired are dropped (a caller seen once is not kept).
 SWEEP_SECONDS = 60.0
