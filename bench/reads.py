@@ -5,6 +5,7 @@ bench/run.py (`make bench`)."""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def bench_reads(targets: dict[str, tuple[str, dict]], rounds: int, seconds: floa
     """Each GET at concurrency 1 (latency) and 16 (throughput) against each target; the targets
     take turns within every round, so that a slower minute of the machine hits all of them."""
     session_id = existing_session_id(*targets["direct"])
-    figures: dict = {}
+    figures: dict = {"load": [os.getloadavg()[0]]}
     for key, (_, template) in PATHS.items():
         path = template.format(session_id=session_id)
         figures[key] = {}
@@ -64,6 +65,7 @@ def bench_reads(targets: dict[str, tuple[str, dict]], rounds: int, seconds: floa
                 }
                 for name, results in runs.items()
             }
+    figures["load"].append(os.getloadavg()[0])
     return figures
 
 
@@ -91,7 +93,9 @@ def report(figures: dict, verification: dict, meta: dict) -> str:
         "",
         f"Measured {meta['date']} on {meta['machine']} ({meta['rounds']} rounds of "
         f"{meta['seconds']} s per target, call and concurrency, targets taking turns; medians; "
-        "load generator on the same machine). Through the gateway with a qa_lead client's access "
+        "load generator on the same machine; load average "
+        f"{figures['load'][0]:.1f} at the start, {figures['load'][-1]:.1f} at the end). "
+        "Through the gateway with a qa_lead client's access "
         "token (RS256, checked against the JWKS: signature, `iss`, `aud`, `exp`, `nbf`, `typ`), "
         "then the role rule, a fresh internal token and the forwarded call; direct: the same "
         "call to persistence_svc with an internal token.",
