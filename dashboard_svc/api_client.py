@@ -156,8 +156,9 @@ def lookup_engineers(names: list[str]) -> list[str]:
     return [codes[index] for index in range(len(names))]
 
 
-def history(engineer_code: str, period_days: int) -> dict:
-    return call("GET", f"/history/{engineer_code}", params={"period_days": period_days})
+def history(engineer_code: str, period_days: int, until: str | None = None) -> dict:
+    params = {"period_days": period_days, **({"until": until} if until else {})}
+    return call("GET", f"/history/{engineer_code}", params=params)
 
 
 def alerts(status: str | None, team: str | None, limit: int = 500) -> list[dict]:

@@ -104,6 +104,15 @@ def period_days(filters: dict[str, Any]) -> int:
     return max(1, min(365, (end - start).days + 1))
 
 
+def period_until(filters: dict[str, Any], now: date | None = None) -> str | None:
+    """Where Compare History's current period ends: the end of the chosen period when that is
+    before today (a previous quarter, a past custom range), else None (now)."""
+    end = date.fromisoformat(filters["end"])
+    if end >= (now or today()):
+        return None
+    return _instant(end + timedelta(days=1))
+
+
 def _date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text) if text else None

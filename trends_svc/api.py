@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, request
 from flask.views import MethodView
 
@@ -49,17 +51,18 @@ def check_engineer_code(engineer_code: str) -> None:
         raise Unprocessable(errors=[field_error("engineer_code", NOT_AN_ENGINEER_CODE)])
 
 
-def engineer_history(engineer_code: str, period_days: int) -> dict:
+def engineer_history(engineer_code: str, period_days: int, until: datetime | None = None) -> dict:
     """The caller's part of an engineer's history: for a team-scoped caller only their teams'
     sessions and alerts count, and the answer is 404 (as for an engineer with no history at all)
     when the engineer has no session in them. For the callers that store sessions it counts every
     write committed before the call (the projection is first brought to the feed's end, waiting at
-    most 2 s); readers get the projection as it is, however busy the feed."""
+    most 2 s); readers get the projection as it is, however busy the feed. The current period
+    ends at `until` (a past quarter) or now."""
     scope = team_scope()
     with db.connection() as conn:
         if current_principal().has_role("agent", "admin"):  # the callers that store sessions
             history.catch_up_with_writes(conn, current_app.extensions["feed"], engineer_code)
-        answer = history.compare(conn, engineer_code, period_days, teams=scope)
+        answer = history.compare(conn, engineer_code, period_days, now=until, teams=scope)
     if scope is not None and answer["team"] is None:
         raise NotFound("No history for this engineer.")
     return answer
@@ -80,7 +83,7 @@ class CompareHistory(MethodView):
         code = data.get("engineer_code") or pseudonym(
             data["engineer"], current_app.extensions["pseudonym_key"]
         )
-        return engineer_history(code, data["period_days"])
+        return engineer_history(code, data["period_days"], data.get("until"))
 
 
 @blp.route("/history/<string:engineer_code>")
@@ -95,7 +98,7 @@ class EngineerHistory(MethodView):
         The same answer as Compare History, addressed by `engineer_code`.
         """
         check_engineer_code(engineer_code)
-        return engineer_history(engineer_code, args["period_days"])
+        return engineer_history(engineer_code, args["period_days"], args.get("until"))
 
 
 @blp.route("/trends/weekly")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from shared import domain
@@ -20,6 +22,13 @@ class CompareSchema(Schema):
     )
     engineer_code = fields.String(metadata={"description": "Pseudonym instead of a name."})
     period_days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+    until = fields.AwareDateTime(
+        metadata={"description": "End of the current period (default now; not in the future)."}
+    )
+
+    @validates("until")
+    def _until_not_ahead(self, value: datetime, **_kwargs) -> None:
+        check_until(value)
 
     @validates("engineer_code")
     def _engineer_code_format(self, value: str, **_kwargs) -> None:
@@ -42,6 +51,23 @@ class CompareSchema(Schema):
 
 class HistoryArgsSchema(Schema):
     period_days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+    until = fields.AwareDateTime(
+        metadata={"description": "End of the current period (default now; not in the future)."}
+    )
+
+    @validates("until")
+    def _until_not_ahead(self, value: datetime, **_kwargs) -> None:
+        check_until(value)
+
+
+UNTIL_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_until(value: datetime) -> None:
+    """A period may end in the past (a previous quarter) but not in the future: its sessions
+    would not exist yet and "previous period" would mean something else."""
+    if value > datetime.now(UTC) + UNTIL_CLOCK_SKEW:
+        raise ValidationError("Must not be in the future.")
 
 
 class PeriodSchema(Schema):

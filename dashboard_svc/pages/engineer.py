@@ -10,7 +10,7 @@ from dash import ClientsideFunction, Input, Output, dcc, html
 from dashboard_svc import api_client, figures, ids
 from dashboard_svc.api_client import ApiError
 from dashboard_svc.components import change_text, fmt, grid, kpi_card, loading, message
-from dashboard_svc.filters import period_days
+from dashboard_svc.filters import period_days, period_until
 from shared.pseudonyms import is_engineer_code
 
 PATH = "/engineers/history"
@@ -123,10 +123,13 @@ def register_callbacks(app: dash.Dash) -> None:
     def update_history(code, filters):
         if not filters:
             return (dash.no_update,) * 7
-        days = period_days(filters)
+        days, until = period_days(filters), period_until(filters)
         note = (
             f"The last {days} days compared with the {days} days before "
             "(as long as the period chosen above)."
+            if until is None
+            else f"The {days} days to {filters['end']} compared with the {days} days before "
+            "(the period chosen above)."
         )
         if not is_engineer_code(code or ""):
             empty = figures.empty_figure("Weekly timeline", "Not an engineer pseudonym.")
@@ -140,7 +143,7 @@ def register_callbacks(app: dash.Dash) -> None:
                 note,
             )
         try:
-            answer = api_client.history(code, days)
+            answer = api_client.history(code, days, until)
         except ApiError as error:
             empty = figures.empty_figure("Weekly timeline", error.message)
             return [], empty, empty, "", [], message(error), note
