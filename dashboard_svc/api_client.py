@@ -161,9 +161,13 @@ def history(engineer_code: str, period_days: int, until: str | None = None) -> d
     return call("GET", f"/history/{engineer_code}", params=params)
 
 
-def alerts(status: str | None, team: str | None, limit: int = 500) -> list[dict]:
-    """Alerts of one status (`open`: fired and not yet acknowledged or resolved), newest first."""
-    return call("GET", "/alerts", params={"status": status, "team": team, "limit": limit})["items"]
+def alerts(
+    status: str | None, team: str | None, category: str | None = None, limit: int = 500
+) -> list[dict]:
+    """Alerts of one status (`open`: fired and not yet acknowledged or resolved), newest first;
+    with `category`, those about that root cause."""
+    params = {"status": status, "team": team, "category": category, "limit": limit}
+    return call("GET", "/alerts", params=params)["items"]
 
 
 def decide_alerts(alert_ids: list[str], status: str) -> list[dict]:

@@ -11,7 +11,7 @@ from shared.errors import BadRequest, Forbidden, ServiceUnavailable
 
 downloads = Blueprint("downloads", __name__)
 SESSION_KEYS = ("format", "team", "region", "language", "root_cause", "from", "to")
-ALERT_KEYS = ("format", "status", "team", "rule")
+ALERT_KEYS = ("format", "status", "team", "rule", "category")
 PASSED_HEADERS = ("Content-Type", "Content-Disposition")
 
 

@@ -178,6 +178,10 @@ class AlertArgsSchema(PageArgsSchema):
     rule = fields.String(validate=validate.OneOf(RULES))
     team = fields.String(validate=TEAM)
     engineer_code = fields.String(validate=validate.Length(1, 64))
+    category = fields.String(
+        validate=validate.OneOf(domain.ROOT_CAUSES),
+        metadata={"description": "The root cause an alert is about (recurring-issue alerts)."},
+    )
 
 
 class AlertExportArgsSchema(Schema):
@@ -189,6 +193,10 @@ class AlertExportArgsSchema(Schema):
     rule = fields.String(validate=validate.OneOf(RULES))
     team = fields.String(validate=TEAM)
     engineer_code = fields.String(validate=validate.Length(1, 64))
+    category = fields.String(
+        validate=validate.OneOf(domain.ROOT_CAUSES),
+        metadata={"description": "The root cause an alert is about (recurring-issue alerts)."},
+    )
 
 
 class AlertPageSchema(Schema):

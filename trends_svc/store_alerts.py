@@ -192,6 +192,7 @@ def list_alerts(
           AND (%(rule)s::text IS NULL OR rule = %(rule)s)
           AND (%(team)s::text IS NULL OR team = %(team)s)
           AND (%(engineer_code)s::text IS NULL OR engineer_code = %(engineer_code)s)
+          AND (%(category)s::text IS NULL OR category = %(category)s)
           AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
           AND (%(after_at)s::timestamptz IS NULL
                OR (opened_at, alert_id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
@@ -203,6 +204,7 @@ def list_alerts(
             "rule": filters.get("rule"),
             "team": filters.get("team"),
             "engineer_code": filters.get("engineer_code"),
+            "category": filters.get("category"),
             "teams": team_list(teams),
             "after_at": after[0] if after else None,
             "after_id": after[1] if after else None,

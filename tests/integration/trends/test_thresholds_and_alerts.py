@@ -181,3 +181,22 @@ def test_a_forged_alert_cursor_is_a_400_not_a_database_error(trends_app):
         response = client.get(f"/api/v1/alerts?cursor={encode_cursor(values)}", headers=admin())
         assert response.status_code == 400, response.json
         assert response.json["errors"][0]["field"] == "cursor"
+
+
+def test_alerts_and_their_export_filter_by_root_cause(trends_app, conn, feed):
+    feed(
+        *[change(engineer="eng_k", days_ago=d) for d in (1, 2, 3)],
+        *[change(engineer="eng_p", root_cause="process_issue", days_ago=d) for d in (1, 2, 3)],
+    )
+    with conn.transaction():
+        alerts.reconcile(conn, NOW)
+    client = trends_app.test_client()
+    listed = client.get("/api/v1/alerts?category=process_issue", headers=admin()).json["items"]
+    assert [(a["engineer_code"], a["category"]) for a in listed] == [("eng_p", "process_issue")]
+    exported = client.get(
+        "/api/v1/alerts/export?format=json&category=knowledge_gap", headers=admin()
+    ).json
+    assert [(a["engineer_code"], a["category"]) for a in exported] == [("eng_k", "knowledge_gap")]
+    wrong = client.get("/api/v1/alerts?category=bad_luck", headers=admin())
+    assert wrong.status_code == 422
+    assert wrong.json["errors"][0]["field"] == "category"
