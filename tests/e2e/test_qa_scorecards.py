@@ -42,7 +42,10 @@ def bearer(*roles: str, subject: str, name: str = "") -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-LEAD = bearer("qa_lead", subject="3f1c0d6e-lead", name="Quinn QA")
+def lead() -> dict[str, str]:
+    """The QA lead's headers, signed when used: a token signed at import expires before a
+    test that runs late in a long suite reaches it."""
+    return bearer("qa_lead", subject="3f1c0d6e-lead", name="Quinn QA")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,7 @@ def session_id(qa_url):
         timeout=10,
     )
     assert reported.status_code == 201, reported.text
-    card = requests.post(f"{qa_url}/api/v1/qa/scorecards", json=CARD, headers=LEAD, timeout=10)
+    card = requests.post(f"{qa_url}/api/v1/qa/scorecards", json=CARD, headers=lead(), timeout=10)
     assert card.status_code == 201, card.text
     return session
 
@@ -97,7 +100,7 @@ def press_tab_until(page, name: str, limit: int = 40) -> None:
 
 
 def test_a_qa_lead_scores_a_session_with_the_keyboard_only(new_page, qa_url, session_id):
-    page = new_page(extra_http_headers=LEAD)
+    page = new_page(extra_http_headers=lead())
     page.goto(f"{qa_url}/qa/sessions/{session_id}")
     criteria = page.locator("#scorecard fieldset.criterion legend").all_inner_texts()
     assert [text.split(" weight")[0] for text in criteria] == [c["label"] for c in CARD["criteria"]]
@@ -128,7 +131,7 @@ def test_a_qa_lead_scores_a_session_with_the_keyboard_only(new_page, qa_url, ses
     assert checked == ["4", "na", "fail"]
     save_screenshot(page, "qa-ui-scorecard")
 
-    report = requests.get(f"{qa_url}/api/v1/qa/quality", headers=LEAD, timeout=10).json()
+    report = requests.get(f"{qa_url}/api/v1/qa/quality", headers=lead(), timeout=10).json()
     assert report["items"] == [
         {
             "agent_version": "3.7.1",
