@@ -23,9 +23,14 @@ install: $(INSTALLED) ## Create .venv and install the project with its test and 
 run: $(INSTALLED) ## Start PostgreSQL, migrate, seed demo data and run every service (Ctrl-C stops)
 	$(PY) -m devstack.stack run
 
+# The suite's files are spread over one pytest worker per core (pytest-xdist; a file's tests stay
+# on one worker, so its module fixtures start once); each worker starts its own PostgreSQL and
+# platform processes on free ports. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+
 test: $(INSTALLED) test-tools ## Lint, then the whole test suite against real PostgreSQL with coverage (and its 15 slowest tests)
 	$(PY) -m ruff check .
-	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term --cov-fail-under=80 --durations=15 $(PYTEST_ARGS)
 
 # What the suite needs beyond Python (the README's "Running the tests" lists each with its install
 # command; .ci/run installs them on a fresh machine): say what is missing before a 20-minute run
