@@ -42,24 +42,30 @@ def create_app(config: dict | None = None) -> Flask:
     app = build_app("gateway", __name__, config)
     register_trusted_proxies(app)
     register_database(app, schema="gateway")
-    register_browser_sessions(app)
-    settings = settings_of(app)
-    key_ring = KeyRing(
-        ensure_keys(settings), activation_delay=settings.gateway_key_activation_seconds
-    )
-    register_provider(app, key_ring)
-    register_bearer_auth(app, key_ring)
-    register_login(app)
-    register_api(app, [audit_api])
-    register_erasure(app)
-    register_proxy(app)
-    register_ui(app)
-    register_docs(app)
-    register_mcp(app)
-    register_rate_limits(app)
-    register_security_headers(app)
-    register_metrics_guard(app)
-    register_cli(app)
+    try:
+        register_browser_sessions(app)
+        settings = settings_of(app)
+        key_ring = KeyRing(
+            ensure_keys(settings), activation_delay=settings.gateway_key_activation_seconds
+        )
+        register_provider(app, key_ring)
+        register_bearer_auth(app, key_ring)
+        register_login(app)
+        register_api(app, [audit_api])
+        register_erasure(app)
+        register_proxy(app)
+        register_ui(app)
+        register_docs(app)
+        register_mcp(app)
+        register_rate_limits(app)
+        register_security_headers(app)
+        register_metrics_guard(app)
+        register_cli(app)
+    except BaseException:
+        # A start refused by its settings (keys, rate-limit storage) leaves no pool behind,
+        # whose threads would otherwise be left to the garbage collector.
+        app.extensions["db_pool"].close()
+        raise
     return app
 
 

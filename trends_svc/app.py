@@ -29,10 +29,12 @@ from trends_svc.notifications.api import blp as notifications_blp
 def create_app(config: dict | None = None) -> Flask:
     """Build the trends app; `config` overrides settings (tests)."""
     app = build_app("trends", __name__, config)
+    # Settings that can stop the service are checked before the pool opens: a failed start
+    # leaves no pool (and its threads) behind.
+    notifications.register(app)
     register_database(app, schema="trends")
     register_internal_auth(app)
     register_feed(app)
-    notifications.register(app)
     register_api(app, [blp, notifications_blp])
     add_metrics_refresher(app, lambda: publish_operational_metrics(app))
     add_ready_detail(app, "feed", lambda: feed_lag(app))
