@@ -22,7 +22,8 @@ DEBOUNCE_SECONDS = 0.5
 TIMER_SECONDS = 60.0
 # While changes keep coming (an import lands in chunks, and the worker catches up with each), the
 # rules are evaluated at most once per this many seconds: every evaluation reads all the rollups
-# and holds the feed back meanwhile. A POST /trends/evaluate is answered at the next catch-up.
+# and competes with the page apply for the CPU. A POST /trends/evaluate is answered at the next
+# catch-up.
 EVALUATION_SPACING_SECONDS = 5.0
 PAGES_PER_ROUND = 10  # 50,000 changes between two looks at the stop flag, wake-ups, metrics
 log = logging.getLogger("cr.trends.worker")
