@@ -3,6 +3,7 @@ and applying it set-based to the projection and its rollups."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +24,15 @@ from psycopg import sql
 
 APPLY_SHARDS = 2
 SHARDS = tuple(range(APPLY_SHARDS))
-SHARD_OF = "(hashtext({}::text) & 1)::smallint"  # a session's shard; 1 = APPLY_SHARDS - 1
+# A session's shard: the low bit of its id's last byte (random in a version 4 id). 1 is
+# APPLY_SHARDS - 1; session_shard says the same in Python.
+SHARD_OF = "(get_byte(uuid_send({}), 15) & 1)::smallint"
 FEED_LOCK = 0x7C3E_7E4F  # with the shard: next to the worker's and the evaluation's keys
+
+
+def session_shard(session_id: str) -> int:
+    """The shard of a session (its id as text), as SHARD_OF computes it in SQL."""
+    return uuid.UUID(session_id).bytes[15] & 1
 
 
 def lock_feed(conn: psycopg.Connection, shard: int, *, wait: bool = True) -> dict | None:
@@ -130,21 +138,22 @@ def stage_page(conn: psycopg.Connection, page: str, shard: int | None = None) ->
     """Stage a page of the change feed, as the feed's JSON text, for `apply_staged`: for each
     session of `shard` (None: of every shard) the page names, its projected fields after its
     last change in the page (none for a delete, or a session erased since). Returns what the
-    worker needs of the page without reading it in Python: the page's `changes` (of every
-    shard), the `staged` changes (of this shard), the `next_cursor`, the head's `pending` and
-    `pending_since`, and `applied_through` (the last change's time)."""
+    worker needs of the page: the page's `changes` (of every shard), the `staged` changes (of
+    this shard), the `next_cursor`, the head's `pending` and `pending_since`, and
+    `applied_through` (the last change's time). A page split by shard in Python says its
+    `changes` and `applied_through` (those of the whole page) itself."""
     _stage_tables(conn)
     return conn.execute(_STAGE_PAGE, {"page": page, "shard": shard}, prepare=False).fetchone()
 
 
-# PostgreSQL reads the page's JSON once for the page's fields and once for its items; no item
-# passes through Python (parsing them there and sending them on cost more than this statement).
-# Only the items of the shard asked for have their session read. A session the page names
-# several times is staged once, as its last change left it.
+# PostgreSQL reads the page's JSON once for the page's fields and once for its items. Only the
+# items of the shard asked for are staged (the worker sends each shard only its own items). A
+# session the page names several times is staged once, as its last change left it.
 _STAGE_PAGE = f"""
     WITH page AS (
         SELECT * FROM json_to_record(%(page)s::json)
-            AS page(items json, next_cursor text, head json)
+            AS page(items json, next_cursor text, head json, changes int,
+                    applied_through timestamptz)
     ), items AS (
         SELECT item.*, {SHARD_OF.format("item.session_id")} AS shard
         FROM page,
@@ -169,11 +178,13 @@ _STAGE_PAGE = f"""
         )
         ORDER BY last.session_id, last.position DESC
     )
-    SELECT (SELECT count(*) FROM items)::int AS changes,
+    SELECT coalesce(page.changes, (SELECT count(*) FROM items)::int) AS changes,
            (SELECT count(*) FROM mine)::int AS staged, page.next_cursor,
            coalesce((page.head ->> 'pending')::bigint, 0) AS pending,
            (page.head ->> 'pending_since')::timestamptz AS pending_since,
-           (SELECT changed_at FROM items ORDER BY position DESC LIMIT 1) AS applied_through
+           coalesce(page.applied_through,
+                    (SELECT changed_at FROM items ORDER BY position DESC LIMIT 1))
+               AS applied_through
     FROM page
 """
 

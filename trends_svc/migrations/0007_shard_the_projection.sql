@@ -1,5 +1,6 @@
 -- The change feed is applied by two appliers side by side, one per shard of the sessions
--- (store_feed.SHARD_OF: a hash of the session id, so a session never changes shard). Each shard
+-- (store_feed.SHARD_OF: the low bit of the session id's last byte, so a session never changes
+-- shard). Each shard
 -- has its own cursor, and each rollup row belongs to one shard, so the two appliers never write
 -- the same row and never wait for each other; readers sum the rollups' rows, as they did.
 ALTER TABLE feed_state ADD COLUMN shard smallint NOT NULL DEFAULT 0;
@@ -31,7 +32,7 @@ COMMENT ON COLUMN team_language_weekly.shard IS 'Shard of the sessions counted i
 TRUNCATE engineer_weekly, team_weekly, team_language_weekly;
 
 CREATE TEMPORARY TABLE sharded ON COMMIT DROP AS
-SELECT (hashtext(session_id::text) & 1)::smallint AS shard, engineer_code, team,
+SELECT (get_byte(uuid_send(session_id), 15) & 1)::smallint AS shard, engineer_code, team,
        coalesce(region, '') AS region, languages, root_cause, sentiment_score,
        confidence_overall, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week
 FROM sessions;
