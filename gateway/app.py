@@ -20,6 +20,7 @@ from gateway.bearer import (
 from gateway.browser import register_browser_sessions
 from gateway.cli import register_cli
 from gateway.erasure import register_erasure
+from gateway.internal_tokens import register_internal_tokens
 from gateway.keys import KeyRing, ensure_keys
 from gateway.limits import register_rate_limits
 from gateway.login import register_login
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
             ensure_keys(settings), activation_delay=settings.gateway_key_activation_seconds
         )
         register_provider(app, key_ring)
+        register_internal_tokens(app, key_ring)
         register_bearer_auth(app, key_ring)
         register_login(app)
         register_api(app, [audit_api])

@@ -20,7 +20,7 @@ from urllib3.exceptions import HTTPError as UpstreamError
 
 from gateway.agent_openapi import agent_document
 from shared.api import OPENAPI_VERSION
-from shared.tokens import Principal, sign_internal_token
+from shared.tokens import Principal
 from shared.web import settings_of
 
 docs = Blueprint("docs", __name__)
@@ -143,11 +143,9 @@ def fetch_service_document(app: Flask, service: str) -> dict | None:
     if cached and now - cached[0] < CACHE_SECONDS:
         return cached[1]
     settings = settings_of(app)
-    token = sign_internal_token(
+    token = app.extensions["internal_tokens"].token_for(
         Principal("gateway", kind="gateway"),  # no role: /openapi.json needs only a valid token
-        app.extensions["key_ring"].signing.keys[0],
-        audience=service,
-        ttl=settings.internal_token_ttl,
+        service,
     )
     try:
         response = app.extensions["upstream_pool"].request(

@@ -18,7 +18,6 @@ from shared.errors import (
     ServiceUnavailable,
     field_error,
 )
-from shared.tokens import sign_internal_token
 from shared.web import settings_of
 
 proxy = Blueprint("proxy", __name__)
@@ -77,16 +76,9 @@ def register_proxy(app: Flask) -> None:
 
 def internal_token(principal, service: str) -> str:
     """An internal token for `principal` that only `service` accepts, signed with the gateway's
-    current key (services verify it with the keys the gateway publishes)."""
-    settings = settings_of(current_app)
-    key = current_app.extensions["key_ring"].signing.keys[0]
-    return sign_internal_token(
-        principal,
-        key,
-        audience=service,
-        request_id=g.get("request_id", ""),
-        ttl=settings.internal_token_ttl,
-    )
+    current key (services verify it with the keys the gateway publishes) and reused for a while
+    (`InternalTokens`); the request id travels beside it as X-Request-ID."""
+    return current_app.extensions["internal_tokens"].token_for(principal, service)
 
 
 def service_url(service: str) -> str:

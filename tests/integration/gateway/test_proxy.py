@@ -56,7 +56,8 @@ def test_internal_token_replaces_the_callers_token(routed, token_for):
             forwarded_principal(routed.gateway_app, forwarded, other)
     assert principal.roles == frozenset({"agent"})
     assert principal.teams == frozenset({"emea-1"})
-    assert request_id == "abcdef123456" == seen["headers"]["X-Request-Id"]
+    assert request_id == ""  # the token serves many calls; the call's id travels beside it
+    assert seen["headers"]["X-Request-Id"] == "abcdef123456"
     assert response.headers["X-Request-ID"] == "abcdef123456"
 
 
