@@ -97,8 +97,9 @@ def report(figures: dict, verification: dict, meta: dict) -> str:
         f"{figures['load'][0]:.1f} at the start, {figures['load'][-1]:.1f} at the end). "
         "Through the gateway with a qa_lead client's access "
         "token (RS256, checked against the JWKS: signature, `iss`, `aud`, `exp`, `nbf`, `typ`), "
-        "then the role rule, a fresh internal token and the forwarded call; direct: the same "
-        "call to persistence_svc with an internal token.",
+        "then the role rule, the internal token (signed once per caller and service, reused "
+        "while half its lifetime is left) and the forwarded call; direct: the same call to "
+        "persistence_svc with an internal token.",
         "",
         "| call | target | c=1 p50 (ms) | c=1 req/s | c=16 p50 (ms) | c=16 p95 (ms) | "
         "c=16 req/s | errors |",

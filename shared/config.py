@@ -142,8 +142,9 @@ SETTINGS: tuple[Setting, ...] = (
         "INTERNAL_TOKEN_TTL",
         int,
         30,
-        "Lifetime in seconds of an internal token (one per forwarded request and per service "
-        "call, checked when the request starts).",
+        "Lifetime in seconds of an internal token, checked when the request starts. The gateway "
+        "reuses a caller's token for one service while half of it is left; a service call "
+        "signs one per call.",
     ),
     Setting(
         "TRENDS_FEED_KEY",
