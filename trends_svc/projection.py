@@ -95,9 +95,10 @@ def combined(progress: list[Progress]) -> Progress:
 
 class SharedPages:
     """Pages of the feed read once for every shard: the first shard to ask for the page after a
-    cursor has it read and split by shard (in `reader`), each shard then gets its own part. Any
-    page read after a cursor is a true account of the feed after it, however late a shard
-    applies it; the pages are kept for one catch-up only, a few at a time."""
+    cursor has it read (in `reader`), the others get the same text, and each stages only its
+    own sessions' items (store_feed.stage_page). Any page read after a cursor is a true account
+    of the feed after it, however late a shard applies it; the pages are kept for one catch-up
+    only, a few at a time."""
 
     KEPT = 2 * len(store_feed.SHARDS) + 2
 
@@ -108,36 +109,14 @@ class SharedPages:
         self.lock = threading.Lock()
 
     def after(self, cursor: str) -> Future:
-        """The page after `cursor`, one text per shard, read or being read."""
+        """The page after `cursor`, read or being read."""
         with self.lock:
             page = self.pages.get(cursor)
             if page is None:
-                page = self.pages[cursor] = self.reader.submit(self._read, cursor)
+                page = self.pages[cursor] = self.reader.submit(read_page_text, self.feed, cursor)
                 while len(self.pages) > self.KEPT:
                     self.pages.popitem(last=False)
             return page
-
-    def _read(self, cursor: str) -> tuple[str, ...]:
-        return split_by_shard(read_page_text(self.feed, cursor))
-
-
-def split_by_shard(text: str) -> tuple[str, ...]:
-    """A page of the feed as one page per shard, each with its own sessions' items and what the
-    whole page says: its next cursor, head, number of changes and the last change's time. Each
-    shard's PostgreSQL then parses only its part (two parses of the whole page cost more there
-    than this split here)."""
-    page = json.loads(text)
-    items = page["items"]
-    whole = {
-        "next_cursor": page["next_cursor"],
-        "head": page.get("head"),
-        "changes": len(items),
-        "applied_through": items[-1].get("changed_at") if items else None,
-    }
-    by_shard: list[list[dict]] = [[] for _ in store_feed.SHARDS]
-    for item in items:
-        by_shard[store_feed.session_shard(item["session_id"])].append(item)
-    return tuple(json.dumps({**whole, "items": part}) for part in by_shard)
 
 
 def catch_up_shard(
@@ -169,8 +148,7 @@ def catch_up_shard(
                 # the cursor and the changes it covers are lost together and read again.
                 # (Inside a caller's transaction, e.g. an erasure's, it must wait.)
                 conn.execute("SET LOCAL synchronous_commit = off")
-            text = pages.after(state["cursor"]).result()[shard]
-            page = store_feed.stage_page(conn, text, shard)
+            page = store_feed.stage_page(conn, pages.after(state["cursor"]).result(), shard)
             changes = page["changes"]
             if changes == PAGE_SIZE and number < max_pages:  # another page will be read
                 pages.after(page["next_cursor"])

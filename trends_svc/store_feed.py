@@ -3,7 +3,6 @@ and applying it set-based to the projection and its rollups."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -24,15 +23,10 @@ from psycopg import sql
 
 APPLY_SHARDS = 2
 SHARDS = tuple(range(APPLY_SHARDS))
-# A session's shard: the low bit of its id's last byte (random in a version 4 id). 1 is
-# APPLY_SHARDS - 1; session_shard says the same in Python.
+# A session's shard: the low bit of its id's last byte (random in a version 4 id); 1 is
+# APPLY_SHARDS - 1.
 SHARD_OF = "(get_byte(uuid_send({}), 15) & 1)::smallint"
 FEED_LOCK = 0x7C3E_7E4F  # with the shard: next to the worker's and the evaluation's keys
-
-
-def session_shard(session_id: str) -> int:
-    """The shard of a session (its id as text), as SHARD_OF computes it in SQL."""
-    return uuid.UUID(session_id).bytes[15] & 1
 
 
 def lock_feed(conn: psycopg.Connection, shard: int, *, wait: bool = True) -> dict | None:
@@ -138,22 +132,22 @@ def stage_page(conn: psycopg.Connection, page: str, shard: int | None = None) ->
     """Stage a page of the change feed, as the feed's JSON text, for `apply_staged`: for each
     session of `shard` (None: of every shard) the page names, its projected fields after its
     last change in the page (none for a delete, or a session erased since). Returns what the
-    worker needs of the page: the page's `changes` (of every shard), the `staged` changes (of
-    this shard), the `next_cursor`, the head's `pending` and `pending_since`, and
-    `applied_through` (the last change's time). A page split by shard in Python says its
-    `changes` and `applied_through` (those of the whole page) itself."""
+    worker needs of the page without reading it in Python: the page's `changes` (of every
+    shard), the `staged` changes (of this shard), the `next_cursor`, the head's `pending` and
+    `pending_since`, and `applied_through` (the last change's time)."""
     _stage_tables(conn)
     return conn.execute(_STAGE_PAGE, {"page": page, "shard": shard}, prepare=False).fetchone()
 
 
-# PostgreSQL reads the page's JSON once for the page's fields and once for its items. Only the
-# items of the shard asked for are staged (the worker sends each shard only its own items). A
-# session the page names several times is staged once, as its last change left it.
+# PostgreSQL reads the page's JSON once for the page's fields and once for its items; no item
+# passes through Python. Each shard reads the whole page and stages its own sessions' items: a
+# split by shard in the worker (JSON decoded and encoded again in Python) cost as much CPU time
+# as the second read here saves. A session the page names several times is staged once, as its
+# last change left it.
 _STAGE_PAGE = f"""
     WITH page AS (
         SELECT * FROM json_to_record(%(page)s::json)
-            AS page(items json, next_cursor text, head json, changes int,
-                    applied_through timestamptz)
+            AS page(items json, next_cursor text, head json)
     ), items AS (
         SELECT item.*, {SHARD_OF.format("item.session_id")} AS shard
         FROM page,
@@ -178,13 +172,11 @@ _STAGE_PAGE = f"""
         )
         ORDER BY last.session_id, last.position DESC
     )
-    SELECT coalesce(page.changes, (SELECT count(*) FROM items)::int) AS changes,
+    SELECT (SELECT count(*) FROM items)::int AS changes,
            (SELECT count(*) FROM mine)::int AS staged, page.next_cursor,
            coalesce((page.head ->> 'pending')::bigint, 0) AS pending,
            (page.head ->> 'pending_since')::timestamptz AS pending_since,
-           coalesce(page.applied_through,
-                    (SELECT changed_at FROM items ORDER BY position DESC LIMIT 1))
-               AS applied_through
+           (SELECT changed_at FROM items ORDER BY position DESC LIMIT 1) AS applied_through
     FROM page
 """
 

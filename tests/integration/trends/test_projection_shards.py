@@ -2,9 +2,6 @@
 side they apply every change exactly once, and a shard held up (its lock taken, or a crash
 between the shards' commits) holds back neither the other shard nor the result once it goes on."""
 
-import json
-import uuid
-
 import psycopg
 import pytest
 
@@ -182,31 +179,3 @@ def test_a_crash_between_the_shards_commits_loses_and_repeats_nothing(
     assert {cursor for cursor, _ in shard_cursors(conn).values()} == {
         persistence_feed.items[-1]["cursor"]
     }
-
-
-def test_the_worker_and_postgresql_agree_on_every_sessions_shard(conn):
-    """The worker splits a page by shard in Python; the rollups' shard is computed in SQL."""
-    ids = [str(uuid.uuid4()) for _ in range(200)]
-    with conn.transaction():
-        assert [store_feed.session_shard(i) for i in ids] == [shard_of(conn, i) for i in ids]
-
-
-def test_a_split_page_says_what_the_whole_page_says(persistence_feed):
-    stream = a_stream(persistence_feed)
-    parts = [
-        json.loads(text)
-        for text in projection.split_by_shard(
-            json.dumps(
-                {"items": persistence_feed.items, "next_cursor": "1.45.0", "head": {"pending": 3}}
-            )
-        )
-    ]
-    assert sorted(i["session_id"] for part in parts for i in part["items"]) == sorted(
-        i["session_id"] for i in stream
-    )
-    for shard, part in enumerate(parts):
-        assert {store_feed.session_shard(i["session_id"]) for i in part["items"]} == {shard}
-        assert part["changes"] == 45
-        assert part["next_cursor"] == "1.45.0"
-        assert part["head"] == {"pending": 3}
-        assert part["applied_through"] == persistence_feed.items[-1]["changed_at"]
