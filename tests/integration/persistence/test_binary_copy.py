@@ -111,8 +111,10 @@ def test_a_text_array_is_written_as_postgresql_sends_it(conn, codes):
         [("same", b"\x01", 1, 2, 0.5, datetime(2026, 1, 1, tzinfo=UTC))] * 9,  # every column
         [(team, b"\x01", 1, None, 0.5, None) for team in ["a", "b"] * 6],  # after a table
         [(str(n), b"\x01", n, 2, -0.0, None) for n in range(12)],  # after unique values
+        # distinct values of one length: one length for all, then the values, then a constant
+        [(f"{n:02}", bytes([n]) * 16, 7, None, 0.5, None) for n in range(12)],
     ],
-    ids=["all-constant", "constant-after-table", "constant-after-unique"],
+    ids=["all-constant", "constant-after-table", "constant-after-unique", "one-length"],
 )
 def test_columns_with_one_value_on_every_row_are_read_back(conn, rows):
     stored = copied_back(conn, binary_copy.rows_data(rows, TYPES))
