@@ -178,7 +178,7 @@ def backlog_rate(running, db_url: str, changes: int, postgres: int) -> dict:
     worker, persistence and PostgreSQL over the same span."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         applied = conn.execute(
-            "SELECT sum(applied)::bigint FROM trends.feed_state WHERE feed = 'sessions'"
+            "SELECT applied FROM trends.feed_state WHERE feed = 'sessions'"
         ).fetchone()[0]
         at_start = (time.perf_counter(), applied, _cpu(running, PROJECTION_PROCESSES, postgres))
         running.start("trends-worker")
@@ -186,7 +186,7 @@ def backlog_rate(running, db_url: str, changes: int, postgres: int) -> dict:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             now = conn.execute(
-                "SELECT sum(applied)::bigint FROM trends.feed_state WHERE feed = 'sessions'"
+                "SELECT applied FROM trends.feed_state WHERE feed = 'sessions'"
             ).fetchone()[0]
             if first is None and now > applied:
                 first = (time.perf_counter(), now, _cpu(running, PROJECTION_PROCESSES, postgres))

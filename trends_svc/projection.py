@@ -1,22 +1,18 @@
 """Following the persistence change feed: each page is applied to the projection and the rollups
 in one transaction together with the cursor, so nothing is applied twice or lost. A page is
-applied set-based, in the same few statements whatever its size (store_feed.apply_staged), by
-one applier per shard of the sessions, each with its own cursor (store_feed.SHARDS)."""
+applied set-based, in the same few statements whatever its size (store_feed.apply_staged)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg_pool import ConnectionPool
 
 from shared.http import ServiceClient
 from trends_svc import store_feed
@@ -55,119 +51,53 @@ def catch_up(
     max_pages: int = 1000,
     lock_wait: float | None = None,
 ) -> Progress:
-    """Every shard in turn on this connection (catch_up_shard), each page read once for all."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-reader") as reader:
-        pages = SharedPages(feed, reader)
-        return combined(
-            [
-                catch_up_shard(conn, pages, shard, max_pages=max_pages, lock_wait=lock_wait)
-                for shard in store_feed.SHARDS
-            ]
-        )
-
-
-def catch_up_side_by_side(pool: ConnectionPool, feed: ServiceClient, *, max_pages: int) -> Progress:
-    """Every shard at the same time, each on a connection of its own from `pool` (the worker's
-    way: one core per shard). The shards read each page once between them."""
-    shards = len(store_feed.SHARDS)
-    with (
-        ThreadPoolExecutor(max_workers=shards, thread_name_prefix="feed-reader") as reader,
-        ThreadPoolExecutor(max_workers=shards, thread_name_prefix="feed-shard") as appliers,
-    ):
-        pages = SharedPages(feed, reader)
-
-        def apply_shard(shard: int) -> Progress:
-            with pool.connection() as conn:
-                return catch_up_shard(conn, pages, shard, max_pages=max_pages)
-
-        return combined(list(appliers.map(apply_shard, store_feed.SHARDS)))
-
-
-def combined(progress: list[Progress]) -> Progress:
-    """The shards' progress as one: caught up when every shard is."""
-    return Progress(
-        applied=sum(p.applied for p in progress),
-        caught_up=all(p.caught_up for p in progress),
-        lag_changes=max(p.lag_changes for p in progress),
-        busy=any(p.busy for p in progress),
-    )
-
-
-class SharedPages:
-    """Pages of the feed read once for every shard: the first shard to ask for the page after a
-    cursor has it read (in `reader`), the others get the same text, and each stages only its
-    own sessions' items (store_feed.stage_page). Any page read after a cursor is a true account
-    of the feed after it, however late a shard applies it; the pages are kept for one catch-up
-    only, a few at a time."""
-
-    KEPT = 2 * len(store_feed.SHARDS) + 2
-
-    def __init__(self, feed: ServiceClient, reader: ThreadPoolExecutor) -> None:
-        self.feed = feed
-        self.reader = reader
-        self.pages: OrderedDict[str, Future] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def after(self, cursor: str) -> Future:
-        """The page after `cursor`, read or being read."""
-        with self.lock:
-            page = self.pages.get(cursor)
-            if page is None:
-                page = self.pages[cursor] = self.reader.submit(read_page_text, self.feed, cursor)
-                while len(self.pages) > self.KEPT:
-                    self.pages.popitem(last=False)
-            return page
-
-
-def catch_up_shard(
-    conn: psycopg.Connection,
-    pages: SharedPages,
-    shard: int,
-    *,
-    max_pages: int = 1000,
-    lock_wait: float | None = None,
-) -> Progress:
-    """Apply the changes of one shard's sessions, page after page, until the feed is empty or
-    `max_pages` were applied; each page commits with the shard's cursor. With `lock_wait`
-    (seconds), give up when another applier holds the shard for longer than that instead of
-    waiting for it.
+    """Apply pages until the feed is empty or `max_pages` were applied; each page commits with
+    its cursor. With `lock_wait` (seconds), give up when another applier holds the feed for
+    longer than that instead of waiting for it.
 
     A page goes from the feed's answer to PostgreSQL as text (store_feed.stage_page reads it).
     Behind a full page the next one is read while this one is applied (persistence's work and
-    this database's overlap)."""
+    this database's overlap); it is used only if the cursor is still where that page starts."""
     applied = 0
     lag = 0
-    for number in range(1, max_pages + 1):
-        own_transaction = conn.info.transaction_status == TransactionStatus.IDLE
-        with conn.transaction():
-            state = lock_feed(conn, shard, lock_wait)
-            if state is None:
-                return Progress(applied, caught_up=False, lag_changes=lag, busy=True)
-            if own_transaction:
-                # A page's commit need not wait for its WAL to reach the disk: after a crash
-                # the cursor and the changes it covers are lost together and read again.
-                # (Inside a caller's transaction, e.g. an erasure's, it must wait.)
-                conn.execute("SET LOCAL synchronous_commit = off")
-            page = store_feed.stage_page(conn, pages.after(state["cursor"]).result(), shard)
-            changes = page["changes"]
-            if changes == PAGE_SIZE and number < max_pages:  # another page will be read
-                pages.after(page["next_cursor"])
-            if page["staged"]:
-                store_feed.apply_staged(conn)
-            lag = page["pending"]
-            if changes or lag != state["pending"]:
-                store_feed.save_feed(
-                    conn,
-                    shard,
-                    page["next_cursor"],
-                    page["staged"],
-                    applied_through=page["applied_through"],
-                    pending=lag,
-                    pending_since=page["pending_since"],
-                )
-        applied += page["staged"]
-        if changes < PAGE_SIZE:
-            return Progress(applied, caught_up=lag == 0, lag_changes=lag)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-reader") as reader:
+        ahead: tuple[str, Future] | None = None
+        for number in range(1, max_pages + 1):
+            own_transaction = conn.info.transaction_status == TransactionStatus.IDLE
+            with conn.transaction():
+                state = lock_feed(conn, lock_wait)
+                if state is None:
+                    return Progress(applied, caught_up=False, lag_changes=lag, busy=True)
+                if own_transaction:
+                    # A page's commit need not wait for its WAL to reach the disk: after a
+                    # crash the cursor and the changes it covers are lost together and read
+                    # again. (Inside a caller's transaction, e.g. an erasure's, it must wait.)
+                    conn.execute("SET LOCAL synchronous_commit = off")
+                if ahead is not None and ahead[0] == state["cursor"]:
+                    text = ahead[1].result()
+                else:
+                    text = read_page_text(feed, state["cursor"])
+                page = store_feed.stage_page(conn, text)
+                ahead = None
+                changes = page["changes"]
+                if changes == PAGE_SIZE and number < max_pages:  # another page will be read
+                    following = page["next_cursor"]
+                    ahead = (following, reader.submit(read_page_text, feed, following))
+                if changes:
+                    store_feed.apply_staged(conn)
+                lag = page["pending"]
+                if changes or lag != state["pending"]:
+                    store_feed.save_feed(
+                        conn,
+                        page["next_cursor"],
+                        changes,
+                        applied_through=page["applied_through"],
+                        pending=lag,
+                        pending_since=page["pending_since"],
+                    )
+            applied += changes
+            if changes < PAGE_SIZE:
+                return Progress(applied, caught_up=lag == 0, lag_changes=lag)
     return Progress(applied, caught_up=False, lag_changes=lag)
 
 
@@ -188,12 +118,12 @@ def read_page_text(feed: ServiceClient, cursor: str) -> str:
     return response.content.decode()  # JSON is UTF-8 (requests would guess the charset)
 
 
-def lock_feed(conn: psycopg.Connection, shard: int, wait: float | None) -> dict | None:
-    """The shard's locked feed state; with `wait` seconds, None when it stays locked that long."""
+def lock_feed(conn: psycopg.Connection, wait: float | None) -> dict | None:
+    """The locked feed state; with `wait` seconds, None when it stays locked that long."""
     if wait is None:
-        return store_feed.lock_feed(conn, shard)
+        return store_feed.lock_feed(conn)
     deadline = time.monotonic() + wait
-    while (state := store_feed.lock_feed(conn, shard, wait=False)) is None:
+    while (state := store_feed.lock_feed(conn, wait=False)) is None:
         if time.monotonic() >= deadline:
             return None
         time.sleep(LOCK_POLL_SECONDS)

@@ -14,46 +14,31 @@ from psycopg import sql
 # rows of the page's sessions out, their new rows in); rollup rows left empty are removed by key;
 # then the projection is written. A session the page names several times counts by its last
 # change, and the old rows are those of the projection before the page.
-#
-# The sessions are split into APPLY_SHARDS shards by a hash of their id. Each shard has its own
-# cursor and its own rows in every rollup, so one applier per shard can apply the feed side by
-# side with the others (one core each): a page is read by each of them, and each stages and
-# applies only its own sessions. Readers of the rollups sum over the shards. The count is fixed
-# by migration 0007, which gave every shard its cursor and split the rollups.
-
-APPLY_SHARDS = 2
-SHARDS = tuple(range(APPLY_SHARDS))
-# A session's shard: the low bit of its id's last byte (random in a version 4 id); 1 is
-# APPLY_SHARDS - 1.
-SHARD_OF = "(get_byte(uuid_send({}), 15) & 1)::smallint"
-FEED_LOCK = 0x7C3E_7E4F  # with the shard: next to the worker's and the evaluation's keys
 
 
-def lock_feed(conn: psycopg.Connection, shard: int, *, wait: bool = True) -> dict | None:
-    """The feed state of `shard` (cursor, applied count, head), locked for this transaction: one
-    applier per shard at a time. With `wait=False`, None at once when another transaction holds
-    it.
+FEED_LOCK = 0x7C3E_7E4F  # next to the worker's and the evaluation's keys
+
+
+def lock_feed(conn: psycopg.Connection, *, wait: bool = True) -> dict | None:
+    """The feed state (cursor, applied count, head), locked for this transaction: one applier at
+    a time. With `wait=False`, None at once when another transaction holds it.
 
     The lock is a transaction-level advisory lock, not a row lock: a row lock would give the
     transaction an id while it reads the next page over HTTP, and the feed hands out no change
     committed after the oldest running transaction id, so the applier would hold back the very
     changes it is about to read."""
-    params = {"key": FEED_LOCK, "shard": shard}
     if wait:
-        conn.execute("SELECT pg_advisory_xact_lock(%(key)s::int4, %(shard)s::int4)", params)
+        conn.execute("SELECT pg_advisory_xact_lock(%(key)s)", {"key": FEED_LOCK})
     elif not conn.execute(
-        "SELECT pg_try_advisory_xact_lock(%(key)s::int4, %(shard)s::int4) AS held", params
+        "SELECT pg_try_advisory_xact_lock(%(key)s) AS held", {"key": FEED_LOCK}
     ).fetchone()["held"]:
         return None
-    return conn.execute(
-        "SELECT * FROM feed_state WHERE feed = 'sessions' AND shard = %(shard)s", params
-    ).fetchone()
+    return conn.execute("SELECT * FROM feed_state WHERE feed = 'sessions'").fetchone()
 
 
 def feed_state(conn: psycopg.Connection) -> dict:
-    """Where the projection stands, without locking, as far as every shard has come: the cursor
-    of the shard furthest behind, changes applied, the feed's pending changes and the age of the
-    oldest of them as of the last page read (of the shard furthest behind).
+    """Where the projection stands, without locking: the cursor, changes applied, the feed's
+    pending changes and the age of the oldest of them as of the last page read.
 
     Read in a transaction of its own when none is open: a read that left one open would make
     a catch-up that follows apply its pages as savepoints of that transaction, whose id then
@@ -61,13 +46,9 @@ def feed_state(conn: psycopg.Connection) -> dict:
     with conn.transaction():
         return conn.execute(
             """
-        SELECT (array_agg(cursor ORDER BY string_to_array(nullif(cursor, ''), '.')::numeric[]
-                                   NULLS FIRST))[1] AS cursor,
-               sum(applied)::bigint AS applied, min(applied_through) AS applied_through,
-               max(pending) AS pending, min(updated_at) AS updated_at,
-               max(CASE WHEN pending > 0
-                        THEN greatest(extract(epoch FROM now() - pending_since), 0)
-                        ELSE 0 END)::float8 AS lag_seconds
+        SELECT cursor, applied, applied_through, pending, updated_at,
+               CASE WHEN pending > 0 THEN greatest(extract(epoch FROM now() - pending_since), 0)
+                    ELSE 0 END::float8 AS lag_seconds
         FROM feed_state WHERE feed = 'sessions'
         """
         ).fetchone()
@@ -75,7 +56,6 @@ def feed_state(conn: psycopg.Connection) -> dict:
 
 def save_feed(
     conn: psycopg.Connection,
-    shard: int,
     cursor: str,
     applied: int,
     *,
@@ -83,17 +63,16 @@ def save_feed(
     pending: int,
     pending_since: datetime | None,
 ) -> None:
-    """Move the shard's cursor (in the same transaction as the changes it covers) and keep what
-    the feed said about the changes after it."""
+    """Move the cursor (in the same transaction as the changes it covers) and keep what the feed
+    said about the changes after it."""
     conn.execute(
         """
         UPDATE feed_state SET cursor = %(cursor)s, applied = applied + %(applied)s,
             applied_through = coalesce(%(applied_through)s, applied_through),
             pending = %(pending)s, pending_since = %(pending_since)s, updated_at = now()
-        WHERE feed = 'sessions' AND shard = %(shard)s
+        WHERE feed = 'sessions'
         """,
         {
-            "shard": shard,
             "cursor": cursor,
             "applied": applied,
             "applied_through": applied_through,
@@ -128,41 +107,36 @@ PROJECTED_FIELDS = (
 )
 
 
-def stage_page(conn: psycopg.Connection, page: str, shard: int | None = None) -> dict[str, Any]:
+def stage_page(conn: psycopg.Connection, page: str) -> dict[str, Any]:
     """Stage a page of the change feed, as the feed's JSON text, for `apply_staged`: for each
-    session of `shard` (None: of every shard) the page names, its projected fields after its
-    last change in the page (none for a delete, or a session erased since). Returns what the
-    worker needs of the page without reading it in Python: the page's `changes` (of every
-    shard), the `staged` changes (of this shard), the `next_cursor`, the head's `pending` and
+    session the page names, its projected fields after its last change in the page (none for
+    a delete, or a session erased since). Returns what the worker needs of the page without
+    reading it in Python: the page's `changes`, the `next_cursor`, the head's `pending` and
     `pending_since`, and `applied_through` (the last change's time)."""
     _stage_tables(conn)
-    return conn.execute(_STAGE_PAGE, {"page": page, "shard": shard}, prepare=False).fetchone()
+    return conn.execute(_STAGE_PAGE, {"page": page}, prepare=False).fetchone()
 
 
 # PostgreSQL reads the page's JSON once for the page's fields and once for its items; no item
-# passes through Python. Each shard reads the whole page and stages its own sessions' items: a
-# split by shard in the worker (JSON decoded and encoded again in Python) cost as much CPU time
-# as the second read here saves. A session the page names several times is staged once, as its
-# last change left it.
-_STAGE_PAGE = f"""
+# passes through Python (parsing them there and sending them on cost more than this statement).
+# A session the page names several times is staged once, as its last change left it.
+_STAGE_PAGE = """
     WITH page AS (
         SELECT * FROM json_to_record(%(page)s::json)
             AS page(items json, next_cursor text, head json)
     ), items AS (
-        SELECT item.*, {SHARD_OF.format("item.session_id")} AS shard
+        SELECT item.*
         FROM page,
              ROWS FROM (json_to_recordset(page.items)
                         AS (operation text, session_id uuid, changed_at timestamptz,
                             session json)) WITH ORDINALITY
                  AS item(operation, session_id, changed_at, session, position)
-    ), mine AS (
-        SELECT * FROM items WHERE %(shard)s::smallint IS NULL OR shard = %(shard)s::smallint
     ), staged AS (
-        INSERT INTO pg_temp.feed_page (session_id, shard, engineer_code, team, region,
-                                       languages, root_cause, sentiment_score,
-                                       confidence_overall, analysed_at)
-        SELECT DISTINCT ON (last.session_id) last.session_id, last.shard, s.*
-        FROM mine AS last
+        INSERT INTO pg_temp.feed_page (session_id, engineer_code, team, region, languages,
+                                       root_cause, sentiment_score, confidence_overall,
+                                       analysed_at)
+        SELECT DISTINCT ON (last.session_id) last.session_id, s.*
+        FROM items AS last
         CROSS JOIN LATERAL json_to_record(
             CASE WHEN last.operation <> 'delete' AND json_typeof(last.session) = 'object'
                  THEN last.session END
@@ -172,8 +146,7 @@ _STAGE_PAGE = f"""
         )
         ORDER BY last.session_id, last.position DESC
     )
-    SELECT (SELECT count(*) FROM items)::int AS changes,
-           (SELECT count(*) FROM mine)::int AS staged, page.next_cursor,
+    SELECT (SELECT count(*) FROM items)::int AS changes, page.next_cursor,
            coalesce((page.head ->> 'pending')::bigint, 0) AS pending,
            (page.head ->> 'pending_since')::timestamptz AS pending_since,
            (SELECT changed_at FROM items ORDER BY position DESC LIMIT 1) AS applied_through
@@ -182,13 +155,11 @@ _STAGE_PAGE = f"""
 
 
 def stage_engineer_removal(conn: psycopg.Connection, engineer_code: str) -> int:
-    """Stage the removal of every projected session of an engineer, of every shard; returns
-    how many."""
+    """Stage the removal of every projected session of an engineer; returns how many."""
     _stage_tables(conn)
     return conn.execute(
-        f"INSERT INTO feed_page (session_id, shard) "
-        f"SELECT session_id, {SHARD_OF.format('session_id')} FROM sessions "
-        f"WHERE engineer_code = %(code)s",
+        "INSERT INTO feed_page (session_id) "
+        "SELECT session_id FROM sessions WHERE engineer_code = %(code)s",
         {"code": engineer_code},
     ).rowcount
 
@@ -200,19 +171,19 @@ def _stage_tables(conn: psycopg.Connection) -> None:
     conn.execute(
         """
         CREATE TEMPORARY TABLE IF NOT EXISTS feed_page (
-            session_id uuid NOT NULL, shard smallint NOT NULL, engineer_code text, team text, region text,
+            session_id uuid NOT NULL, engineer_code text, team text, region text,
             languages text[], root_cause text, sentiment_score float8,
             confidence_overall float8, analysed_at timestamptz
         ) ON COMMIT DELETE ROWS;
         CREATE TEMPORARY TABLE IF NOT EXISTS feed_rows (
-            sign integer NOT NULL, shard smallint NOT NULL, engineer_code text NOT NULL, team text NOT NULL,
+            sign integer NOT NULL, engineer_code text NOT NULL, team text NOT NULL,
             region text NOT NULL, languages text[] NOT NULL, root_cause text NOT NULL,
             sentiment_score float8 NOT NULL, confidence_overall float8 NOT NULL,
             week date NOT NULL
         ) ON COMMIT DELETE ROWS;
         CREATE TEMPORARY TABLE IF NOT EXISTS feed_emptied (
-            rollup text NOT NULL, shard smallint NOT NULL, engineer_code text, team text,
-            region text, week date, language text, root_cause text
+            rollup text NOT NULL, engineer_code text, team text, region text, week date,
+            language text, root_cause text
         ) ON COMMIT DELETE ROWS;
         DELETE FROM feed_page;
         DELETE FROM feed_rows;
@@ -228,9 +199,9 @@ def _stage_tables(conn: psycopg.Connection) -> None:
 # every page, since a temporary table has no statistics (150 ms a page at 150,000 sessions
 # against 30 ms by key, and growing with the projection).
 _SIGNED_ROWS = """
-    INSERT INTO pg_temp.feed_rows (sign, shard, engineer_code, team, region, languages,
-                                   root_cause, sentiment_score, confidence_overall, week)
-    SELECT -1 AS sign, page.shard, s.engineer_code, s.team, coalesce(s.region, ''), s.languages,
+    INSERT INTO pg_temp.feed_rows (sign, engineer_code, team, region, languages, root_cause,
+                                   sentiment_score, confidence_overall, week)
+    SELECT -1 AS sign, s.engineer_code, s.team, coalesce(s.region, ''), s.languages,
            s.root_cause, s.sentiment_score, s.confidence_overall,
            date_trunc('week', s.analysed_at AT TIME ZONE 'UTC')::date
     FROM pg_temp.feed_page page
@@ -238,7 +209,7 @@ _SIGNED_ROWS = """
         SELECT * FROM sessions WHERE sessions.session_id = page.session_id OFFSET 0
     ) AS s
     UNION ALL
-    SELECT 1, shard, engineer_code, team, coalesce(region, ''), languages, root_cause,
+    SELECT 1, engineer_code, team, coalesce(region, ''), languages, root_cause,
            sentiment_score, confidence_overall,
            date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
     FROM pg_temp.feed_page WHERE engineer_code IS NOT NULL
@@ -261,14 +232,14 @@ _ROLLUPS = (
     (
         "engineer",
         "engineer_weekly",
-        ("engineer_code", "week", "root_cause", "shard"),
+        ("engineer_code", "week", "root_cause"),
         "pg_temp.feed_rows",
     ),
-    ("team", "team_weekly", ("team", "region", "week", "root_cause", "shard"), "pg_temp.feed_rows"),
+    ("team", "team_weekly", ("team", "region", "week", "root_cause"), "pg_temp.feed_rows"),
     (
         "language",
         "team_language_weekly",
-        ("team", "region", "week", "language", "root_cause", "shard"),
+        ("team", "region", "week", "language", "root_cause"),
         "pg_temp.feed_rows CROSS JOIN LATERAL unnest(languages) AS language",
     ),
 )

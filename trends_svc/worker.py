@@ -111,11 +111,8 @@ class Worker:
             thread.join()
 
     def catch_up(self, conn: psycopg.Connection) -> projection.Progress:
-        """A few pages of the feed, every shard at the same time on connections of their own; the
-        applied count and the lag go to the metrics."""
-        progress = projection.catch_up_side_by_side(
-            db.pool(), self.app.extensions["feed"], max_pages=PAGES_PER_ROUND
-        )
+        """A few pages of the feed; the applied count and the lag go to the metrics."""
+        progress = projection.catch_up(conn, self.app.extensions["feed"], max_pages=PAGES_PER_ROUND)
         metrics.FEED_APPLIED.inc(progress.applied)
         if progress.caught_up:
             metrics.FEED_CAUGHT_UP.set_to_current_time()

@@ -20,8 +20,7 @@ def evaluate(admin) -> requests.Response:
 
 def test_evaluate_answers_while_the_feed_is_held(platform_db, admin):
     with psycopg.connect(platform_db, options="-c search_path=trends") as holder:
-        for shard in store_feed.SHARDS:
-            store_feed.lock_feed(holder, shard)
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [store_feed.FEED_LOCK])
         response = evaluate(admin)
     assert response.status_code == 200, response.text
     body = response.json()

@@ -4,7 +4,6 @@ before), on random change streams: inserts, updates that move a session between 
 weeks, causes and languages, deletes, sessions erased since (no row), a session several times in
 one page, and pages replayed. Each example runs in transactions that are rolled back."""
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,14 +16,14 @@ from psycopg.rows import dict_row
 
 from devstack.testing import clone_database, drop_database
 from shared.db import url_with_database
-from trends_svc import projection, store_feed
+from trends_svc import projection
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 SESSION_IDS = [str(uuid.UUID(int=n)) for n in range(1, 7)]
 ROLLUPS = {
-    "engineer_weekly": ("engineer_code", "week", "root_cause", "shard"),
-    "team_weekly": ("team", "region", "week", "root_cause", "shard"),
-    "team_language_weekly": ("team", "region", "week", "language", "root_cause", "shard"),
+    "engineer_weekly": ("engineer_code", "week", "root_cause"),
+    "team_weekly": ("team", "region", "week", "root_cause"),
+    "team_language_weekly": ("team", "region", "week", "language", "root_cause"),
 }
 
 
@@ -79,7 +78,6 @@ def reference_rollups(conn: psycopg.Connection, row: dict[str, Any], sign: int) 
     """Add (sign 1) or take away (sign -1) one session's share of every weekly rollup."""
     params = {**row, "sign": sign, "region": row.get("region") or ""}
     week = "date_trunc('week', %(analysed_at)s AT TIME ZONE 'UTC')::date"
-    shard = store_feed.SHARD_OF.format("%(session_id)s::uuid")
     add = """
         sessions = w.sessions + EXCLUDED.sessions,
         sentiment_sum = w.sentiment_sum + EXCLUDED.sentiment_sum,
@@ -88,29 +86,29 @@ def reference_rollups(conn: psycopg.Connection, row: dict[str, Any], sign: int) 
     shares = "%(sign)s, %(sign)s * %(sentiment_score)s, %(sign)s * %(confidence_overall)s"
     conn.execute(
         f"""
-        INSERT INTO engineer_weekly AS w (engineer_code, week, root_cause, shard, sessions,
+        INSERT INTO engineer_weekly AS w (engineer_code, week, root_cause, sessions,
                                           sentiment_sum, confidence_sum)
-        VALUES (%(engineer_code)s, {week}, %(root_cause)s, {shard}, {shares})
-        ON CONFLICT (engineer_code, week, root_cause, shard) DO UPDATE SET {add}
+        VALUES (%(engineer_code)s, {week}, %(root_cause)s, {shares})
+        ON CONFLICT (engineer_code, week, root_cause) DO UPDATE SET {add}
         """,
         params,
     )
     conn.execute(
         f"""
-        INSERT INTO team_weekly AS w (team, region, week, root_cause, shard, sessions,
-                                      sentiment_sum, confidence_sum)
-        VALUES (%(team)s, %(region)s, {week}, %(root_cause)s, {shard}, {shares})
-        ON CONFLICT (team, region, week, root_cause, shard) DO UPDATE SET {add}
+        INSERT INTO team_weekly AS w (team, region, week, root_cause, sessions, sentiment_sum,
+                                      confidence_sum)
+        VALUES (%(team)s, %(region)s, {week}, %(root_cause)s, {shares})
+        ON CONFLICT (team, region, week, root_cause) DO UPDATE SET {add}
         """,
         params,
     )
     conn.execute(
         f"""
-        INSERT INTO team_language_weekly AS w (team, region, week, language, root_cause, shard,
-                                               sessions, sentiment_sum, confidence_sum)
-        SELECT %(team)s, %(region)s, {week}, language, %(root_cause)s, {shard}, {shares}
+        INSERT INTO team_language_weekly AS w (team, region, week, language, root_cause, sessions,
+                                               sentiment_sum, confidence_sum)
+        SELECT %(team)s, %(region)s, {week}, language, %(root_cause)s, {shares}
         FROM unnest(%(languages)s::text[]) AS language
-        ON CONFLICT (team, region, week, language, root_cause, shard) DO UPDATE SET {add}
+        ON CONFLICT (team, region, week, language, root_cause) DO UPDATE SET {add}
         """,
         params,
     )
@@ -191,32 +189,9 @@ def one_at_a_time(conn: psycopg.Connection, items: list[dict]) -> None:
         reference_apply(conn, change)
 
 
-def shard_by_shard(conn: psycopg.Connection, items: list[dict]) -> None:
-    """The worker's way: each shard stages and applies only its own sessions of the page."""
-    page = json.dumps({"items": items})
-    for shard in reversed(store_feed.SHARDS):  # the order of the shards is free
-        store_feed.stage_page(conn, page, shard)
-        store_feed.apply_staged(conn)
-
-
 @given(PAGES)
 def test_a_page_applied_set_based_ends_as_one_change_at_a_time(conn, pages):
     assert run(conn, pages, projection.apply_page) == run(conn, pages, one_at_a_time)
-
-
-@given(PAGES)
-def test_a_page_applied_shard_by_shard_ends_as_one_change_at_a_time(conn, pages):
-    assert run(conn, pages, shard_by_shard) == run(conn, pages, one_at_a_time)
-
-
-def test_the_sessions_of_the_streams_fall_in_every_shard(conn):
-    shards = {
-        conn.execute(
-            f"SELECT {store_feed.SHARD_OF.format('%(id)s::uuid')} AS shard", {"id": session_id}
-        ).fetchone()["shard"]
-        for session_id in SESSION_IDS
-    }
-    assert shards == set(store_feed.SHARDS)
 
 
 def test_the_reference_sees_a_moved_session_leave_its_old_rollup_rows(conn):
@@ -239,8 +214,11 @@ def test_the_reference_sees_a_moved_session_leave_its_old_rollup_rows(conn):
     ]
     for apply in (projection.apply_page, one_at_a_time):
         found = run(conn, pages, apply)
-        ((key, figures),) = found["team_weekly"].items()
-        assert key[:4] == ("t2", "", datetime(2026, 6, 29).date(), "other")
-        assert figures == (1, 0.5, 0.8)
+        assert list(found["team_weekly"]) == [("t2", "", datetime(2026, 6, 29).date(), "other")]
+        assert found["team_weekly"][("t2", "", datetime(2026, 6, 29).date(), "other")] == (
+            1,
+            0.5,
+            0.8,
+        )
         assert len(found["team_language_weekly"]) == 1
         assert len(found["sessions"]) == 1

@@ -111,17 +111,15 @@ def test_a_page_that_only_names_unknown_sessions_changes_nothing(counting):
 
 def lag_state(conn, pending: int, since: datetime | None) -> None:
     with conn.transaction():
-        for shard in store_feed.SHARDS:
-            store_feed.lock_feed(conn, shard)
-            store_feed.save_feed(
-                conn,
-                shard,
-                "1.1.1",
-                5,
-                applied_through=datetime(2026, 6, 1, tzinfo=UTC),
-                pending=pending,
-                pending_since=since,
-            )
+        store_feed.lock_feed(conn)
+        store_feed.save_feed(
+            conn,
+            "1.1.1",
+            5,
+            applied_through=datetime(2026, 6, 1, tzinfo=UTC),
+            pending=pending,
+            pending_since=since,
+        )
 
 
 def test_readyz_shows_the_feed_lag_and_stays_ready(trends_app, conn):
