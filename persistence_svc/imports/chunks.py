@@ -56,6 +56,10 @@ class Chunk:
 
 
 _Prepared = tuple[int, bytes, bytes, Any]  # row, session_id bytes, content hash, COPY row
+_ROW = operator.itemgetter(0)
+_SESSION_ID = operator.itemgetter(1)
+_COPY_ROW = operator.itemgetter(3)
+_KEY = operator.itemgetter(0, 1, 2)
 
 
 def prepare_chunk(
@@ -100,7 +104,11 @@ def prepare_csv_chunk(
     sure = columns.prepare_lines(
         names, [cells for _, cells in lines], key=key, codes=codes, now=now, known=known
     )
-    ready = iter(zip(sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True))
+    ready = zip(sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True)
+    if not sure.doubtful:  # the usual chunk: its entries made by C loops only
+        rows = map(_ROW, lines)
+        entries = zip(rows, sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True)
+        return _with_copy_data(chunk, list(entries))
     prepared: list[_Prepared] = []
     for index, (row, cells) in enumerate(lines):
         if index in sure.doubtful:
@@ -160,6 +168,20 @@ def _with_copy_data(chunk: Chunk, prepared: list[_Prepared]) -> Chunk:
     """The chunk with the COPY data of its prepared records. A session repeated within the chunk
     is loaded once: a repeat with the same content counts as unchanged, other content is a
     rejected row with code `conflict`."""
+    session_ids = list(map(_SESSION_ID, prepared))
+    once_each = len(set(session_ids)) == len(session_ids)  # then every entry is kept
+    kept = prepared if once_each else _first_of_each_session(chunk, prepared)
+    if kept:
+        # In session_id order, PostgreSQL inserts into the primary key's index page after page:
+        # its CPU per row fell by 2 to 6 µs of about 30 (100,000 rows, docs/scaling.md).
+        chunk.copy_data = store.copy_rows_data(map(_COPY_ROW, sorted(kept, key=_SESSION_ID)))
+        chunk.keys = list(map(_KEY, kept))  # in file order, as rejections are reported
+    return chunk
+
+
+def _first_of_each_session(chunk: Chunk, prepared: list[_Prepared]) -> list[_Prepared]:
+    """The entries of sessions not seen earlier in the chunk; a repeat with the same content
+    counts as unchanged, other content is a rejected row with code `conflict`."""
     first_hashes: dict[bytes, bytes] = {}
     kept: list[_Prepared] = []
     for entry in prepared:
@@ -180,10 +202,4 @@ def _with_copy_data(chunk: Chunk, prepared: list[_Prepared]) -> Chunk:
                     )
                 ],
             )
-    if kept:
-        # In session_id order, PostgreSQL inserts into the primary key's index page after page:
-        # its CPU per row fell by 2 to 6 µs of about 30 (100,000 rows, docs/scaling.md).
-        by_id = sorted(kept, key=operator.itemgetter(1))
-        chunk.copy_data = store.copy_rows_data(entry[3] for entry in by_id)
-        chunk.keys = [entry[:3] for entry in kept]  # in file order, as rejections are reported
-    return chunk
+    return kept
