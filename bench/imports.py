@@ -114,7 +114,18 @@ def cpu_seconds(pid: int, *, reaped_only: bool = False) -> float:
     `reaped_only`, only the part of those that ended (an import's workers, once it is done)."""
     process = psutil.Process(pid)
     times = slice(2, 4) if reaped_only else slice(0, 4)  # user, system, children's user, system
-    return sum(sum(p.cpu_times()[times]) for p in [process, *process.children(True)])
+    return sum(process.cpu_times()[times]) + sum(
+        _cpu_of_child(child, times) for child in process.children(True)
+    )
+
+
+def _cpu_of_child(child: psutil.Process, times: slice) -> float:
+    """A descendant's CPU time; nothing for one that ended since it was listed (its parent counts
+    it among its children's times once it has waited for it)."""
+    try:
+        return sum(child.cpu_times()[times])
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 def postgres_pid(pgdata: Path) -> int:
