@@ -15,6 +15,24 @@ TEAM = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Not a team n
 NOT_AN_ENGINEER_CODE = "Not an engineer_code this platform issued."
 
 
+UNTIL_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_until(value: datetime) -> None:
+    """A period may end in the past (a previous quarter) but not in the future: its sessions
+    would not exist yet and "previous period" would mean something else."""
+    if value > datetime.now(UTC) + UNTIL_CLOCK_SKEW:
+        raise ValidationError("Must not be in the future.")
+
+
+def until_field() -> fields.AwareDateTime:
+    """Where Compare History's current period ends, checked by check_until."""
+    return fields.AwareDateTime(
+        validate=check_until,
+        metadata={"description": "End of the current period (default now; not in the future)."},
+    )
+
+
 class CompareSchema(Schema):
     engineer = fields.String(
         load_only=True,
@@ -22,13 +40,7 @@ class CompareSchema(Schema):
     )
     engineer_code = fields.String(metadata={"description": "Pseudonym instead of a name."})
     period_days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
-    until = fields.AwareDateTime(
-        metadata={"description": "End of the current period (default now; not in the future)."}
-    )
-
-    @validates("until")
-    def _until_not_ahead(self, value: datetime, **_kwargs) -> None:
-        check_until(value)
+    until = until_field()
 
     @validates("engineer_code")
     def _engineer_code_format(self, value: str, **_kwargs) -> None:
@@ -51,23 +63,7 @@ class CompareSchema(Schema):
 
 class HistoryArgsSchema(Schema):
     period_days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
-    until = fields.AwareDateTime(
-        metadata={"description": "End of the current period (default now; not in the future)."}
-    )
-
-    @validates("until")
-    def _until_not_ahead(self, value: datetime, **_kwargs) -> None:
-        check_until(value)
-
-
-UNTIL_CLOCK_SKEW = timedelta(minutes=5)
-
-
-def check_until(value: datetime) -> None:
-    """A period may end in the past (a previous quarter) but not in the future: its sessions
-    would not exist yet and "previous period" would mean something else."""
-    if value > datetime.now(UTC) + UNTIL_CLOCK_SKEW:
-        raise ValidationError("Must not be in the future.")
+    until = until_field()
 
 
 class PeriodSchema(Schema):
@@ -170,7 +166,9 @@ ALERT_STATUS_DESCRIPTION = (
 )
 
 
-class AlertArgsSchema(PageArgsSchema):
+class AlertFilterSchema(Schema):
+    """What a page or an export of alerts can be narrowed to."""
+
     status = fields.String(
         validate=validate.OneOf(("open", "acknowledged", "resolved")),
         metadata={"description": ALERT_STATUS_DESCRIPTION},
@@ -184,19 +182,12 @@ class AlertArgsSchema(PageArgsSchema):
     )
 
 
-class AlertExportArgsSchema(Schema):
+class AlertArgsSchema(PageArgsSchema, AlertFilterSchema):
+    """A page of alerts, narrowed."""
+
+
+class AlertExportArgsSchema(AlertFilterSchema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json")))
-    status = fields.String(
-        validate=validate.OneOf(("open", "acknowledged", "resolved")),
-        metadata={"description": ALERT_STATUS_DESCRIPTION},
-    )
-    rule = fields.String(validate=validate.OneOf(RULES))
-    team = fields.String(validate=TEAM)
-    engineer_code = fields.String(validate=validate.Length(1, 64))
-    category = fields.String(
-        validate=validate.OneOf(domain.ROOT_CAUSES),
-        metadata={"description": "The root cause an alert is about (recurring-issue alerts)."},
-    )
 
 
 class AlertPageSchema(Schema):
