@@ -104,11 +104,11 @@ def prepare_csv_chunk(
     sure = columns.prepare_lines(
         names, [cells for _, cells in lines], key=key, codes=codes, now=now, known=known
     )
-    ready = zip(sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True)
     if not sure.doubtful:  # the usual chunk: its entries made by C loops only
         rows = map(_ROW, lines)
         entries = zip(rows, sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True)
         return _with_copy_data(chunk, list(entries))
+    ready = zip(sure.session_ids, sure.content_hashes, sure.copy_rows, strict=True)
     prepared: list[_Prepared] = []
     for index, (row, cells) in enumerate(lines):
         if index in sure.doubtful:
