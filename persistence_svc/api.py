@@ -31,6 +31,7 @@ from persistence_svc.schemas import (
 )
 from shared import db
 from shared.api import (
+    FEED_PAGE_HEADER,
     READERS,
     Blueprint,
     current_principal,
@@ -209,6 +210,16 @@ class Changes(MethodView):
         Inserts, updates and deletes in commit order; a cursor never skips a committed change.
         """
         after = changes.parse_cursor(args["after"])
+        if args["format"] == "rows":
+            with db.connection() as conn:
+                summary, rows = changes.page_rows(
+                    conn, after, args["limit"], args.get("session_fields")
+                )
+            return current_app.response_class(
+                rows,
+                mimetype="text/tab-separated-values",
+                headers={FEED_PAGE_HEADER: summary},
+            )
         with db.connection() as conn:
             page = changes.page(conn, after, args["limit"], args.get("session_fields"))
         # PostgreSQL wrote the answer in ChangePageSchema's shape: passed on as it is.

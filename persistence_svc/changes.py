@@ -57,3 +57,23 @@ def page(
         scan_rows=HEAD_SCAN_ROWS,
         fields=fields or store_changes.SESSION_FIELDS,
     )
+
+
+def page_rows(
+    conn: psycopg.Connection,
+    after: tuple[int, int, int],
+    limit: int,
+    fields: Sequence[str] | None = None,
+) -> tuple[str, bytes]:
+    """The page `page` would answer as its net rows in PostgreSQL's COPY text format (one a
+    session it names, as its last change left it) and a summary as JSON text: what a follower
+    that keeps only each session's latest state copies straight into its own tables, with no
+    JSON to read per change (store_changes.page_rows)."""
+    return store_changes.page_rows(
+        conn,
+        after,
+        format_cursor(*after),
+        limit=limit,
+        scan_rows=HEAD_SCAN_ROWS,
+        fields=fields or store_changes.SESSION_FIELDS,
+    )

@@ -221,6 +221,9 @@ class FreeTextFindingsSchema(Schema):
     )
 
 
+CHANGE_PAGE_FORMATS = ("json", "rows")
+
+
 class ChangeArgsSchema(Schema):
     after = fields.String(
         load_default="",
@@ -235,6 +238,17 @@ class ChangeArgsSchema(Schema):
         metadata={
             "description": "The session fields each item carries (comma-separated); all of "
             "them when left out."
+        },
+    )
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(CHANGE_PAGE_FORMATS),
+        metadata={
+            "description": "`json`: the changes one by one (ChangePage). `rows`: the page's net "
+            "rows in PostgreSQL's COPY text format (`text/tab-separated-values`), one a session "
+            "the page names as its last change left it: `session_id`, then `fields` in their "
+            "order, all `\\N` when it was deleted; the page's `changes`, `next_cursor`, "
+            "`applied_through` and `head` come as JSON in the `X-Feed-Page` header."
         },
     )
 

@@ -24,6 +24,8 @@ READERS = ("manager", *UNRESTRICTED_READERS)
 
 OPENAPI_VERSION = "3.0.3"
 MAX_PAGE_SIZE = 500
+# The change feed's page summary (JSON) when it answers a page as rows (format=rows).
+FEED_PAGE_HEADER = "X-Feed-Page"
 
 
 # Labels such as a region, an agent version or a model name: no spaces and no `@`, so that a

@@ -14,11 +14,14 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from shared.api import FEED_PAGE_HEADER
 from shared.http import ServiceClient
 from trends_svc import store_feed
 
 PAGE_SIZE = 5000  # the feed's largest page: per-page costs (HTTP, token, planning) spread thin
-FEED_FIELDS = ",".join(store_feed.PROJECTED_FIELDS)  # of each session, what the projection keeps
+CHANGES = "/api/v1/internal/changes"
+# Of each session, what the projection keeps.
+PAGE_PARAMS = {"limit": PAGE_SIZE, "fields": ",".join(store_feed.PROJECTED_FIELDS)}
 LOCK_POLL_SECONDS = 0.05
 log = logging.getLogger("cr.trends.projection")
 
@@ -40,7 +43,7 @@ def apply_page(conn: psycopg.Connection, items: list[dict[str, Any]]) -> None:
     the page left it, and the rollups lose the old rows' share and gain the new ones'. Call it in
     a transaction."""
     if items:
-        store_feed.stage_page(conn, json.dumps({"items": items}, default=str))
+        store_feed.stage_changes(conn, items)
         store_feed.apply_staged(conn)
 
 
@@ -55,9 +58,10 @@ def catch_up(
     its cursor. With `lock_wait` (seconds), give up when another applier holds the feed for
     longer than that instead of waiting for it.
 
-    A page goes from the feed's answer to PostgreSQL as text (store_feed.stage_page reads it).
-    Behind a full page the next one is read while this one is applied (persistence's work and
-    this database's overlap); it is used only if the cursor is still where that page starts."""
+    A page goes from the feed's answer to PostgreSQL as it came: the page's net rows in COPY
+    text format (store_feed.stage_rows), its summary from a header. Behind a full page the next
+    one is read while this one is applied (persistence's work and this database's overlap); it
+    is used only if the cursor is still where that page starts."""
     applied = 0
     lag = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-reader") as reader:
@@ -74,18 +78,19 @@ def catch_up(
                     # again. (Inside a caller's transaction, e.g. an erasure's, it must wait.)
                     conn.execute("SET LOCAL synchronous_commit = off")
                 if ahead is not None and ahead[0] == state["cursor"]:
-                    text = ahead[1].result()
+                    page, rows = ahead[1].result()
                 else:
-                    text = read_page_text(feed, state["cursor"])
-                page = store_feed.stage_page(conn, text)
+                    page, rows = read_page_rows(feed, state["cursor"])
                 ahead = None
                 changes = page["changes"]
                 if changes == PAGE_SIZE and number < max_pages:  # another page will be read
                     following = page["next_cursor"]
-                    ahead = (following, reader.submit(read_page_text, feed, following))
+                    ahead = (following, reader.submit(read_page_rows, feed, following))
                 if changes:
+                    store_feed.stage_rows(conn, rows)
                     store_feed.apply_staged(conn)
-                lag = page["pending"]
+                head = page.get("head") or {}
+                lag = head.get("pending") or 0
                 if changes or lag != state["pending"]:
                     store_feed.save_feed(
                         conn,
@@ -93,7 +98,7 @@ def catch_up(
                         changes,
                         applied_through=page["applied_through"],
                         pending=lag,
-                        pending_since=page["pending_since"],
+                        pending_since=head.get("pending_since"),
                     )
             applied += changes
             if changes < PAGE_SIZE:
@@ -102,20 +107,22 @@ def catch_up(
 
 
 def read_page(feed: ServiceClient, cursor: str) -> dict[str, Any]:
-    """One page of the change feed after `cursor`, decoded."""
-    return json.loads(read_page_text(feed, cursor))
+    """One page of the change feed after `cursor`, each change with the session's projected
+    fields, decoded. Raises `requests.HTTPError` for a 4xx/5xx answer."""
+    response = feed.request("GET", CHANGES, params={"after": cursor, **PAGE_PARAMS})
+    response.raise_for_status()
+    return response.json()
 
 
-def read_page_text(feed: ServiceClient, cursor: str) -> str:
-    """One page of the change feed after `cursor` as its JSON text; each session carries only
-    the fields the projection keeps. Raises `requests.HTTPError` for a 4xx/5xx answer."""
+def read_page_rows(feed: ServiceClient, cursor: str) -> tuple[dict[str, Any], bytes]:
+    """One page of the change feed after `cursor` as its summary (`changes`, `next_cursor`,
+    `applied_through`, `head`) and its net rows in COPY text format, one a session with the
+    projected fields (store_feed.stage_rows). Raises `requests.HTTPError` for a 4xx/5xx answer."""
     response = feed.request(
-        "GET",
-        "/api/v1/internal/changes",
-        params={"after": cursor, "limit": PAGE_SIZE, "fields": FEED_FIELDS},
+        "GET", CHANGES, params={"after": cursor, **PAGE_PARAMS, "format": "rows"}
     )
     response.raise_for_status()
-    return response.content.decode()  # JSON is UTF-8 (requests would guess the charset)
+    return json.loads(response.headers[FEED_PAGE_HEADER]), response.content
 
 
 def lock_feed(conn: psycopg.Connection, wait: float | None) -> dict | None:

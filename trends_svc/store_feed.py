@@ -3,6 +3,7 @@ and applying it set-based to the projection and its rollups."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -59,17 +60,18 @@ def save_feed(
     cursor: str,
     applied: int,
     *,
-    applied_through: datetime | None,
+    applied_through: datetime | str | None,
     pending: int,
-    pending_since: datetime | None,
+    pending_since: datetime | str | None,
 ) -> None:
     """Move the cursor (in the same transaction as the changes it covers) and keep what the feed
     said about the changes after it."""
     conn.execute(
         """
         UPDATE feed_state SET cursor = %(cursor)s, applied = applied + %(applied)s,
-            applied_through = coalesce(%(applied_through)s, applied_through),
-            pending = %(pending)s, pending_since = %(pending_since)s, updated_at = now()
+            applied_through = coalesce(%(applied_through)s::timestamptz, applied_through),
+            pending = %(pending)s, pending_since = %(pending_since)s::timestamptz,
+            updated_at = now()
         WHERE feed = 'sessions'
         """,
         {
@@ -107,51 +109,32 @@ PROJECTED_FIELDS = (
 )
 
 
-def stage_page(conn: psycopg.Connection, page: str) -> dict[str, Any]:
-    """Stage a page of the change feed, as the feed's JSON text, for `apply_staged`: for each
-    session the page names, its projected fields after its last change in the page (none for
-    a delete, or a session erased since). Returns what the worker needs of the page without
-    reading it in Python: the page's `changes`, the `next_cursor`, the head's `pending` and
-    `pending_since`, and `applied_through` (the last change's time)."""
+def stage_rows(conn: psycopg.Connection, rows: bytes) -> None:
+    """Stage a page of the change feed for `apply_staged`, as the feed's net rows (format=rows):
+    COPY text, one line a session the page names (`session_id`, then PROJECTED_FIELDS), as its
+    last change in the page left it (the fields null for a delete or a session erased since).
+    PostgreSQL copies them as they come; no change is read in Python (JSON cost PostgreSQL 14 µs
+    a change to read, COPY 1.7)."""
     _stage_tables(conn)
-    return conn.execute(_STAGE_PAGE, {"page": page}, prepare=False).fetchone()
+    with conn.cursor() as cursor, cursor.copy(_COPY_PAGE) as copy:
+        copy.write(rows)
 
 
-# PostgreSQL reads the page's JSON once for the page's fields and once for its items; no item
-# passes through Python (parsing them there and sending them on cost more than this statement).
-# A session the page names several times is staged once, as its last change left it.
-_STAGE_PAGE = """
-    WITH page AS (
-        SELECT * FROM json_to_record(%(page)s::json)
-            AS page(items json, next_cursor text, head json)
-    ), items AS (
-        SELECT item.*
-        FROM page,
-             ROWS FROM (json_to_recordset(page.items)
-                        AS (operation text, session_id uuid, changed_at timestamptz,
-                            session json)) WITH ORDINALITY
-                 AS item(operation, session_id, changed_at, session, position)
-    ), staged AS (
-        INSERT INTO pg_temp.feed_page (session_id, engineer_code, team, region, languages,
-                                       root_cause, sentiment_score, confidence_overall,
-                                       analysed_at)
-        SELECT DISTINCT ON (last.session_id) last.session_id, s.*
-        FROM items AS last
-        CROSS JOIN LATERAL json_to_record(
-            CASE WHEN last.operation <> 'delete' AND json_typeof(last.session) = 'object'
-                 THEN last.session END
-        ) AS s(
-            engineer_code text, team text, region text, languages text[], root_cause text,
-            sentiment_score float8, confidence_overall float8, analysed_at timestamptz
-        )
-        ORDER BY last.session_id, last.position DESC
-    )
-    SELECT (SELECT count(*) FROM items)::int AS changes, page.next_cursor,
-           coalesce((page.head ->> 'pending')::bigint, 0) AS pending,
-           (page.head ->> 'pending_since')::timestamptz AS pending_since,
-           (SELECT changed_at FROM items ORDER BY position DESC LIMIT 1) AS applied_through
-    FROM page
-"""
+def stage_changes(conn: psycopg.Connection, changes: Iterable[dict[str, Any]]) -> None:
+    """Stage change-feed items as the feed's JSON lists them (`session_id`, `operation`,
+    `session` with PROJECTED_FIELDS or null), each session once as its last change left it."""
+    last = {str(change["session_id"]): change for change in changes}
+    _stage_tables(conn)
+    with conn.cursor() as cursor, cursor.copy(_COPY_PAGE) as copy:
+        for session_id, change in last.items():
+            session = change.get("session") if change["operation"] != "delete" else None
+            fields = [session.get(name) for name in PROJECTED_FIELDS] if session else []
+            copy.write_row([session_id, *(fields or [None] * len(PROJECTED_FIELDS))])
+
+
+_COPY_PAGE = sql.SQL("COPY pg_temp.feed_page ({}) FROM STDIN").format(
+    sql.SQL(", ").join(map(sql.Identifier, ("session_id", *PROJECTED_FIELDS)))
+)
 
 
 def stage_engineer_removal(conn: psycopg.Connection, engineer_code: str) -> int:

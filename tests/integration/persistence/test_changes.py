@@ -1,5 +1,6 @@
 """GET /internal/changes: ordered, complete, and never skipping a change that commits late."""
 
+import json
 import threading
 import time
 
@@ -254,3 +255,58 @@ def test_the_page_query_is_planned_for_each_cursor_never_prepared(database_url):
             "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '%%change_log%%'"
         ).fetchone()
     assert prepared["n"] == 0
+
+
+def rows_page(api, cursor="", limit=1000, fields="team,root_cause"):
+    response = api.call(
+        "GET",
+        f"/api/v1/internal/changes?after={cursor}&limit={limit}&fields={fields}&format=rows",
+        "changes_reader",
+    )
+    assert response.status_code == 200, response.json
+    assert response.headers["Content-Type"].startswith("text/tab-separated-values")
+    return json.loads(response.headers["X-Feed-Page"]), response.get_data(as_text=True)
+
+
+def test_a_page_as_rows_names_each_session_once_as_its_last_change_left_it(api):
+    """format=rows: the page's net rows in COPY text format (what the trends worker copies into
+    its tables), with the page's summary in a header, agreeing with the same page as JSON."""
+    kept, erased = make_session(engineer="Rows Kept"), make_session(engineer="Rows Erased")
+    for body in (kept, erased):
+        api.as_agent("POST", "/api/v1/sessions", json=body)
+    inserted = follow_until(api, "", 2)
+    code = inserted["items"][1]["session"]["engineer_code"]
+    api.as_admin("DELETE", f"/api/v1/engineers/{code}")
+    whole = follow_until(api, "", 3)
+    summary, rows = rows_page(api)
+    assert summary == {
+        "changes": 3,
+        "next_cursor": whole["next_cursor"],
+        "applied_through": whole["items"][-1]["changed_at"],
+        "head": whole["head"],
+    }
+    assert sorted(rows.splitlines()) == sorted(
+        [
+            f"{kept['session_id']}\t{kept['team']}\tknowledge_gap",
+            f"{erased['session_id']}\t\\N\t\\N",  # its last change in the page deleted it
+        ]
+    )
+    # A page that ends inside the inserts: only what it holds, and the cursor after it.
+    first, first_rows = rows_page(api, limit=1)
+    assert (first["changes"], first["next_cursor"]) == (1, whole["items"][0]["cursor"])
+    assert first_rows == f"{kept['session_id']}\t{kept['team']}\tknowledge_gap\n"
+    rest, rest_rows = rows_page(api, cursor=first["next_cursor"])
+    assert rest["changes"] == 2 and rest_rows == rows.replace(first_rows, "")
+    end, end_rows = rows_page(api, cursor=whole["next_cursor"])
+    assert (end["changes"], end["next_cursor"], end["applied_through"], end_rows) == (
+        0,
+        whole["next_cursor"],
+        None,
+        "",
+    )
+
+
+def test_an_unknown_page_format_is_a_422_naming_the_parameter(api):
+    response = api.call("GET", "/api/v1/internal/changes?after=&format=csv", "changes_reader")
+    assert response.status_code == 422, response.json
+    assert response.json["errors"][0]["field"] == "format", response.json

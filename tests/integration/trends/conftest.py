@@ -1,5 +1,6 @@
 """A trends app on the test's own database; sessions are fed in as change-feed items."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -70,3 +71,28 @@ def feed(conn):
             projection.apply_page(conn, list(changes))
 
     return apply
+
+
+def feed_rows(database_url: str, items: list[dict]) -> bytes:
+    """What persistence's feed answers for `items` with format=rows (each session once, as its
+    last change left it, with the projected fields), written as COPY text by PostgreSQL."""
+    last = {item["session_id"]: item for item in items}
+    sessions = [
+        {**(item["session"] or {} if item["operation"] != "delete" else {}), "session_id": key}
+        for key, item in last.items()
+    ]
+    data = bytearray()
+    with (
+        psycopg.connect(database_url) as connection,
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY (SELECT * FROM json_to_recordset(%s::json) AS r(session_id uuid, "
+            "engineer_code text, team text, region text, languages text[], root_cause text, "
+            "sentiment_score float8, confidence_overall float8, analysed_at timestamptz)) "
+            "TO STDOUT",
+            [json.dumps(sessions)],
+        ) as copy,
+    ):
+        for block in copy:
+            data += block
+    return bytes(data)

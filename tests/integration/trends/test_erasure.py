@@ -9,7 +9,7 @@ from flask import Flask, request
 
 from devstack.testing import internal_headers
 from tests.common.servers import serve
-from tests.integration.trends.conftest import NOW, change
+from tests.integration.trends.conftest import NOW, change, feed_rows
 from trends_svc import alerts, projection, webhooks
 from trends_svc.app import create_app
 
@@ -23,9 +23,11 @@ def admin():
 
 
 class Feed:
-    """persistence's change feed as a small real server: the items put in it, after a cursor."""
+    """persistence's change feed as a small real server: the items put in it, after a cursor,
+    as JSON or as rows (format=rows, written by PostgreSQL at `database_url`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
         self.items: list[dict] = []
         self.app = Flask("feed")
         self.app.add_url_rule("/api/v1/internal/changes", view_func=self.changes)
@@ -40,16 +42,23 @@ class Feed:
         parts = request.args["after"].split(".")  # the feed's start is a cursor of 0s
         after = int(parts[1]) if len(parts) > 1 else 0
         page = self.items[after : after + int(request.args["limit"])]
-        return {
-            "items": page,
-            "next_cursor": page[-1]["cursor"] if page else request.args["after"],
-            "head": {"pending": 0, "pending_since": None},
-        }
+        next_cursor = page[-1]["cursor"] if page else request.args["after"]
+        head = {"pending": 0, "pending_since": None}
+        if request.args.get("format") == "rows":
+            summary = {
+                "changes": len(page),
+                "next_cursor": next_cursor,
+                "applied_through": page[-1]["changed_at"] if page else None,
+                "head": head,
+            }
+            rows = feed_rows(self.database_url, page)
+            return rows, 200, {"X-Feed-Page": json.dumps(summary)}
+        return {"items": page, "next_cursor": next_cursor, "head": head}
 
 
 @pytest.fixture
-def persistence_feed():
-    feed = Feed()
+def persistence_feed(database_url):
+    feed = Feed(database_url)
     with serve(feed.app) as url:
         feed.url = url
         yield feed

@@ -2,7 +2,6 @@
 its changes say; the feed state keeps what the feed said about the changes after the page, which
 /readyz shows (without failing readiness) and /metrics publishes as the lag."""
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +21,10 @@ class CountingCursor(psycopg.Cursor):
     def execute(self, query, params=None, **kwargs):
         CountingCursor.sent.append(str(query))
         return super().execute(query, params, **kwargs)
+
+    def copy(self, statement, params=None, **kwargs):
+        CountingCursor.sent.append(str(statement))
+        return super().copy(statement, params, **kwargs)
 
 
 @pytest.fixture
@@ -69,7 +72,7 @@ def test_a_page_of_1000_changes_takes_the_statements_of_a_page_of_ten(counting):
     large_page = a_page(1000)
     assert len(large_page) == 1000
     large = statements_for(counting, large_page)
-    # the staging tables, the page, its signed rows, three rollups, the projection (no rollup
+    # the staging tables, the page's COPY, its signed rows, three rollups, the projection (no rollup
     # row was left empty: the deleted sessions came in the same page)
     assert large == small == 7
     sessions = counting.execute("SELECT team, count(*) AS n FROM sessions GROUP BY team").fetchall()
@@ -97,7 +100,7 @@ def test_a_page_that_empties_1000_rollup_rows_takes_the_statements_of_one_that_e
             " + (SELECT count(*) FROM team_language_weekly) AS n"
         ).fetchone()["n"]
         assert emptied == 0
-    # the staging tables, the page, its signed rows, three rollups, their empty rows, the
+    # the staging tables, the page's COPY, its signed rows, three rollups, their empty rows, the
     # projection
     assert counts == [8, 8]
 
@@ -160,7 +163,7 @@ def test_a_page_reads_its_sessions_current_rows_by_key_not_by_scanning_the_proje
         for item in projected[:500]
     ] + [change(engineer="eng_" + "f" * 24) for _ in range(500)]
     with counting.transaction(force_rollback=True):
-        store_feed.stage_page(counting, json.dumps({"items": page, "head": {}}))
+        store_feed.stage_changes(counting, page)
         plan = "\n".join(
             row["QUERY PLAN"]
             for row in counting.execute(
