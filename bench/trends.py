@@ -27,7 +27,7 @@ def engineer_code(number: int) -> str:
 def generate(db_url: str, rows: int) -> None:
     """`rows` projected sessions over two years (generated in SQL) and their rollups."""
     with psycopg.connect(db_url, autocommit=True, options="-c search_path=trends") as conn:
-        conn.execute("TRUNCATE sessions, engineer_weekly, team_weekly, team_language_weekly")
+        conn.execute("TRUNCATE sessions, team_weekly, team_language_weekly")
         conn.execute(
             """
             INSERT INTO sessions (session_id, engineer_code, team, region, languages, root_cause,
@@ -44,14 +44,6 @@ def generate(db_url: str, rows: int) -> None:
             FROM generate_series(1, %(rows)s) AS i
             """,
             {"rows": rows, "engineers": ENGINEERS, "teams": TEAMS},
-        )
-        conn.execute(
-            """
-            INSERT INTO engineer_weekly
-            SELECT engineer_code, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date,
-                   root_cause, count(*), sum(sentiment_score), sum(confidence_overall)
-            FROM sessions GROUP BY 1, 2, 3
-            """
         )
         conn.execute(
             """

@@ -214,7 +214,7 @@ def list_alerts(
 
 
 def delete_engineer(conn: psycopg.Connection, engineer_code: str) -> int:
-    """Erase an engineer's projection, rollups, alerts and alert notifications (delivered or not:
+    """Erase an engineer's projection, rollup shares, alerts and alert notifications (delivered or not:
     their bodies hold the engineer_code, and none may be sent after the erasure); returns
     projected sessions removed. Call it in a transaction."""
     # A running evaluation may have read the sessions and queue a notification about them when
@@ -224,7 +224,6 @@ def delete_engineer(conn: psycopg.Connection, engineer_code: str) -> int:
     # Removed as a page of deletes would remove them: out of the team rollups too.
     removed = stage_engineer_removal(conn, engineer_code)
     apply_staged(conn)
-    conn.execute("DELETE FROM engineer_weekly WHERE engineer_code = %(code)s", params)
     # Waits for a delivery in flight (its rows are locked) rather than leaving it to be retried.
     conn.execute(
         """

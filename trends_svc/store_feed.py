@@ -159,14 +159,14 @@ def _stage_tables(conn: psycopg.Connection) -> None:
             confidence_overall float8, analysed_at timestamptz
         ) ON COMMIT DELETE ROWS;
         CREATE TEMPORARY TABLE IF NOT EXISTS feed_rows (
-            sign integer NOT NULL, engineer_code text NOT NULL, team text NOT NULL,
-            region text NOT NULL, languages text[] NOT NULL, root_cause text NOT NULL,
+            sign integer NOT NULL, team text NOT NULL, region text NOT NULL,
+            languages text[] NOT NULL, root_cause text NOT NULL,
             sentiment_score float8 NOT NULL, confidence_overall float8 NOT NULL,
             week date NOT NULL
         ) ON COMMIT DELETE ROWS;
         CREATE TEMPORARY TABLE IF NOT EXISTS feed_emptied (
-            rollup text NOT NULL, engineer_code text, team text, region text, week date,
-            language text, root_cause text
+            rollup text NOT NULL, team text, region text, week date, language text,
+            root_cause text
         ) ON COMMIT DELETE ROWS;
         DELETE FROM feed_page;
         DELETE FROM feed_rows;
@@ -182,19 +182,18 @@ def _stage_tables(conn: psycopg.Connection) -> None:
 # every page, since a temporary table has no statistics (150 ms a page at 150,000 sessions
 # against 30 ms by key, and growing with the projection).
 _SIGNED_ROWS = """
-    INSERT INTO pg_temp.feed_rows (sign, engineer_code, team, region, languages, root_cause,
-                                   sentiment_score, confidence_overall, week)
-    SELECT -1 AS sign, s.engineer_code, s.team, coalesce(s.region, ''), s.languages,
-           s.root_cause, s.sentiment_score, s.confidence_overall,
+    INSERT INTO pg_temp.feed_rows (sign, team, region, languages, root_cause, sentiment_score,
+                                   confidence_overall, week)
+    SELECT -1 AS sign, s.team, coalesce(s.region, ''), s.languages, s.root_cause,
+           s.sentiment_score, s.confidence_overall,
            date_trunc('week', s.analysed_at AT TIME ZONE 'UTC')::date
     FROM pg_temp.feed_page page
     CROSS JOIN LATERAL (
         SELECT * FROM sessions WHERE sessions.session_id = page.session_id OFFSET 0
     ) AS s
     UNION ALL
-    SELECT 1, engineer_code, team, coalesce(region, ''), languages, root_cause,
-           sentiment_score, confidence_overall,
-           date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
+    SELECT 1, team, coalesce(region, ''), languages, root_cause, sentiment_score,
+           confidence_overall, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
     FROM pg_temp.feed_page WHERE engineer_code IS NOT NULL
 """
 _DELTAS = """sum(sign), sum(sign * sentiment_score), sum(sign * confidence_overall)"""
@@ -212,12 +211,6 @@ _NOT_ZERO = (
 # in the delete would let the planner, whose statistics see no empty rows, scan the rollup for
 # them and look each one up in the page: quadratic on a page of deletes (0.8 s for 5,000).
 _ROLLUPS = (
-    (
-        "engineer",
-        "engineer_weekly",
-        ("engineer_code", "week", "root_cause"),
-        "pg_temp.feed_rows",
-    ),
     ("team", "team_weekly", ("team", "region", "week", "root_cause"), "pg_temp.feed_rows"),
     (
         "language",
@@ -256,9 +249,9 @@ _DELETE_EMPTIED = (
     "WITH "
     + ", ".join(
         f"{rollup} AS ({_delete_emptied(rollup, table, key)})"
-        for rollup, table, key, _ in _ROLLUPS[:2]
+        for rollup, table, key, _ in _ROLLUPS[:-1]
     )
-    + _delete_emptied(*_ROLLUPS[2][:3])
+    + _delete_emptied(*_ROLLUPS[-1][:3])
 )
 
 _WRITE_PROJECTION = """

@@ -86,28 +86,23 @@ def engineer_timeline(
     since: datetime,
     teams: Sequence[str] | None = None,
 ) -> list[dict]:
-    """Weekly sessions and means of an engineer from the rollup; with `teams`, of those teams'
-    sessions only, from the projection (the rollup has no team)."""
+    """Weekly sessions and means of an engineer (of `teams`' sessions only, when given), from
+    the projection. The week before `since` bounds the index range; the week test is exact."""
     return conn.execute(
-        f"""
-        SELECT week, sum(sessions)::int AS sessions,
-               sum(sentiment_sum) / sum(sessions) AS mean_sentiment,
-               sum(confidence_sum) / sum(sessions) AS mean_confidence
-        FROM {"engineer_weekly" if teams is None else _ENGINEER_WEEKS_IN_TEAMS}
-        WHERE engineer_code = %(code)s AND week >= date_trunc('week', %(since)s)::date
-        GROUP BY week ORDER BY week
+        """
+        SELECT date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week,
+               count(*)::int AS sessions, avg(sentiment_score) AS mean_sentiment,
+               avg(confidence_overall) AS mean_confidence
+        FROM sessions
+        WHERE engineer_code = %(code)s
+          AND analysed_at >= %(since)s::timestamptz - interval '7 days'
+          AND date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
+              >= date_trunc('week', %(since)s::timestamptz)::date
+          AND (%(teams)s::text[] IS NULL OR team = ANY(%(teams)s::text[]))
+        GROUP BY 1 ORDER BY 1
         """,
         {"code": engineer_code, "since": since, "teams": team_list(teams)},
     ).fetchall()
-
-
-# engineer_weekly's rows computed from the projection, for the sessions of some teams.
-_ENGINEER_WEEKS_IN_TEAMS = """(
-            SELECT engineer_code, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date AS week,
-                   1 AS sessions, sentiment_score AS sentiment_sum,
-                   confidence_overall AS confidence_sum
-            FROM sessions WHERE team = ANY(%(teams)s::text[])
-        ) AS engineer_weeks"""
 
 
 def weekly_summary(

@@ -44,7 +44,6 @@ POPULATED = {
     "persistence.imports",
     "trends.sessions",
     "trends.feed_state",
-    "trends.engineer_weekly",
     "trends.team_weekly",
     "trends.thresholds",
     "trends.alerts",

@@ -21,7 +21,6 @@ from trends_svc import projection
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 SESSION_IDS = [str(uuid.UUID(int=n)) for n in range(1, 7)]
 ROLLUPS = {
-    "engineer_weekly": ("engineer_code", "week", "root_cause"),
     "team_weekly": ("team", "region", "week", "root_cause"),
     "team_language_weekly": ("team", "region", "week", "language", "root_cause"),
 }
@@ -84,15 +83,6 @@ def reference_rollups(conn: psycopg.Connection, row: dict[str, Any], sign: int) 
         confidence_sum = w.confidence_sum + EXCLUDED.confidence_sum
     """
     shares = "%(sign)s, %(sign)s * %(sentiment_score)s, %(sign)s * %(confidence_overall)s"
-    conn.execute(
-        f"""
-        INSERT INTO engineer_weekly AS w (engineer_code, week, root_cause, sessions,
-                                          sentiment_sum, confidence_sum)
-        VALUES (%(engineer_code)s, {week}, %(root_cause)s, {shares})
-        ON CONFLICT (engineer_code, week, root_cause) DO UPDATE SET {add}
-        """,
-        params,
-    )
     conn.execute(
         f"""
         INSERT INTO team_weekly AS w (team, region, week, root_cause, sessions, sentiment_sum,

@@ -62,7 +62,7 @@ def test_updates_and_deletes_keep_rollups_exact(conn, feed):
     updated = change(days_ago=1, sentiment=0.6, operation="update", session_id=first["session_id"])
     feed(updated)
     rows = conn.execute(
-        "SELECT sum(sessions) AS n, sum(sentiment_sum) AS s FROM engineer_weekly"
+        "SELECT sum(sessions) AS n, sum(sentiment_sum) AS s FROM team_weekly"
     ).fetchone()
     assert (rows["n"], round(rows["s"], 6)) == (2, 1.0)
     feed(change(operation="delete", session_id=first["session_id"]))

@@ -72,9 +72,9 @@ def test_a_page_of_1000_changes_takes_the_statements_of_a_page_of_ten(counting):
     large_page = a_page(1000)
     assert len(large_page) == 1000
     large = statements_for(counting, large_page)
-    # the staging tables, the page's COPY, its signed rows, three rollups, the projection (no rollup
+    # the staging tables, the page's COPY, its signed rows, two rollups, the projection (no rollup
     # row was left empty: the deleted sessions came in the same page)
-    assert large == small == 7
+    assert large == small == 6
     sessions = counting.execute("SELECT team, count(*) AS n FROM sessions GROUP BY team").fetchall()
     # 5 + 500 inserted, of them 2 + 250 moved to emea-2 and 3 + 250 deleted
     assert {row["team"]: row["n"] for row in sessions} == {"emea-2": 252}
@@ -96,20 +96,20 @@ def test_a_page_that_empties_1000_rollup_rows_takes_the_statements_of_one_that_e
         deletes = [change(operation="delete", session_id=item["session_id"]) for item in inserts]
         counts.append(statements_for(counting, deletes))
         emptied = counting.execute(
-            "SELECT (SELECT count(*) FROM engineer_weekly) + (SELECT count(*) FROM team_weekly)"
+            "SELECT (SELECT count(*) FROM team_weekly)"
             " + (SELECT count(*) FROM team_language_weekly) AS n"
         ).fetchone()["n"]
         assert emptied == 0
-    # the staging tables, the page's COPY, its signed rows, three rollups, their empty rows, the
+    # the staging tables, the page's COPY, its signed rows, two rollups, their empty rows, the
     # projection
-    assert counts == [8, 8]
+    assert counts == [7, 7]
 
 
 def test_a_page_that_only_names_unknown_sessions_changes_nothing(counting):
     unknown = [change(operation="delete", session_id=str(uuid.uuid4())) for _ in range(3)]
     statements_for(counting, unknown)
     assert counting.execute("SELECT count(*) AS n FROM sessions").fetchone()["n"] == 0
-    assert counting.execute("SELECT count(*) AS n FROM engineer_weekly").fetchone()["n"] == 0
+    assert counting.execute("SELECT count(*) AS n FROM team_weekly").fetchone()["n"] == 0
 
 
 def lag_state(conn, pending: int, since: datetime | None) -> None:
