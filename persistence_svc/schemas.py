@@ -11,7 +11,7 @@ from persistence_svc import field_table
 from persistence_svc.field_table import TEAM
 from persistence_svc.store_changes import SESSION_FIELDS
 from shared import domain
-from shared.api import LABEL, MAX_PAGE_SIZE, PageArgsSchema, Schema
+from shared.api import LABEL, PageArgsSchema, Schema
 
 MAX_BATCH = 1000
 
@@ -222,6 +222,7 @@ class FreeTextFindingsSchema(Schema):
 
 
 CHANGE_PAGE_FORMATS = ("json", "rows")
+MAX_CHANGES_PAGE = 10_000  # the trends worker's pages (per-page costs spread over many changes)
 
 
 class ChangeArgsSchema(Schema):
@@ -230,7 +231,7 @@ class ChangeArgsSchema(Schema):
         validate=validate.Length(max=64),
         metadata={"description": "`next_cursor` of the previous page; empty for the beginning."},
     )
-    limit = fields.Integer(load_default=500, validate=validate.Range(1, MAX_PAGE_SIZE * 10))
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, MAX_CHANGES_PAGE))
     session_fields = DelimitedList(
         fields.String(validate=validate.OneOf(SESSION_FIELDS)),
         data_key="fields",

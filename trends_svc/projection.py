@@ -18,7 +18,9 @@ from shared.api import FEED_PAGE_HEADER
 from shared.http import ServiceClient
 from trends_svc import store_feed
 
-PAGE_SIZE = 5000  # the feed's largest page: per-page costs (HTTP, token, planning) spread thin
+# The feed's largest page: per-page costs (HTTP, planning, commit) spread thin. Pages of 10,000
+# applied 1.12-1.15x the import's rate where pages of 5,000 applied 0.93-0.98x (docs/scaling.md).
+PAGE_SIZE = 10_000
 CHANGES = "/api/v1/internal/changes"
 # Of each session, what the projection keeps.
 PAGE_PARAMS = {"limit": PAGE_SIZE, "fields": ",".join(store_feed.PROJECTED_FIELDS)}

@@ -176,21 +176,25 @@ def _stage_tables(conn: psycopg.Connection) -> None:
 
 
 # The staged page's net effect as signed rows: -1 for each of its sessions' current projected
-# row, +1 for each session's row after the page (none when its last change removes it).
-# The current rows are looked up one by one by primary key (the lateral subquery's OFFSET 0 keeps
-# the planner from joining): a join would be planned as a scan of the whole projection for
-# every page, since a temporary table has no statistics (150 ms a page at 150,000 sessions
-# against 30 ms by key, and growing with the projection).
-_SIGNED_ROWS = """
+# row, taken out of the projection by this statement, +1 for each session's row after the page
+# (none when its last change removes it; apply_staged writes those rows back). The current rows
+# are found by primary key, from an array of the page's ids: a join with the staging table would
+# be planned as a scan of the whole projection, since a temporary table has no statistics (150 ms
+# a page at 150,000 sessions against 30 ms by key, and growing with the projection). Taking a
+# row out and writing it anew costs what an update does (a session's team, week or cause moves
+# it in the indexes) without a second look-up and ON CONFLICT's (10 % less CPU for a page of
+# updates).
+_TAKE_OUT = """
+    WITH taken_out AS (
+        DELETE FROM sessions
+        WHERE session_id = ANY((SELECT array_agg(session_id) FROM pg_temp.feed_page)::uuid[])
+        RETURNING *
+    )
     INSERT INTO pg_temp.feed_rows (sign, team, region, languages, root_cause, sentiment_score,
                                    confidence_overall, week)
-    SELECT -1 AS sign, s.team, coalesce(s.region, ''), s.languages, s.root_cause,
-           s.sentiment_score, s.confidence_overall,
-           date_trunc('week', s.analysed_at AT TIME ZONE 'UTC')::date
-    FROM pg_temp.feed_page page
-    CROSS JOIN LATERAL (
-        SELECT * FROM sessions WHERE sessions.session_id = page.session_id OFFSET 0
-    ) AS s
+    SELECT -1 AS sign, team, coalesce(region, ''), languages, root_cause, sentiment_score,
+           confidence_overall, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
+    FROM taken_out
     UNION ALL
     SELECT 1, team, coalesce(region, ''), languages, root_cause, sentiment_score,
            confidence_overall, date_trunc('week', analysed_at AT TIME ZONE 'UTC')::date
@@ -255,33 +259,24 @@ _DELETE_EMPTIED = (
 )
 
 _WRITE_PROJECTION = """
-    WITH written AS (
-        INSERT INTO sessions (session_id, engineer_code, team, region, languages, root_cause,
-                              sentiment_score, confidence_overall, analysed_at)
-        SELECT session_id, engineer_code, team, region, languages, root_cause,
-               sentiment_score, confidence_overall, analysed_at
-        FROM pg_temp.feed_page WHERE engineer_code IS NOT NULL
-        ON CONFLICT (session_id) DO UPDATE SET
-            engineer_code = EXCLUDED.engineer_code, team = EXCLUDED.team,
-            region = EXCLUDED.region, languages = EXCLUDED.languages,
-            root_cause = EXCLUDED.root_cause, sentiment_score = EXCLUDED.sentiment_score,
-            confidence_overall = EXCLUDED.confidence_overall,
-            analysed_at = EXCLUDED.analysed_at
-    )
-    DELETE FROM sessions s USING pg_temp.feed_page page
-    WHERE s.session_id = page.session_id AND page.engineer_code IS NULL
+    INSERT INTO sessions (session_id, engineer_code, team, region, languages, root_cause,
+                          sentiment_score, confidence_overall, analysed_at)
+    SELECT session_id, engineer_code, team, region, languages, root_cause,
+           sentiment_score, confidence_overall, analysed_at
+    FROM pg_temp.feed_page WHERE engineer_code IS NOT NULL
 """
 
 
 def apply_staged(conn: psycopg.Connection) -> None:
-    """Apply the staged changes: each rollup gets the net deltas of all of them in one statement,
-    rollup rows left with no session go, then the projection is written. Call it in the
+    """Apply the staged changes: the page's sessions are taken out of the projection as signed
+    rows, each rollup gets the net deltas of all of them in one statement, rollup rows left with
+    no session go, then the sessions' rows after the page are written. Call it in the
     transaction that staged them.
 
     Each statement is planned for the page at hand, never prepared: a prepared statement would
     keep the plan made for the staging tables' size at that time (psycopg prepares a statement
     on its fifth run), and pages range from one change to thousands."""
-    conn.execute(_SIGNED_ROWS, prepare=False)
+    conn.execute(_TAKE_OUT, prepare=False)
     emptied = sum(conn.execute(upsert, prepare=False).rowcount for upsert in _UPSERTS)
     if emptied:
         conn.execute(_DELETE_EMPTIED, prepare=False)
