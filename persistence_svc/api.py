@@ -217,7 +217,7 @@ class Changes(MethodView):
                 )
             return current_app.response_class(
                 rows,
-                mimetype="text/tab-separated-values",
+                mimetype="application/octet-stream",
                 headers={FEED_PAGE_HEADER: summary},
             )
         with db.connection() as conn:

@@ -65,7 +65,7 @@ def page_rows(
     limit: int,
     fields: Sequence[str] | None = None,
 ) -> tuple[str, bytes]:
-    """The page `page` would answer as its net rows in PostgreSQL's COPY text format (one a
+    """The page `page` would answer as its net rows in PostgreSQL's binary COPY format (one a
     session it names, as its last change left it) and a summary as JSON text: what a follower
     that keeps only each session's latest state copies straight into its own tables, with no
     JSON to read per change (store_changes.page_rows)."""

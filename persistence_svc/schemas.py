@@ -246,10 +246,11 @@ class ChangeArgsSchema(Schema):
         validate=validate.OneOf(CHANGE_PAGE_FORMATS),
         metadata={
             "description": "`json`: the changes one by one (ChangePage). `rows`: the page's net "
-            "rows in PostgreSQL's COPY text format (`text/tab-separated-values`), one a session "
+            "rows in PostgreSQL's binary COPY format (`application/octet-stream`), one a session "
             "the page names as its last change left it: `session_id`, then `fields` in their "
-            "order, all `\\N` when it was deleted; the page's `changes`, `next_cursor`, "
-            "`applied_through` and `head` come as JSON in the `X-Feed-Page` header."
+            "order, all null when it was deleted, for `COPY ... FROM STDIN (FORMAT binary)` into "
+            "columns of the same types; the page's `changes`, `next_cursor`, `applied_through` "
+            "and `head` come as JSON in the `X-Feed-Page` header."
         },
     )
 

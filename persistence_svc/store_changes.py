@@ -1,5 +1,5 @@
 """SQL of the change feed: a page of committed session changes, built by PostgreSQL either as one
-JSON text or as the page's net rows in COPY text format (a change_log row holds the sessions of
+JSON text or as the page's net rows in binary COPY format (a change_log row holds the sessions of
 one statement; `position` is one's place in it)."""
 
 from __future__ import annotations
@@ -197,14 +197,14 @@ def page_rows(
     scan_rows: int,
     fields: Sequence[str] = SESSION_FIELDS,
 ) -> tuple[str, bytes]:
-    """The same page as `page_json`, as its net rows and a summary: the rows in PostgreSQL's COPY
-    text format, one a session the page names (`session_id`, then `fields` in their order; the
+    """The same page as `page_json`, as its net rows and a summary: the rows in PostgreSQL's binary
+    COPY format, one a session the page names (`session_id`, then `fields` in their order; the
     fields all null when the page ends with the session deleted or it was erased since), and the
     summary as JSON text (`changes`, `next_cursor`, `applied_through`: the last change's time,
     and `head` as in `page_json`). Call it at the start of a transaction: both are read in one
     repeatable-read snapshot."""
     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    conn.execute("SET LOCAL TimeZone = 'UTC'")  # how times are written
+    conn.execute("SET LOCAL TimeZone = 'UTC'")  # how the summary writes times
     params = {
         "txid": str(after[0]),
         "change_id": after[1],
@@ -221,7 +221,7 @@ def page_rows(
     rows = bytearray()
     with (
         conn.cursor() as cursor,
-        cursor.copy(sql.SQL("COPY ({}) TO STDOUT").format(query), params) as copy,
+        cursor.copy(sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query), params) as copy,
     ):
         for block in copy:
             rows += block

@@ -60,8 +60,8 @@ def catch_up(
     its cursor. With `lock_wait` (seconds), give up when another applier holds the feed for
     longer than that instead of waiting for it.
 
-    A page goes from the feed's answer to PostgreSQL as it came: the page's net rows in COPY
-    text format (store_feed.stage_rows), its summary from a header. Behind a full page the next
+    A page goes from the feed's answer to PostgreSQL as it came: the page's net rows in binary
+    COPY format (store_feed.stage_rows), its summary from a header. Behind a full page the next
     one is read while this one is applied (persistence's work and this database's overlap); it
     is used only if the cursor is still where that page starts."""
     applied = 0
@@ -118,7 +118,7 @@ def read_page(feed: ServiceClient, cursor: str) -> dict[str, Any]:
 
 def read_page_rows(feed: ServiceClient, cursor: str) -> tuple[dict[str, Any], bytes]:
     """One page of the change feed after `cursor` as its summary (`changes`, `next_cursor`,
-    `applied_through`, `head`) and its net rows in COPY text format, one a session with the
+    `applied_through`, `head`) and its net rows in binary COPY format, one a session with the
     projected fields (store_feed.stage_rows). Raises `requests.HTTPError` for a 4xx/5xx answer."""
     response = feed.request(
         "GET", CHANGES, params={"after": cursor, **PAGE_PARAMS, "format": "rows"}

@@ -257,19 +257,25 @@ def test_the_page_query_is_planned_for_each_cursor_never_prepared(database_url):
     assert prepared["n"] == 0
 
 
-def rows_page(api, cursor="", limit=1000, fields="team,root_cause"):
+def rows_page(api, database_url, cursor="", limit=1000):
+    """A page as rows (session_id, team, root_cause), read back by PostgreSQL, and its summary."""
     response = api.call(
         "GET",
-        f"/api/v1/internal/changes?after={cursor}&limit={limit}&fields={fields}&format=rows",
+        f"/api/v1/internal/changes?after={cursor}&limit={limit}&fields=team,root_cause&format=rows",
         "changes_reader",
     )
     assert response.status_code == 200, response.json
-    assert response.headers["Content-Type"].startswith("text/tab-separated-values")
-    return json.loads(response.headers["X-Feed-Page"]), response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TEMPORARY TABLE page (session_id uuid, team text, root_cause text)")
+        with conn.cursor() as cursor, cursor.copy("COPY page FROM STDIN (FORMAT binary)") as copy:
+            copy.write(response.get_data())
+        rows = conn.execute("SELECT session_id::text, team, root_cause FROM page").fetchall()
+    return json.loads(response.headers["X-Feed-Page"]), sorted(rows, key=lambda row: row[0])
 
 
-def test_a_page_as_rows_names_each_session_once_as_its_last_change_left_it(api):
-    """format=rows: the page's net rows in COPY text format (what the trends worker copies into
+def test_a_page_as_rows_names_each_session_once_as_its_last_change_left_it(api, database_url):
+    """format=rows: the page's net rows in binary COPY format (what the trends worker copies into
     its tables), with the page's summary in a header, agreeing with the same page as JSON."""
     kept, erased = make_session(engineer="Rows Kept"), make_session(engineer="Rows Erased")
     for body in (kept, erased):
@@ -278,31 +284,31 @@ def test_a_page_as_rows_names_each_session_once_as_its_last_change_left_it(api):
     code = inserted["items"][1]["session"]["engineer_code"]
     api.as_admin("DELETE", f"/api/v1/engineers/{code}")
     whole = follow_until(api, "", 3)
-    summary, rows = rows_page(api)
+    summary, rows = rows_page(api, database_url)
     assert summary == {
         "changes": 3,
         "next_cursor": whole["next_cursor"],
         "applied_through": whole["items"][-1]["changed_at"],
         "head": whole["head"],
     }
-    assert sorted(rows.splitlines()) == sorted(
-        [
-            f"{kept['session_id']}\t{kept['team']}\tknowledge_gap",
-            f"{erased['session_id']}\t\\N\t\\N",  # its last change in the page deleted it
-        ]
-    )
+    kept_row = (kept["session_id"], kept["team"], "knowledge_gap")
+    erased_row = (erased["session_id"], None, None)  # its last change in the page deleted it
+    assert rows == sorted([kept_row, erased_row])
     # A page that ends inside the inserts: only what it holds, and the cursor after it.
-    first, first_rows = rows_page(api, limit=1)
-    assert (first["changes"], first["next_cursor"]) == (1, whole["items"][0]["cursor"])
-    assert first_rows == f"{kept['session_id']}\t{kept['team']}\tknowledge_gap\n"
-    rest, rest_rows = rows_page(api, cursor=first["next_cursor"])
-    assert rest["changes"] == 2 and rest_rows == rows.replace(first_rows, "")
-    end, end_rows = rows_page(api, cursor=whole["next_cursor"])
+    first, first_rows = rows_page(api, database_url, limit=1)
+    assert (first["changes"], first["next_cursor"], first_rows) == (
+        1,
+        whole["items"][0]["cursor"],
+        [kept_row],
+    )
+    rest, rest_rows = rows_page(api, database_url, cursor=first["next_cursor"])
+    assert (rest["changes"], rest_rows) == (2, [erased_row])
+    end, end_rows = rows_page(api, database_url, cursor=whole["next_cursor"])
     assert (end["changes"], end["next_cursor"], end["applied_through"], end_rows) == (
         0,
         whole["next_cursor"],
         None,
-        "",
+        [],
     )
 
 

@@ -75,7 +75,7 @@ def feed(conn):
 
 def feed_rows(database_url: str, items: list[dict]) -> bytes:
     """What persistence's feed answers for `items` with format=rows (each session once, as its
-    last change left it, with the projected fields), written as COPY text by PostgreSQL."""
+    last change left it, with the projected fields), written as binary COPY data by PostgreSQL."""
     last = {item["session_id"]: item for item in items}
     sessions = [
         {**(item["session"] or {} if item["operation"] != "delete" else {}), "session_id": key}
@@ -89,7 +89,7 @@ def feed_rows(database_url: str, items: list[dict]) -> bytes:
             "COPY (SELECT * FROM json_to_recordset(%s::json) AS r(session_id uuid, "
             "engineer_code text, team text, region text, languages text[], root_cause text, "
             "sentiment_score float8, confidence_overall float8, analysed_at timestamptz)) "
-            "TO STDOUT",
+            "TO STDOUT (FORMAT binary)",
             [json.dumps(sessions)],
         ) as copy,
     ):
