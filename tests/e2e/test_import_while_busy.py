@@ -1,6 +1,6 @@
 """During a large import, a caller hitting evaluate, Compare History and the weekly trends every
 200 ms gets no 5xx, an erasure asked for meanwhile completes, and trends count every imported row
-soon after the import completes (issue #22; the benchmark does the same at 100,000 rows)."""
+soon after the import completes (issue #22)."""
 
 import csv
 import secrets
@@ -11,7 +11,7 @@ import uuid
 
 from tests.common.builders import make_session
 
-ROWS = 20_000
+ROWS = 100_000  # as issue #22 asks; the benchmark measures the same size
 ENGINEERS = 40
 POLL_SECONDS = 0.2
 COLUMNS = (
