@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 
@@ -49,14 +50,7 @@ def page(
     item's session holds `fields` only when given. The answer's JSON text, built by PostgreSQL:
     no item passes through Python (a page of thousands of changes cost more in Python, dumping
     and encoding, than in PostgreSQL)."""
-    return store_changes.page_json(
-        conn,
-        after,
-        format_cursor(*after),
-        limit=limit,
-        scan_rows=HEAD_SCAN_ROWS,
-        fields=fields or store_changes.SESSION_FIELDS,
-    )
+    return store_changes.page_json(conn, **_page_args(after, limit, fields))
 
 
 def page_rows(
@@ -69,11 +63,16 @@ def page_rows(
     session it names, as its last change left it) and a summary as JSON text: what a follower
     that keeps only each session's latest state copies straight into its own tables, with no
     JSON to read per change (store_changes.page_rows)."""
-    return store_changes.page_rows(
-        conn,
-        after,
-        format_cursor(*after),
-        limit=limit,
-        scan_rows=HEAD_SCAN_ROWS,
-        fields=fields or store_changes.SESSION_FIELDS,
-    )
+    return store_changes.page_rows(conn, **_page_args(after, limit, fields))
+
+
+def _page_args(
+    after: tuple[int, int, int], limit: int, fields: Sequence[str] | None
+) -> dict[str, Any]:
+    return {
+        "after": after,
+        "after_text": format_cursor(*after),
+        "limit": limit,
+        "scan_rows": HEAD_SCAN_ROWS,
+        "fields": fields or store_changes.SESSION_FIELDS,
+    }

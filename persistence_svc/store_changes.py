@@ -151,6 +151,17 @@ _PAGE_SUMMARY = (
 )
 
 
+def _params(after: tuple[int, int, int], after_text: str, limit: int, scan_rows: int) -> dict:
+    return {
+        "txid": str(after[0]),
+        "change_id": after[1],
+        "position": after[2],
+        "after": after_text,
+        "limit": limit,
+        "scan_rows": scan_rows,
+    }
+
+
 def page_json(
     conn: psycopg.Connection,
     after: tuple[int, int, int],
@@ -172,14 +183,7 @@ def page_json(
     query = sql.SQL(_PAGE_JSON).format(fields=sql.SQL(", ").join(map(sql.Identifier, fields)))
     return conn.execute(
         query,
-        {
-            "txid": str(after[0]),
-            "change_id": after[1],
-            "position": after[2],
-            "after": after_text,
-            "limit": limit,
-            "scan_rows": scan_rows,
-        },
+        _params(after, after_text, limit, scan_rows),
         # Planned for its own cursor every time, never prepared: after five runs psycopg
         # prepares a statement, and PostgreSQL may then keep a generic plan, blind to where the
         # cursor stands. Behind a bulk delete and during an import that plan ran past the 15 s
@@ -205,14 +209,7 @@ def page_rows(
     repeatable-read snapshot."""
     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
     conn.execute("SET LOCAL TimeZone = 'UTC'")  # how the summary writes times
-    params = {
-        "txid": str(after[0]),
-        "change_id": after[1],
-        "position": after[2],
-        "after": after_text,
-        "limit": limit,
-        "scan_rows": scan_rows,
-    }
+    params = _params(after, after_text, limit, scan_rows)
     # Never prepared, like page_json's statement (planned for each cursor).
     summary = conn.execute(_PAGE_SUMMARY, params, prepare=False).fetchone()["summary"]
     query = sql.SQL(_PAGE_ROWS).format(
