@@ -1,9 +1,9 @@
 """Compare History numbers, exactly."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from tests.integration.trends.conftest import NOW, change
-from trends_svc import history
+from trends_svc import history, store_summaries
 
 
 def test_compare_history_numbers(conn, feed):
@@ -70,3 +70,25 @@ def test_updates_and_deletes_keep_rollups_exact(conn, feed):
         "SELECT sum(sessions) AS n, sum(sentiment_sum) AS s FROM team_weekly"
     ).fetchone()
     assert (rows["n"], round(rows["s"], 6)) == (1, 0.4)
+
+
+def days_before_now(moment: datetime) -> float:
+    return (NOW - moment).total_seconds() / 86400
+
+
+def test_the_timeline_starts_with_the_week_that_holds_since(conn, feed):
+    """Weeks (Monday, UTC) from the one holding `since` on, each with its sessions and means, read
+    from the projection: a session a minute before that Monday is not counted."""
+    since = datetime(2026, 6, 3, 12, tzinfo=UTC)  # a Wednesday; its week starts on 1 June
+    feed(
+        change(days_ago=days_before_now(datetime(2026, 5, 31, 23, 59, tzinfo=UTC)), sentiment=0.9),
+        change(days_ago=days_before_now(datetime(2026, 6, 1, tzinfo=UTC)), sentiment=0.2),
+        change(days_ago=days_before_now(datetime(2026, 6, 7, 23, 0, tzinfo=UTC)), sentiment=0.4),
+        change(days_ago=days_before_now(datetime(2026, 6, 10, tzinfo=UTC)), confidence=0.6),
+        change(engineer="eng_b", days_ago=days_before_now(datetime(2026, 6, 10, tzinfo=UTC))),
+    )
+    timeline = store_summaries.engineer_timeline(conn, "eng_a", since)
+    assert [
+        (week["week"], week["sessions"], round(week["mean_sentiment"], 6)) for week in timeline
+    ] == [(date(2026, 6, 1), 2, 0.3), (date(2026, 6, 8), 1, 0.5)]
+    assert [round(week["mean_confidence"], 6) for week in timeline] == [0.8, 0.6]

@@ -160,9 +160,8 @@ def test_engineer_timeline_counts_the_callers_teams(conn, moved, teams, total):
     assert all(week["mean_sentiment"] is not None for week in timeline)
 
 
-def test_the_scoped_timeline_has_the_rollups_weeks_and_means(conn, moved):
-    """Computed from the projection for a scoped caller, from the rollup otherwise: one caller of
-    every team gets the same rows as the rollup."""
+def test_the_scoped_timeline_of_every_team_is_the_whole_timeline(conn, moved):
+    """A caller of every team the engineer worked in gets the weeks and means of an unscoped one."""
     since = NOW - timedelta(days=84)
     assert store_summaries.engineer_timeline(
         conn, CODE, since, teams=[TEAM_A, TEAM_B]
