@@ -91,8 +91,7 @@ def catch_up(
                 if changes:
                     store_feed.stage_rows(conn, rows)
                     store_feed.apply_staged(conn)
-                head = page.get("head") or {}
-                lag = head.get("pending") or 0
+                lag = page["head"]["pending"]
                 if changes or lag != state["pending"]:
                     store_feed.save_feed(
                         conn,
@@ -100,7 +99,7 @@ def catch_up(
                         changes,
                         applied_through=page["applied_through"],
                         pending=lag,
-                        pending_since=head.get("pending_since"),
+                        pending_since=page["head"]["pending_since"],
                     )
             applied += changes
             if changes < PAGE_SIZE:

@@ -128,14 +128,15 @@ def stage_changes(conn: psycopg.Connection, changes: Iterable[dict[str, Any]]) -
     with conn.cursor() as cursor, cursor.copy(_COPY_PAGE) as copy:
         for session_id, change in last.items():
             session = change.get("session") if change["operation"] != "delete" else None
-            fields = [session.get(name) for name in PROJECTED_FIELDS] if session else []
-            copy.write_row([session_id, *(fields or [None] * len(PROJECTED_FIELDS))])
+            fields = [session.get(name) for name in PROJECTED_FIELDS] if session else _REMOVED
+            copy.write_row([session_id, *fields])
 
 
 _COPY_PAGE = sql.SQL("COPY pg_temp.feed_page ({}) FROM STDIN").format(
     sql.SQL(", ").join(map(sql.Identifier, ("session_id", *PROJECTED_FIELDS)))
 )
 _BINARY = sql.SQL(" (FORMAT binary)")
+_REMOVED = [None] * len(PROJECTED_FIELDS)  # a session the page leaves out of the projection
 
 
 def stage_engineer_removal(conn: psycopg.Connection, engineer_code: str) -> int:
