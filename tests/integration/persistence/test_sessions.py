@@ -239,6 +239,8 @@ def test_probes_need_no_token(app):
         ("GET", "/api/v1/sessions", "agent"),
         ("DELETE", "/api/v1/engineers/eng_aaaaaaaaaaaaaaaaaaaaaaaa", "manager"),
         ("GET", "/api/v1/internal/changes", "admin"),
+        ("GET", "/api/v1/internal/changes?format=rows", "admin"),
+        ("GET", "/api/v1/internal/changes?format=rows", "manager"),
     ],
 )
 def test_role_without_the_right_gets_403(api, method, path, role):
