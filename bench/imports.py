@@ -128,6 +128,44 @@ def _cpu_of_child(child: psutil.Process, times: slice) -> float:
         return 0.0
 
 
+def postgres_cpu_by_kind(postmaster: int) -> dict[str, float]:
+    """CPU time so far of PostgreSQL's processes by kind: the postmaster's live children by the
+    title they show (`postgres: walwriter`, `postgres: autovacuum worker`, a backend's
+    `postgres: <user> <database> …` as `backend <user>`), and the processes that ended and were
+    waited for (closed connections, finished autovacuum workers) as `ended`."""
+    process = psutil.Process(postmaster)
+    own = process.cpu_times()
+    kinds = {"postmaster": own.user + own.system, "ended": own.children_user + own.children_system}
+    for child in process.children():
+        try:
+            title = " ".join(child.cmdline())
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        kind = _postgres_kind(title)
+        kinds[kind] = kinds.get(kind, 0.0) + times.user + times.system
+    return kinds
+
+
+def _postgres_kind(title: str) -> str:
+    """`backend <user>` for a client's backend (`postgres: <user> <database> <host>(<port>) …`),
+    `autovacuum worker` for any of them, else the process's title (`walwriter`, `checkpointer`)."""
+    words = title.removeprefix("postgres: ").split()
+    if len(words) >= 3 and (words[2].endswith(")") or words[2] == "[local]"):
+        return f"backend {words[0]}"
+    if words[:2] == ["autovacuum", "worker"]:
+        return "autovacuum worker"
+    return " ".join(words) or "other"
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds by kind between two postgres_cpu_by_kind readings (a process that started in
+    between counts from zero; one that ended moves its time to `ended`)."""
+    return {
+        kind: spent for kind in after if (spent := after[kind] - before.get(kind, 0.0)) > 0.0005
+    }
+
+
 def postgres_pid(pgdata: Path) -> int:
     """The postmaster of a data directory (first line of postmaster.pid)."""
     return int((pgdata / "postmaster.pid").read_text().split()[0])
@@ -161,7 +199,27 @@ def raw_copy(db_url: str, path: Path, postgres: int) -> tuple[float, float]:
         cpu = cpu_seconds(postgres) - cpu_before
         rows = conn.execute("SELECT count(*) FROM bench_raw").fetchone()[0]
         conn.execute("DROP TABLE bench_raw")
+        backend = conn.info.backend_pid
+    wait_until_reaped(backend)
     return rows / seconds, cpu / rows * 1e6
+
+
+def wait_until_reaped(pid: int, timeout: float = 10.0) -> None:
+    """Wait until a closed connection's backend has exited and PostgreSQL has reaped it. Until
+    then its CPU time is neither the process's (gone) nor the postmaster's children's (not yet
+    added): a CPU reading taken in between missed the raw COPY's 8 µs a row, which the import's
+    next reading then counted as its own."""
+    deadline = time.monotonic() + timeout
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def checkpoint(db_url: str) -> None:
+    """Write every dirty page out before a measured load starts, so that no load pays for the
+    one before it: a checkpoint that the previous load's WAL set off otherwise runs during the
+    next one (the raw COPY ran at 103,000 to 137,000 rows/s from one run to the next)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
 
 
 def vacuum_imported(db_url: str) -> None:
@@ -195,6 +253,7 @@ def api_import(
     finished_at), the service's memory and the CPU time that the service and PostgreSQL spent
     on it."""
     cpu_before = cpu_seconds(pid), cpu_seconds(postgres), cpu_seconds(pid, reaped_only=True)
+    postgres_before = postgres_cpu_by_kind(postgres)
     with PeakMemory(pid) as memory:
         started_at = datetime.now(UTC)
         started = time.perf_counter()
@@ -218,7 +277,12 @@ def api_import(
             "SELECT finished_at FROM persistence.imports WHERE import_id = %s", (report["id"],)
         ).fetchone()[0]
     seconds = (finished_at - started_at).total_seconds()
+    postgres_after = postgres_cpu_by_kind(postgres)
+    postgres_spent = cpu_spent(postgres_before, postgres_after)
     return {
+        "postgres_cpu_us_per_row_by_kind": {
+            kind: spent / report["inserted"] * 1e6 for kind, spent in postgres_spent.items()
+        },
         "rows_per_s": report["inserted"] / seconds,
         "seconds": seconds,
         "service_cpu_us_per_row": (cpu_seconds(pid) - cpu_before[0]) / report["inserted"] * 1e6,
@@ -249,9 +313,12 @@ def bench_import_export(
     write_file(path, rows)
     # The raw COPY once before and once after the import: on a shared machine whose speed drifts
     # over minutes, their mean is the baseline of the moment the import ran.
+    checkpoint(db_url)
     copies = [raw_copy(db_url, path, postgres)]
+    checkpoint(db_url)
     imported = api_import(db_url, persistence_url, headers, path, pid, postgres)
     vacuum_imported(db_url)  # now, not by autovacuum during the second raw COPY
+    checkpoint(db_url)
     copies.append(raw_copy(db_url, path, postgres))
     return {
         "rows": rows,
@@ -301,6 +368,15 @@ def report(figures: dict, meta: dict) -> str:
             f"({ceiling / figures['raw_copy']:.2f}× the raw COPY, "
             f"{ceiling / figures['pandas']:.1f}× pandas). The check of the whole file before "
             f"the 202 took {imp['seconds_to_202']:.1f} s of the {imp['seconds']:.1f} s.",
+            "",
+            "PostgreSQL's CPU time per row during the import, by process: "
+            + ", ".join(
+                f"{kind} {spent:.2f} µs"
+                for kind, spent in sorted(
+                    imp["postgres_cpu_us_per_row_by_kind"].items(), key=lambda item: -item[1]
+                )
+            )
+            + ".",
             "",
         ]
     )
