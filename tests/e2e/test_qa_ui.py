@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from devstack.processes import start_platform
 from devstack.testing import (
@@ -104,6 +105,14 @@ def sessions(qa_url):
     return ids
 
 
+def press_shortcut(page, key: str) -> None:
+    """Press a QA UI shortcut once the page has loaded: the shortcuts live in qa.js, a deferred
+    script, and a key pressed right after a form's navigation commits can reach the new page before
+    the script does (CI saw `j` lost that way)."""
+    page.wait_for_load_state("load")
+    page.keyboard.press(key)
+
+
 def session_links(page) -> list[str]:
     hrefs = page.locator("a.session-link").evaluate_all("links => links.map(a => a.pathname)")
     return [href.rsplit("/", 1)[1] for href in hrefs]
@@ -133,7 +142,8 @@ def test_a_qa_lead_filters_opens_reviews_and_sees_the_metrics(new_page, qa_url, 
     assert session_links(page) == [str(sessions["troubled"])]
 
     # keyboard: j focuses the first session, Enter opens its validation log
-    page.keyboard.press("j")
+    press_shortcut(page, "j")
+    expect(page.locator("a.session-link").first).to_be_focused()
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/qa/sessions/{sessions['troubled']}")
     summary = page.locator("dl.summary").inner_text()
@@ -158,11 +168,11 @@ def test_a_qa_lead_filters_opens_reviews_and_sees_the_metrics(new_page, qa_url, 
     save_screenshot(page, "qa-ui-session")
 
     # the next pending session opens with n and is marked reviewed with r
-    page.keyboard.press("n")
+    press_shortcut(page, "n")
     page.wait_for_url(re.compile(r".*/qa/sessions/[0-9a-f-]{36}$"))
     second = page.url.rsplit("/", 1)[1]
     assert second not in (str(sessions["troubled"]), "")
-    page.keyboard.press("r")
+    press_shortcut(page, "r")
     page.wait_for_url("**?saved=1")
     assert page.locator("#review-status").inner_text() == "reviewed"
 
