@@ -102,24 +102,31 @@ def generate(db_url: str, reviews: int) -> None:
         conn.execute("ANALYZE quality_rollup")
 
 
+def direct_qa_lead(running, gateway_key) -> requests.Session:
+    """A session that calls qa_svc directly as a QA lead the gateway forwarded (qa_svc started
+    when it is not running yet)."""
+    if "qa" not in running.children:
+        running.start("qa")
+    token = sign_internal_token(
+        Principal("bench-lead", frozenset({"qa_lead"}), kind="user", name="Bench Lead"),
+        gateway_key,
+        audience="qa",
+        ttl=3600,
+    )
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
 def bench_qa_quality(db_url: str, running, lead_token: str, gateway_key, reviews: int, calls: int):
     """p50/p95 of the report by agent version (gateway, direct, and with a period whose ends
     fall inside a day), and of the raw query without the rollup, in the same run."""
     started = time.perf_counter()
     generate(db_url, reviews)
     seeding = time.perf_counter() - started
-    if "qa" not in running.children:
-        running.start("qa")
-    internal = sign_internal_token(
-        Principal("bench-lead", frozenset({"qa_lead"}), kind="user", name="Bench Lead"),
-        gateway_key,
-        audience="qa",
-        ttl=3600,
-    )
+    direct = direct_qa_lead(running, gateway_key)
     gateway = requests.Session()
     gateway.headers["Authorization"] = f"Bearer {lead_token}"
-    direct = requests.Session()
-    direct.headers["Authorization"] = f"Bearer {internal}"
     path = "/api/v1/qa/quality"
     since = (datetime.now(UTC) - timedelta(days=90, hours=5)).isoformat()
     answer = direct.get(running.urls["qa"] + path, timeout=60)

@@ -28,6 +28,7 @@ from bench.notifications import bench_notifications, notifications_report
 from bench.pii_guard import bench_pii_guard, pii_guard_report
 from bench.projection import bench_projection, projection_report
 from bench.qa_quality import bench_qa_quality, qa_quality_report
+from bench.qa_ui import bench_qa_ui, qa_ui_report
 from bench.reads import bench_reads, bench_verification
 from bench.reads import report as reads_report
 from bench.slow_clients import bench_slow_clients
@@ -232,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             "pii",
             "slow-clients",
             "qa-quality",
+            "qa-ui",
             "notifications",
         ),
         default=None,
@@ -251,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-rows", type=int, default=50_000)
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     parser.add_argument("--qa-reviews", type=int, default=1_000_000)
+    parser.add_argument("--qa-sessions", type=int, default=200_000)
     parser.add_argument(
         "--no-doc", action="store_true", help="print the sections, leave docs/benchmarks.md alone"
     )
@@ -401,6 +404,13 @@ def main(argv: list[str] | None = None) -> int:
                         bench_qa_quality(
                             db_url, running, lead_token, key, args.qa_reviews, args.trend_calls
                         ),
+                        meta,
+                    )
+                )
+            if args.only == "qa-ui":  # its own data set: not part of the default run
+                sections.append(
+                    qa_ui_report(
+                        bench_qa_ui(db_url, running, key, args.qa_sessions, args.trend_calls),
                         meta,
                     )
                 )

@@ -35,25 +35,16 @@ def unsampled_sessions(
     conn: psycopg.Connection, quiet_since: datetime, low_confidence_below: float
 ) -> list[dict]:
     """Sessions of the validation log not considered for sampling yet whose last event is before
-    `quiet_since` (finished work), with what the rules look at, in id order."""
+    `quiet_since` (finished work), with what the rules look at (from their summaries), in id
+    order."""
     return conn.execute(
         """
-        WITH fresh AS (
-            SELECT e.*, count(*) FILTER (WHERE outcome = 'invalid')
-                        OVER (PARTITION BY e.session_id, e.field) AS invalid_count
-            FROM validation_events e
-            WHERE NOT EXISTS (SELECT 1 FROM sampled_sessions s WHERE s.session_id = e.session_id)
-        )
-        SELECT session_id,
-               coalesce(max(agent_version), '') AS agent_version,
-               count(*) FILTER (WHERE outcome IN ('invalid', 'error')) > 0 AS has_errors,
-               bool_or(invalid_count >= 3) AS restart_offered,
-               coalesce((array_agg(confidence_overall ORDER BY event_id DESC)
-                         FILTER (WHERE confidence_overall IS NOT NULL))[1] < %(below)s, false)
-                   AS low_confidence
-        FROM fresh
-        GROUP BY session_id
-        HAVING max(occurred_at) < %(quiet_since)s
+        SELECT s.session_id, coalesce(s.agent_version, '') AS agent_version,
+               s.errors > 0 AS has_errors, s.restart_offered,
+               coalesce(s.confidence_overall < %(below)s, false) AS low_confidence
+        FROM validation_sessions s
+        WHERE s.last_seen_at < %(quiet_since)s
+          AND NOT EXISTS (SELECT 1 FROM sampled_sessions d WHERE d.session_id = s.session_id)
         ORDER BY session_id
         """,
         {"quiet_since": quiet_since, "below": low_confidence_below},

@@ -7,21 +7,45 @@ from collections.abc import Sequence
 
 import psycopg
 
+EVENT_COLUMNS = (
+    "session_id",
+    "source",
+    "step",
+    "field",
+    "outcome",
+    "code",
+    "attempt",
+    "normalized",
+    "message",
+    "agent_version",
+    "occurred_at",
+    "confidence_overall",
+)
+
 
 def insert_events(conn: psycopg.Connection, events: Sequence[dict]) -> None:
-    """Append validation events."""
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            """
-            INSERT INTO validation_events (session_id, source, step, field, outcome, code, attempt,
-                                           normalized, message, agent_version, occurred_at,
-                                           confidence_overall)
-            VALUES (%(session_id)s, %(source)s, %(step)s, %(field)s, %(outcome)s, %(code)s,
-                    %(attempt)s, %(normalized)s, %(message)s, %(agent_version)s,
-                    coalesce(%(occurred_at)s, now()), %(confidence_overall)s)
-            """,
-            [{"confidence_overall": None, **event} for event in events],
-        )
+    """Append validation events in their order, in one statement: the trigger that keeps the
+    sessions' summaries (migration 0007) runs once for the batch. An event without occurred_at
+    happened now."""
+    conn.execute(
+        """
+        INSERT INTO validation_events (session_id, source, step, field, outcome, code, attempt,
+                                       normalized, message, agent_version, occurred_at,
+                                       confidence_overall)
+        SELECT session_id, source, step, field, outcome, code, attempt, normalized, message,
+               agent_version, coalesce(occurred_at, now()), confidence_overall
+        FROM unnest(%(session_id)s::uuid[], %(source)s::text[], %(step)s::smallint[],
+                    %(field)s::text[], %(outcome)s::text[], %(code)s::text[],
+                    %(attempt)s::integer[], %(normalized)s::text[], %(message)s::text[],
+                    %(agent_version)s::text[], %(occurred_at)s::timestamptz[],
+                    %(confidence_overall)s::numeric[])
+             WITH ORDINALITY AS e(session_id, source, step, field, outcome, code, attempt,
+                                  normalized, message, agent_version, occurred_at,
+                                  confidence_overall, position)
+        ORDER BY position
+        """,
+        {name: [event.get(name) for event in events] for name in EVENT_COLUMNS},
+    )
 
 
 def claim_sessions(
@@ -29,7 +53,7 @@ def claim_sessions(
 ) -> dict[uuid.UUID, list[str]]:
     """Record `teams` as the scope of each session new to the validation log, and return the
     recorded scope of every one of `session_ids` (its first writer's teams, [] when unscoped).
-    Rows are claimed in id order, so concurrent batches cannot deadlock."""
+    Rows are claimed and locked in id order, so concurrent batches cannot deadlock."""
     ids = sorted(set(session_ids))
     conn.execute(
         """
@@ -39,9 +63,12 @@ def claim_sessions(
         """,
         {"ids": ids, "teams": list(teams)},
     )
-    # a statement of its own: it sees a row a concurrent first writer committed meanwhile
+    # A statement of its own: it sees a row a concurrent first writer committed meanwhile. It
+    # locks the rows in id order until commit: the trigger that keeps the sessions' summaries
+    # (migration 0007) locks them again for each statement that logs events, in event order.
     rows = conn.execute(
-        "SELECT session_id, teams FROM validation_sessions WHERE session_id = ANY(%(ids)s::uuid[])",
+        "SELECT session_id, teams FROM validation_sessions WHERE session_id = ANY(%(ids)s::uuid[]) "
+        "ORDER BY session_id FOR UPDATE",
         {"ids": ids},
     ).fetchall()
     return {row["session_id"]: row["teams"] for row in rows}
@@ -132,33 +159,25 @@ def review_queue(
     after: tuple[str, str] | None = None,
     assignee: str | None = None,
 ) -> list[dict]:
-    """Sessions from the validation log with their review state, newest first; low confidence
-    means the last confidence reported for the session is below `low_confidence_below`; `after`
-    is the (last_seen_at, session_id) of the previous page's last row (keyset pagination);
-    `assignee` keeps the sessions assigned to that reviewer. Reviewers by display name."""
+    """Sessions from the validation log (their summaries, kept by a trigger: migration 0007) with
+    their review state, newest first; low confidence means the last confidence reported for the
+    session is below `low_confidence_below`; `after` is the (last_seen_at, session_id) of the
+    previous page's last row (keyset pagination); `assignee` keeps the sessions assigned to that
+    reviewer. Reviewers by display name."""
     return conn.execute(
         """
-        WITH sessions AS (
-            SELECT session_id, min(occurred_at) AS first_seen_at, max(occurred_at) AS last_seen_at,
-                   count(*) FILTER (WHERE outcome IN ('invalid', 'error')) AS errors,
-                   max(agent_version) AS agent_version,
-                   bool_or(invalid_count >= 3) AS restart_offered,
-                   (array_agg(confidence_overall ORDER BY event_id DESC)
-                        FILTER (WHERE confidence_overall IS NOT NULL))[1] AS confidence_overall
-            FROM (SELECT *, count(*) FILTER (WHERE outcome = 'invalid')
-                            OVER (PARTITION BY session_id, field) AS invalid_count
-                  FROM validation_events) e
-            GROUP BY session_id
-        )
-        SELECT s.*, coalesce(r.status, 'pending') AS status, r.notes, r.decided_at,
+        SELECT s.session_id, s.first_seen_at, s.last_seen_at, s.errors, s.agent_version,
+               s.restart_offered, s.confidence_overall,
+               coalesce(r.status, 'pending') AS status, r.notes, r.decided_at,
                CASE WHEN r.reviewer IS NOT NULL
                     THEN coalesce(rv.display_name, 'unnamed reviewer') END AS reviewer,
                av.display_name AS assignee
-        FROM sessions s LEFT JOIN reviews r USING (session_id)
+        FROM validation_sessions s LEFT JOIN reviews r USING (session_id)
         LEFT JOIN reviewers rv ON rv.reviewer_id = r.reviewer
         LEFT JOIN assignments a USING (session_id)
         LEFT JOIN reviewers av ON av.reviewer_id = a.reviewer_id
-        WHERE (%(has_errors)s::boolean IS NULL OR (s.errors > 0) = %(has_errors)s)
+        WHERE s.last_seen_at IS NOT NULL
+          AND (%(has_errors)s::boolean IS NULL OR (s.errors > 0) = %(has_errors)s)
           AND (%(assignee)s::text IS NULL OR a.reviewer_id = %(assignee)s)
           AND (%(restart)s::boolean IS NULL OR s.restart_offered = %(restart)s)
           AND (%(status)s::text IS NULL OR coalesce(r.status, 'pending') = %(status)s)
@@ -253,14 +272,14 @@ def daily_metrics(conn: psycopg.Connection, since, until) -> list[dict]:
             SELECT decided_at::date AS day, count(*) AS reviews,
                    percentile_cont(0.5) WITHIN GROUP (
                        ORDER BY extract(epoch FROM decided_at - first_seen_at) / 3600) AS median_hours
-            FROM reviews WHERE decided_at IS NOT NULL GROUP BY 1
+            FROM reviews WHERE decided_at >= %(since)s::date GROUP BY 1
         ), checks AS (
             SELECT occurred_at::date AS day,
                    count(*) FILTER (WHERE attempt = 1) AS first_attempts,
                    count(*) FILTER (WHERE attempt = 1 AND outcome <> 'invalid') AS first_valid,
                    count(DISTINCT session_id) AS sessions,
                    count(*) FILTER (WHERE outcome IN ('invalid', 'error')) AS errors
-            FROM validation_events GROUP BY 1
+            FROM validation_events WHERE occurred_at >= %(since)s::date GROUP BY 1
         )
         SELECT d.day, coalesce(x.reviews, 0) AS reviews, x.median_hours,
                CASE WHEN c.first_attempts > 0

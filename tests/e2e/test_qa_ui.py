@@ -4,7 +4,6 @@ validation log, reviews it with the form and with the keyboard, and sees the que
 change."""
 
 import re
-import time
 import uuid
 
 import pytest
@@ -209,7 +208,9 @@ def test_other_roles_get_an_html_403_page(new_page, qa_url, sessions):
     assert "does not open the QA UI" in page.get_by_role("alert").inner_text()
 
 
-def test_every_page_answers_well_under_a_second(qa_url, sessions):
+def test_every_page_answers(qa_url, sessions):
+    """Each page answers 200 with its content type; how fast at scale is `make bench`'s
+    (`--only qa-ui`), not a timed test."""
     lead = requests.Session()
     lead.headers.update(bearer("qa_lead", subject="qa-lead-e2e"))
     for path in (
@@ -220,8 +221,7 @@ def test_every_page_answers_well_under_a_second(qa_url, sessions):
         "/qa/errors.csv",
         "/qa/metrics",
     ):
-        started = time.perf_counter()
         response = lead.get(f"{qa_url}{path}", timeout=10)
-        elapsed = time.perf_counter() - started
         assert response.status_code == 200, path
-        assert elapsed < 0.5, f"{path} took {elapsed:.3f} s"
+        kind = "text/csv" if path.endswith(".csv") else "text/html"
+        assert response.headers["content-type"].startswith(kind), path

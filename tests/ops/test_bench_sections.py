@@ -21,6 +21,7 @@ TINY = [
     "--pandas-rows=500",
     "--export-rows=2000",
     "--qa-reviews=2000",
+    "--qa-sessions=2000",
     "--projection-rows=2000",
     "--freshness-seconds=2",
     "--no-doc",
