@@ -53,7 +53,7 @@ def claim_sessions(
 ) -> dict[uuid.UUID, list[str]]:
     """Record `teams` as the scope of each session new to the validation log, and return the
     recorded scope of every one of `session_ids` (its first writer's teams, [] when unscoped).
-    Rows are claimed and locked in id order, so concurrent batches cannot deadlock."""
+    Rows are claimed in id order, so concurrent batches cannot deadlock."""
     ids = sorted(set(session_ids))
     conn.execute(
         """
@@ -63,12 +63,9 @@ def claim_sessions(
         """,
         {"ids": ids, "teams": list(teams)},
     )
-    # A statement of its own: it sees a row a concurrent first writer committed meanwhile. It
-    # locks the rows in id order until commit: the trigger that keeps the sessions' summaries
-    # (migration 0007) locks them again for each statement that logs events, in event order.
+    # a statement of its own: it sees a row a concurrent first writer committed meanwhile
     rows = conn.execute(
-        "SELECT session_id, teams FROM validation_sessions WHERE session_id = ANY(%(ids)s::uuid[]) "
-        "ORDER BY session_id FOR UPDATE",
+        "SELECT session_id, teams FROM validation_sessions WHERE session_id = ANY(%(ids)s::uuid[])",
         {"ids": ids},
     ).fetchall()
     return {row["session_id"]: row["teams"] for row in rows}
