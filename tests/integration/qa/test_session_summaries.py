@@ -21,6 +21,7 @@ from shared.db import url_with_database
 
 # What the queue computed from the whole log before the summary existed: the oracle
 FROM_THE_LOG = SESSIONS_FROM_THE_LOG + "ORDER BY session_id"
+OUTCOMES = ("valid", "invalid", "error")
 SUMMARIES = """
 SELECT session_id, first_seen_at, last_seen_at, errors, agent_version, restart_offered,
        confidence_overall
@@ -121,7 +122,7 @@ def test_concurrent_writers_leave_each_session_its_full_summary(database_url):
                 start.wait()
                 for _ in range(80):
                     chosen = rng.sample(sessions, rng.randint(1, 3))
-                    outcomes = [rng.choice(("valid", "invalid", "error")) for _ in chosen]
+                    outcomes = [rng.choice(OUTCOMES) for _ in chosen]
                     conn.execute(
                         "INSERT INTO validation_events (session_id, source, field, outcome, "
                         "agent_version, confidence_overall) "
@@ -203,4 +204,41 @@ def test_the_migration_summarises_the_log_written_before_it(
             [logged[0]],
         )
     summaries, log = summaries_and_log(unmigrated_database)
+    assert summaries == log
+
+
+def test_agents_reporting_batches_at_once_through_the_api_neither_deadlock_nor_lose_events(
+    app_config, database_url
+):
+    """Six agents post 40 batches each through POST /validation/events, every batch naming three
+    of the same four sessions in its own order: each batch is stored (201), and the summaries
+    add up to the whole log."""
+    app = create_app({**app_config, "db_pool_max": 8})
+    sessions = [str(uuid.uuid4()) for _ in range(4)]
+    answers: list[int] = []
+
+    def report(seed: int) -> None:
+        rng = random.Random(seed)
+        client = app.test_client()
+        for _ in range(40):
+            events = [
+                {"session_id": session, "field": "model", "outcome": rng.choice(OUTCOMES)}
+                for session in rng.sample(sessions, 3)
+            ]
+            response = client.post(
+                "/api/v1/validation/events",
+                headers=internal_headers("agent"),
+                json={"events": events},
+            )
+            answers.append(response.status_code)
+
+    threads = [threading.Thread(target=report, args=(seed,)) for seed in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    app.extensions["db_pool"].close()
+    assert answers == [201] * 240
+    summaries, log = summaries_and_log(database_url)
+    assert len(summaries) == 4
     assert summaries == log
